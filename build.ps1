@@ -1,0 +1,164 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, runs and packages P2PTransfer.
+.DESCRIPTION
+    Tasks (run in the order given):
+      Build    compile and lay out the module in out/P2PTransfer (with its help)
+      Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
+      Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
+      Package  Build, then write out/P2PTransfer.<version>.nupkg
+      Clean    remove out/ and the bin/obj folders
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Run
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Run -Share ~/pub -Port 47100 -Name laptop
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Run', 'Package', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Run: folders to share (default: ./samples).
+    [string[]] $Share = @(Join-Path $PSScriptRoot 'samples'),
+    # Run: port to listen on (default: the node's default port, 47100).
+    [int] $Port = 47100,
+    # Run: address to listen on (default: all IPv4 interfaces).
+    [string] $ListenAddress = '0.0.0.0',
+    # Run: node name (default: this machine's name).
+    [string] $Name,
+    # Run: peers to link to at start.
+    [string[]] $Peer = @(),
+
+    # Test: run only the Pester suite, or only xunit.
+    [ValidateSet('All', 'Xunit', 'Pester')]
+    [string] $Suite = 'All'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleDir = Join-Path $Out 'P2PTransfer'
+$ResultsDir = Join-Path $Out 'test-results'
+
+function Invoke-Dotnet {
+    & dotnet @args
+    if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+# The pwsh running this script, as a command line for child processes (a dotnet tool runs as 'dotnet pwsh.dll').
+function Get-PwshCommandLine {
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($exe)
+}
+
+function Invoke-Build {
+    Write-Host "==> Build ($Configuration)"
+    if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
+    Invoke-Dotnet publish (Join-Path $Root 'src/P2PModule/P2PModule.csproj') -c $Configuration -o $ModuleDir --nologo -v quiet
+    Remove-Item (Join-Path $ModuleDir '*.pdb'), (Join-Path $ModuleDir '*.deps.json') -ErrorAction Ignore
+    $pwsh = Get-PwshCommandLine
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets')
+    if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }
+    Write-Host "    module laid out in $ModuleDir"
+}
+
+function Get-PesterPath {
+    Invoke-Dotnet restore (Join-Path $Root 'tests/Pester/Pester.proj') -v quiet
+    $cache = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    $manifest = Get-ChildItem (Join-Path $cache.Trim() 'pester') -Filter Pester.psd1 -Recurse | Select-Object -First 1
+    if (-not $manifest) { throw "Pester was not restored into $cache" }
+    return $manifest.FullName
+}
+
+function Invoke-Xunit {
+    Write-Host '==> xunit'
+    New-Item -ItemType Directory -Force $ResultsDir | Out-Null
+    Get-ChildItem $ResultsDir -Filter '*.trx' | Remove-Item
+    & dotnet test (Join-Path $Root 'P2P.sln') -c $Configuration --nologo --logger 'trx' --logger 'console;verbosity=minimal' --results-directory $ResultsDir
+    $passed = 0; $failed = 0
+    foreach ($trx in Get-ChildItem $ResultsDir -Filter '*.trx') {
+        $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($LASTEXITCODE -ne 0 -and $failed -eq 0) { $failed = 1 }   # the run itself broke (build error, crash)
+    return [pscustomobject]@{ Passed = $passed; Failed = $failed }
+}
+
+function Invoke-PesterSuite {
+    Write-Host '==> Pester'
+    $pester = Get-PesterPath
+    $resultFile = Join-Path $ResultsDir 'pester.json'
+    New-Item -ItemType Directory -Force $ResultsDir | Out-Null
+    Remove-Item $resultFile -ErrorAction Ignore
+    # A fresh process, so the module under test is the one just laid out (binary modules cannot be reloaded).
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester'
+`$env:P2P_MODULE_PATH = '$ModuleDir'
+`$c = New-PesterConfiguration
+`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$c.Run.PassThru = `$true
+`$c.Output.Verbosity = 'Detailed'
+`$c.Output.RenderMode = 'Plaintext'
+`$r = Invoke-Pester -Configuration `$c
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$resultFile'
+"@
+    $pwsh = Get-PwshCommandLine
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script
+    if (-not (Test-Path $resultFile)) { return [pscustomobject]@{ Passed = 0; Failed = 1 } }
+    return Get-Content $resultFile -Raw | ConvertFrom-Json
+}
+
+function Invoke-Test {
+    $env:NO_COLOR = '1'
+    $total = [pscustomobject]@{ Passed = 0; Failed = 0 }
+    if ($Suite -in 'All', 'Xunit') { $x = Invoke-Xunit; $total.Passed += $x.Passed; $total.Failed += $x.Failed; Write-Host "    xunit: $($x.Passed) passed, $($x.Failed) failed" }
+    if ($Suite -in 'All', 'Pester') { $p = Invoke-PesterSuite; $total.Passed += $p.Passed; $total.Failed += $p.Failed; Write-Host "    Pester: $($p.Passed) passed, $($p.Failed) failed" }
+    Write-Host "$($total.Passed) passed, $($total.Failed) failed"
+    if ($total.Failed -gt 0 -or $total.Passed -eq 0) { exit 1 }
+}
+
+function Invoke-Run {
+    Import-Module $ModuleDir -Force
+    $parameters = @{ Share = $Share; Port = $Port; ListenAddress = $ListenAddress; Peer = $Peer; Wait = $true; Verbose = $true }
+    if ($Name) { $parameters.Name = $Name }
+    Write-Host "==> Starting a node sharing $($Share -join ', ') (Ctrl+C stops it gracefully)"
+    Start-P2PNode @parameters | Format-Table | Out-Host
+}
+
+function Invoke-Package {
+    $version = (Import-PowerShellDataFile (Join-Path $Root 'P2PTransfer.psd1')).ModuleVersion
+    $repo = Join-Path $Out 'repository'
+    New-Item -ItemType Directory -Force $repo | Out-Null
+    $name = "p2ptransfer-local-$PID"
+    Register-PSResourceRepository -Name $name -Uri $repo -Trusted
+    try { Publish-PSResource -Path $ModuleDir -Repository $name -SkipDependenciesCheck }
+    finally { Unregister-PSResourceRepository -Name $name }
+    Write-Host "    package: $(Join-Path $repo "P2PTransfer.$version.nupkg")"
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Clean' {
+            Remove-Item $Out -Recurse -Force -ErrorAction Ignore
+            Get-ChildItem $Root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
+        }
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Build; Invoke-Test }
+        'Run' { Invoke-Build; Invoke-Run }
+        'Package' { Invoke-Build; Invoke-Package }
+    }
+}

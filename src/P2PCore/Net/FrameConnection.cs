@@ -1,0 +1,238 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+
+namespace P2PTransfer.Net;
+
+/// <summary>
+/// A TCP connection that speaks frames: a pipe-based reader (one caller at a time) and a bounded send queue
+/// drained by one write loop, so any thread may send without interleaving bytes of two frames.
+/// </summary>
+public sealed class FrameConnection : IAsyncDisposable
+{
+    private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _reader;
+    private readonly PipeWriter _writer;
+    private readonly Channel<IMessage> _outbox;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Task _writeLoop;
+    private long _lastReceived = Environment.TickCount64;
+    private int _disposed;
+
+    public FrameConnection(Socket socket)
+    {
+        _socket = socket;
+        _socket.NoDelay = true;
+        RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "?";
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
+        _outbox = Channel.CreateBounded<IMessage>(new BoundedChannelOptions(ProtocolLimits.SendQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _writeLoop = WriteLoopAsync();
+    }
+
+    /// <summary>The remote socket address, as seen by this side.</summary>
+    public string RemoteEndPoint { get; }
+
+    public ConnectionCounters Counters { get; } = new();
+
+    /// <summary>Set when the write loop failed for a reason other than the socket (a bug on this side).</summary>
+    public Exception? WriteFailure { get; private set; }
+
+    /// <summary>Milliseconds (Environment.TickCount64) when the last whole frame arrived; drives keep-alive.</summary>
+    public long LastReceived => Interlocked.Read(ref _lastReceived);
+
+    /// <summary>Opens a TCP connection, failing with a clear error when nobody answers in time.</summary>
+    public static async Task<FrameConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            await socket.ConnectAsync(endpoint, timer.Token).ConfigureAwait(false);
+            return new FrameConnection(socket);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new P2PException(ProtocolError.Timeout, $"no answer from {endpoint} within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new P2PException(ProtocolError.ConnectionLost, $"cannot connect to {endpoint}: {ex.Message}", ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads the next message. Returns null when the remote closed cleanly between frames.
+    /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken socket.
+    /// </summary>
+    public async ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsSocketFailure(ex))
+            {
+                throw Lost(ex);
+            }
+
+            var buffer = result.Buffer;
+            var consumed = buffer.Start;
+            var examined = buffer.End;
+            try
+            {
+                if (FrameCodec.TryReadFrame(ref buffer, maxPayload, out var frame))
+                {
+                    var message = MessageDecoder.Decode(frame);
+                    Counters.Received(ProtocolLimits.FrameHeaderLength + frame.Payload.Length);
+                    Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
+                    consumed = buffer.Start;
+                    examined = consumed;
+                    return message;
+                }
+
+                if (result.IsCompleted)
+                {
+                    if (buffer.IsEmpty)
+                    {
+                        return null;
+                    }
+
+                    throw new ProtocolException(ProtocolError.TruncatedFrame, $"connection closed in the middle of a frame ({buffer.Length} bytes left over)");
+                }
+
+                if (result.IsCanceled)
+                {
+                    throw new OperationCanceledException(cancellationToken);
+                }
+            }
+            finally
+            {
+                _reader.AdvanceTo(consumed, examined);
+            }
+        }
+    }
+
+    /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
+    public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
+
+    /// <summary>Queues a message, waiting while the send queue is full (backpressure).</summary>
+    public async ValueTask SendAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _outbox.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw Lost(ex);
+        }
+    }
+
+    /// <summary>Sends <paramref name="last"/> (usually Bye or Error) after what is queued, then closes. Bounded in time.</summary>
+    public async Task CloseAsync(IMessage? last)
+    {
+        if (last is not null)
+        {
+            _outbox.Writer.TryWrite(last);
+        }
+
+        _outbox.Writer.TryComplete();
+        try
+        {
+            await _writeLoop.WaitAsync(CloseLinger).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The remote is not reading; close anyway.
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _outbox.Writer.TryComplete();
+        _abort.Cancel();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            // Already gone.
+        }
+
+        _stream.Dispose();
+        await _writeLoop.ConfigureAwait(false);
+        _abort.Dispose();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var outbox = _outbox.Reader;
+        try
+        {
+            while (await outbox.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            {
+                while (outbox.TryRead(out var message))
+                {
+                    Counters.Sent(FrameCodec.Write(message, _writer));
+                }
+
+                var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || IsSocketFailure(ex))
+        {
+            // The read side sees the same failure and reports it; nothing is lost by ending here.
+        }
+        catch (Exception ex)
+        {
+            // A frame that cannot be written is a bug on this side: end the connection so the reader reports it.
+            WriteFailure = ex;
+            _socket.Close();
+        }
+        finally
+        {
+            _outbox.Writer.TryComplete();
+        }
+    }
+
+    private P2PException Lost(Exception ex) =>
+        new(ProtocolError.ConnectionLost, $"connection to {RemoteEndPoint} lost: {ex.Message}", ex);
+
+    internal static bool IsSocketFailure(Exception ex) =>
+        ex is IOException or SocketException or ObjectDisposedException or ChannelClosedException;
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Net;
+
+/// <summary>Parses and resolves the 'host:port' strings users type and nodes advertise ("[::1]:47100" for IPv6).</summary>
+public static class NetworkAddress
+{
+    public static (string Host, int Port) Parse(string text, int defaultPort)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(text);
+        text = text.Trim();
+        string host = text;
+        string? port = null;
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']');
+            if (close < 0)
+            {
+                throw new FormatException($"'{text}' is not a valid address: missing ']'");
+            }
+
+            host = text[1..close];
+            if (close + 1 < text.Length)
+            {
+                if (text[close + 1] != ':')
+                {
+                    throw new FormatException($"'{text}' is not a valid address: expected ':' after ']'");
+                }
+
+                port = text[(close + 2)..];
+            }
+        }
+        else if (text.Count(c => c == ':') == 1)
+        {
+            int colon = text.IndexOf(':');
+            host = text[..colon];
+            port = text[(colon + 1)..];
+        }
+
+        if (host.Length == 0)
+        {
+            throw new FormatException($"'{text}' is not a valid address: no host");
+        }
+
+        if (port is null)
+        {
+            return (host, defaultPort);
+        }
+
+        if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number is < 1 or > 65535)
+        {
+            throw new FormatException($"'{text}' is not a valid address: port must be 1-65535");
+        }
+
+        return (host, number);
+    }
+
+    public static string Format(string host, int port) =>
+        host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+
+    public static string Format(IPEndPoint endpoint) => Format(endpoint.Address.ToString(), endpoint.Port);
+
+    public static async Task<IPEndPoint> ResolveAsync(string text, int defaultPort, CancellationToken cancellationToken)
+    {
+        var (host, port) = Parse(text, defaultPort);
+        if (IPAddress.TryParse(host, out var literal))
+        {
+            return new IPEndPoint(literal, port);
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new P2PException(ProtocolError.ConnectionLost, $"cannot resolve '{host}': {ex.Message}", ex);
+        }
+
+        var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+        return chosen is null
+            ? throw new P2PException(ProtocolError.ConnectionLost, $"'{host}' has no address")
+            : new IPEndPoint(chosen, port);
+    }
+}

@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+
+namespace P2PTransfer.Net;
+
+/// <summary>
+/// A connection after its handshake: one read loop that answers keep-alives, follows the remote's status and
+/// closes cleanly on Bye, Error or a protocol violation. Subclasses handle the requests of their role.
+/// </summary>
+public abstract class Session
+{
+    private readonly ConcurrentDictionary<ulong, (long SentAt, TaskCompletionSource<TimeSpan> Reply)> _pings = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextNonce = Random.Shared.NextInt64();
+    private long _keepAliveSentAt;
+    private int _closing;
+    private Task _closeTask = Task.CompletedTask;
+    private int _remoteAvailability;
+
+    protected Session(FrameConnection connection, Guid remoteId, string remoteName, string remoteEndpoint, NodeAvailability remoteAvailability)
+    {
+        Connection = connection;
+        RemoteId = remoteId;
+        RemoteName = remoteName;
+        RemoteEndpoint = remoteEndpoint;
+        _remoteAvailability = (int)remoteAvailability;
+        Since = DateTimeOffset.Now;
+    }
+
+    public FrameConnection Connection { get; }
+
+    public Guid RemoteId { get; }
+
+    public string RemoteName { get; }
+
+    /// <summary>The remote's advertised endpoint, or its socket address when it advertises none (clients).</summary>
+    public string RemoteEndpoint { get; }
+
+    public DateTimeOffset Since { get; }
+
+    public NodeAvailability RemoteAvailability => (NodeAvailability)Volatile.Read(ref _remoteAvailability);
+
+    /// <summary>Last measured round trip, or null before the first Pong.</summary>
+    public TimeSpan? RoundTrip { get; private set; }
+
+    /// <summary>Why the session ended; <see cref="ProtocolError.None"/> while it runs.</summary>
+    public ProtocolError CloseReason { get; private set; }
+
+    public string? CloseMessage { get; private set; }
+
+    /// <summary>Completes when the session has ended, whoever ended it.</summary>
+    public Task Closed => _closed.Task;
+
+    public bool IsClosing => Volatile.Read(ref _closing) != 0;
+
+    /// <summary>The read loop. Returns when the session ends; never throws for anything the remote does.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var message = await Connection.ReceiveAsync(ProtocolLimits.MaxPayload, cancellationToken).ConfigureAwait(false);
+                if (message is null)
+                {
+                    Ended(ProtocolError.ConnectionLost, $"{Describe()} closed the connection");
+                    break;
+                }
+
+                if (!await DispatchAsync(message, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (ProtocolException ex)
+        {
+            await CloseAsync(ex.Code, ex.Message, sendAsError: true).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await CloseAsync(ProtocolError.Shutdown, "cancelled").ConfigureAwait(false);
+        }
+        catch (P2PException ex)
+        {
+            Ended(ex.Code, ex.Message);
+        }
+        finally
+        {
+            // A close started elsewhere (keep-alive, send queue full) is awaited here, so its failure is observed.
+            await Volatile.Read(ref _closeTask).ConfigureAwait(false);
+            await Connection.DisposeAsync().ConfigureAwait(false);
+            Ended(ProtocolError.ConnectionLost, "connection closed");
+            FailPendingPings();
+            _closed.TrySetResult();
+        }
+    }
+
+    /// <summary>Sends Bye (or Error) with the reason and closes. Safe to call from any thread, more than once.</summary>
+    public Task CloseAsync(ProtocolError reason, string message, bool sendAsError = false)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return Volatile.Read(ref _closeTask);
+        }
+
+        Ended(reason, message);
+        IMessage last = sendAsError ? ErrorMessage.Create(reason, message) : Bye.Create(reason, message);
+        var close = Connection.CloseAsync(last);
+        Volatile.Write(ref _closeTask, close);
+        return close;
+    }
+
+    /// <summary>Measures one round trip with a Ping.</summary>
+    public async Task<TimeSpan> MeasureRoundTripAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);
+        var reply = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pings[nonce] = (Stopwatch.GetTimestamp(), reply);
+        try
+        {
+            await Connection.SendAsync(new Ping(nonce), cancellationToken).ConfigureAwait(false);
+            return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new P2PException(ProtocolError.Timeout, $"{Describe()} did not answer a ping within {timeout.TotalSeconds:0.#} s");
+        }
+        finally
+        {
+            _pings.TryRemove(nonce, out _);
+        }
+    }
+
+    /// <summary>
+    /// Keep-alive, called on a fixed tick: pings a quiet connection and closes one that stayed silent too long
+    /// (a peer that vanished without closing its socket).
+    /// </summary>
+    public void KeepAlive(TimeSpan pingAfter, TimeSpan deadAfter)
+    {
+        long now = Environment.TickCount64;
+        long quiet = now - Connection.LastReceived;
+        if (quiet > deadAfter.TotalMilliseconds)
+        {
+            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {quiet / 1000.0:0.#} s");
+            return;
+        }
+
+        if (quiet > pingAfter.TotalMilliseconds && now - Interlocked.Read(ref _keepAliveSentAt) > pingAfter.TotalMilliseconds)
+        {
+            Interlocked.Exchange(ref _keepAliveSentAt, now);
+            ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);
+            _pings.TryAdd(nonce, (Stopwatch.GetTimestamp(), new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously)));
+            if (!Connection.TrySend(new Ping(nonce)))
+            {
+                _pings.TryRemove(nonce, out _);
+            }
+        }
+    }
+
+    /// <summary>Sends a message, or closes the session when its send queue stays full (the remote is not reading).</summary>
+    protected bool SendOrClose(IMessage message)
+    {
+        if (Connection.TrySend(message))
+        {
+            return true;
+        }
+
+        _ = CloseAsync(ProtocolError.SendQueueFull, $"send queue to {Describe()} is full");
+        return false;
+    }
+
+    /// <summary>Handles a request of this session's role. Return false to end the session.</summary>
+    protected abstract ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Called when the remote announces a new availability.</summary>
+    protected virtual void OnRemoteStatus(NodeAvailability availability)
+    {
+    }
+
+    protected string Describe() => RemoteName.Length > 0 ? $"node {RemoteName} ({RemoteEndpoint})" : RemoteEndpoint;
+
+    private async ValueTask<bool> DispatchAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case Ping ping:
+                return SendOrClose(new Pong(ping.Nonce));
+            case Pong pong:
+                if (_pings.TryRemove(pong.Nonce, out var pending))
+                {
+                    var roundTrip = Stopwatch.GetElapsedTime(pending.SentAt);
+                    RoundTrip = roundTrip;
+                    pending.Reply.TrySetResult(roundTrip);
+                }
+
+                return true;
+            case Status status:
+                Volatile.Write(ref _remoteAvailability, (int)status.Availability);
+                OnRemoteStatus(status.Availability);
+                return true;
+            case Bye bye:
+                Ended(bye.Reason, bye.Message.Length > 0 ? bye.Message : $"{Describe()} said goodbye ({bye.Reason})");
+                return false;
+            case ErrorMessage error when (ushort)error.Error >= 100:
+                Ended(error.Error, error.Message);
+                return false;
+            case Hello or Welcome:
+                throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is only valid as the first frame of a connection");
+            default:
+                return await HandleRequestAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Ended(ProtocolError reason, string message)
+    {
+        if (CloseReason == ProtocolError.None)
+        {
+            CloseReason = reason;
+            CloseMessage = message;
+        }
+    }
+
+    private void FailPendingPings()
+    {
+        foreach (var nonce in _pings.Keys)
+        {
+            if (_pings.TryRemove(nonce, out var pending))
+            {
+                pending.Reply.TrySetException(new P2PException(CloseReason, CloseMessage ?? "connection closed"));
+            }
+        }
+    }
+}

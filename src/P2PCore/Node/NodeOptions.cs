@@ -1,0 +1,41 @@
+namespace P2PTransfer.Node;
+
+/// <summary>Everything a node is started with. Defaults are documented in README and docs/protocol.md.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The port a node listens on when none is given.</summary>
+    public const int DefaultPort = 47100;
+
+    /// <summary>Display name and, unless <see cref="StateDirectory"/> is given, the name of the state folder.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Folders whose files the node shares.</summary>
+    public IList<string> Shares { get; set; } = [];
+
+    /// <summary>IP address to listen on; "0.0.0.0" (all IPv4 interfaces) by default.</summary>
+    public string ListenAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>TCP port; 0 picks a free one.</summary>
+    public int Port { get; set; } = DefaultPort;
+
+    /// <summary>Host that other nodes should dial; by default the listen address, or this machine's first private IPv4 address when listening on all interfaces.</summary>
+    public string? AdvertisedHost { get; set; }
+
+    /// <summary>Folder for the node's identity and data; by default one folder per node name under the user's local application data.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>How long Stop lets work under way finish before cancelling it.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection quiet for this long gets a Ping.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A connection quiet for this long (no frame at all, not even a Pong) is closed.</summary>
+    public TimeSpan DeadAfter { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>A dialer must complete its Hello within this time.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Open connections (clients and peers) beyond which new ones are answered 'busy'.</summary>
+    public int MaxConnections { get; set; } = 512;
+}

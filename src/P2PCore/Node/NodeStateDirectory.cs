@@ -1,0 +1,130 @@
+using System.Text.RegularExpressions;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Node;
+
+/// <summary>
+/// A node's own folder: its identity (node-id) and, later, its data. A lock file held for the node's lifetime
+/// keeps two running nodes, in this process or another, from sharing one folder.
+/// </summary>
+public sealed partial class NodeStateDirectory : IDisposable
+{
+    private const string LockFileName = "node.lock";
+    private const string IdFileName = "node-id";
+    private const int MaxDefaultNameSuffix = 32;
+    private readonly FileStream _lock;
+
+    private NodeStateDirectory(string path, FileStream lockFile, Guid nodeId)
+    {
+        FullPath = path;
+        _lock = lockFile;
+        NodeId = nodeId;
+    }
+
+    public string FullPath { get; }
+
+    /// <summary>Random on first use, then the same on every start from this folder.</summary>
+    public Guid NodeId { get; }
+
+    /// <summary>Where nodes keep their folders unless told otherwise.</summary>
+    public static string DefaultRoot =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "P2PTransfer", "nodes");
+
+    /// <summary>Node names are also folder names: letters, digits, '.', '_' and '-', at most 64 characters.</summary>
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    /// <summary>Picks the node's name and folder from the options and locks the folder.</summary>
+    public static (string Name, NodeStateDirectory Directory) Resolve(NodeOptions options)
+    {
+        if (options.Name is { } given && !IsValidName(given))
+        {
+            throw new ArgumentException($"'{given}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64)", nameof(options));
+        }
+
+        if (options.StateDirectory is { } explicitPath)
+        {
+            var full = Path.GetFullPath(explicitPath);
+            var name = options.Name ?? SanitizeName(Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)));
+            return (name, Open(full));
+        }
+
+        if (options.Name is { } named)
+        {
+            return (named, Open(Path.Combine(DefaultRoot, named)));
+        }
+
+        // Unnamed nodes take the machine's name, then name-2, name-3...: stable identities in start order.
+        var baseName = SanitizeName(Environment.MachineName.ToLowerInvariant());
+        for (int suffix = 1; ; suffix++)
+        {
+            var candidate = suffix == 1 ? baseName : $"{baseName}-{suffix}";
+            try
+            {
+                return (candidate, Open(Path.Combine(DefaultRoot, candidate)));
+            }
+            catch (P2PException ex) when (ex.Code == ProtocolError.StateDirectoryInUse && suffix < MaxDefaultNameSuffix)
+            {
+            }
+        }
+    }
+
+    /// <summary>Creates the folder if needed, locks it and reads (or creates) the node id.</summary>
+    public static NodeStateDirectory Open(string path)
+    {
+        Directory.CreateDirectory(path);
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(Path.Combine(path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new P2PException(ProtocolError.StateDirectoryInUse, $"state directory '{path}' is in use by another running node; give this node another -Name or -StateDirectory", ex);
+        }
+
+        try
+        {
+            return new NodeStateDirectory(path, lockFile, ReadOrCreateId(path));
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _lock.Dispose();
+
+    private static Guid ReadOrCreateId(string directory)
+    {
+        var file = Path.Combine(directory, IdFileName);
+        if (File.Exists(file) && Guid.TryParse(File.ReadAllText(file).Trim(), out var existing) && existing != Guid.Empty)
+        {
+            return existing;
+        }
+
+        // Written beside and renamed, so a crash never leaves a half-written id.
+        var id = Guid.NewGuid();
+        var temporary = file + ".tmp";
+        File.WriteAllText(temporary, id.ToString("D") + Environment.NewLine);
+        File.Move(temporary, file, overwrite: true);
+        return id;
+    }
+
+    private static string SanitizeName(string raw)
+    {
+        var cleaned = InvalidNameCharacters().Replace(raw, "-").Trim('-', '.');
+        if (cleaned.Length == 0)
+        {
+            cleaned = "node";
+        }
+
+        return cleaned.Length > 64 ? cleaned[..64] : cleaned;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("[^A-Za-z0-9._-]")]
+    private static partial Regex InvalidNameCharacters();
+}

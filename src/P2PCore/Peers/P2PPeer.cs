@@ -1,0 +1,57 @@
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Peers;
+
+/// <summary>A peer link as Get-P2PPeer shows it: a snapshot taken when it was asked for.</summary>
+public sealed class P2PPeer
+{
+    internal P2PPeer(PeerLink link, P2PNode localNode)
+    {
+        NodeId = link.RemoteId;
+        Name = link.RemoteName;
+        Endpoint = link.RemoteEndpoint;
+        RemoteAddress = link.Connection.RemoteEndPoint;
+        Direction = link.Direction;
+        State = link.State;
+        Since = link.Since;
+        RoundTripMs = link.RoundTrip?.TotalMilliseconds;
+        BytesSent = link.Connection.Counters.BytesSent;
+        BytesReceived = link.Connection.Counters.BytesReceived;
+        FramesSent = link.Connection.Counters.FramesSent;
+        FramesReceived = link.Connection.Counters.FramesReceived;
+        LocalNode = localNode;
+    }
+
+    /// <summary>The remote node's id.</summary>
+    public Guid NodeId { get; }
+
+    public string Name { get; }
+
+    /// <summary>The endpoint the remote node advertises ('host:port').</summary>
+    public string Endpoint { get; }
+
+    /// <summary>The socket address the link actually runs over.</summary>
+    public string RemoteAddress { get; }
+
+    public PeerDirection Direction { get; }
+
+    public PeerState State { get; }
+
+    public DateTimeOffset Since { get; }
+
+    /// <summary>Last keep-alive round trip in milliseconds; empty before the first.</summary>
+    public double? RoundTripMs { get; }
+
+    public long BytesSent { get; }
+
+    public long BytesReceived { get; }
+
+    public long FramesSent { get; }
+
+    public long FramesReceived { get; }
+
+    /// <summary>The node of this session that holds the link.</summary>
+    public P2PNode LocalNode { get; }
+
+    public override string ToString() => $"{Name} ({Endpoint})";
+}

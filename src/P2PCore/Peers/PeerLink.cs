@@ -1,0 +1,50 @@
+using P2PTransfer.Net;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Peers;
+
+/// <summary>Which side dialed a peer link.</summary>
+public enum PeerDirection
+{
+    Inbound,
+    Outbound,
+}
+
+/// <summary>A link as seen from this node.</summary>
+public enum PeerState
+{
+    /// <summary>Up and available.</summary>
+    Connected,
+    /// <summary>The remote announced it is closing: no new requests are sent to it.</summary>
+    RemoteClosing,
+    /// <summary>Gone.</summary>
+    Disconnected,
+}
+
+/// <summary>A lasting link between two servers; either side may send requests over it.</summary>
+public sealed class PeerLink : Session
+{
+    private readonly P2PNode _node;
+
+    public PeerLink(P2PNode node, FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint)
+        : base(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available)
+    {
+        _node = node;
+        Direction = direction;
+    }
+
+    public PeerDirection Direction { get; }
+
+    public PeerState State => Closed.IsCompleted
+        ? PeerState.Disconnected
+        : RemoteAvailability == NodeAvailability.Closing ? PeerState.RemoteClosing : PeerState.Connected;
+
+    public P2PPeer Snapshot() => new(this, _node);
+
+    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
+        throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request a peer can make in protocol v{ProtocolLimits.Version}");
+
+    protected override void OnRemoteStatus(NodeAvailability availability) =>
+        _node.Log.Write(NodeLogLevel.Information, $"peer {Describe()} is now {availability}");
+}

@@ -1,0 +1,86 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace P2PTransfer.Protocol;
+
+/// <summary>
+/// Frames on the wire: <c>code:u8 flags:u8 length:u32be payload[length]</c>.
+/// Pure functions over buffers, no sockets, so every edge can be unit-tested.
+/// </summary>
+public static class FrameCodec
+{
+    /// <summary>
+    /// Reads one frame from the front of <paramref name="buffer"/>. Returns false when more bytes are needed.
+    /// On success the buffer is trimmed past the frame. Bad headers throw before the body is buffered.
+    /// </summary>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxPayload, out Frame frame)
+    {
+        frame = default;
+        if (buffer.Length < ProtocolLimits.FrameHeaderLength)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[ProtocolLimits.FrameHeaderLength];
+        buffer.Slice(0, ProtocolLimits.FrameHeaderLength).CopyTo(header);
+        var code = (MessageCode)header[0];
+        if (!Enum.IsDefined(code))
+        {
+            throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{header[0]:X2}");
+        }
+
+        if (header[1] != 0)
+        {
+            throw new ProtocolException(ProtocolError.ReservedFlags, $"frame flags must be 0 in protocol v{ProtocolLimits.Version}, got 0x{header[1]:X2}");
+        }
+
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
+        if (length > (uint)maxPayload)
+        {
+            throw new ProtocolException(ProtocolError.FrameTooLarge, $"{code} frame of {length} bytes exceeds the limit of {maxPayload} bytes");
+        }
+
+        long total = ProtocolLimits.FrameHeaderLength + (long)length;
+        if (buffer.Length < total)
+        {
+            return false;
+        }
+
+        frame = new Frame(code, buffer.Slice(ProtocolLimits.FrameHeaderLength, length));
+        buffer = buffer.Slice(total);
+        return true;
+    }
+
+    /// <summary>Bytes one frame of this message takes on the wire.</summary>
+    public static int GetFrameLength(IMessage message) => ProtocolLimits.FrameHeaderLength + message.PayloadLength;
+
+    /// <summary>Writes header and payload of one frame; returns the bytes written.</summary>
+    public static int Write(IMessage message, Span<byte> destination)
+    {
+        int payloadLength = message.PayloadLength;
+        destination[0] = (byte)message.Code;
+        destination[1] = 0;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)payloadLength);
+        var writer = new PayloadWriter(destination.Slice(ProtocolLimits.FrameHeaderLength, payloadLength));
+        message.WritePayload(ref writer);
+        writer.EnsureFull(message.Code);
+        return ProtocolLimits.FrameHeaderLength + payloadLength;
+    }
+
+    /// <summary>Writes one frame into a pipe or any buffer writer.</summary>
+    public static int Write(IMessage message, IBufferWriter<byte> output)
+    {
+        int length = GetFrameLength(message);
+        int written = Write(message, output.GetSpan(length));
+        output.Advance(written);
+        return written;
+    }
+
+    /// <summary>The frame as a new array (tests and one-off sends).</summary>
+    public static byte[] ToArray(IMessage message)
+    {
+        var bytes = new byte[GetFrameLength(message)];
+        Write(message, bytes);
+        return bytes;
+    }
+}

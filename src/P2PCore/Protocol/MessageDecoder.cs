@@ -1,0 +1,25 @@
+namespace P2PTransfer.Protocol;
+
+using P2PTransfer.Protocol.Messages;
+
+/// <summary>Turns a frame into its message, dispatching on the request code.</summary>
+public static class MessageDecoder
+{
+    public static IMessage Decode(in Frame frame)
+    {
+        var reader = new PayloadReader(frame.Payload, frame.Code);
+        IMessage message = frame.Code switch
+        {
+            MessageCode.Hello => Hello.Read(ref reader),
+            MessageCode.Welcome => Welcome.Read(ref reader),
+            MessageCode.Ping => Ping.Read(ref reader),
+            MessageCode.Pong => Pong.Read(ref reader),
+            MessageCode.Status => Status.Read(ref reader),
+            MessageCode.Bye => Bye.Read(ref reader),
+            MessageCode.Error => ErrorMessage.Read(ref reader),
+            _ => throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{(byte)frame.Code:X2}"),
+        };
+        reader.EnsureEnd();
+        return message;
+    }
+}

@@ -1,0 +1,43 @@
+namespace P2PTransfer.Protocol.Messages;
+
+/// <summary>First frame of every connection, sent by the side that dialed.</summary>
+/// <param name="NodeId">The dialer's node id; <see cref="Guid.Empty"/> for a pure client.</param>
+/// <param name="Endpoint">Where the dialer can be reached ('host:port'); empty for a pure client.</param>
+public sealed record Hello(ushort Version, ConnectionRole Role, Guid NodeId, string Endpoint, string Name) : IMessage
+{
+    public MessageCode Code => MessageCode.Hello;
+
+    public int PayloadLength => 4 + 2 + 1 + 16 + PayloadWriter.StringLength(Endpoint) + PayloadWriter.StringLength(Name);
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(ProtocolLimits.Magic);
+        writer.WriteUInt16(Version);
+        writer.WriteByte((byte)Role);
+        writer.WriteGuid(NodeId);
+        writer.WriteString(Endpoint);
+        writer.WriteString(Name);
+    }
+
+    public static Hello Read(ref PayloadReader reader)
+    {
+        uint magic = reader.ReadUInt32();
+        if (magic != ProtocolLimits.Magic)
+        {
+            throw new ProtocolException(ProtocolError.BadMagic, $"not a P2PTransfer connection (magic 0x{magic:X8})");
+        }
+
+        ushort version = reader.ReadUInt16();
+        if (version != ProtocolLimits.Version)
+        {
+            // The rest of the payload may follow another layout: stop here.
+            throw new ProtocolException(ProtocolError.UnsupportedVersion, $"protocol version {version} is not supported; this node speaks version {ProtocolLimits.Version}");
+        }
+
+        var role = reader.ReadEnum<ConnectionRole>("role");
+        var nodeId = reader.ReadGuid();
+        var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "endpoint");
+        var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "name");
+        return new Hello(version, role, nodeId, endpoint, name);
+    }
+}

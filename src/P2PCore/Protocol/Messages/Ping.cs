@@ -1,0 +1,25 @@
+namespace P2PTransfer.Protocol.Messages;
+
+/// <summary>Keep-alive and round-trip probe; answered by a Pong with the same nonce.</summary>
+public sealed record Ping(ulong Nonce) : IMessage
+{
+    public MessageCode Code => MessageCode.Ping;
+
+    public int PayloadLength => 8;
+
+    public void WritePayload(ref PayloadWriter writer) => writer.WriteUInt64(Nonce);
+
+    public static Ping Read(ref PayloadReader reader) => new(reader.ReadUInt64());
+}
+
+/// <summary>The answer to a Ping.</summary>
+public sealed record Pong(ulong Nonce) : IMessage
+{
+    public MessageCode Code => MessageCode.Pong;
+
+    public int PayloadLength => 8;
+
+    public void WritePayload(ref PayloadWriter writer) => writer.WriteUInt64(Nonce);
+
+    public static Pong Read(ref PayloadReader reader) => new(reader.ReadUInt64());
+}

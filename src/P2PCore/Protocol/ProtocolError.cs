@@ -1,0 +1,30 @@
+namespace P2PTransfer.Protocol;
+
+/// <summary>Reason and error codes carried by Bye and Error frames (u16 on the wire).</summary>
+/// <remarks>0-99: lifecycle, 100-199: protocol violations (the connection is closed), 200-299: peer links.</remarks>
+public enum ProtocolError : ushort
+{
+    None = 0,
+    Shutdown = 1,
+    NodeClosing = 2,
+    NodeBusy = 3,
+    Disconnected = 4,
+    ConnectionLost = 5,
+    Timeout = 6,
+
+    MalformedFrame = 100,
+    FrameTooLarge = 101,
+    UnknownCode = 102,
+    UnsupportedVersion = 103,
+    BadMagic = 104,
+    UnexpectedMessage = 105,
+    HandshakeTimeout = 106,
+    TruncatedFrame = 107,
+    KeepAliveTimeout = 108,
+    SendQueueFull = 109,
+    ReservedFlags = 110,
+
+    SelfLink = 200,
+    DuplicateLink = 201,
+    StateDirectoryInUse = 202,
+}

@@ -1,0 +1,28 @@
+using System.Management.Automation;
+using P2PTransfer.Peers;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>Connect-P2PPeer: opens lasting links from a node to other nodes' servers.</summary>
+[Cmdlet(VerbsCommunications.Connect, "P2PPeer", SupportsShouldProcess = true)]
+[OutputType(typeof(P2PPeer))]
+public sealed class ConnectP2PPeerCommand : NodeCmdlet
+{
+    /// <summary>'host:port' of the nodes to link to; the default port when no port is given.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Alias("Endpoint")]
+    [ValidateNotNullOrEmpty]
+    public string[] Address { get; set; } = [];
+
+    protected override void ProcessRecord()
+    {
+        var node = TargetNode;
+        ForEachItem(Address, address =>
+        {
+            if (ShouldProcess($"{node.Name} -> {address}", "Link P2P peer"))
+            {
+                WriteObject(Await(node.ConnectPeerAsync(address, StopToken)));
+            }
+        });
+    }
+}

@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using P2PTransfer.Node;
+using P2PTransfer.Peers;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>Get-P2PPeer: a node's live peer links.</summary>
+[Cmdlet(VerbsCommon.Get, "P2PPeer")]
+[OutputType(typeof(P2PPeer))]
+public sealed class GetP2PPeerCommand : P2PCmdlet
+{
+    /// <summary>The node whose links to list; defaults to the session's only running node.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true)]
+    public P2PNode? Node { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        P2PNode node;
+        try
+        {
+            node = NodeRegistry.Resolve(Node);
+        }
+        catch (P2PCmdletException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, Node));
+            return;
+        }
+
+        WriteObject(node.GetPeers(), enumerateCollection: true);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Management.Automation;
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>Start-P2PNode: starts a node that shares folders and routes the network's requests.</summary>
+[Cmdlet(VerbsLifecycle.Start, "P2PNode", SupportsShouldProcess = true)]
+[OutputType(typeof(P2PNode))]
+public sealed class StartP2PNodeCommand : P2PCmdlet
+{
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string[] Share { get; set; } = [];
+
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int Port { get; set; } = NodeOptions.DefaultPort;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string ListenAddress { get; set; } = "0.0.0.0";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? AdvertisedHost { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] Peer { get; set; } = [];
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public double DrainTimeoutSec { get; set; } = 10;
+
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var options = new NodeOptions
+        {
+            Name = Name,
+            Port = Port,
+            ListenAddress = ListenAddress,
+            AdvertisedHost = AdvertisedHost,
+            StateDirectory = StateDirectory is null ? null : ResolvePath(StateDirectory),
+            Shares = [.. Share.Select(ResolvePath)],
+            DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
+        };
+
+        var target = $"{ListenAddress}:{Port} sharing {(Share.Length == 0 ? "nothing" : string.Join(", ", options.Shares))}";
+        if (!ShouldProcess(target, "Start P2P node"))
+        {
+            return;
+        }
+
+        P2PNode node;
+        try
+        {
+            node = Await(P2PNode.StartAsync(options, StopToken));
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, target));
+            return;
+        }
+
+        NodeRegistry.Add(node);
+        ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
+        WriteObject(node);
+
+        if (Wait)
+        {
+            WaitUntilStopped(node);
+        }
+    }
+
+    /// <summary>-Wait: stays in the foreground until Ctrl+C (or another runspace stops the node), then stops gracefully.</summary>
+    private void WaitUntilStopped(P2PNode node)
+    {
+        WriteVerbose($"node {node.Name} is serving on {node.Endpoint}; press Ctrl+C to stop it");
+        var stopped = new TaskCompletionSource();
+        node.StatusChanged += (_, status) =>
+        {
+            if (status == NodeStatus.Stopped)
+            {
+                stopped.TrySetResult();
+            }
+        };
+
+        try
+        {
+            WaitHandle.WaitAny([StopToken.WaitHandle, ((IAsyncResult)stopped.Task).AsyncWaitHandle]);
+        }
+        finally
+        {
+            // Runs on Ctrl+C too: the node is never left listening behind a stopped command.
+            node.StopAsync().GetAwaiter().GetResult();
+        }
+    }
+}

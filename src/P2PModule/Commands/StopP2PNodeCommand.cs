@@ -1,0 +1,68 @@
+using System.Management.Automation;
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>Stop-P2PNode: graceful stop, letting work under way finish within the drain timeout.</summary>
+[Cmdlet(VerbsLifecycle.Stop, "P2PNode", SupportsShouldProcess = true, DefaultParameterSetName = NodeSet)]
+[OutputType(typeof(P2PNode))]
+public sealed class StopP2PNodeCommand : P2PCmdlet
+{
+    private const string NodeSet = "Node";
+    private const string AllSet = "All";
+
+    [Parameter(ParameterSetName = NodeSet, Position = 0, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public P2PNode[]? Node { get; set; }
+
+    [Parameter(ParameterSetName = AllSet, Mandatory = true)]
+    public SwitchParameter All { get; set; }
+
+    /// <summary>Overrides the node's own drain timeout.</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public double DrainTimeoutSec { get; set; } = -1;
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        IEnumerable<P2PNode> targets;
+        if (All)
+        {
+            targets = NodeRegistry.Running;
+        }
+        else if (Node is { } given)
+        {
+            targets = given;
+        }
+        else
+        {
+            try
+            {
+                targets = [NodeRegistry.Resolve(null)];
+            }
+            catch (P2PCmdletException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, null));
+                return;
+            }
+        }
+
+        TimeSpan? drain = DrainTimeoutSec >= 0 ? TimeSpan.FromSeconds(DrainTimeoutSec) : null;
+        ForEachItem(targets, node =>
+        {
+            if (node.Status == NodeStatus.Stopped || !ShouldProcess(node.ToString(), "Stop P2P node"))
+            {
+                return;
+            }
+
+            Await(node.StopAsync(drain));
+            if (PassThru)
+            {
+                WriteObject(node);
+            }
+        });
+    }
+}

@@ -1,0 +1,57 @@
+using System.Management.Automation;
+using P2PTransfer.Client;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>
+/// Test-P2PNode: connects to a node's server as a client (no local node needed), checks that it is available
+/// and measures round trips over one connection.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "P2PNode")]
+[OutputType(typeof(PingReply))]
+public sealed class TestP2PNodeCommand : P2PCmdlet
+{
+    /// <summary>'host:port' of the nodes to test; binds from the Endpoint of Get-P2PNode's output.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Endpoint", "Server")]
+    [ValidateNotNullOrEmpty]
+    public string[] Address { get; set; } = [];
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Count { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public double IntervalSec { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(0.1, 3600)]
+    public double TimeoutSec { get; set; } = 5;
+
+    protected override void ProcessRecord()
+    {
+        var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        ForEachItem(Address, address =>
+        {
+            var client = Await(NodeClient.ConnectAsync(address, timeout, StopToken));
+            try
+            {
+                for (int sequence = 1; sequence <= Count; sequence++)
+                {
+                    if (sequence > 1)
+                    {
+                        Sleep(TimeSpan.FromSeconds(IntervalSec));
+                    }
+
+                    var roundTrip = Await(client.PingAsync(timeout, StopToken));
+                    WriteObject(new PingReply(address, client.RemoteId, client.RemoteName, client.RemoteEndpoint, sequence, client.RemoteAvailability, roundTrip.TotalMilliseconds));
+                }
+            }
+            finally
+            {
+                client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+        });
+    }
+}

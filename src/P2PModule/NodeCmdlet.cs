@@ -1,0 +1,29 @@
+using System.Management.Automation;
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Module;
+
+/// <summary>Base of cmdlets that act on one node of the session: -Node, or the only node running.</summary>
+public abstract class NodeCmdlet : P2PCmdlet
+{
+    /// <summary>The node to act on; defaults to the session's only running node.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("LocalNode")]
+    public P2PNode? Node { get; set; }
+
+    protected P2PNode TargetNode
+    {
+        get
+        {
+            try
+            {
+                return NodeRegistry.Resolve(Node);
+            }
+            catch (P2PCmdletException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, Node));
+                throw;
+            }
+        }
+    }
+}

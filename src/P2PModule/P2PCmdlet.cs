@@ -1,0 +1,91 @@
+using System.Management.Automation;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Module;
+
+/// <summary>
+/// What every cmdlet shares: a cancellation token that Ctrl+C trips, waiting on engine tasks from the
+/// pipeline thread, and one mapping from engine exceptions to error records with stable ids.
+/// </summary>
+public abstract class P2PCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    protected CancellationToken StopToken => _stopping.Token;
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>Waits for an engine task on the pipeline thread; Ctrl+C stops the wait.</summary>
+    protected T Await<T>(Task<T> task)
+    {
+        try
+        {
+            return task.WaitAsync(StopToken).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+
+    /// <summary>Sleeps, waking early on Ctrl+C.</summary>
+    protected void Sleep(TimeSpan duration)
+    {
+        if (StopToken.WaitHandle.WaitOne(duration))
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>The error record for an engine failure: id and category derive from the protocol code or exception type.</summary>
+    protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    {
+        var inner = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerException! : exception;
+        return inner switch
+        {
+            P2PCmdletException cmdlet => new ErrorRecord(cmdlet, cmdlet.ErrorId, cmdlet.Category, target),
+            P2PException p2p => new ErrorRecord(p2p, p2p.Code.ToString(), CategoryOf(p2p.Code), target),
+            DirectoryNotFoundException or FileNotFoundException => new ErrorRecord(inner, "PathNotFound", ErrorCategory.ObjectNotFound, target),
+            ArgumentException or FormatException => new ErrorRecord(inner, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+            UnauthorizedAccessException => new ErrorRecord(inner, "AccessDenied", ErrorCategory.PermissionDenied, target),
+            _ => new ErrorRecord(inner, inner.GetType().Name, ErrorCategory.NotSpecified, target),
+        };
+    }
+
+    /// <summary>Runs one item's work; a failure becomes a non-terminating error for that item and the rest carry on.</summary>
+    protected void ForEachItem<T>(IEnumerable<T> items, Action<T> work)
+    {
+        foreach (var item in items)
+        {
+            try
+            {
+                work(item);
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                WriteError(ToErrorRecord(ex, item));
+            }
+        }
+    }
+
+    private static ErrorCategory CategoryOf(ProtocolError code) => code switch
+    {
+        ProtocolError.NodeClosing or ProtocolError.NodeBusy or ProtocolError.Shutdown => ErrorCategory.ResourceUnavailable,
+        ProtocolError.ConnectionLost or ProtocolError.Disconnected => ErrorCategory.ConnectionError,
+        ProtocolError.Timeout or ProtocolError.HandshakeTimeout or ProtocolError.KeepAliveTimeout => ErrorCategory.OperationTimeout,
+        ProtocolError.SelfLink => ErrorCategory.InvalidOperation,
+        ProtocolError.DuplicateLink => ErrorCategory.ResourceExists,
+        ProtocolError.StateDirectoryInUse => ErrorCategory.ResourceBusy,
+        _ => ErrorCategory.ProtocolError,
+    };
+}
