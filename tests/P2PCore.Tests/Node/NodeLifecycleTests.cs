@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using P2PTransfer.Client;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Node;
+
+public class NodeLifecycleTests
+{
+    [Fact]
+    public async Task A_started_node_is_running_and_answers_a_client()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("solo");
+
+        Assert.Equal(NodeStatus.Running, node.Status);
+        Assert.StartsWith("127.0.0.1:", node.Endpoint);
+        Assert.NotEqual(0, node.Port);
+
+        await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+        Assert.Equal(node.Id, client.RemoteId);
+        Assert.Equal("solo", client.RemoteName);
+        Assert.True(await client.PingAsync(TimeSpan.FromSeconds(5)) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task The_node_id_is_stable_across_restarts_from_the_same_state_directory()
+    {
+        await using var nodes = new TestNodes();
+        var first = await nodes.StartAsync("keeper");
+        var id = first.Id;
+        await first.StopAsync();
+
+        var again = await nodes.StartAsync("keeper");
+        Assert.Equal(id, again.Id);
+
+        var other = await nodes.StartAsync("other");
+        Assert.NotEqual(id, other.Id);
+    }
+
+    [Fact]
+    public async Task Two_running_nodes_cannot_share_a_state_directory()
+    {
+        await using var nodes = new TestNodes();
+        await nodes.StartAsync("twin");
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => nodes.StartAsync("twin"));
+        Assert.Equal(ProtocolError.StateDirectoryInUse, error.Code);
+        Assert.Contains("in use", error.Message);
+    }
+
+    [Fact]
+    public async Task The_state_directory_name_is_the_default_node_name()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("ignored", configure: o => o.Name = null);
+        Assert.Equal("ignored", node.Name);
+    }
+
+    [Fact]
+    public async Task A_share_that_does_not_exist_is_refused_before_anything_listens()
+    {
+        await using var nodes = new TestNodes();
+        var error = await Assert.ThrowsAsync<DirectoryNotFoundException>(() =>
+            nodes.StartAsync("bad", configure: o => o.Shares = [Path.Combine(nodes.Root, "missing")]));
+        Assert.Contains("missing", error.Message);
+    }
+
+    [Fact]
+    public async Task Stop_returns_only_when_the_port_is_released()
+    {
+        await using var nodes = new TestNodes();
+        int port = FreePort();
+        var node = await nodes.StartAsync("porter", configure: o => o.Port = port);
+        await node.StopAsync();
+
+        Assert.Equal(NodeStatus.Stopped, node.Status);
+        var again = await nodes.StartAsync("porter2", configure: o => o.Port = port);
+        Assert.Equal(port, again.Port);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_a_clear_error()
+    {
+        await using var nodes = new TestNodes();
+        var first = await nodes.StartAsync("first");
+        var error = await Assert.ThrowsAsync<P2PException>(() => nodes.StartAsync("second", configure: o => o.Port = first.Port));
+        Assert.Contains($"cannot listen on 127.0.0.1:{first.Port}", error.Message);
+    }
+
+    [Fact]
+    public async Task A_closing_node_answers_closing_to_new_connections_and_names_itself()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("busy");
+        Assert.True(node.Work.TryBegin(out var work));
+
+        var stopping = node.StopAsync();
+        Assert.True(await Eventually.TrueAsync(() => node.Status == NodeStatus.Closing, TimeSpan.FromSeconds(2)));
+
+        var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => NodeClient.ConnectAsync(node.Endpoint));
+        Assert.Equal(ProtocolError.NodeClosing, error.Code);
+        Assert.Equal($"node busy ({node.Endpoint}) is shutting down", error.Message);
+        Assert.Equal(1, node.Counters.RefusedClosing);
+        Assert.False(node.Work.TryBegin(out _));
+
+        work.Dispose();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(NodeStatus.Stopped, node.Status);
+    }
+
+    [Fact]
+    public async Task A_client_holding_a_connection_is_told_the_node_is_closing()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("holder");
+        await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+        await client.PingAsync(TimeSpan.FromSeconds(5));
+        Assert.True(node.Work.TryBegin(out var work));
+
+        var stopping = node.StopAsync();
+        Assert.True(await Eventually.TrueAsync(() => client.RemoteAvailability == NodeAvailability.Closing, TimeSpan.FromSeconds(5)));
+        var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => client.PingAsync(TimeSpan.FromSeconds(5)));
+        Assert.Contains("holder", error.Message);
+        Assert.Contains("is shutting down", error.Message);
+
+        work.Dispose();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(await Eventually.TrueAsync(() => client.Closed.IsCompleted, TimeSpan.FromSeconds(5)));
+        Assert.Equal(ProtocolError.Shutdown, client.CloseReason);
+    }
+
+    [Fact]
+    public async Task Work_under_way_finishes_before_stop_returns()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("drainer");
+        Assert.True(node.Work.TryBegin(out var work));
+
+        var stopping = node.StopAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(300);
+        Assert.False(stopping.IsCompleted);
+
+        var clock = Stopwatch.StartNew();
+        work.Dispose();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Work_that_outlives_the_drain_timeout_is_cut_off()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("slowpoke");
+        Assert.True(node.Work.TryBegin(out _));
+
+        var clock = Stopwatch.StartNew();
+        await node.StopAsync(TimeSpan.FromMilliseconds(300)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(8));
+        Assert.Equal(NodeStatus.Stopped, node.Status);
+        Assert.Contains(node.Log.Recent(), e => e.Level == NodeLogLevel.Warning && e.Message.Contains("drain timeout"));
+    }
+
+    [Fact]
+    public async Task Stop_can_be_called_twice()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("twice");
+        await Task.WhenAll(node.StopAsync(), node.StopAsync());
+        await node.StopAsync();
+        Assert.Equal(NodeStatus.Stopped, node.Status);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}

@@ -1,0 +1,156 @@
+using P2PTransfer.Node;
+using P2PTransfer.Peers;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Node;
+
+public class PeerLinkTests
+{
+    [Fact]
+    public async Task A_link_is_seen_from_both_ends_with_direction_and_identity()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1);
+        var b = await nodes.StartAsync("b", host: 2);
+
+        var peer = await a.ConnectPeerAsync(b.Endpoint);
+        Assert.Equal(b.Id, peer.NodeId);
+        Assert.Equal("b", peer.Name);
+        Assert.Equal(b.Endpoint, peer.Endpoint);
+        Assert.Equal(PeerDirection.Outbound, peer.Direction);
+
+        Assert.True(await Eventually.TrueAsync(() => b.GetPeers().Count == 1, TimeSpan.FromSeconds(5)));
+        var back = Assert.Single(b.GetPeers());
+        Assert.Equal(a.Id, back.NodeId);
+        Assert.Equal(a.Endpoint, back.Endpoint);
+        Assert.Equal(PeerDirection.Inbound, back.Direction);
+        Assert.Equal(PeerState.Connected, back.State);
+    }
+
+    [Fact]
+    public async Task Linking_a_node_to_itself_is_refused()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("self");
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => a.ConnectPeerAsync(a.Endpoint));
+        Assert.Equal(ProtocolError.SelfLink, error.Code);
+        Assert.Contains("itself", error.Message);
+        Assert.Empty(a.GetPeers());
+    }
+
+    [Fact]
+    public async Task Linking_twice_to_the_same_node_is_refused_from_either_end()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1);
+        var b = await nodes.StartAsync("b", host: 2);
+        await a.ConnectPeerAsync(b.Endpoint);
+
+        var again = await Assert.ThrowsAsync<P2PException>(() => a.ConnectPeerAsync(b.Endpoint));
+        Assert.Equal(ProtocolError.DuplicateLink, again.Code);
+        Assert.Contains("already linked", again.Message);
+
+        var reverse = await Assert.ThrowsAsync<P2PException>(() => b.ConnectPeerAsync(a.Endpoint));
+        Assert.Equal(ProtocolError.DuplicateLink, reverse.Code);
+
+        Assert.Single(a.GetPeers());
+        Assert.True(await Eventually.TrueAsync(() => b.GetPeers().Count == 1, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task Disconnecting_drops_the_link_at_both_ends_at_once()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1);
+        var b = await nodes.StartAsync("b", host: 2);
+        await a.ConnectPeerAsync(b.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(5)));
+
+        Assert.True(await a.DisconnectPeerAsync(b.Id));
+
+        Assert.Empty(a.GetPeers());
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 0, TimeSpan.FromSeconds(1)));
+        Assert.False(await a.DisconnectPeerAsync(b.Id));
+    }
+
+    [Fact]
+    public async Task A_stopping_node_is_dropped_by_its_peers_and_they_see_it_closing_first()
+    {
+        await using var nodes = new TestNodes();
+        var left = await nodes.StartAsync("left", host: 1);
+        var middle = await nodes.StartAsync("middle", host: 2);
+        var right = await nodes.StartAsync("right", host: 3);
+        await middle.ConnectPeerAsync(left.Endpoint);
+        await middle.ConnectPeerAsync(right.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => left.PeerCount == 1 && right.PeerCount == 1, TimeSpan.FromSeconds(5)));
+
+        Assert.True(middle.Work.TryBegin(out var work));
+        var stopping = middle.StopAsync();
+        Assert.True(await Eventually.TrueAsync(() => left.GetPeers().SingleOrDefault()?.State == PeerState.RemoteClosing, TimeSpan.FromSeconds(5)));
+
+        work.Dispose();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => left.PeerCount == 0 && right.PeerCount == 0, TimeSpan.FromSeconds(2)));
+        Assert.Equal(1, left.Counters.PeerLinksClosed);
+    }
+
+    [Fact]
+    public async Task A_peer_that_vanishes_without_a_goodbye_is_dropped_at_once()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("survivor");
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+        await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid()));
+        Assert.IsType<Welcome>(await raw.ReadFrameAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+
+        raw.Abort();
+
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task A_silent_peer_is_dropped_by_keep_alive_within_seconds()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("watcher", configure: o =>
+        {
+            o.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+            o.DeadAfter = TimeSpan.FromSeconds(1.5);
+        });
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+        await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid(), "mute"));
+        Assert.IsType<Welcome>(await raw.ReadFrameAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+
+        // The socket stays open but never answers a ping: a pulled cable, as the node sees it.
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, node.Counters.KeepAliveTimeouts);
+        var (messages, _) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(2));
+        Assert.Contains(messages, m => m is Ping);
+    }
+
+    [Fact]
+    public async Task A_quiet_but_healthy_link_stays_up_on_keep_alive()
+    {
+        await using var nodes = new TestNodes();
+        static void Fast(NodeOptions o)
+        {
+            o.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
+            o.DeadAfter = TimeSpan.FromSeconds(1);
+        }
+
+        var a = await nodes.StartAsync("a", host: 1, Fast);
+        var b = await nodes.StartAsync("b", host: 2, Fast);
+        await a.ConnectPeerAsync(b.Endpoint);
+
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var peer = Assert.Single(a.GetPeers());
+        Assert.NotNull(peer.RoundTripMs);
+        Assert.True(peer.FramesReceived > 2);
+        Assert.Equal(0, a.Counters.KeepAliveTimeouts);
+    }
+}

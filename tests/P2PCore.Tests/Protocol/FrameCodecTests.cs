@@ -1,0 +1,188 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Protocol;
+
+public class FrameCodecTests
+{
+    public static TheoryData<IMessage> EveryMessage() => new(AllMessages);
+
+    private static readonly IMessage[] AllMessages =
+    [
+        new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-α"),
+        new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", ""),
+        new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
+        new Welcome(ProtocolLimits.Version, NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
+        new Welcome(ProtocolLimits.Version, NodeAvailability.Busy, Guid.NewGuid(), "host:1", "n3"),
+        new Ping(0),
+        new Ping(ulong.MaxValue),
+        new Pong(42),
+        new Status(NodeAvailability.Closing),
+        new Bye(ProtocolError.Shutdown, "node n1 (127.0.0.1:1) is shutting down"),
+        new ErrorMessage(ProtocolError.FrameTooLarge, "too large"),
+        new ErrorMessage(ProtocolError.DuplicateLink, ""),
+    ];
+
+    [Theory]
+    [MemberData(nameof(EveryMessage))]
+    public void Every_message_round_trips_through_its_frame(IMessage message)
+    {
+        var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(message));
+
+        Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+        Assert.Equal(message, MessageDecoder.Decode(frame));
+        Assert.Equal(message.Code, frame.Code);
+        Assert.True(sequence.IsEmpty);
+    }
+
+    [Fact]
+    public void Frames_split_across_segments_at_every_byte_parse_the_same()
+    {
+        var messages = AllMessages;
+        var bytes = messages.SelectMany(FrameCodec.ToArray).ToArray();
+
+        for (int cut = 0; cut <= bytes.Length; cut++)
+        {
+            var sequence = Segment.Split(bytes, cut, cut + 1, cut + 7);
+            var parsed = new List<IMessage>();
+            while (FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame))
+            {
+                parsed.Add(MessageDecoder.Decode(frame));
+            }
+
+            Assert.Equal(messages, parsed);
+            Assert.True(sequence.IsEmpty);
+        }
+    }
+
+    [Fact]
+    public void A_partial_frame_asks_for_more_bytes_and_consumes_nothing()
+    {
+        var bytes = FrameCodec.ToArray(new Bye(ProtocolError.Shutdown, "bye"));
+        for (int length = 0; length < bytes.Length; length++)
+        {
+            var sequence = new ReadOnlySequence<byte>(bytes, 0, length);
+            Assert.False(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _));
+            Assert.Equal(length, sequence.Length);
+        }
+    }
+
+    [Fact]
+    public void An_oversized_length_is_refused_from_the_header_alone()
+    {
+        var header = new byte[ProtocolLimits.FrameHeaderLength];
+        header[0] = (byte)MessageCode.Ping;
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(2), uint.MaxValue);
+        var sequence = new ReadOnlySequence<byte>(header);
+
+        var error = Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _));
+        Assert.Equal(ProtocolError.FrameTooLarge, error.Code);
+    }
+
+    [Fact]
+    public void Handshake_limit_is_smaller_than_the_session_limit()
+    {
+        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
+        var bytes = FrameCodec.ToArray(hello);
+        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(2), ProtocolLimits.MaxHandshakePayload + 1);
+        var sequence = new ReadOnlySequence<byte>(bytes);
+
+        Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxHandshakePayload, out _)).Code);
+    }
+
+    [Theory]
+    [InlineData(0x00)]
+    [InlineData(0x08)]
+    [InlineData(0x20)]
+    [InlineData(0xFF)]
+    public void Unknown_codes_are_refused(byte code)
+    {
+        var sequence = new ReadOnlySequence<byte>([code, 0, 0, 0, 0, 0]);
+        Assert.Equal(ProtocolError.UnknownCode, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _)).Code);
+    }
+
+    [Fact]
+    public void Non_zero_flags_are_refused()
+    {
+        var bytes = FrameCodec.ToArray(new Ping(1));
+        bytes[1] = 0x80;
+        var sequence = new ReadOnlySequence<byte>(bytes);
+        Assert.Equal(ProtocolError.ReservedFlags, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _)).Code);
+    }
+
+    [Fact]
+    public void Another_protocol_version_is_refused_with_UnsupportedVersion()
+    {
+        var bytes = FrameCodec.ToArray(new Hello(2, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n"));
+        Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(bytes));
+
+        var welcome = FrameCodec.ToArray(new Welcome(7, NodeAvailability.Available, Guid.NewGuid(), "h:1", "n"));
+        Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(welcome));
+    }
+
+    [Fact]
+    public void A_hello_without_the_magic_is_refused_with_BadMagic()
+    {
+        var bytes = FrameCodec.ToArray(RawConnection.ClientHello());
+        bytes[ProtocolLimits.FrameHeaderLength] ^= 0xFF;
+        Assert.Equal(ProtocolError.BadMagic, DecodeError(bytes));
+    }
+
+    [Fact]
+    public void Payloads_shorter_or_longer_than_their_fields_are_malformed()
+    {
+        var ping = FrameCodec.ToArray(new Ping(5));
+
+        var shorter = ping[..^1];
+        BinaryPrimitives.WriteUInt32BigEndian(shorter.AsSpan(2), 7);
+        Assert.Equal(ProtocolError.MalformedFrame, DecodeError(shorter));
+
+        byte[] longer = [.. ping, 0];
+        BinaryPrimitives.WriteUInt32BigEndian(longer.AsSpan(2), 9);
+        Assert.Equal(ProtocolError.MalformedFrame, DecodeError(longer));
+    }
+
+    [Fact]
+    public void Strings_must_be_valid_utf8_and_within_their_limit()
+    {
+        var bye = FrameCodec.ToArray(new Bye(ProtocolError.None, "abc"));
+        bye[^1] = 0xFF;
+        Assert.Equal(ProtocolError.MalformedFrame, DecodeError(bye));
+
+        var longName = FrameCodec.ToArray(new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", new string('x', ProtocolLimits.MaxNameBytes + 1)));
+        Assert.Equal(ProtocolError.MalformedFrame, DecodeError(longName));
+    }
+
+    [Fact]
+    public void Unknown_enum_values_are_malformed()
+    {
+        var status = FrameCodec.ToArray(new Status(NodeAvailability.Available));
+        status[^1] = 9;
+        Assert.Equal(ProtocolError.MalformedFrame, DecodeError(status));
+    }
+
+    [Fact]
+    public void Long_messages_are_cut_to_the_limit_on_a_character_boundary()
+    {
+        var bye = Bye.Create(ProtocolError.Shutdown, new string('é', 2000));
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(bye.Message) <= ProtocolLimits.MaxMessageBytes);
+        var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(bye));
+        Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+        Assert.Equal(bye, MessageDecoder.Decode(frame));
+    }
+
+    private static ProtocolError DecodeError(byte[] bytes)
+    {
+        var sequence = new ReadOnlySequence<byte>(bytes);
+        var error = Assert.Throws<ProtocolException>(() =>
+        {
+            Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+            MessageDecoder.Decode(frame);
+        });
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+        return error.Code;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using P2PTransfer.Net;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+
+namespace P2PTransfer.Tests.Support;
+
+/// <summary>A bare TCP socket for writing arbitrary bytes at a node and reading back whatever frames it sends.</summary>
+public sealed class RawConnection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly List<byte> _received = [];
+
+    private RawConnection(Socket socket) => _socket = socket;
+
+    public static async Task<RawConnection> OpenAsync(string endpoint)
+    {
+        var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(address);
+        return new RawConnection(socket);
+    }
+
+    public static Hello PeerHello(Guid id, string name = "raw") => new(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.1:1", name);
+
+    public static Hello ClientHello() => new(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
+
+    public Task SendAsync(byte[] bytes) => _socket.SendAsync(bytes, SocketFlags.None);
+
+    public Task SendAsync(IMessage message) => SendAsync(FrameCodec.ToArray(message));
+
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
+    /// <summary>Closes with a reset, as a killed process or a pulled cable would, without any goodbye.</summary>
+    public void Abort()
+    {
+        _socket.LingerState = new LingerOption(true, 0);
+        _socket.Close();
+    }
+
+    /// <summary>Reads until the node closes the connection (or the time runs out) and returns the frames it sent.</summary>
+    public async Task<(List<IMessage> Messages, bool Closed)> ReadUntilClosedAsync(TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        var buffer = new byte[4096];
+        bool closed = false;
+        try
+        {
+            while (true)
+            {
+                int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                if (n == 0)
+                {
+                    closed = true;
+                    break;
+                }
+
+                _received.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+            closed = true;
+        }
+
+        return (Parse(), closed);
+    }
+
+    /// <summary>Reads until one whole frame has arrived.</summary>
+    public async Task<IMessage> ReadFrameAsync(TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var frames = Parse();
+            if (frames.Count > 0)
+            {
+                return frames[0];
+            }
+
+            int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            if (n == 0)
+            {
+                throw new IOException("closed before a whole frame arrived");
+            }
+
+            _received.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+
+    private List<IMessage> Parse()
+    {
+        var messages = new List<IMessage>();
+        var sequence = new ReadOnlySequence<byte>(_received.ToArray());
+        while (FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame))
+        {
+            messages.Add(MessageDecoder.Decode(frame));
+        }
+
+        return messages;
+    }
+}

@@ -1,0 +1,60 @@
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Tests.Support;
+
+/// <summary>Real nodes on loopback with throw-away state directories; stops them all at the end of a test.</summary>
+public sealed class TestNodes : IAsyncDisposable
+{
+    private readonly List<P2PNode> _nodes = [];
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "p2pt-tests", Guid.NewGuid().ToString("N"));
+
+    public string Root => _root;
+
+    public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null)
+    {
+        var options = new NodeOptions
+        {
+            Name = name,
+            ListenAddress = $"127.0.0.{host}",
+            Port = 0,
+            StateDirectory = Path.Combine(_root, name),
+            DrainTimeout = TimeSpan.FromSeconds(5),
+        };
+        configure?.Invoke(options);
+        var node = await P2PNode.StartAsync(options);
+        _nodes.Add(node);
+        return node;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_nodes.Select(n => n.StopAsync(TimeSpan.Zero)));
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls a condition until it holds or the time runs out (bounded: never loops forever).</summary>
+    public static async Task<bool> TrueAsync(Func<bool> condition, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return condition();
+    }
+}
