@@ -69,7 +69,7 @@ function Invoke-Build {
     Invoke-Dotnet publish (Join-Path $Root 'src/P2PModule/P2PModule.csproj') -c $Configuration -o $ModuleDir --nologo -v quiet
     Remove-Item (Join-Path $ModuleDir '*.pdb'), (Join-Path $ModuleDir '*.deps.json') -ErrorAction Ignore
     $pwsh = Get-PwshCommandLine
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets')
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets') | Out-Host
     if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }
     Write-Host "    module laid out in $ModuleDir"
 }
@@ -86,7 +86,8 @@ function Invoke-Xunit {
     Write-Host '==> xunit'
     New-Item -ItemType Directory -Force $ResultsDir | Out-Null
     Get-ChildItem $ResultsDir -Filter '*.trx' | Remove-Item
-    & dotnet test (Join-Path $Root 'P2P.sln') -c $Configuration --nologo --logger 'trx' --logger 'console;verbosity=minimal' --results-directory $ResultsDir
+    # Console output goes to the host: only the counts are this function's output.
+    & dotnet test (Join-Path $Root 'P2P.sln') -c $Configuration --nologo --logger 'trx' --logger 'console;verbosity=minimal' --results-directory $ResultsDir | Out-Host
     $passed = 0; $failed = 0
     foreach ($trx in Get-ChildItem $ResultsDir -Filter '*.trx') {
         $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
@@ -117,7 +118,7 @@ Import-Module '$pester'
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$resultFile'
 "@
     $pwsh = Get-PwshCommandLine
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script | Out-Host
     if (-not (Test-Path $resultFile)) { return [pscustomobject]@{ Passed = 0; Failed = 1 } }
     return Get-Content $resultFile -Raw | ConvertFrom-Json
 }
