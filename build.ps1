@@ -134,10 +134,12 @@ function Invoke-Test {
 
 function Invoke-Run {
     Import-Module $ModuleDir -Force
-    $parameters = @{ Share = $Share; Port = $Port; ListenAddress = $ListenAddress; Peer = $Peer; Wait = $true; Verbose = $true }
+    $parameters = @{ Share = $Share; Port = $Port; ListenAddress = $ListenAddress; Wait = $true; Verbose = $true }
+    if ($Peer) { $parameters.Peer = $Peer }
     if ($Name) { $parameters.Name = $Name }
     Write-Host "==> Starting a node sharing $($Share -join ', ') (Ctrl+C stops it gracefully)"
-    Start-P2PNode @parameters | Format-Table | Out-Host
+    # A list, not a table: a table waits for more rows, and -Wait sends only one.
+    Start-P2PNode @parameters | Format-List Name, Id, Endpoint, Shares, StateDirectory | Out-Host
 }
 
 function Invoke-Package {

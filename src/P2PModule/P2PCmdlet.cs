@@ -34,7 +34,17 @@ public abstract class P2PCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+    protected void Await(Task task)
+    {
+        try
+        {
+            task.WaitAsync(StopToken).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
 
     /// <summary>Sleeps, waking early on Ctrl+C.</summary>
     protected void Sleep(TimeSpan duration)

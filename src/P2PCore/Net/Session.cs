@@ -135,20 +135,23 @@ public abstract class Session
     }
 
     /// <summary>
-    /// Keep-alive, called on a fixed tick: pings a quiet connection and closes one that stayed silent too long
-    /// (a peer that vanished without closing its socket).
+    /// Keep-alive, called on a fixed tick: pings a connection quiet for <paramref name="pingAfter"/>, and closes it
+    /// when that ping (and anything else) stays unanswered until <paramref name="deadAfter"/> of quiet. Death is
+    /// judged from an unanswered ping, not from quiet alone, so a stall on this side never drops a healthy peer.
     /// </summary>
     public void KeepAlive(TimeSpan pingAfter, TimeSpan deadAfter)
     {
         long now = Environment.TickCount64;
-        long quiet = now - Connection.LastReceived;
-        if (quiet > deadAfter.TotalMilliseconds)
+        long lastReceived = Connection.LastReceived;
+        long pingSent = Interlocked.Read(ref _keepAliveSentAt);
+        bool pingOutstanding = pingSent > lastReceived;
+        if (pingOutstanding && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
         {
-            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {quiet / 1000.0:0.#} s");
+            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
             return;
         }
 
-        if (quiet > pingAfter.TotalMilliseconds && now - Interlocked.Read(ref _keepAliveSentAt) > pingAfter.TotalMilliseconds)
+        if (!pingOutstanding && now - lastReceived > pingAfter.TotalMilliseconds)
         {
             Interlocked.Exchange(ref _keepAliveSentAt, now);
             ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);

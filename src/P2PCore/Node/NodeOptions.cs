@@ -30,12 +30,12 @@ public sealed class NodeOptions
     /// <summary>A connection quiet for this long gets a Ping.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>A connection quiet for this long (no frame at all, not even a Pong) is closed.</summary>
+    /// <summary>A connection quiet for this long, whose keep-alive ping went unanswered, is closed.</summary>
     public TimeSpan DeadAfter { get; set; } = TimeSpan.FromSeconds(6);
 
     /// <summary>A dialer must complete its Hello within this time.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Open connections (clients and peers) beyond which new ones are answered 'busy'.</summary>
+    /// <summary>Inbound connections (clients and peers, including those still in their handshake) beyond which new ones are answered 'busy'.</summary>
     public int MaxConnections { get; set; } = 512;
 }

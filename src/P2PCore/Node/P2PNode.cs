@@ -17,6 +17,7 @@ public sealed class P2PNode : IAsyncDisposable
 {
     private static readonly TimeSpan KeepAliveTick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan BusyHandshakeTimeout = TimeSpan.FromSeconds(1);
 
     private readonly NodeOptions _options;
     private readonly NodeStateDirectory _state;
@@ -27,6 +28,7 @@ public sealed class P2PNode : IAsyncDisposable
     private readonly BackgroundTasks _tasks;
     private readonly object _gate = new();
     private Task? _stopTask;
+    private int _inboundConnections;
     private NodeStatus _status = NodeStatus.Starting;
 
     private P2PNode(NodeOptions options, string name, NodeStateDirectory state, Socket listener, string advertisedHost)
@@ -83,6 +85,9 @@ public sealed class P2PNode : IAsyncDisposable
 
     /// <summary>Open connections: peer links and clients.</summary>
     public int ConnectionCount => _sessions.Count;
+
+    /// <summary>Inbound connections open right now, including those still in their handshake.</summary>
+    public int InboundConnections => Volatile.Read(ref _inboundConnections);
 
     public NodeCounters Counters { get; } = new();
 
@@ -258,17 +263,31 @@ public sealed class P2PNode : IAsyncDisposable
             }
 
             Counters.ConnectionAccepted();
-            _tasks.Run($"connection from {socket.RemoteEndPoint}", () => ServeConnectionAsync(socket));
+            _tasks.Run($"connection from {socket.RemoteEndPoint}", async () =>
+            {
+                // Counted from accept, so a flood of connections that never say Hello is bounded too.
+                try
+                {
+                    bool busy = Interlocked.Increment(ref _inboundConnections) > _options.MaxConnections;
+                    await ServeConnectionAsync(socket, busy).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inboundConnections);
+                }
+            });
         }
     }
 
-    private async Task ServeConnectionAsync(Socket socket)
+    private async Task ServeConnectionAsync(Socket socket, bool busy)
     {
         var connection = new FrameConnection(socket);
         Hello hello;
         try
         {
-            hello = await Handshake.AcceptAsync(connection, _options.HandshakeTimeout, _stopping.Token).ConfigureAwait(false);
+            // Over the limit the Hello is still read (briefly), so the dialer gets a clear 'busy' rather than a reset.
+            var timeout = busy ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, _options.HandshakeTimeout.Ticks)) : _options.HandshakeTimeout;
+            hello = await Handshake.AcceptAsync(connection, timeout, _stopping.Token).ConfigureAwait(false);
         }
         catch (ProtocolException ex)
         {
@@ -281,6 +300,13 @@ public sealed class P2PNode : IAsyncDisposable
         {
             Counters.HandshakeFailed();
             await connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (busy)
+        {
+            Counters.Refused(closing: false);
+            await connection.CloseAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Busy, Id, Endpoint, Name)).ConfigureAwait(false);
             return;
         }
 
@@ -303,15 +329,7 @@ public sealed class P2PNode : IAsyncDisposable
             var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, remoteEndpoint);
             if (TryRegisterPeer(link) is { } refusal)
             {
-                if (refusal is NodeUnavailableException unavailable)
-                {
-                    await RefuseUnavailable(connection, unavailable).ConfigureAwait(false);
-                }
-                else
-                {
-                    await Refuse(connection, refusal).ConfigureAwait(false);
-                }
-
+                await (refusal is NodeUnavailableException ? RefuseClosing(connection) : Refuse(connection, refusal)).ConfigureAwait(false);
                 return;
             }
 
@@ -320,9 +338,9 @@ public sealed class P2PNode : IAsyncDisposable
         else
         {
             var client = new ClientSession(connection, hello);
-            if (TryRegister(client) is { } refusal)
+            if (TryRegister(client) is not null)
             {
-                await RefuseUnavailable(connection, refusal).ConfigureAwait(false);
+                await RefuseClosing(connection).ConfigureAwait(false);
                 return;
             }
 
@@ -364,6 +382,7 @@ public sealed class P2PNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Adds a session unless the node is closing.</summary>
     private NodeUnavailableException? TryRegister(Session session)
     {
         lock (_gate)
@@ -372,12 +391,6 @@ public sealed class P2PNode : IAsyncDisposable
             {
                 Counters.Refused(closing: true);
                 return new NodeUnavailableException(ProtocolError.NodeClosing, $"node {Name} ({Endpoint}) is shutting down");
-            }
-
-            if (_sessions.Count >= _options.MaxConnections)
-            {
-                Counters.Refused(closing: false);
-                return new NodeUnavailableException(ProtocolError.NodeBusy, $"node {Name} ({Endpoint}) is busy: {_options.MaxConnections} connections open");
             }
 
             _sessions[session] = 0;
@@ -418,11 +431,8 @@ public sealed class P2PNode : IAsyncDisposable
         await connection.CloseAsync(ErrorMessage.Create(refusal.Code, refusal.Message)).ConfigureAwait(false);
     }
 
-    private Task RefuseUnavailable(FrameConnection connection, NodeUnavailableException refusal)
-    {
-        var availability = refusal.Code == ProtocolError.NodeBusy ? NodeAvailability.Busy : NodeAvailability.Closing;
-        return connection.CloseAsync(new Welcome(ProtocolLimits.Version, availability, Id, Endpoint, Name));
-    }
+    private Task RefuseClosing(FrameConnection connection) =>
+        connection.CloseAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Closing, Id, Endpoint, Name));
 
     private async Task KeepAliveLoopAsync()
     {

@@ -89,8 +89,8 @@ public class HostileInputTests
         using var raw = await RawConnection.OpenAsync(node.Endpoint);
         var hello = FrameCodec.ToArray(RawConnection.ClientHello());
 
-        // One byte every 200 ms: the whole Hello would take several seconds.
-        for (int i = 0; i < 5; i++)
+        // One byte every 200 ms: the whole Hello would take several seconds. Stop once the node answers.
+        for (int i = 0; i < hello.Length && !raw.HasIncoming; i++)
         {
             await raw.SendAsync(hello[i..(i + 1)]);
             await Task.Delay(200);
@@ -124,6 +124,38 @@ public class HostileInputTests
         Assert.Equal(ProtocolError.NodeBusy, error.Code);
         Assert.Contains("busy", error.Message);
         await first.PingAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Connections_that_never_say_hello_count_against_the_limit_until_they_are_cut_off()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("flooded", configure: o =>
+        {
+            o.MaxConnections = 3;
+            o.HandshakeTimeout = TimeSpan.FromSeconds(1);
+        });
+        var silent = new List<RawConnection>();
+        for (int i = 0; i < 3; i++)
+        {
+            silent.Add(await RawConnection.OpenAsync(node.Endpoint));
+        }
+
+        try
+        {
+            Assert.True(await Eventually.TrueAsync(() => node.InboundConnections == 3, Wait));
+            var busy = await Assert.ThrowsAsync<NodeUnavailableException>(() => NodeClient.ConnectAsync(node.Endpoint));
+            Assert.Equal(ProtocolError.NodeBusy, busy.Code);
+
+            // Once the silent ones hit the handshake timeout, their places are free again.
+            Assert.True(await Eventually.TrueAsync(() => node.Counters.HandshakesFailed >= 3, Wait));
+            await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+            await client.PingAsync(Wait);
+        }
+        finally
+        {
+            silent.ForEach(s => s.Dispose());
+        }
     }
 
     [Fact]

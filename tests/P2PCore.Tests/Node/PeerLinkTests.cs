@@ -140,14 +140,15 @@ public class PeerLinkTests
         static void Fast(NodeOptions o)
         {
             o.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
-            o.DeadAfter = TimeSpan.FromSeconds(1);
+            o.DeadAfter = TimeSpan.FromSeconds(1.5);
         }
 
         var a = await nodes.StartAsync("a", host: 1, Fast);
         var b = await nodes.StartAsync("b", host: 2, Fast);
         await a.ConnectPeerAsync(b.Endpoint);
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.True(a.PeerCount == 1, string.Join(Environment.NewLine, a.Log.Recent().Concat(b.Log.Recent())));
         var peer = Assert.Single(a.GetPeers());
         Assert.NotNull(peer.RoundTripMs);
         Assert.True(peer.FramesReceived > 2);
