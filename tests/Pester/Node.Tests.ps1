@@ -113,6 +113,23 @@ Describe 'Start-P2PNode, Get-P2PNode and Stop-P2PNode' {
         }
     }
 
+    It 'imports by name once the out folder is on PSModulePath' {
+        $out = Split-Path (Resolve-Path $ModulePath).ProviderPath -Parent
+        $pwsh = Get-PwshCommandLine
+        $script = "`$env:PSModulePath = '$out' + [IO.Path]::PathSeparator + `$env:PSModulePath; Import-Module P2PTransfer -ErrorAction Stop; (Get-Module P2PTransfer).ModuleBase"
+        $base = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $script
+
+        $LASTEXITCODE | Should -Be 0
+        $base | Should -Be (Resolve-Path $ModulePath).ProviderPath
+    }
+
+    It 'completes node names for Get-P2PNode -Name' {
+        1..2 | ForEach-Object { Start-P2PNode -Name "complete$_" -ListenAddress 127.0.0.1 -Port 0 -StateDirectory "TestDrive:/state/complete$_" } | Out-Null
+        $line = 'Get-P2PNode -Name comp'
+        $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $completions | Should -Be @('complete1', 'complete2')
+    }
+
     It 'has help with examples for every cmdlet' {
         foreach ($command in Get-Command -Module P2PTransfer) {
             $help = Get-Help $command.Name -Full

@@ -11,6 +11,7 @@ public sealed class GetP2PNodeCommand : P2PCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public string[] Name { get; set; } = ["*"];
 
     protected override void ProcessRecord()

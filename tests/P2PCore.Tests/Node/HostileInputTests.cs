@@ -36,6 +36,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
+        await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         using var raw = await RawConnection.OpenAsync(node.Endpoint);
 
         await raw.SendAsync(bytes);
@@ -46,6 +47,7 @@ public class HostileInputTests
         Assert.Equal(expected, error.Error);
         Assert.False(string.IsNullOrWhiteSpace(error.Message));
         Assert.Equal(1, node.Counters.HandshakesFailed);
+        await bystander.PingAsync(Wait);
     }
 
     [Fact]
