@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Management.Automation;
+using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Module;
@@ -9,7 +11,9 @@ namespace P2PTransfer.Module;
 /// </summary>
 public abstract class P2PCmdlet : PSCmdlet, IDisposable
 {
+    private static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentQueue<string> _trace = new();
 
     protected CancellationToken StopToken => _stopping.Token;
 
@@ -21,28 +25,64 @@ public abstract class P2PCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <summary>Waits for an engine task on the pipeline thread; Ctrl+C stops the wait.</summary>
+    /// <summary>
+    /// Waits for an engine task on the pipeline thread; Ctrl+C stops the wait. While waiting it writes what the
+    /// engine traced (see <see cref="TraceNode"/>) as verbose records, since only this thread may write them.
+    /// </summary>
     protected T Await<T>(Task<T> task)
     {
-        try
-        {
-            return task.WaitAsync(StopToken).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
+        WaitPumping(task);
+        return task.GetAwaiter().GetResult();
     }
 
     protected void Await(Task task)
     {
+        WaitPumping(task);
+        task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Relays a node's log to -Verbose while this command waits on the engine.</summary>
+    protected IDisposable TraceNode(P2PNode node)
+    {
+        void Relay(object? sender, NodeLogEntry entry)
+        {
+            // Bounded: a chatty node cannot grow this queue without limit while the command waits.
+            if (_trace.Count < 1000)
+            {
+                _trace.Enqueue($"[{node.Name}] {entry.Message}");
+            }
+        }
+
+        node.Log.Written += Relay;
+        return new Unsubscribe(() => node.Log.Written -= Relay);
+    }
+
+    private void WaitPumping(Task task)
+    {
         try
         {
-            task.WaitAsync(StopToken).GetAwaiter().GetResult();
+            while (!task.Wait(PumpInterval, StopToken))
+            {
+                WriteTrace();
+            }
         }
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+        catch (AggregateException)
+        {
+            // The caller rethrows the task's own exception with GetResult.
+        }
+
+        WriteTrace();
+    }
+
+    private void WriteTrace()
+    {
+        while (_trace.TryDequeue(out var line))
+        {
+            WriteVerbose(line);
         }
     }
 
@@ -98,4 +138,9 @@ public abstract class P2PCmdlet : PSCmdlet, IDisposable
         ProtocolError.StateDirectoryInUse => ErrorCategory.ResourceBusy,
         _ => ErrorCategory.ProtocolError,
     };
+
+    private sealed class Unsubscribe(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
 }

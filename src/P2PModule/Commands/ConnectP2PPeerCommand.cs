@@ -17,6 +17,7 @@ public sealed class ConnectP2PPeerCommand : NodeCmdlet
     protected override void ProcessRecord()
     {
         var node = TargetNode;
+        using var trace = TraceNode(node);
         ForEachItem(Address, address =>
         {
             if (ShouldProcess($"{node.Name} -> {address}", "Link P2P peer"))

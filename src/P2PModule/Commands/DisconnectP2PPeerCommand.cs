@@ -46,8 +46,13 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
 
     private void Disconnect(P2PPeer peer)
     {
-        if (ShouldProcess($"{peer.LocalNode.Name} -> {peer}", "Disconnect P2P peer")
-            && !Await(peer.LocalNode.DisconnectPeerAsync(peer.NodeId)))
+        if (!ShouldProcess($"{peer.LocalNode.Name} -> {peer}", "Disconnect P2P peer"))
+        {
+            return;
+        }
+
+        using var trace = TraceNode(peer.LocalNode);
+        if (!Await(peer.LocalNode.DisconnectPeerAsync(peer.NodeId)))
         {
             throw new P2PCmdletException("PeerNotFound", ErrorCategory.ObjectNotFound, $"node {peer.LocalNode.Name} has no link to {peer}");
         }

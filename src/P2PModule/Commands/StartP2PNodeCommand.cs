@@ -74,7 +74,11 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
         }
 
         NodeRegistry.Add(node);
-        ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
+        using (TraceNode(node))
+        {
+            ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
+        }
+
         WriteObject(node);
 
         if (Wait)

@@ -58,6 +58,7 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
                 return;
             }
 
+            using var trace = TraceNode(node);
             Await(node.StopAsync(drain));
             if (PassThru)
             {
