@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using P2PTransfer.Protocol;
-using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Net;
 
@@ -21,17 +20,20 @@ public sealed class FrameConnection : IAsyncDisposable
     private readonly PipeWriter _writer;
     private readonly Channel<IMessage> _outbox;
     private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _writeLoop;
+    private IMessage? _lastFrame;
     private long _lastReceived = Environment.TickCount64;
-    private int _disposed;
+    private int _disposing;
+    private int _reading;
+    private int _readerCompleted;
 
     public FrameConnection(Socket socket)
     {
         _socket = socket;
-        _socket.NoDelay = true;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "?";
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
         _outbox = Channel.CreateBounded<IMessage>(new BoundedChannelOptions(ProtocolLimits.SendQueueCapacity)
         {
@@ -39,6 +41,15 @@ public sealed class FrameConnection : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _writeLoop = WriteLoopAsync();
+        try
+        {
+            // Small control frames: do not wait to coalesce them.
+            _socket.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+            // The connection was reset before we got to it; reads and writes will report that.
+        }
     }
 
     /// <summary>The remote socket address, as seen by this side.</summary>
@@ -86,6 +97,122 @@ public sealed class FrameConnection : IAsyncDisposable
     /// </summary>
     public async ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _reading, 1);
+        try
+        {
+            return await ReceiveCoreAsync(maxPayload, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _reading, 0);
+            if (Volatile.Read(ref _disposing) != 0)
+            {
+                CompleteReader();
+            }
+        }
+    }
+
+    /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
+    public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
+
+    /// <summary>Queues a message, waiting while the send queue is full (backpressure).</summary>
+    public async ValueTask SendAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _outbox.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw Lost(ex);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="last"/> (Bye, Error or a refusing Welcome) after what is queued, even when the queue is
+    /// full, and closes without destroying what is in flight: it half-closes and reads until the remote closes too.
+    /// With <paramref name="awaitRemoteClose"/> a read loop owns the reader: it sees the remote close and finishes
+    /// the close itself (see <see cref="Session"/>); this only waits for that. Bounded in time either way.
+    /// </summary>
+    public async Task CloseAsync(IMessage? last, bool awaitRemoteClose = false)
+    {
+        if (last is not null && !_outbox.Writer.TryWrite(last))
+        {
+            Interlocked.CompareExchange(ref _lastFrame, last, null);
+        }
+
+        _outbox.Writer.TryComplete();
+        if (awaitRemoteClose)
+        {
+            if (!await Within(_disposed.Task, CloseLinger + CloseLinger).ConfigureAwait(false))
+            {
+                await DisposeAsync().ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (Volatile.Read(ref _disposing) == 0 && await Within(_writeLoop, CloseLinger).ConfigureAwait(false))
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception ex) when (IsSocketFailure(ex))
+            {
+            }
+
+            if (Volatile.Read(ref _reading) == 0)
+            {
+                // Closing with unread input would reset the connection and could destroy the last frame in flight.
+                await DrainInputAsync(CloseLinger).ConfigureAwait(false);
+            }
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposing, 1) != 0)
+        {
+            await _disposed.Task.ConfigureAwait(false);
+            return;
+        }
+
+        _outbox.Writer.TryComplete();
+        _abort.Cancel();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+            // Already gone.
+        }
+
+        _stream.Dispose();
+        await _writeLoop.ConfigureAwait(false);
+        try
+        {
+            // Returns the writer's pooled buffers; anything still unflushed has nowhere to go.
+            await _writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsSocketFailure(ex))
+        {
+        }
+
+        if (Volatile.Read(ref _reading) == 0)
+        {
+            CompleteReader();
+        }
+
+        _abort.Dispose();
+        _disposed.TrySetResult();
+    }
+
+    private async ValueTask<IMessage?> ReceiveCoreAsync(int maxPayload, CancellationToken cancellationToken)
+    {
         while (true)
         {
             ReadResult result;
@@ -93,7 +220,7 @@ public sealed class FrameConnection : IAsyncDisposable
             {
                 result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsSocketFailure(ex))
+            catch (Exception ex) when (IsSocketFailure(ex) || ex is InvalidOperationException)
             {
                 throw Lost(ex);
             }
@@ -135,66 +262,6 @@ public sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
-    public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
-
-    /// <summary>Queues a message, waiting while the send queue is full (backpressure).</summary>
-    public async ValueTask SendAsync(IMessage message, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _outbox.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException ex)
-        {
-            throw Lost(ex);
-        }
-    }
-
-    /// <summary>Sends <paramref name="last"/> (usually Bye or Error) after what is queued, then closes. Bounded in time.</summary>
-    public async Task CloseAsync(IMessage? last)
-    {
-        if (last is not null)
-        {
-            _outbox.Writer.TryWrite(last);
-        }
-
-        _outbox.Writer.TryComplete();
-        try
-        {
-            await _writeLoop.WaitAsync(CloseLinger).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // The remote is not reading; close anyway.
-        }
-
-        await DisposeAsync().ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        _outbox.Writer.TryComplete();
-        _abort.Cancel();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            // Already gone.
-        }
-
-        _stream.Dispose();
-        await _writeLoop.ConfigureAwait(false);
-        _abort.Dispose();
-    }
-
     private async Task WriteLoopAsync()
     {
         var outbox = _outbox.Reader;
@@ -210,8 +277,15 @@ public sealed class FrameConnection : IAsyncDisposable
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
                 if (flush.IsCompleted)
                 {
-                    break;
+                    return;
                 }
+            }
+
+            // The queue was full when the closing frame came: it goes last, after everything queued.
+            if (Volatile.Read(ref _lastFrame) is { } last)
+            {
+                Counters.Sent(FrameCodec.Write(last, _writer));
+                await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException || IsSocketFailure(ex))
@@ -227,6 +301,49 @@ public sealed class FrameConnection : IAsyncDisposable
         finally
         {
             _outbox.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Reads and discards until the remote closes its side, bounded in time.</summary>
+    private async Task DrainInputAsync(TimeSpan within)
+    {
+        using var timer = new CancellationTokenSource(within);
+        try
+        {
+            while (true)
+            {
+                var result = await _reader.ReadAsync(timer.Token).ConfigureAwait(false);
+                _reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException || IsSocketFailure(ex))
+        {
+        }
+    }
+
+    private void CompleteReader()
+    {
+        if (Interlocked.Exchange(ref _readerCompleted, 1) == 0)
+        {
+            _reader.Complete();
+        }
+    }
+
+    /// <summary>Waits for a task that never faults (the write loop, the disposal signal) up to a time limit.</summary>
+    private static async Task<bool> Within(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 

@@ -13,11 +13,16 @@ public abstract class Session
 {
     private readonly ConcurrentDictionary<ulong, (long SentAt, TaskCompletionSource<TimeSpan> Reply)> _pings = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _endLock = new();
     private long _nextNonce = Random.Shared.NextInt64();
     private long _keepAliveSentAt;
+    private ulong _keepAliveNonce;
     private int _closing;
-    private Task _closeTask = Task.CompletedTask;
+    private int _ending;
     private int _remoteAvailability;
+    private Task _closeTask = Task.CompletedTask;
+    private ProtocolError _closeReason;
+    private string? _closeMessage;
 
     protected Session(FrameConnection connection, Guid remoteId, string remoteName, string remoteEndpoint, NodeAvailability remoteAvailability)
     {
@@ -27,6 +32,7 @@ public abstract class Session
         RemoteEndpoint = remoteEndpoint;
         _remoteAvailability = (int)remoteAvailability;
         Since = DateTimeOffset.Now;
+        CreatedAt = Environment.TickCount64;
     }
 
     public FrameConnection Connection { get; }
@@ -40,24 +46,53 @@ public abstract class Session
 
     public DateTimeOffset Since { get; }
 
+    /// <summary>When this session was made (Environment.TickCount64); orders sessions precisely.</summary>
+    public long CreatedAt { get; }
+
     public NodeAvailability RemoteAvailability => (NodeAvailability)Volatile.Read(ref _remoteAvailability);
 
     /// <summary>Last measured round trip, or null before the first Pong.</summary>
     public TimeSpan? RoundTrip { get; private set; }
 
     /// <summary>Why the session ended; <see cref="ProtocolError.None"/> while it runs.</summary>
-    public ProtocolError CloseReason { get; private set; }
+    public ProtocolError CloseReason
+    {
+        get
+        {
+            lock (_endLock)
+            {
+                return _closeReason;
+            }
+        }
+    }
 
-    public string? CloseMessage { get; private set; }
+    public string? CloseMessage
+    {
+        get
+        {
+            lock (_endLock)
+            {
+                return _closeMessage;
+            }
+        }
+    }
 
     /// <summary>Completes when the session has ended, whoever ended it.</summary>
     public Task Closed => _closed.Task;
 
-    public bool IsClosing => Volatile.Read(ref _closing) != 0;
+    /// <summary>True once a close has started (locally or by the remote) or the session has ended.</summary>
+    public bool IsClosing => Volatile.Read(ref _closing) != 0 || Volatile.Read(ref _ending) != 0;
+
+    /// <summary>
+    /// Called once when the session ends, before its socket closes, so the owner can forget it before the remote
+    /// sees the connection go (a reconnect right after a goodbye then finds no stale entry).
+    /// </summary>
+    public Action<Session>? Ending { get; set; }
 
     /// <summary>The read loop. Returns when the session ends; never throws for anything the remote does.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        (ProtocolError Code, string Message)? goodbye = null;
         try
         {
             while (true)
@@ -77,11 +112,11 @@ public abstract class Session
         }
         catch (ProtocolException ex)
         {
-            await CloseAsync(ex.Code, ex.Message, sendAsError: true).ConfigureAwait(false);
+            goodbye = (ex.Code, ex.Message);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await CloseAsync(ProtocolError.Shutdown, "cancelled").ConfigureAwait(false);
+            goodbye = (ProtocolError.Shutdown, "cancelled");
         }
         catch (P2PException ex)
         {
@@ -89,17 +124,38 @@ public abstract class Session
         }
         finally
         {
-            // A close started elsewhere (keep-alive, send queue full) is awaited here, so its failure is observed.
-            await Volatile.Read(ref _closeTask).ConfigureAwait(false);
-            await Connection.DisposeAsync().ConfigureAwait(false);
+            // The loop is over: from here a close does not wait for it.
+            Volatile.Write(ref _ending, 1);
+            if (goodbye is { } last)
+            {
+                Ended(last.Code, last.Message);
+            }
+
             Ended(ProtocolError.ConnectionLost, "connection closed");
+            Ending?.Invoke(this);
+
+            // The loop owns the reader, so it finishes every close: flush what is queued (a goodbye included),
+            // half-close, read until the remote lets go, release. A close waiting for that then completes too.
+            if (goodbye is { } reason)
+            {
+                await CloseAsync(reason.Code, reason.Message).ConfigureAwait(false);
+            }
+            else
+            {
+                await Connection.CloseAsync(null).ConfigureAwait(false);
+            }
+
+            await Volatile.Read(ref _closeTask).ConfigureAwait(false);
             FailPendingPings();
             _closed.TrySetResult();
         }
     }
 
-    /// <summary>Sends Bye (or Error) with the reason and closes. Safe to call from any thread, more than once.</summary>
-    public Task CloseAsync(ProtocolError reason, string message, bool sendAsError = false)
+    /// <summary>
+    /// Says goodbye with the reason (Bye, or Error for protocol violations, code 100 and up) and closes, after the
+    /// remote has read it when the read loop is running. Safe to call from any thread, more than once.
+    /// </summary>
+    public Task CloseAsync(ProtocolError reason, string message)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -107,10 +163,22 @@ public abstract class Session
         }
 
         Ended(reason, message);
-        IMessage last = sendAsError ? ErrorMessage.Create(reason, message) : Bye.Create(reason, message);
-        var close = Connection.CloseAsync(last);
+        IMessage last = (ushort)reason >= 100 ? ErrorMessage.Create(reason, message) : Bye.Create(reason, message);
+
+        // From outside the read loop, leave the socket to it: it ends when the remote has closed its side.
+        bool readLoopRunning = Volatile.Read(ref _ending) == 0;
+        var close = Connection.CloseAsync(last, awaitRemoteClose: readLoopRunning);
         Volatile.Write(ref _closeTask, close);
         return close;
+    }
+
+    /// <summary>Drops a connection whose remote is gone: no goodbye can reach it, so nothing is waited for.</summary>
+    public void Abort(ProtocolError reason, string message)
+    {
+        Ended(reason, message);
+        Interlocked.Exchange(ref _closing, 1);
+        var abort = Connection.DisposeAsync().AsTask();
+        Volatile.Write(ref _closeTask, abort);
     }
 
     /// <summary>Measures one round trip with a Ping.</summary>
@@ -147,14 +215,17 @@ public abstract class Session
         bool pingOutstanding = pingSent > lastReceived;
         if (pingOutstanding && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
         {
-            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
+            Abort(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
             return;
         }
 
         if (!pingOutstanding && now - lastReceived > pingAfter.TotalMilliseconds)
         {
-            Interlocked.Exchange(ref _keepAliveSentAt, now);
+            // One keep-alive ping is tracked at a time: a remote that never answers cannot make the table grow.
+            _pings.TryRemove(_keepAliveNonce, out _);
             ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);
+            _keepAliveNonce = nonce;
+            Interlocked.Exchange(ref _keepAliveSentAt, now);
             _pings.TryAdd(nonce, (Stopwatch.GetTimestamp(), new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously)));
             if (!Connection.TrySend(new Ping(nonce)))
             {
@@ -171,14 +242,14 @@ public abstract class Session
             return true;
         }
 
-        _ = CloseAsync(ProtocolError.SendQueueFull, $"send queue to {Describe()} is full");
+        _ = CloseAsync(ProtocolError.SendQueueFull, $"send queue to {Describe()} is full: it does not read what it is sent");
         return false;
     }
 
     /// <summary>Handles a request of this session's role. Return false to end the session.</summary>
     protected abstract ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken);
 
-    /// <summary>Called when the remote announces a new availability.</summary>
+    /// <summary>Called when the remote announces an availability different from the last one.</summary>
     protected virtual void OnRemoteStatus(NodeAvailability availability)
     {
     }
@@ -201,8 +272,11 @@ public abstract class Session
 
                 return true;
             case Status status:
-                Volatile.Write(ref _remoteAvailability, (int)status.Availability);
-                OnRemoteStatus(status.Availability);
+                if (Interlocked.Exchange(ref _remoteAvailability, (int)status.Availability) != (int)status.Availability)
+                {
+                    OnRemoteStatus(status.Availability);
+                }
+
                 return true;
             case Bye bye:
                 Ended(bye.Reason, bye.Message.Length > 0 ? bye.Message : $"{Describe()} said goodbye ({bye.Reason})");
@@ -210,6 +284,9 @@ public abstract class Session
             case ErrorMessage error when (ushort)error.Error >= 100:
                 Ended(error.Error, error.Message);
                 return false;
+            case ErrorMessage:
+                // Below 100 an Error refuses one request; the requester that waits for it sees it (later versions).
+                return true;
             case Hello or Welcome:
                 throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is only valid as the first frame of a connection");
             default:
@@ -219,10 +296,13 @@ public abstract class Session
 
     private void Ended(ProtocolError reason, string message)
     {
-        if (CloseReason == ProtocolError.None)
+        lock (_endLock)
         {
-            CloseReason = reason;
-            CloseMessage = message;
+            if (_closeReason == ProtocolError.None)
+            {
+                _closeReason = reason;
+                _closeMessage = message;
+            }
         }
     }
 

@@ -25,10 +25,12 @@ public sealed class P2PNode : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Session, byte> _sessions = new();
     private readonly PeerTable _peers = new();
+    private readonly List<PeerLink> _pendingLinks = [];
     private readonly BackgroundTasks _tasks;
     private readonly object _gate = new();
     private Task? _stopTask;
     private int _inboundConnections;
+    private long _linkSequence;
     private NodeStatus _status = NodeStatus.Starting;
 
     private P2PNode(NodeOptions options, string name, NodeStateDirectory state, Socket listener, string advertisedHost)
@@ -81,7 +83,8 @@ public sealed class P2PNode : IAsyncDisposable
 
     public DateTimeOffset StartedAt { get; }
 
-    public int PeerCount => _peers.Count;
+    /// <summary>Live peer links (not counting ones that are closing).</summary>
+    public int PeerCount => _peers.Snapshot().Count(l => !l.IsClosing);
 
     /// <summary>Open connections: peer links and clients.</summary>
     public int ConnectionCount => _sessions.Count;
@@ -122,6 +125,7 @@ public sealed class P2PNode : IAsyncDisposable
         {
             listener = Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? AdvertisedHostFor(listenAddress);
+            Text.Require(NetworkAddress.Format(host, ((IPEndPoint)listener.LocalEndPoint!).Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
             var node = new P2PNode(options, name, state, listener, host);
             node.Begin();
             return Task.FromResult(node);
@@ -134,10 +138,14 @@ public sealed class P2PNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a lasting link to another node's server.</summary>
+    /// <summary>
+    /// Opens a lasting link to another node's server. When the two nodes dial each other at the same moment, both
+    /// keep the same one of the two connections (the one dialed by the lower node id) and this returns that link.
+    /// </summary>
     public async Task<P2PPeer> ConnectPeerAsync(string address, CancellationToken cancellationToken = default)
     {
         EnsureRunning();
+        long dialStarted = Interlocked.Read(ref _linkSequence);
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Id, Endpoint, Name);
         var (connection, welcome) = await Handshake.DialAsync(address, NodeOptions.DefaultPort, hello, _options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
         if (welcome.NodeId == Id)
@@ -146,30 +154,35 @@ public sealed class P2PNode : IAsyncDisposable
             throw new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself ({address} is this node)");
         }
 
-        var link = new PeerLink(this, connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint);
-        var refusal = TryRegisterPeer(link);
-        if (refusal is not null)
+        var link = new PeerLink(this, connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, Interlocked.Increment(ref _linkSequence));
+        var (registered, kept, refusal) = RegisterOutbound(link, dialStarted);
+        if (registered)
         {
-            await connection.CloseAsync(Bye.Create(refusal.Code, refusal.Message)).ConfigureAwait(false);
-            throw refusal;
+            StartSession(link);
+            return link.Snapshot();
         }
 
-        StartSession(link);
-        return link.Snapshot();
+        var reason = refusal ?? new P2PException(ProtocolError.DuplicateLink, $"node {Name} keeps the simultaneous link from {welcome.Name}");
+        await connection.CloseAsync(Bye.Create(reason.Code, reason.Message)).ConfigureAwait(false);
+        return kept?.Snapshot() ?? throw reason;
     }
 
-    public IReadOnlyList<P2PPeer> GetPeers() => [.. _peers.Snapshot().Where(l => !l.Closed.IsCompleted).Select(l => l.Snapshot())];
+    public IReadOnlyList<P2PPeer> GetPeers() => [.. _peers.Snapshot().Where(l => !l.IsClosing).Select(l => l.Snapshot())];
 
-    /// <summary>Closes the link to a node; false if there was none.</summary>
+    /// <summary>Closes the link to a node, waiting until the other node has let go of it; false if there was none.</summary>
     public async Task<bool> DisconnectPeerAsync(Guid nodeId)
     {
-        if (!_peers.TryGet(nodeId, out var link))
+        if (!_peers.TryGet(nodeId, out var link) || link.IsClosing)
         {
             return false;
         }
 
         await link.CloseAsync(ProtocolError.Disconnected, $"node {Name} closed the link").ConfigureAwait(false);
-        await link.Closed.WaitAsync(CloseWait).ConfigureAwait(false);
+        if (await Task.WhenAny(link.Closed, Task.Delay(CloseWait)).ConfigureAwait(false) != link.Closed)
+        {
+            Log.Write(NodeLogLevel.Warning, $"link to {link.RemoteName} did not close within {CloseWait.TotalSeconds} s");
+        }
+
         return true;
     }
 
@@ -198,35 +211,42 @@ public sealed class P2PNode : IAsyncDisposable
     private async Task StopCoreAsync(TimeSpan drainTimeout)
     {
         await Task.Yield();
-        StatusChanged?.Invoke(this, NodeStatus.Closing);
-        Log.Write(NodeLogLevel.Information, $"closing; draining {Work.Active} piece(s) of work for up to {drainTimeout.TotalSeconds:0.#} s");
-        foreach (var session in _sessions.Keys)
+        try
         {
-            session.Connection.TrySend(new Status(NodeAvailability.Closing));
-        }
+            Raise(StatusChanged, NodeStatus.Closing);
+            Log.Write(NodeLogLevel.Information, $"closing; draining {Work.Active} piece(s) of work for up to {drainTimeout.TotalSeconds:0.#} s");
+            foreach (var session in _sessions.Keys)
+            {
+                session.Connection.TrySend(new Status(NodeAvailability.Closing));
+            }
 
-        if (!await Work.DrainAsync(drainTimeout).ConfigureAwait(false))
+            if (!await Work.DrainAsync(drainTimeout).ConfigureAwait(false))
+            {
+                Log.Write(NodeLogLevel.Warning, $"drain timeout: cancelling {Work.Active} piece(s) of work still running");
+            }
+
+            var goodbye = $"node {Name} ({Endpoint}) is shutting down";
+            await Task.WhenAll(_sessions.Keys.Select(s => s.CloseAsync(ProtocolError.Shutdown, goodbye))).ConfigureAwait(false);
+        }
+        finally
         {
-            Log.Write(NodeLogLevel.Warning, $"drain timeout: cancelling {Work.Active} piece(s) of work still running");
-        }
+            // Whatever happened above, the port is released and the state directory unlocked before Stop returns.
+            _stopping.Cancel();
+            _listener.Dispose();
+            if (!await _tasks.WaitAllAsync(CloseWait).ConfigureAwait(false))
+            {
+                Log.Write(NodeLogLevel.Warning, $"{_tasks.Count} task(s) did not end within {CloseWait.TotalSeconds} s of stopping");
+            }
 
-        var goodbye = $"node {Name} ({Endpoint}) is shutting down";
-        await Task.WhenAll(_sessions.Keys.Select(s => s.CloseAsync(ProtocolError.Shutdown, goodbye))).ConfigureAwait(false);
-        _stopping.Cancel();
-        _listener.Dispose();
-        if (!await _tasks.WaitAllAsync(CloseWait).ConfigureAwait(false))
-        {
-            Log.Write(NodeLogLevel.Warning, $"{_tasks.Count} task(s) did not end within {CloseWait.TotalSeconds} s of stopping");
-        }
+            _state.Dispose();
+            lock (_gate)
+            {
+                _status = NodeStatus.Stopped;
+            }
 
-        _state.Dispose();
-        lock (_gate)
-        {
-            _status = NodeStatus.Stopped;
+            Log.Write(NodeLogLevel.Information, "stopped");
+            Raise(StatusChanged, NodeStatus.Stopped);
         }
-
-        StatusChanged?.Invoke(this, NodeStatus.Stopped);
-        Log.Write(NodeLogLevel.Information, "stopped");
     }
 
     private void Begin()
@@ -258,7 +278,7 @@ public sealed class P2PNode : IAsyncDisposable
             {
                 // Per-connection accept failures (reset before accept, out of descriptors) must not stop the listener.
                 Log.Write(NodeLogLevel.Warning, $"accept failed: {ex.Message}");
-                await Task.Delay(50, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(50).ConfigureAwait(false);
                 continue;
             }
 
@@ -310,119 +330,214 @@ public sealed class P2PNode : IAsyncDisposable
             return;
         }
 
-        Session session;
-        if (hello.Role == ConnectionRole.Peer)
-        {
-            if (hello.NodeId == Guid.Empty)
-            {
-                await Refuse(connection, new ProtocolException(ProtocolError.UnexpectedMessage, "a peer link needs the dialer's node id")).ConfigureAwait(false);
-                return;
-            }
-
-            if (hello.NodeId == Id)
-            {
-                await Refuse(connection, new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself")).ConfigureAwait(false);
-                return;
-            }
-
-            var remoteEndpoint = hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint;
-            var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, remoteEndpoint);
-            if (TryRegisterPeer(link) is { } refusal)
-            {
-                await (refusal is NodeUnavailableException ? RefuseClosing(connection) : Refuse(connection, refusal)).ConfigureAwait(false);
-                return;
-            }
-
-            session = link;
-        }
-        else
+        var welcome = new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Id, Endpoint, Name);
+        if (hello.Role == ConnectionRole.Client)
         {
             var client = new ClientSession(connection, hello);
-            if (TryRegister(client) is not null)
+            if (!TryRegister(client, welcome))
             {
                 await RefuseClosing(connection).ConfigureAwait(false);
                 return;
             }
 
-            session = client;
+            await RunSessionAsync(client).ConfigureAwait(false);
+            return;
         }
 
-        // Registered first and welcomed second, so a Closing announcement cannot slip between the two.
-        connection.TrySend(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Id, Endpoint, Name));
-        await RunSessionAsync(session).ConfigureAwait(false);
+        if (hello.NodeId == Guid.Empty)
+        {
+            await Refuse(connection, new ProtocolException(ProtocolError.UnexpectedMessage, "a peer link needs the dialer's node id")).ConfigureAwait(false);
+            return;
+        }
+
+        if (hello.NodeId == Id)
+        {
+            await Refuse(connection, new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself")).ConfigureAwait(false);
+            return;
+        }
+
+        var remoteEndpoint = hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint;
+        var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, remoteEndpoint, Interlocked.Increment(ref _linkSequence));
+        if (!RegisterInbound(link, welcome))
+        {
+            await RefuseClosing(connection).ConfigureAwait(false);
+            return;
+        }
+
+        await RunSessionAsync(link).ConfigureAwait(false);
     }
 
     private void StartSession(Session session) => _tasks.Run($"session with {session.RemoteEndpoint}", () => RunSessionAsync(session));
 
-    private async Task RunSessionAsync(Session session)
+    private Task RunSessionAsync(Session session)
     {
-        try
+        session.Ending = Forget;
+        return session.RunAsync(_stopping.Token);
+    }
+
+    /// <summary>Runs as a session ends, before its socket closes: the node forgets it first.</summary>
+    private void Forget(Session session)
+    {
+        _sessions.TryRemove(session, out _);
+        var reason = session.CloseReason;
+        if (reason == ProtocolError.KeepAliveTimeout)
         {
-            await session.RunAsync(_stopping.Token).ConfigureAwait(false);
+            Counters.KeepAliveTimeout();
         }
-        finally
+        else if (reason is >= ProtocolError.MalformedFrame and < ProtocolError.SelfLink)
         {
-            _sessions.TryRemove(session, out _);
-            if (session.CloseReason is >= ProtocolError.MalformedFrame and < ProtocolError.SelfLink and not ProtocolError.KeepAliveTimeout)
-            {
-                Counters.ProtocolError();
-            }
+            Counters.ProtocolError();
+        }
 
-            if (session.CloseReason == ProtocolError.KeepAliveTimeout)
-            {
-                Counters.KeepAliveTimeout();
-            }
+        if (session is not PeerLink link)
+        {
+            return;
+        }
 
-            if (session is PeerLink link && _peers.Remove(link))
-            {
-                Counters.PeerLinkClosed();
-                Log.Write(NodeLogLevel.Information, $"link to {link.RemoteName} ({link.RemoteEndpoint}) closed: {link.CloseMessage}");
-                PeerDisconnected?.Invoke(this, link.Snapshot());
-            }
+        lock (_gate)
+        {
+            _pendingLinks.Remove(link);
+        }
+
+        if (_peers.Remove(link))
+        {
+            Counters.PeerLinkClosed();
+            Log.Write(NodeLogLevel.Information, $"link to {link.RemoteName} ({link.RemoteEndpoint}) closed: {link.CloseMessage}");
+            Raise(PeerDisconnected, link.Snapshot());
+            PromotePending(link.RemoteId);
         }
     }
 
-    /// <summary>Adds a session unless the node is closing.</summary>
-    private NodeUnavailableException? TryRegister(Session session)
+    /// <summary>Adds a session unless the node is closing; its Welcome is queued under the same lock, so a Closing announcement cannot overtake it.</summary>
+    private bool TryRegister(Session session, Welcome? welcome)
     {
         lock (_gate)
         {
             if (_status != NodeStatus.Running)
             {
                 Counters.Refused(closing: true);
-                return new NodeUnavailableException(ProtocolError.NodeClosing, $"node {Name} ({Endpoint}) is shutting down");
+                return false;
             }
 
             _sessions[session] = 0;
-            return null;
+            if (welcome is not null)
+            {
+                session.Connection.TrySend(welcome);
+            }
+
+            return true;
         }
     }
 
-    private P2PException? TryRegisterPeer(PeerLink link)
+    /// <summary>
+    /// The dialer's verdict on a new link, which the other side follows. A link to a node that already has a live
+    /// link is a duplicate (refused) when that link existed before this dial began. When the two nodes dialed each
+    /// other at the same moment, both keep the link dialed by the lower node id: this returns the one that stays.
+    /// </summary>
+    private (bool Registered, PeerLink? Kept, P2PException? Refusal) RegisterOutbound(PeerLink link, long dialStarted)
+    {
+        PeerLink? replaced = null;
+        lock (_gate)
+        {
+            if (_peers.TryGet(link.RemoteId, out var existing) && !existing.IsClosing)
+            {
+                if (existing.Sequence <= dialStarted)
+                {
+                    return (false, null, new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName} ({existing.RemoteEndpoint})"));
+                }
+
+                if (DialerOf(link).CompareTo(DialerOf(existing)) >= 0)
+                {
+                    return (false, existing, null);
+                }
+
+                replaced = existing;
+            }
+
+            if (!TryRegister(link, welcome: null))
+            {
+                return (false, null, new NodeUnavailableException(ProtocolError.NodeClosing, $"node {Name} ({Endpoint}) is shutting down"));
+            }
+
+            _peers.Set(link);
+        }
+
+        if (replaced is not null)
+        {
+            // Its read loop awaits this close, so a failure is observed there.
+            _ = replaced.CloseAsync(ProtocolError.DuplicateLink, $"replaced by the simultaneous link dialed by {Name}");
+        }
+
+        Linked(link);
+        return (true, null, null);
+    }
+
+    /// <summary>
+    /// Adds a link a peer dialed. While another live link to the same node exists, the new one waits, out of the
+    /// peer table, for the dialer's verdict: a goodbye (it keeps the old link), or the old link closing (it keeps
+    /// this one, which then takes the old one's place). False when the node is closing.
+    /// </summary>
+    private bool RegisterInbound(PeerLink link, Welcome welcome)
     {
         lock (_gate)
         {
-            if (_peers.TryGet(link.RemoteId, out var existing) && !existing.Closed.IsCompleted)
+            if (!TryRegister(link, welcome))
             {
-                return new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName} ({existing.RemoteEndpoint})");
+                return false;
             }
 
-            if (TryRegister(link) is { } refusal)
+            if (_peers.TryGet(link.RemoteId, out var existing) && !existing.IsClosing)
             {
-                return refusal;
+                _pendingLinks.Add(link);
+                return true;
             }
 
-            if (!_peers.TryAdd(link))
-            {
-                _sessions.TryRemove(link, out _);
-                return new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName}");
-            }
+            _peers.Set(link);
         }
 
+        Linked(link);
+        return true;
+    }
+
+    /// <summary>A pending link takes the place of the link to the same node that just ended.</summary>
+    private void PromotePending(Guid remoteId)
+    {
+        PeerLink? promoted;
+        lock (_gate)
+        {
+            promoted = _pendingLinks.FirstOrDefault(l => l.RemoteId == remoteId && !l.IsClosing);
+            if (promoted is null || (_peers.TryGet(remoteId, out var current) && !current.IsClosing))
+            {
+                return;
+            }
+
+            _pendingLinks.Remove(promoted);
+            _peers.Set(promoted);
+        }
+
+        Linked(promoted);
+    }
+
+    private void Linked(PeerLink link)
+    {
         Counters.PeerLinkOpened();
         Log.Write(NodeLogLevel.Information, $"linked to {link.RemoteName} ({link.RemoteEndpoint}), {link.Direction}");
-        PeerConnected?.Invoke(this, link.Snapshot());
-        return null;
+        Raise(PeerConnected, link.Snapshot());
+    }
+
+    private Guid DialerOf(PeerLink link) => link.Direction == PeerDirection.Outbound ? Id : link.RemoteId;
+
+    /// <summary>Raises an event; a subscriber that throws is logged and never breaks the node.</summary>
+    private void Raise<T>(EventHandler<T>? handler, T args)
+    {
+        try
+        {
+            handler?.Invoke(this, args);
+        }
+        catch (Exception ex)
+        {
+            Log.Write(NodeLogLevel.Error, $"an event handler failed: {ex.Message}");
+        }
     }
 
     private async Task Refuse(FrameConnection connection, P2PException refusal)
@@ -445,10 +560,28 @@ public sealed class P2PNode : IAsyncDisposable
                 {
                     session.KeepAlive(_options.KeepAliveInterval, _options.DeadAfter);
                 }
+
+                ExpirePendingLinks();
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>A duplicate link whose dialer never gave its verdict is closed after the handshake timeout.</summary>
+    private void ExpirePendingLinks()
+    {
+        PeerLink[] expired;
+        lock (_gate)
+        {
+            long now = Environment.TickCount64;
+            expired = [.. _pendingLinks.Where(l => now - l.CreatedAt > _options.HandshakeTimeout.TotalMilliseconds)];
+        }
+
+        foreach (var link in expired)
+        {
+            _ = link.CloseAsync(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName}");
         }
     }
 

@@ -27,16 +27,20 @@ public sealed class PeerLink : Session
 {
     private readonly P2PNode _node;
 
-    public PeerLink(P2PNode node, FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint)
+    public PeerLink(P2PNode node, FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint, long sequence)
         : base(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available)
     {
         _node = node;
         Direction = direction;
+        Sequence = sequence;
     }
 
     public PeerDirection Direction { get; }
 
-    public PeerState State => Closed.IsCompleted
+    /// <summary>Order in which the node made its links: tells a link made before a dial from one made during it.</summary>
+    public long Sequence { get; }
+
+    public PeerState State => IsClosing
         ? PeerState.Disconnected
         : RemoteAvailability == NodeAvailability.Closing ? PeerState.RemoteClosing : PeerState.Connected;
 

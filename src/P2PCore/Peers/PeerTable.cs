@@ -9,8 +9,8 @@ public sealed class PeerTable
 
     public int Count => _links.Count;
 
-    /// <summary>Adds the link unless this node already has one to the same remote node.</summary>
-    public bool TryAdd(PeerLink link) => _links.TryAdd(link.RemoteId, link);
+    /// <summary>Makes this the link to its remote node, in place of any older one (the caller decides which stays).</summary>
+    public void Set(PeerLink link) => _links[link.RemoteId] = link;
 
     public bool TryGet(Guid nodeId, out PeerLink link) => _links.TryGetValue(nodeId, out link!);
 

@@ -35,9 +35,10 @@ public static class FrameCodec
         }
 
         uint length = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
-        if (length > (uint)maxPayload)
+        int limit = Math.Min(maxPayload, ProtocolLimits.MaxPayloadFor(code));
+        if (length > (uint)limit)
         {
-            throw new ProtocolException(ProtocolError.FrameTooLarge, $"{code} frame of {length} bytes exceeds the limit of {maxPayload} bytes");
+            throw new ProtocolException(ProtocolError.FrameTooLarge, $"{code} frame of {length} bytes exceeds the limit of {limit} bytes");
         }
 
         long total = ProtocolLimits.FrameHeaderLength + (long)length;

@@ -15,12 +15,26 @@ public static class ProtocolLimits
     /// <summary>Largest payload accepted once the handshake is done.</summary>
     public const int MaxPayload = 1024 * 1024;
 
-    /// <summary>Largest payload accepted before the handshake is done.</summary>
-    public const int MaxHandshakePayload = 1024;
+    /// <summary>Largest payload accepted before the handshake is done: the largest Error (a refusal).</summary>
+    public const int MaxHandshakePayload = 2 + 2 + MaxMessageBytes;
 
     public const int MaxNameBytes = 64;
     public const int MaxEndpointBytes = 262;
     public const int MaxMessageBytes = 1024;
+
+    /// <summary>
+    /// Largest payload each message can have: a header announcing more is refused before anything is buffered,
+    /// so a connection can never make the node hold more than a few kilobytes for a control message.
+    /// </summary>
+    public static int MaxPayloadFor(MessageCode code) => code switch
+    {
+        MessageCode.Hello => 4 + 2 + 1 + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes,
+        MessageCode.Welcome => 2 + 1 + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes,
+        MessageCode.Ping or MessageCode.Pong => 8,
+        MessageCode.Status => 1,
+        MessageCode.Bye or MessageCode.Error => 2 + 2 + MaxMessageBytes,
+        _ => MaxPayload,
+    };
 
     /// <summary>Frames that may wait in one connection's send queue.</summary>
     public const int SendQueueCapacity = 256;

@@ -68,6 +68,51 @@ public class HostileInputTests
     }
 
     [Fact]
+    public async Task An_error_below_100_refuses_one_request_and_keeps_the_connection()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+        await raw.SendAsync(RawConnection.ClientHello());
+        Assert.IsType<Welcome>(await raw.ReadFrameAsync(Wait));
+
+        await raw.SendAsync(new ErrorMessage(ProtocolError.NodeBusy, "not now"));
+        await raw.SendAsync(new Ping(77));
+
+        var reply = await raw.ReadFramesAsync(2, Wait);
+        Assert.Equal(new Pong(77), reply[1]);
+    }
+
+    [Fact]
+    public async Task A_remote_that_does_not_read_is_closed_with_SendQueueFull()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.OpenAsync(node.Endpoint, receiveBuffer: 4096);
+        await raw.SendAsync(RawConnection.ClientHello());
+        Assert.IsType<Welcome>(await raw.ReadFrameAsync(Wait));
+
+        // Pings whose Pongs are never read, until the node gives up on this connection (bounded: 2,000 batches).
+        var batch = Enumerable.Range(0, 1000).SelectMany(i => FrameCodec.ToArray(new Ping((ulong)i))).ToArray();
+        for (int i = 0; i < 2000 && node.ConnectionCount > 0; i++)
+        {
+            try
+            {
+                await raw.SendAsync(batch);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                break;
+            }
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => node.ConnectionCount == 0, Wait));
+        var (messages, _) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(ProtocolError.SendQueueFull, Assert.IsType<ErrorMessage>(messages.Last()).Error);
+        Assert.Equal(1, node.Counters.ProtocolErrors);
+    }
+
+    [Fact]
     public async Task A_truncated_frame_at_end_of_stream_is_counted_and_closed()
     {
         await using var nodes = new TestNodes();
@@ -149,8 +194,8 @@ public class HostileInputTests
             var busy = await Assert.ThrowsAsync<NodeUnavailableException>(() => NodeClient.ConnectAsync(node.Endpoint));
             Assert.Equal(ProtocolError.NodeBusy, busy.Code);
 
-            // Once the silent ones hit the handshake timeout, their places are free again.
-            Assert.True(await Eventually.TrueAsync(() => node.Counters.HandshakesFailed >= 3, Wait));
+            // Once the silent ones hit the handshake timeout (and the close that follows), their places are free again.
+            Assert.True(await Eventually.TrueAsync(() => node.Counters.HandshakesFailed >= 3 && node.InboundConnections == 0, Wait));
             await using var client = await NodeClient.ConnectAsync(node.Endpoint);
             await client.PingAsync(Wait);
         }

@@ -61,6 +61,53 @@ public class PeerLinkTests
     }
 
     [Fact]
+    public async Task Two_nodes_dialing_each_other_at_once_end_with_exactly_one_shared_link()
+    {
+        for (int round = 0; round < 15; round++)
+        {
+            await using var nodes = new TestNodes();
+            var a = await nodes.StartAsync("a", host: 1);
+            var b = await nodes.StartAsync("b", host: 2);
+
+            var dials = new[] { a.ConnectPeerAsync(b.Endpoint), b.ConnectPeerAsync(a.Endpoint) };
+            try
+            {
+                await Task.WhenAll(dials);
+            }
+            catch (P2PException ex) when (ex.Code == ProtocolError.DuplicateLink)
+            {
+                // One dial may finish before the other begins; the later one is then a plain duplicate.
+            }
+
+            Assert.True(
+                await Eventually.TrueAsync(() => a.PeerCount == 1 && b.PeerCount == 1 && a.GetPeers().Count == 1 && b.GetPeers().Count == 1, TimeSpan.FromSeconds(8)),
+                $"round {round}: a has {a.PeerCount}, b has {b.PeerCount} links");
+            await Task.Delay(100);
+            var fromA = Assert.Single(a.GetPeers());
+            var fromB = Assert.Single(b.GetPeers());
+            Assert.NotEqual(fromA.Direction, fromB.Direction);
+            Assert.Contains(dials, d => d.IsCompletedSuccessfully);
+        }
+    }
+
+    [Fact]
+    public async Task A_link_can_be_made_again_right_after_a_disconnect()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1);
+        var b = await nodes.StartAsync("b", host: 2);
+
+        for (int round = 0; round < 20; round++)
+        {
+            await a.ConnectPeerAsync(b.Endpoint);
+            Assert.True(await a.DisconnectPeerAsync(b.Id));
+        }
+
+        await a.ConnectPeerAsync(b.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
     public async Task Disconnecting_drops_the_link_at_both_ends_at_once()
     {
         await using var nodes = new TestNodes();

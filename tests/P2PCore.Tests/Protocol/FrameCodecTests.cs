@@ -82,6 +82,21 @@ public class FrameCodecTests
         Assert.Equal(ProtocolError.FrameTooLarge, error.Code);
     }
 
+    [Theory]
+    [InlineData(MessageCode.Ping, 9)]
+    [InlineData(MessageCode.Status, 2)]
+    [InlineData(MessageCode.Bye, 2 + 2 + ProtocolLimits.MaxMessageBytes + 1)]
+    [InlineData(MessageCode.Hello, 400)]
+    public void Each_code_has_its_own_payload_limit_checked_from_the_header(MessageCode code, uint length)
+    {
+        var header = new byte[ProtocolLimits.FrameHeaderLength];
+        header[0] = (byte)code;
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(2), length);
+        var sequence = new ReadOnlySequence<byte>(header);
+
+        Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _)).Code);
+    }
+
     [Fact]
     public void Handshake_limit_is_smaller_than_the_session_limit()
     {
@@ -140,8 +155,9 @@ public class FrameCodecTests
         BinaryPrimitives.WriteUInt32BigEndian(shorter.AsSpan(2), 7);
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(shorter));
 
-        byte[] longer = [.. ping, 0];
-        BinaryPrimitives.WriteUInt32BigEndian(longer.AsSpan(2), 9);
+        var bye = FrameCodec.ToArray(new Bye(ProtocolError.Shutdown, "x"));
+        byte[] longer = [.. bye, 0];
+        BinaryPrimitives.WriteUInt32BigEndian(longer.AsSpan(2), (uint)(longer.Length - ProtocolLimits.FrameHeaderLength));
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(longer));
     }
 

@@ -15,10 +15,15 @@ public sealed class RawConnection : IDisposable
 
     private RawConnection(Socket socket) => _socket = socket;
 
-    public static async Task<RawConnection> OpenAsync(string endpoint)
+    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null)
     {
         var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBuffer is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
         await socket.ConnectAsync(address);
         return new RawConnection(socket);
     }
@@ -75,16 +80,19 @@ public sealed class RawConnection : IDisposable
     }
 
     /// <summary>Reads until one whole frame has arrived.</summary>
-    public async Task<IMessage> ReadFrameAsync(TimeSpan within)
+    public async Task<IMessage> ReadFrameAsync(TimeSpan within) => (await ReadFramesAsync(1, within))[0];
+
+    /// <summary>Reads until <paramref name="count"/> whole frames have arrived (counting from the first ever read).</summary>
+    public async Task<List<IMessage>> ReadFramesAsync(int count, TimeSpan within)
     {
         using var timeout = new CancellationTokenSource(within);
         var buffer = new byte[4096];
         while (true)
         {
             var frames = Parse();
-            if (frames.Count > 0)
+            if (frames.Count >= count)
             {
-                return frames[0];
+                return frames;
             }
 
             int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
