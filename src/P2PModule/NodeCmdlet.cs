@@ -11,19 +11,6 @@ public abstract class NodeCmdlet : P2PCmdlet
     [Alias("LocalNode")]
     public P2PNode? Node { get; set; }
 
-    protected P2PNode TargetNode
-    {
-        get
-        {
-            try
-            {
-                return NodeRegistry.Resolve(Node);
-            }
-            catch (P2PCmdletException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, Node));
-                throw;
-            }
-        }
-    }
+    /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>
+    protected bool TryGetTargetNode(out P2PNode node) => TryResolveNode(Node, out node);
 }

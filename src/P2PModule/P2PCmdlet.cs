@@ -9,19 +9,13 @@ namespace P2PTransfer.Module;
 /// What every cmdlet shares: a cancellation token that Ctrl+C trips, waiting on engine tasks from the
 /// pipeline thread, and one mapping from engine exceptions to error records with stable ids.
 /// </summary>
-public abstract class P2PCmdlet : PSCmdlet, IDisposable
+public abstract class P2PCmdlet : PSCmdlet
 {
     private static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<string> _trace = new();
 
     protected CancellationToken StopToken => _stopping.Token;
-
-    public void Dispose()
-    {
-        _stopping.Dispose();
-        GC.SuppressFinalize(this);
-    }
 
     protected override void StopProcessing() => _stopping.Cancel();
 
@@ -97,6 +91,30 @@ public abstract class P2PCmdlet : PSCmdlet, IDisposable
 
     protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
+    /// <summary>
+    /// The node to act on: the one given, else the session's only running node. A given node that cannot be used
+    /// (stopped) is an error for that input only; having no node to default to stops the command.
+    /// </summary>
+    protected bool TryResolveNode(P2PNode? given, out P2PNode node)
+    {
+        try
+        {
+            node = NodeRegistry.Resolve(given);
+            return true;
+        }
+        catch (P2PCmdletException ex) when (given is not null)
+        {
+            WriteError(ToErrorRecord(ex, given));
+            node = null!;
+            return false;
+        }
+        catch (P2PCmdletException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, null));
+            throw;
+        }
+    }
+
     /// <summary>The error record for an engine failure: id and category derive from the protocol code or exception type.</summary>
     protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
     {
@@ -107,6 +125,7 @@ public abstract class P2PCmdlet : PSCmdlet, IDisposable
             P2PException p2p => new ErrorRecord(p2p, p2p.Code.ToString(), CategoryOf(p2p.Code), target),
             DirectoryNotFoundException or FileNotFoundException => new ErrorRecord(inner, "PathNotFound", ErrorCategory.ObjectNotFound, target),
             ArgumentException or FormatException => new ErrorRecord(inner, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+            TimeoutException => new ErrorRecord(inner, "Timeout", ErrorCategory.OperationTimeout, target),
             UnauthorizedAccessException => new ErrorRecord(inner, "AccessDenied", ErrorCategory.PermissionDenied, target),
             _ => new ErrorRecord(inner, inner.GetType().Name, ErrorCategory.NotSpecified, target),
         };

@@ -87,6 +87,23 @@ Describe 'Peer links between nodes of a session' {
         { Disconnect-P2PPeer -Node $middle -Endpoint $left.Endpoint -ErrorAction Stop } | Should -Throw -ErrorId 'PeerNotFound*'
     }
 
+    It 'links to nodes piped from Get-P2PNode, by their Endpoint' {
+        $links = Get-P2PNode -Name middle, right | Connect-P2PPeer -Node $left
+
+        $links.Name | Should -Be @('middle', 'right')
+    }
+
+    It 'reports a stopped node in the pipeline as an error for that node and goes on with the rest' {
+        Connect-P2PPeer -Node $middle -Address $left.Endpoint | Out-Null
+        $right | Stop-P2PNode
+
+        $peers = $right, $middle | Get-P2PPeer -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        $peers.Name | Should -Be 'left'
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'NodeStopped*'
+    }
+
     It 'disconnects nothing with -WhatIf' {
         Connect-P2PPeer -Node $middle -Address $left.Endpoint | Out-Null
         Get-P2PPeer -Node $middle | Disconnect-P2PPeer -WhatIf

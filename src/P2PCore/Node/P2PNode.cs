@@ -446,7 +446,7 @@ public sealed class P2PNode : IAsyncDisposable
                     return (false, null, new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName} ({existing.RemoteEndpoint})"));
                 }
 
-                if (DialerOf(link).CompareTo(DialerOf(existing)) >= 0)
+                if (CompareIds(DialerOf(link), DialerOf(existing)) >= 0)
                 {
                     return (false, existing, null);
                 }
@@ -526,6 +526,16 @@ public sealed class P2PNode : IAsyncDisposable
     }
 
     private Guid DialerOf(PeerLink link) => link.Direction == PeerDirection.Outbound ? Id : link.RemoteId;
+
+    /// <summary>Orders node ids by their wire bytes, so every implementation agrees on which of two is lower.</summary>
+    private static int CompareIds(Guid left, Guid right)
+    {
+        Span<byte> a = stackalloc byte[16];
+        Span<byte> b = stackalloc byte[16];
+        left.TryWriteBytes(a, bigEndian: true, out _);
+        right.TryWriteBytes(b, bigEndian: true, out _);
+        return a.SequenceCompareTo(b);
+    }
 
     /// <summary>Raises an event; a subscriber that throws is logged and never breaks the node.</summary>
     private void Raise<T>(EventHandler<T>? handler, T args)

@@ -9,14 +9,18 @@ namespace P2PTransfer.Module.Commands;
 public sealed class ConnectP2PPeerCommand : NodeCmdlet
 {
     /// <summary>'host:port' of the nodes to link to; the default port when no port is given.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint")]
     [ValidateNotNullOrEmpty]
     public string[] Address { get; set; } = [];
 
     protected override void ProcessRecord()
     {
-        var node = TargetNode;
+        if (!TryGetTargetNode(out var node))
+        {
+            return;
+        }
+
         using var trace = TraceNode(node);
         ForEachItem(Address, address =>
         {

@@ -28,7 +28,11 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
             return;
         }
 
-        var node = TargetNode;
+        if (!TryGetTargetNode(out var node))
+        {
+            return;
+        }
+
         ForEachItem(Endpoint, endpoint =>
         {
             var peer = node.GetPeers().FirstOrDefault(p =>

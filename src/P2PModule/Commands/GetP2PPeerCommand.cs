@@ -15,17 +15,9 @@ public sealed class GetP2PPeerCommand : P2PCmdlet
 
     protected override void ProcessRecord()
     {
-        P2PNode node;
-        try
+        if (TryResolveNode(Node, out var node))
         {
-            node = NodeRegistry.Resolve(Node);
+            WriteObject(node.GetPeers(), enumerateCollection: true);
         }
-        catch (P2PCmdletException ex)
-        {
-            ThrowTerminatingError(ToErrorRecord(ex, Node));
-            return;
-        }
-
-        WriteObject(node.GetPeers(), enumerateCollection: true);
     }
 }

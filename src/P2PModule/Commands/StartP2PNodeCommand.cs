@@ -74,12 +74,21 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
         }
 
         NodeRegistry.Add(node);
-        using (TraceNode(node))
+        try
         {
-            ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
-        }
+            using (TraceNode(node))
+            {
+                ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
+            }
 
-        WriteObject(node);
+            WriteObject(node);
+        }
+        catch (PipelineStoppedException)
+        {
+            // Ctrl+C before the node was handed over: nobody holds it, so it must not keep listening.
+            node.StopAsync().GetAwaiter().GetResult();
+            throw;
+        }
 
         if (Wait)
         {

@@ -39,15 +39,12 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
         }
         else
         {
-            try
+            if (!TryResolveNode(null, out var only))
             {
-                targets = [NodeRegistry.Resolve(null)];
-            }
-            catch (P2PCmdletException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, null));
                 return;
             }
+
+            targets = [only];
         }
 
         TimeSpan? drain = DrainTimeoutSec >= 0 ? TimeSpan.FromSeconds(DrainTimeoutSec) : null;

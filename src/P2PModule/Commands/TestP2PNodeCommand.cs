@@ -34,7 +34,19 @@ public sealed class TestP2PNodeCommand : P2PCmdlet
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         ForEachItem(Address, address =>
         {
-            var client = Await(NodeClient.ConnectAsync(address, timeout, StopToken));
+            var connecting = NodeClient.ConnectAsync(address, timeout, StopToken);
+            NodeClient client;
+            try
+            {
+                client = Await(connecting);
+            }
+            catch (PipelineStoppedException)
+            {
+                // A connection that completes after Ctrl+C is closed, not left holding a slot on the server.
+                _ = connecting.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+                throw;
+            }
+
             try
             {
                 for (int sequence = 1; sequence <= Count; sequence++)
