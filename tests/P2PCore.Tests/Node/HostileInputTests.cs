@@ -55,9 +55,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
-        using var raw = await RawConnection.OpenAsync(node.Endpoint);
-        await raw.SendAsync(RawConnection.ClientHello());
-        Assert.IsType<Welcome>(await raw.ReadFrameAsync(Wait));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
 
         await raw.SendAsync([(byte)MessageCode.Hello, 0, 0, 0, 0, 0]);
         var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
@@ -72,9 +70,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
-        using var raw = await RawConnection.OpenAsync(node.Endpoint);
-        await raw.SendAsync(RawConnection.ClientHello());
-        Assert.IsType<Welcome>(await raw.ReadFrameAsync(Wait));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
 
         await raw.SendAsync(new ErrorMessage(ProtocolError.NodeBusy, "not now"));
         await raw.SendAsync(new Ping(77));
@@ -88,9 +84,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
-        using var raw = await RawConnection.OpenAsync(node.Endpoint, receiveBuffer: 4096);
-        await raw.SendAsync(RawConnection.ClientHello());
-        Assert.IsType<Welcome>(await raw.ReadFrameAsync(Wait));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
 
         // Pings whose Pongs are never read, until the node gives up on this connection (bounded: 2,000 batches).
         var batch = Enumerable.Range(0, 1000).SelectMany(i => FrameCodec.ToArray(new Ping((ulong)i))).ToArray();

@@ -149,9 +149,7 @@ public class PeerLinkTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("survivor");
-        using var raw = await RawConnection.OpenAsync(node.Endpoint);
-        await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid()));
-        Assert.IsType<Welcome>(await raw.ReadFrameAsync(TimeSpan.FromSeconds(5)));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid()));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
 
         raw.Abort();
@@ -168,9 +166,7 @@ public class PeerLinkTests
             o.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
             o.DeadAfter = TimeSpan.FromSeconds(1.5);
         });
-        using var raw = await RawConnection.OpenAsync(node.Endpoint);
-        await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid(), "mute"));
-        Assert.IsType<Welcome>(await raw.ReadFrameAsync(TimeSpan.FromSeconds(5)));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid(), "mute"));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
 
         // The socket stays open but never answers a ping: a pulled cable, as the node sees it.

@@ -28,6 +28,16 @@ public sealed class RawConnection : IDisposable
         return new RawConnection(socket);
     }
 
+    /// <summary>Opens a connection and completes a handshake with <paramref name="hello"/>; fails unless the node welcomes it.</summary>
+    public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null)
+    {
+        var raw = await OpenAsync(endpoint, receiveBuffer);
+        await raw.SendAsync(hello);
+        var reply = await raw.ReadFrameAsync(TimeSpan.FromSeconds(5));
+        Assert.IsType<Welcome>(reply);
+        return raw;
+    }
+
     public static Hello PeerHello(Guid id, string name = "raw") => new(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.1:1", name);
 
     public static Hello ClientHello() => new(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
