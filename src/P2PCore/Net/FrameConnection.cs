@@ -129,12 +129,28 @@ public sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends <paramref name="last"/> (Bye, Error or a refusing Welcome) after what is queued, even when the queue is
-    /// full, and closes without destroying what is in flight: it half-closes and reads until the remote closes too.
-    /// With <paramref name="awaitRemoteClose"/> a read loop owns the reader: it sees the remote close and finishes
-    /// the close itself (see <see cref="Session"/>); this only waits for that. Bounded in time either way.
+    /// Closes a connection whose reader this caller owns (no read loop is using it, or the caller is that loop
+    /// ending): sends <paramref name="last"/> after what is queued, half-closes, reads and discards until the remote
+    /// closes too, and releases everything. Closing with unread input would reset the connection and could destroy
+    /// the last frame in flight. Bounded in time.
     /// </summary>
-    public async Task CloseAsync(IMessage? last, bool awaitRemoteClose = false)
+    public async Task CloseAsync(IMessage? last)
+    {
+        await RequestCloseAsync(last).ConfigureAwait(false);
+        if (Volatile.Read(ref _disposing) == 0)
+        {
+            await DrainInputAsync(CloseLinger).ConfigureAwait(false);
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// From any thread: sends <paramref name="last"/> after what is queued (even when the queue is full), waits for
+    /// it to be written, and half-closes, so the remote reads it and then sees the end of the stream. The reader's
+    /// owner finishes the close (<see cref="CloseAsync"/>); see <see cref="WhenClosedAsync"/>. Bounded in time.
+    /// </summary>
+    public async Task RequestCloseAsync(IMessage? last)
     {
         if (last is not null && !_outbox.Writer.TryWrite(last))
         {
@@ -142,17 +158,7 @@ public sealed class FrameConnection : IAsyncDisposable
         }
 
         _outbox.Writer.TryComplete();
-        if (awaitRemoteClose)
-        {
-            if (!await Within(_disposed.Task, CloseLinger + CloseLinger).ConfigureAwait(false))
-            {
-                await DisposeAsync().ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        if (Volatile.Read(ref _disposing) == 0 && await Within(_writeLoop, CloseLinger).ConfigureAwait(false))
+        if (await Within(_writeLoop, CloseLinger).ConfigureAwait(false) && Volatile.Read(ref _disposing) == 0)
         {
             try
             {
@@ -161,15 +167,16 @@ public sealed class FrameConnection : IAsyncDisposable
             catch (Exception ex) when (IsSocketFailure(ex))
             {
             }
-
-            if (Volatile.Read(ref _reading) == 0)
-            {
-                // Closing with unread input would reset the connection and could destroy the last frame in flight.
-                await DrainInputAsync(CloseLinger).ConfigureAwait(false);
-            }
         }
+    }
 
-        await DisposeAsync().ConfigureAwait(false);
+    /// <summary>Waits for the reader's owner to finish the close; forces it when that takes longer than the linger.</summary>
+    public async Task WhenClosedAsync()
+    {
+        if (!await Within(_disposed.Task, CloseLinger).ConfigureAwait(false))
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -308,6 +315,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private async Task DrainInputAsync(TimeSpan within)
     {
         using var timer = new CancellationTokenSource(within);
+        Volatile.Write(ref _reading, 1);
         try
         {
             while (true)
@@ -322,6 +330,14 @@ public sealed class FrameConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException || IsSocketFailure(ex))
         {
+        }
+        finally
+        {
+            Volatile.Write(ref _reading, 0);
+            if (Volatile.Read(ref _disposing) != 0)
+            {
+                CompleteReader();
+            }
         }
     }
 

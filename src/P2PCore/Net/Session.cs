@@ -134,17 +134,14 @@ public abstract class Session
             Ended(ProtocolError.ConnectionLost, "connection closed");
             Ending?.Invoke(this);
 
-            // The loop owns the reader, so it finishes every close: flush what is queued (a goodbye included),
-            // half-close, read until the remote lets go, release. A close waiting for that then completes too.
+            // The loop owns the reader, so it finishes every close, whoever started it: flush what is queued (a
+            // goodbye included), half-close, read until the remote lets go, release.
             if (goodbye is { } reason)
             {
-                await CloseAsync(reason.Code, reason.Message).ConfigureAwait(false);
-            }
-            else
-            {
-                await Connection.CloseAsync(null).ConfigureAwait(false);
+                _ = CloseAsync(reason.Code, reason.Message);
             }
 
+            await Connection.CloseAsync(null).ConfigureAwait(false);
             await Volatile.Read(ref _closeTask).ConfigureAwait(false);
             FailPendingPings();
             _closed.TrySetResult();
@@ -152,8 +149,8 @@ public abstract class Session
     }
 
     /// <summary>
-    /// Says goodbye with the reason (Bye, or Error for protocol violations, code 100 and up) and closes, after the
-    /// remote has read it when the read loop is running. Safe to call from any thread, more than once.
+    /// Says goodbye with the reason and closes once the remote has read it: Error for protocol violations (codes
+    /// 100-199), Bye otherwise. Safe to call from any thread, more than once; the read loop finishes the close.
     /// </summary>
     public Task CloseAsync(ProtocolError reason, string message)
     {
@@ -163,13 +160,18 @@ public abstract class Session
         }
 
         Ended(reason, message);
-        IMessage last = (ushort)reason >= 100 ? ErrorMessage.Create(reason, message) : Bye.Create(reason, message);
-
-        // From outside the read loop, leave the socket to it: it ends when the remote has closed its side.
-        bool readLoopRunning = Volatile.Read(ref _ending) == 0;
-        var close = Connection.CloseAsync(last, awaitRemoteClose: readLoopRunning);
+        IMessage last = reason is >= ProtocolError.MalformedFrame and < ProtocolError.SelfLink
+            ? ErrorMessage.Create(reason, message)
+            : Bye.Create(reason, message);
+        var close = CloseCoreAsync(last);
         Volatile.Write(ref _closeTask, close);
         return close;
+    }
+
+    private async Task CloseCoreAsync(IMessage last)
+    {
+        await Connection.RequestCloseAsync(last).ConfigureAwait(false);
+        await Connection.WhenClosedAsync().ConfigureAwait(false);
     }
 
     /// <summary>Drops a connection whose remote is gone: no goodbye can reach it, so nothing is waited for.</summary>

@@ -159,10 +159,10 @@ public sealed class P2PNode : IAsyncDisposable
         if (registered)
         {
             StartSession(link);
-            return link.Snapshot();
+            return refusal is null ? link.Snapshot() : throw refusal;
         }
 
-        var reason = refusal ?? new P2PException(ProtocolError.DuplicateLink, $"node {Name} keeps the simultaneous link from {welcome.Name}");
+        var reason = refusal ?? new P2PException(ProtocolError.DuplicateLink, $"node {Name} keeps the link dialed by {welcome.Name}, the lower node id");
         await connection.CloseAsync(Bye.Create(reason.Code, reason.Message)).ConfigureAwait(false);
         return kept?.Snapshot() ?? throw reason;
     }
@@ -401,9 +401,7 @@ public sealed class P2PNode : IAsyncDisposable
 
         if (_peers.Remove(link))
         {
-            Counters.PeerLinkClosed();
-            Log.Write(NodeLogLevel.Information, $"link to {link.RemoteName} ({link.RemoteEndpoint}) closed: {link.CloseMessage}");
-            Raise(PeerDisconnected, link.Snapshot());
+            Retire(link);
             PromotePending(link.RemoteId);
         }
     }
@@ -430,25 +428,28 @@ public sealed class P2PNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// The dialer's verdict on a new link, which the other side follows. A link to a node that already has a live
-    /// link is a duplicate (refused) when that link existed before this dial began. When the two nodes dialed each
-    /// other at the same moment, both keep the link dialed by the lower node id: this returns the one that stays.
+    /// The dialer's verdict on a new link, which the other side follows. Of two live links between the same two
+    /// nodes, both nodes keep the one dialed by the lower node id; of two dialed by this node, the older one. The
+    /// dial is refused as a duplicate when the nodes were already linked before it began (the link that stays may
+    /// still be the new one, by the rule). Returns whether the new link is in use, else the link that stays.
     /// </summary>
     private (bool Registered, PeerLink? Kept, P2PException? Refusal) RegisterOutbound(PeerLink link, long dialStarted)
     {
         PeerLink? replaced = null;
+        P2PException? duplicate = null;
         lock (_gate)
         {
             if (_peers.TryGet(link.RemoteId, out var existing) && !existing.IsClosing)
             {
                 if (existing.Sequence <= dialStarted)
                 {
-                    return (false, null, new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName} ({existing.RemoteEndpoint})"));
+                    duplicate = new P2PException(ProtocolError.DuplicateLink, $"node {Name} is already linked to node {link.RemoteName} ({existing.RemoteEndpoint})");
                 }
 
-                if (CompareIds(DialerOf(link), DialerOf(existing)) >= 0)
+                bool keepNew = existing.Direction == PeerDirection.Inbound && CompareIds(Id, existing.RemoteId) < 0;
+                if (!keepNew)
                 {
-                    return (false, existing, null);
+                    return (false, duplicate is null ? existing : null, duplicate);
                 }
 
                 replaced = existing;
@@ -459,17 +460,17 @@ public sealed class P2PNode : IAsyncDisposable
                 return (false, null, new NodeUnavailableException(ProtocolError.NodeClosing, $"node {Name} ({Endpoint}) is shutting down"));
             }
 
-            _peers.Set(link);
+            Retire(_peers.Set(link));
         }
 
         if (replaced is not null)
         {
             // Its read loop awaits this close, so a failure is observed there.
-            _ = replaced.CloseAsync(ProtocolError.DuplicateLink, $"replaced by the simultaneous link dialed by {Name}");
+            _ = replaced.CloseAsync(ProtocolError.DuplicateLink, $"replaced by the link dialed by {Name}, the lower node id");
         }
 
         Linked(link);
-        return (true, null, null);
+        return duplicate is null ? (true, null, null) : (true, link, duplicate);
     }
 
     /// <summary>
@@ -492,7 +493,7 @@ public sealed class P2PNode : IAsyncDisposable
                 return true;
             }
 
-            _peers.Set(link);
+            Retire(_peers.Set(link));
         }
 
         Linked(link);
@@ -512,10 +513,23 @@ public sealed class P2PNode : IAsyncDisposable
             }
 
             _pendingLinks.Remove(promoted);
-            _peers.Set(promoted);
+            Retire(_peers.Set(promoted));
         }
 
         Linked(promoted);
+    }
+
+    /// <summary>Accounts for a link that left the peer table (closed, or replaced by a newer link to the same node).</summary>
+    private void Retire(PeerLink? link)
+    {
+        if (link is null)
+        {
+            return;
+        }
+
+        Counters.PeerLinkClosed();
+        Log.Write(NodeLogLevel.Information, $"link to {link.RemoteName} ({link.RemoteEndpoint}) closed: {link.CloseMessage ?? "replaced"}");
+        Raise(PeerDisconnected, link.Snapshot());
     }
 
     private void Linked(PeerLink link)
@@ -524,8 +538,6 @@ public sealed class P2PNode : IAsyncDisposable
         Log.Write(NodeLogLevel.Information, $"linked to {link.RemoteName} ({link.RemoteEndpoint}), {link.Direction}");
         Raise(PeerConnected, link.Snapshot());
     }
-
-    private Guid DialerOf(PeerLink link) => link.Direction == PeerDirection.Outbound ? Id : link.RemoteId;
 
     /// <summary>Orders node ids by their wire bytes, so every implementation agrees on which of two is lower.</summary>
     private static int CompareIds(Guid left, Guid right)

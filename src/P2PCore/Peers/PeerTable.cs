@@ -9,8 +9,17 @@ public sealed class PeerTable
 
     public int Count => _links.Count;
 
-    /// <summary>Makes this the link to its remote node, in place of any older one (the caller decides which stays).</summary>
-    public void Set(PeerLink link) => _links[link.RemoteId] = link;
+    /// <summary>Makes this the link to its remote node and returns the one it replaced, if any (the caller decides which stays).</summary>
+    public PeerLink? Set(PeerLink link)
+    {
+        PeerLink? previous = null;
+        _links.AddOrUpdate(link.RemoteId, link, (_, old) =>
+        {
+            previous = old;
+            return link;
+        });
+        return previous;
+    }
 
     public bool TryGet(Guid nodeId, out PeerLink link) => _links.TryGetValue(nodeId, out link!);
 

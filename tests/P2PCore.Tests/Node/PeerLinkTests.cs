@@ -56,8 +56,8 @@ public class PeerLinkTests
         var reverse = await Assert.ThrowsAsync<P2PException>(() => b.ConnectPeerAsync(a.Endpoint));
         Assert.Equal(ProtocolError.DuplicateLink, reverse.Code);
 
-        Assert.Single(a.GetPeers());
-        Assert.True(await Eventually.TrueAsync(() => b.GetPeers().Count == 1, TimeSpan.FromSeconds(2)));
+        // The pair stays linked by one link (by the lower-id rule it may now be the one b dialed).
+        Assert.True(await Eventually.TrueAsync(() => a.GetPeers().Count == 1 && b.GetPeers().Count == 1, TimeSpan.FromSeconds(3)));
     }
 
     [Fact]
@@ -90,6 +90,37 @@ public class PeerLinkTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Nodes_that_link_each_other_over_slow_paths_keep_exactly_one_link(bool firstDialerHasLowerId)
+    {
+        var low = Guid.Parse("00000000-0000-0000-0000-000000000001");
+        var high = Guid.Parse("ffffffff-0000-0000-0000-000000000000");
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1, id: firstDialerHasLowerId ? low : high);
+        var b = await nodes.StartAsync("b", host: 2, id: firstDialerHasLowerId ? high : low);
+        int connectedA = 0, disconnectedA = 0;
+        a.PeerConnected += (_, _) => Interlocked.Increment(ref connectedA);
+        a.PeerDisconnected += (_, _) => Interlocked.Increment(ref disconnectedA);
+
+        // b dials a over a slow path; once a has the link, a dials b over a faster one: b sees a's dial first.
+        await using var slowToA = new LatencyProxy("127.0.0.3", a.Endpoint, TimeSpan.FromMilliseconds(300));
+        await using var fastToB = new LatencyProxy("127.0.0.4", b.Endpoint, TimeSpan.FromMilliseconds(100));
+        var fromB = b.ConnectPeerAsync(slowToA.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => a.PeerCount == 1, TimeSpan.FromSeconds(5)));
+        var fromA = a.ConnectPeerAsync(fastToB.Endpoint);
+
+        // a was linked before it dialed: its dial is a duplicate. b's dial succeeds.
+        Assert.Equal(ProtocolError.DuplicateLink, (await Assert.ThrowsAsync<P2PException>(() => fromA)).Code);
+        await fromB;
+        await Task.Delay(1500);
+        Assert.True(a.PeerCount == 1 && b.PeerCount == 1, $"a has {a.PeerCount} links, b has {b.PeerCount}; " + string.Join(" | ", a.Log.Recent().Concat(b.Log.Recent())));
+        Assert.NotEqual(Assert.Single(a.GetPeers()).Direction, Assert.Single(b.GetPeers()).Direction);
+        Assert.Equal(connectedA - 1, disconnectedA);
+        Assert.Equal(a.Counters.PeerLinksOpened - 1, a.Counters.PeerLinksClosed);
+    }
+
     [Fact]
     public async Task A_link_can_be_made_again_right_after_a_disconnect()
     {
@@ -105,6 +136,26 @@ public class PeerLinkTests
 
         await a.ConnectPeerAsync(b.Endpoint);
         Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task A_goodbye_is_followed_by_the_end_of_the_stream_so_a_peer_that_waits_for_it_closes_at_once()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("polite");
+        var peerId = Guid.NewGuid();
+        var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+
+        var disconnecting = node.DisconnectPeerAsync(peerId);
+        var (messages, endOfStream) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        raw.Dispose();
+
+        Assert.True(endOfStream, "the node should half-close after its goodbye");
+        Assert.Equal(ProtocolError.Disconnected, Assert.IsType<Bye>(messages.Last()).Reason);
+        Assert.True(await disconnecting.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"disconnect took {clock.Elapsed.TotalMilliseconds:0} ms after the peer closed");
     }
 
     [Fact]

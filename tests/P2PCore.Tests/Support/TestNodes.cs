@@ -10,8 +10,15 @@ public sealed class TestNodes : IAsyncDisposable
 
     public string Root => _root;
 
-    public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null)
+    public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null, Guid? id = null)
     {
+        if (id is { } presetId)
+        {
+            // The state directory is where a node keeps its id: a test that needs a given order of ids writes it first.
+            Directory.CreateDirectory(Path.Combine(_root, name));
+            File.WriteAllText(Path.Combine(_root, name, "node-id"), presetId.ToString("D"));
+        }
+
         var options = new NodeOptions
         {
             Name = name,
