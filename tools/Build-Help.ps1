@@ -15,7 +15,8 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $module = Import-Module $ModulePath -PassThru -Force
-$common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm are documented per cmdlet, like any other parameter; the always-present common ones are not.
+$common = [System.Management.Automation.Cmdlet]::CommonParameters
 
 # Splits a markdown file into '## ' sections, each holding its '### ' subsections.
 function Read-HelpMarkdown([string] $path) {

@@ -26,9 +26,9 @@ public static class NodeRegistry
             Nodes.Add(node);
         }
 
-        node.StatusChanged += (_, status) =>
+        node.StatusChanged += (_, change) =>
         {
-            if (status == NodeStatus.Stopped)
+            if (change.Status == NodeStatus.Stopped)
             {
                 lock (Nodes)
                 {

@@ -104,6 +104,24 @@ Describe 'Peer links between nodes of a session' {
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'NodeStopped*'
     }
 
+    It 'raises PeerConnected and PeerDisconnected events that scripts can wait for' {
+        Register-ObjectEvent -InputObject $left -EventName PeerConnected -SourceIdentifier left.connected
+        Register-ObjectEvent -InputObject $left -EventName PeerDisconnected -SourceIdentifier left.disconnected
+        try {
+            Connect-P2PPeer -Node $middle -Address $left.Endpoint | Out-Null
+            $connected = Wait-Event -SourceIdentifier left.connected -Timeout 5
+            $connected.SourceEventArgs.Peer.Name | Should -Be 'middle'
+
+            Get-P2PPeer -Node $middle | Disconnect-P2PPeer
+            $disconnected = Wait-Event -SourceIdentifier left.disconnected -Timeout 5
+            $disconnected.SourceEventArgs.Peer.Endpoint | Should -Be $middle.Endpoint
+        }
+        finally {
+            'left.connected', 'left.disconnected' | ForEach-Object { Unregister-Event -SourceIdentifier $_ -ErrorAction Ignore }
+            Get-Event | Remove-Event
+        }
+    }
+
     It 'disconnects nothing with -WhatIf' {
         Connect-P2PPeer -Node $middle -Address $left.Endpoint | Out-Null
         Get-P2PPeer -Node $middle | Disconnect-P2PPeer -WhatIf

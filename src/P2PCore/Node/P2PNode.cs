@@ -48,11 +48,14 @@ public sealed class P2PNode : IAsyncDisposable
         StartedAt = DateTimeOffset.Now;
     }
 
-    public event EventHandler<P2PPeer>? PeerConnected;
+    /// <summary>Raised on an engine thread when a peer link is in use.</summary>
+    public event EventHandler<PeerEventArgs>? PeerConnected;
 
-    public event EventHandler<P2PPeer>? PeerDisconnected;
+    /// <summary>Raised on an engine thread when a peer link has gone.</summary>
+    public event EventHandler<PeerEventArgs>? PeerDisconnected;
 
-    public event EventHandler<NodeStatus>? StatusChanged;
+    /// <summary>Raised on an engine thread when the node starts closing and when it has stopped.</summary>
+    public event EventHandler<NodeStatusEventArgs>? StatusChanged;
 
     /// <summary>Random on first start, then stable: kept in the state directory.</summary>
     public Guid Id { get; }
@@ -213,7 +216,7 @@ public sealed class P2PNode : IAsyncDisposable
         await Task.Yield();
         try
         {
-            Raise(StatusChanged, NodeStatus.Closing);
+            Raise(StatusChanged, new NodeStatusEventArgs(NodeStatus.Closing));
             Log.Write(NodeLogLevel.Information, $"closing; draining {Work.Active} piece(s) of work for up to {drainTimeout.TotalSeconds:0.#} s");
             foreach (var session in _sessions.Keys)
             {
@@ -245,7 +248,7 @@ public sealed class P2PNode : IAsyncDisposable
             }
 
             Log.Write(NodeLogLevel.Information, "stopped");
-            Raise(StatusChanged, NodeStatus.Stopped);
+            Raise(StatusChanged, new NodeStatusEventArgs(NodeStatus.Stopped));
         }
     }
 
@@ -529,14 +532,14 @@ public sealed class P2PNode : IAsyncDisposable
 
         Counters.PeerLinkClosed();
         Log.Write(NodeLogLevel.Information, $"link to {link.RemoteName} ({link.RemoteEndpoint}) closed: {link.CloseMessage ?? "replaced"}");
-        Raise(PeerDisconnected, link.Snapshot());
+        Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot()));
     }
 
     private void Linked(PeerLink link)
     {
         Counters.PeerLinkOpened();
         Log.Write(NodeLogLevel.Information, $"linked to {link.RemoteName} ({link.RemoteEndpoint}), {link.Direction}");
-        Raise(PeerConnected, link.Snapshot());
+        Raise(PeerConnected, new PeerEventArgs(link.Snapshot()));
     }
 
     /// <summary>Orders node ids by their wire bytes, so every implementation agrees on which of two is lower.</summary>

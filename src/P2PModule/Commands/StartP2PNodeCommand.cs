@@ -101,9 +101,9 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     {
         WriteVerbose($"node {node.Name} is serving on {node.Endpoint}; press Ctrl+C to stop it");
         var stopped = new TaskCompletionSource();
-        node.StatusChanged += (_, status) =>
+        node.StatusChanged += (_, change) =>
         {
-            if (status == NodeStatus.Stopped)
+            if (change.Status == NodeStatus.Stopped)
             {
                 stopped.TrySetResult();
             }
