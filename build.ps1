@@ -7,7 +7,7 @@
       Build    compile and lay out the module in out/P2PTransfer (with its help)
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
       Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
-      Package  Build, then write out/P2PTransfer.<version>.nupkg
+      Package  Build, then write out/repository/P2PTransfer.<version>.nupkg
       Clean    remove out/ and the bin/obj folders
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Run
@@ -74,12 +74,15 @@ function Invoke-Build {
     Write-Host "    module laid out in $ModuleDir"
 }
 
+# The Pester version pinned in tests/Pester/Pester.proj, restored into the NuGet cache.
 function Get-PesterPath {
-    Invoke-Dotnet restore (Join-Path $Root 'tests/Pester/Pester.proj') -v quiet
-    $cache = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
-    $manifest = Get-ChildItem (Join-Path $cache.Trim() 'pester') -Filter Pester.psd1 -Recurse | Select-Object -First 1
-    if (-not $manifest) { throw "Pester was not restored into $cache" }
-    return $manifest.FullName
+    $project = Join-Path $Root 'tests/Pester/Pester.proj'
+    $version = ([xml](Get-Content $project -Raw)).Project.ItemGroup.PackageDownload.Version.Trim('[', ']')
+    Invoke-Dotnet restore $project -v quiet
+    $cache = ((& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+    $manifest = Join-Path $cache "pester/$version/tools/Pester.psd1"
+    if (-not (Test-Path $manifest)) { throw "Pester $version was not restored into $cache" }
+    return $manifest
 }
 
 function Invoke-Xunit {

@@ -22,6 +22,22 @@ Describe 'Start-P2PNode, Get-P2PNode and Stop-P2PNode' {
         (Get-P2PNode).Id | Should -Be $node.Id
     }
 
+    It 'listens on the default port 47100 when no -Port is given' {
+        $node = Start-P2PNode -Name defaultport -ListenAddress 127.0.0.5 -StateDirectory TestDrive:/state/defaultport
+
+        $node.Port | Should -Be 47100
+        $node.Endpoint | Should -Be '127.0.0.5:47100'
+    }
+
+    It 'stops every node of the session with -All' {
+        $nodes = 1..3 | ForEach-Object { Start-P2PNode -Name "all$_" -ListenAddress 127.0.0.1 -Port 0 -StateDirectory "TestDrive:/state/all$_" }
+
+        Stop-P2PNode -All
+
+        $nodes.Status | Should -Be @('Stopped', 'Stopped', 'Stopped')
+        Get-P2PNode | Should -BeNullOrEmpty
+    }
+
     It 'keeps the node id across restarts from the same state directory' {
         $first = Start-P2PNode -Name keeper -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/keeper
         $id = $first.Id

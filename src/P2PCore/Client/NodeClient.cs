@@ -29,10 +29,19 @@ public sealed class NodeClient : Session, IAsyncDisposable
     }
 
     /// <summary>One round trip to the server. Throws when the server is shutting down or the connection is gone.</summary>
-    public Task<TimeSpan> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<TimeSpan> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         EnsureAvailable();
-        return MeasureRoundTripAsync(timeout, cancellationToken);
+        try
+        {
+            return await MeasureRoundTripAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (P2PException ex) when (ex.Code is ProtocolError.Shutdown or ProtocolError.NodeClosing
+            || RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown)
+        {
+            // The goodbye overtook the answer: say what the user needs to know, not how the socket ended.
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down");
+        }
     }
 
     /// <summary>Throws the error a user should see if the server can take no new request.</summary>

@@ -26,9 +26,9 @@ public static class Handshake
                 case Welcome { Availability: NodeAvailability.Available } welcome:
                     return (connection, welcome);
                 case Welcome { Availability: NodeAvailability.Closing } welcome:
-                    throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {welcome.Name} ({address}) is shutting down");
+                    throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {welcome.Name} ({Where(welcome, address)}) is shutting down");
                 case Welcome welcome:
-                    throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {welcome.Name} ({address}) is busy: connection limit reached");
+                    throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {welcome.Name} ({Where(welcome, address)}) is busy: connection limit reached");
                 case ErrorMessage error:
                     throw new P2PException(error.Error, $"{address} refused the connection: {error.Message}");
                 case null:
@@ -55,6 +55,8 @@ public static class Handshake
             _ => throw new ProtocolException(ProtocolError.UnexpectedMessage, $"the first frame must be Hello, got {first.Code}"),
         };
     }
+
+    private static string Where(Welcome welcome, string address) => welcome.Endpoint.Length > 0 ? welcome.Endpoint : address;
 
     private static async Task<IMessage?> ReceiveFirstAsync(FrameConnection connection, TimeSpan timeout, CancellationToken cancellationToken)
     {

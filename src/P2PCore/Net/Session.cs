@@ -174,15 +174,6 @@ public abstract class Session
         await Connection.WhenClosedAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Drops a connection whose remote is gone: no goodbye can reach it, so nothing is waited for.</summary>
-    public void Abort(ProtocolError reason, string message)
-    {
-        Ended(reason, message);
-        Interlocked.Exchange(ref _closing, 1);
-        var abort = Connection.DisposeAsync().AsTask();
-        Volatile.Write(ref _closeTask, abort);
-    }
-
     /// <summary>Measures one round trip with a Ping.</summary>
     public async Task<TimeSpan> MeasureRoundTripAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -217,7 +208,8 @@ public abstract class Session
         bool pingOutstanding = pingSent > lastReceived;
         if (pingOutstanding && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
         {
-            Abort(ProtocolError.KeepAliveTimeout, $"{Describe()} sent nothing for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
+            // Error(108) is sent in case the remote still reads (a slow sender); the close is bounded either way.
+            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent no whole frame for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
             return;
         }
 

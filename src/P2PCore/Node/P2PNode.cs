@@ -225,7 +225,7 @@ public sealed class P2PNode : IAsyncDisposable
 
             if (!await Work.DrainAsync(drainTimeout).ConfigureAwait(false))
             {
-                Log.Write(NodeLogLevel.Warning, $"drain timeout: cancelling {Work.Active} piece(s) of work still running");
+                Log.Write(NodeLogLevel.Warning, $"drain timeout: cancelled {Work.Active} piece(s) of work still running");
             }
 
             var goodbye = $"node {Name} ({Endpoint}) is shutting down";
@@ -651,11 +651,20 @@ public sealed class P2PNode : IAsyncDisposable
             return listenAddress.ToString();
         }
 
-        var address = NetworkInterface.GetAllNetworkInterfaces()
+        var candidates = NetworkInterface.GetAllNetworkInterfaces()
             .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
             .SelectMany(i => i.GetIPProperties().UnicastAddresses)
             .Select(u => u.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        return (address ?? IPAddress.Loopback).ToString();
+            .Where(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            .ToList();
+        var address = candidates.FirstOrDefault(IsPrivate) ?? candidates.FirstOrDefault() ?? IPAddress.Loopback;
+        return address.ToString();
+    }
+
+    /// <summary>RFC 1918 ranges: 10/8, 172.16/12, 192.168/16.</summary>
+    private static bool IsPrivate(IPAddress address)
+    {
+        var b = address.GetAddressBytes();
+        return b[0] == 10 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168);
     }
 }

@@ -2,11 +2,13 @@ namespace P2PTransfer.Node;
 
 /// <summary>
 /// Counts work under way (a search being answered, an upload). Closing refuses new work and waits for the
-/// running work to finish, so busy work is never cut off before the drain timeout.
+/// running work to finish, so busy work is never cut off before the drain timeout; work still running then is
+/// cancelled through the token every lease carries.
 /// </summary>
 public sealed class WorkTracker
 {
     private readonly object _gate = new();
+    private readonly CancellationTokenSource _cutOff = new();
     private TaskCompletionSource _idle = NewIdle(completed: true);
     private int _active;
     private bool _closing;
@@ -38,12 +40,15 @@ public sealed class WorkTracker
                 _idle = NewIdle(completed: false);
             }
 
-            lease = new WorkLease(this);
+            lease = new WorkLease(this, _cutOff.Token);
             return true;
         }
     }
 
-    /// <summary>Refuses new work and waits until running work ends or the timeout passes. True when all work finished.</summary>
+    /// <summary>
+    /// Refuses new work and waits until running work ends or the timeout passes, then cancels what is still
+    /// running. True when all work finished in time.
+    /// </summary>
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
         Task idle;
@@ -60,6 +65,7 @@ public sealed class WorkTracker
         }
         catch (TimeoutException)
         {
+            _cutOff.Cancel();
             return false;
         }
     }
@@ -87,12 +93,19 @@ public sealed class WorkTracker
     }
 }
 
-/// <summary>One piece of registered work; dispose it when the work ends.</summary>
+/// <summary>One piece of registered work; dispose it when the work ends. Its token is cancelled at the drain timeout.</summary>
 public struct WorkLease : IDisposable
 {
     private WorkTracker? _tracker;
 
-    internal WorkLease(WorkTracker tracker) => _tracker = tracker;
+    internal WorkLease(WorkTracker tracker, CancellationToken cancellation)
+    {
+        _tracker = tracker;
+        Cancellation = cancellation;
+    }
+
+    /// <summary>Cancelled when the node stops and this work has outlived the drain timeout.</summary>
+    public CancellationToken Cancellation { get; }
 
     public void Dispose()
     {

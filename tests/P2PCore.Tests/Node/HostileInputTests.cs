@@ -116,9 +116,10 @@ public class HostileInputTests
 
         await raw.SendAsync(hello[..^3]);
         raw.ShutdownSend();
-        var (_, closed) = await raw.ReadUntilClosedAsync(Wait);
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
 
         Assert.True(closed);
+        Assert.Equal(ProtocolError.TruncatedFrame, Assert.IsType<ErrorMessage>(Assert.Single(messages)).Error);
         Assert.True(await Eventually.TrueAsync(() => node.Counters.HandshakesFailed == 1, Wait));
     }
 
@@ -140,6 +141,30 @@ public class HostileInputTests
         var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
         Assert.True(closed);
         Assert.Equal(ProtocolError.HandshakeTimeout, Assert.IsType<ErrorMessage>(Assert.Single(messages)).Error);
+    }
+
+    [Fact]
+    public async Task A_slow_sender_after_the_handshake_gets_a_keep_alive_error_and_a_closed_connection()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard", configure: o =>
+        {
+            o.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+            o.DeadAfter = TimeSpan.FromSeconds(1.5);
+        });
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        var ping = FrameCodec.ToArray(new Ping(1));
+
+        // One byte of a frame every 300 ms: never a whole frame, so never an answer to the node's ping.
+        for (int i = 0; i < ping.Length && !raw.HasIncomingError(); i++)
+        {
+            await raw.SendAsync(ping[i..(i + 1)]);
+            await Task.Delay(300);
+        }
+
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
+        Assert.True(closed);
+        Assert.Equal(ProtocolError.KeepAliveTimeout, Assert.IsType<ErrorMessage>(messages.Last()).Error);
     }
 
     [Fact]
@@ -219,8 +244,8 @@ public class HostileInputTests
         ];
 
         const int FramesPerConnection = 10;
-        const int Connections = 1000;
-        int sent = 0;
+        const int Connections = 1100;
+        int sent = 0; // frames whose bytes the socket accepted
         for (int batch = 0; batch < Connections; batch += 25)
         {
             var work = Enumerable.Range(0, 25).Select(_ =>
@@ -238,7 +263,7 @@ public class HostileInputTests
                     frames.AddRange(FuzzFrame(random, valid));
                 }
 
-                return (Bytes: frames.ToArray(), Abort: random.Next(4) == 0);
+                return (Bytes: frames.ToArray(), Frames: FramesPerConnection, Abort: random.Next(4) == 0);
             }).ToList();
 
             await Task.WhenAll(work.Select(async w =>
@@ -247,10 +272,11 @@ public class HostileInputTests
                 try
                 {
                     await raw.SendAsync(w.Bytes);
+                    Interlocked.Add(ref sent, w.Frames);
                 }
                 catch (System.Net.Sockets.SocketException)
                 {
-                    // The node may close before it has read everything: that is the point.
+                    // The node may close before it has read everything: that is the point. These frames do not count.
                 }
 
                 if (w.Abort)
@@ -269,7 +295,6 @@ public class HostileInputTests
 
                 await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
             }));
-            sent += 25 * FramesPerConnection;
         }
 
         Assert.True(sent >= 10_000);

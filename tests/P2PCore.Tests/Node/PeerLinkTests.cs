@@ -222,9 +222,10 @@ public class PeerLinkTests
 
         // The socket stays open but never answers a ping: a pulled cable, as the node sees it.
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(5)));
-        Assert.Equal(1, node.Counters.KeepAliveTimeouts);
-        var (messages, _) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(2));
+        Assert.True(await Eventually.TrueAsync(() => node.Counters.KeepAliveTimeouts == 1, TimeSpan.FromSeconds(5)));
+        var (messages, _) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
         Assert.Contains(messages, m => m is Ping);
+        Assert.Equal(ProtocolError.KeepAliveTimeout, Assert.IsType<ErrorMessage>(messages.Last()).Error);
     }
 
     [Fact]

@@ -97,17 +97,6 @@ public class FrameCodecTests
         Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _)).Code);
     }
 
-    [Fact]
-    public void Handshake_limit_is_smaller_than_the_session_limit()
-    {
-        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
-        var bytes = FrameCodec.ToArray(hello);
-        BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(2), ProtocolLimits.MaxHandshakePayload + 1);
-        var sequence = new ReadOnlySequence<byte>(bytes);
-
-        Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxHandshakePayload, out _)).Code);
-    }
-
     [Theory]
     [InlineData(0x00)]
     [InlineData(0x08)]

@@ -46,6 +46,19 @@ public sealed class RawConnection : IDisposable
 
     public Task SendAsync(IMessage message) => SendAsync(FrameCodec.ToArray(message));
 
+    /// <summary>True once an Error frame from the node has arrived (reads what is waiting, without blocking).</summary>
+    public bool HasIncomingError()
+    {
+        while (_socket.Available > 0)
+        {
+            var buffer = new byte[_socket.Available];
+            int n = _socket.Receive(buffer);
+            _received.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+
+        return Parse().Any(m => m is ErrorMessage);
+    }
+
     /// <summary>True once the node has sent something (or closed).</summary>
     public bool HasIncoming => _socket.Poll(0, SelectMode.SelectRead);
 
