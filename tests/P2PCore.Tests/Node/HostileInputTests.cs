@@ -147,11 +147,7 @@ public class HostileInputTests
     public async Task A_slow_sender_after_the_handshake_gets_a_keep_alive_error_and_a_closed_connection()
     {
         await using var nodes = new TestNodes();
-        var node = await nodes.StartAsync("guard", configure: o =>
-        {
-            o.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
-            o.DeadAfter = TimeSpan.FromSeconds(1.5);
-        });
+        var node = await nodes.StartAsync("guard", configure: TestNodes.FastKeepAlive);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
         var ping = FrameCodec.ToArray(new Ping(1));
 

@@ -212,11 +212,7 @@ public class PeerLinkTests
     public async Task A_silent_peer_is_dropped_by_keep_alive_within_seconds()
     {
         await using var nodes = new TestNodes();
-        var node = await nodes.StartAsync("watcher", configure: o =>
-        {
-            o.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
-            o.DeadAfter = TimeSpan.FromSeconds(1.5);
-        });
+        var node = await nodes.StartAsync("watcher", configure: TestNodes.FastKeepAlive);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid(), "mute"));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
 
@@ -232,14 +228,8 @@ public class PeerLinkTests
     public async Task A_quiet_but_healthy_link_stays_up_on_keep_alive()
     {
         await using var nodes = new TestNodes();
-        static void Fast(NodeOptions o)
-        {
-            o.KeepAliveInterval = TimeSpan.FromMilliseconds(200);
-            o.DeadAfter = TimeSpan.FromSeconds(1.5);
-        }
-
-        var a = await nodes.StartAsync("a", host: 1, Fast);
-        var b = await nodes.StartAsync("b", host: 2, Fast);
+        var a = await nodes.StartAsync("a", host: 1, TestNodes.FastKeepAlive);
+        var b = await nodes.StartAsync("b", host: 2, TestNodes.FastKeepAlive);
         await a.ConnectPeerAsync(b.Endpoint);
 
         await Task.Delay(TimeSpan.FromSeconds(3));

@@ -10,6 +10,13 @@ public sealed class TestNodes : IAsyncDisposable
 
     public string Root => _root;
 
+    /// <summary>Keep-alive timers short enough for a test: ping after 300 ms of quiet, drop 1.5 s after.</summary>
+    public static void FastKeepAlive(NodeOptions options)
+    {
+        options.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+        options.DeadAfter = TimeSpan.FromSeconds(1.5);
+    }
+
     public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null, Guid? id = null)
     {
         if (id is { } presetId)
