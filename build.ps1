@@ -56,12 +56,7 @@ function Invoke-Dotnet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE" }
 }
 
-# The pwsh running this script, as a command line for child processes (a dotnet tool runs as 'dotnet pwsh.dll').
-function Get-PwshCommandLine {
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
-    return @($exe)
-}
+. (Join-Path $PSScriptRoot 'tools/PwshCommandLine.ps1')
 
 function Invoke-Build {
     Write-Host "==> Build ($Configuration)"

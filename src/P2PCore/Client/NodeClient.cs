@@ -65,7 +65,4 @@ public sealed class NodeClient : Session, IAsyncDisposable
         await _run.ConfigureAwait(false);
         _stop.Dispose();
     }
-
-    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
-        throw new ProtocolException(ProtocolError.UnexpectedMessage, $"a server does not send {message.Code} to a client in protocol v{ProtocolLimits.Version}");
 }

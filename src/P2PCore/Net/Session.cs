@@ -240,8 +240,12 @@ public abstract class Session
         return false;
     }
 
-    /// <summary>Handles a request of this session's role. Return false to end the session.</summary>
-    protected abstract ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken);
+    /// <summary>
+    /// Handles a request of this session's role; return false to end the session. Protocol v1 defines no request
+    /// besides Ping, so by default anything else breaks the protocol. Search and transfer roles override this.
+    /// </summary>
+    protected virtual ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
+        throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request this connection takes in protocol v{ProtocolLimits.Version}");
 
     /// <summary>Called when the remote announces an availability different from the last one.</summary>
     protected virtual void OnRemoteStatus(NodeAvailability availability)

@@ -6,8 +6,4 @@ namespace P2PTransfer.Node;
 
 /// <summary>The server side of a client's connection. Protocol v1 clients only ping; search and transfer requests come next.</summary>
 public sealed class ClientSession(FrameConnection connection, Hello hello)
-    : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
-{
-    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
-        throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request a client can make in protocol v{ProtocolLimits.Version}");
-}
+    : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available);

@@ -43,7 +43,7 @@ public sealed class P2PNode : IAsyncDisposable
         Id = state.NodeId;
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         ListenAddress = ((IPEndPoint)listener.LocalEndPoint!).Address.ToString();
-        Endpoint = NetworkAddress.Format(advertisedHost, Port);
+        Endpoint = Text.Require(NetworkAddress.Format(advertisedHost, Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
         Shares = [.. options.Shares];
         StartedAt = DateTimeOffset.Now;
     }
@@ -102,8 +102,6 @@ public sealed class P2PNode : IAsyncDisposable
     /// <summary>Work under way (requests being answered, uploads) that closing waits for.</summary>
     public WorkTracker Work { get; } = new();
 
-    public TimeSpan DrainTimeout => _options.DrainTimeout;
-
     /// <summary>Binds the listener and starts serving. The returned node is Running.</summary>
     public static Task<P2PNode> StartAsync(NodeOptions options, CancellationToken cancellationToken = default)
     {
@@ -128,7 +126,6 @@ public sealed class P2PNode : IAsyncDisposable
         {
             listener = Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? AdvertisedHostFor(listenAddress);
-            Text.Require(NetworkAddress.Format(host, ((IPEndPoint)listener.LocalEndPoint!).Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
             var node = new P2PNode(options, name, state, listener, host);
             node.Begin();
             return Task.FromResult(node);
@@ -382,6 +379,11 @@ public sealed class P2PNode : IAsyncDisposable
     private void Forget(Session session)
     {
         _sessions.TryRemove(session, out _);
+        if (session.Connection.WriteFailure is { } bug)
+        {
+            Log.Write(NodeLogLevel.Error, $"could not write a frame to {session.RemoteEndpoint}: {bug}");
+        }
+
         var reason = session.CloseReason;
         if (reason == ProtocolError.KeepAliveTimeout)
         {

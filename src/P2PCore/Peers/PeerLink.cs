@@ -46,9 +46,6 @@ public sealed class PeerLink : Session
 
     public P2PPeer Snapshot() => new(this, _node);
 
-    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
-        throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request a peer can make in protocol v{ProtocolLimits.Version}");
-
     protected override void OnRemoteStatus(NodeAvailability availability) =>
         _node.Log.Write(NodeLogLevel.Information, $"peer {Describe()} is now {availability}");
 }

@@ -132,7 +132,7 @@ public class HostileInputTests
         var hello = FrameCodec.ToArray(RawConnection.ClientHello());
 
         // One byte every 200 ms: the whole Hello would take several seconds. Stop once the node answers.
-        for (int i = 0; i < hello.Length && !raw.HasIncoming; i++)
+        for (int i = 0; i < hello.Length && !raw.HasIncomingError(); i++)
         {
             await raw.SendAsync(hello[i..(i + 1)]);
             await Task.Delay(200);

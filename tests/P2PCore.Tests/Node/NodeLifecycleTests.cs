@@ -97,10 +97,7 @@ public class NodeLifecycleTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("busy");
-        Assert.True(node.Work.TryBegin(out var work));
-
-        var stopping = node.StopAsync();
-        Assert.True(await Eventually.TrueAsync(() => node.Status == NodeStatus.Closing, TimeSpan.FromSeconds(2)));
+        var (work, stopping) = await TestNodes.BeginClosingAsync(node);
 
         var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => NodeClient.ConnectAsync(node.Endpoint));
         Assert.Equal(ProtocolError.NodeClosing, error.Code);
@@ -120,9 +117,8 @@ public class NodeLifecycleTests
         var node = await nodes.StartAsync("holder");
         await using var client = await NodeClient.ConnectAsync(node.Endpoint);
         await client.PingAsync(TimeSpan.FromSeconds(5));
-        Assert.True(node.Work.TryBegin(out var work));
 
-        var stopping = node.StopAsync();
+        var (work, stopping) = await TestNodes.BeginClosingAsync(node);
         Assert.True(await Eventually.TrueAsync(() => client.RemoteAvailability == NodeAvailability.Closing, TimeSpan.FromSeconds(5)));
         var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => client.PingAsync(TimeSpan.FromSeconds(5)));
         Assert.Contains("holder", error.Message);
@@ -172,9 +168,7 @@ public class NodeLifecycleTests
         await using var nodes = new TestNodes();
         var closing = await nodes.StartAsync("closing", host: 1);
         var dialer = await nodes.StartAsync("dialer", host: 2);
-        Assert.True(closing.Work.TryBegin(out var work));
-        var stopping = closing.StopAsync();
-        Assert.True(await Eventually.TrueAsync(() => closing.Status == NodeStatus.Closing, TimeSpan.FromSeconds(2)));
+        var (work, stopping) = await TestNodes.BeginClosingAsync(closing);
 
         var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => dialer.ConnectPeerAsync(closing.Endpoint));
         Assert.Equal(ProtocolError.NodeClosing, error.Code);

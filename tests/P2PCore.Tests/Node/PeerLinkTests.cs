@@ -185,8 +185,7 @@ public class PeerLinkTests
         await middle.ConnectPeerAsync(right.Endpoint);
         Assert.True(await Eventually.TrueAsync(() => left.PeerCount == 1 && right.PeerCount == 1, TimeSpan.FromSeconds(5)));
 
-        Assert.True(middle.Work.TryBegin(out var work));
-        var stopping = middle.StopAsync();
+        var (work, stopping) = await TestNodes.BeginClosingAsync(middle);
         Assert.True(await Eventually.TrueAsync(() => left.GetPeers().SingleOrDefault()?.State == PeerState.RemoteClosing, TimeSpan.FromSeconds(5)));
 
         work.Dispose();

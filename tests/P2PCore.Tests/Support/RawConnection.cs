@@ -59,9 +59,6 @@ public sealed class RawConnection : IDisposable
         return Parse().Any(m => m is ErrorMessage);
     }
 
-    /// <summary>True once the node has sent something (or closed).</summary>
-    public bool HasIncoming => _socket.Poll(0, SelectMode.SelectRead);
-
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes with a reset, as a killed process or a pulled cable would, without any goodbye.</summary>

@@ -40,6 +40,18 @@ public sealed class TestNodes : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Starts a graceful stop while one piece of work is under way, and returns once the node says Closing:
+    /// the window in which it must refuse newcomers. Dispose the work to let the stop finish.
+    /// </summary>
+    public static async Task<(WorkLease Work, Task Stopping)> BeginClosingAsync(P2PNode node, TimeSpan? drainTimeout = null)
+    {
+        Assert.True(node.Work.TryBegin(out var work));
+        var stopping = node.StopAsync(drainTimeout);
+        Assert.True(await Eventually.TrueAsync(() => node.Status == NodeStatus.Closing, TimeSpan.FromSeconds(2)));
+        return (work, stopping);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_nodes.Select(n => n.StopAsync(TimeSpan.Zero)));

@@ -12,12 +12,7 @@ function Wait-Until([scriptblock] $Condition, [double] $TimeoutSec = 10) {
     return [bool](& $Condition)
 }
 
-# The pwsh running the tests, as a command line for child processes (a dotnet tool runs as 'dotnet pwsh.dll').
-function Get-PwshCommandLine {
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, (Join-Path $PSHOME 'pwsh.dll')) }
-    return @($exe)
-}
+. (Join-Path $PSScriptRoot '../../../tools/PwshCommandLine.ps1')
 
 # Starts a node in its own pwsh process (so it can be killed) and returns the process and the node's endpoint.
 function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot) {
