@@ -17,6 +17,10 @@
         'Get-P2PPeer'
         'Disconnect-P2PPeer'
         'Test-P2PNode'
+        'Publish-P2PFile'
+        'Unpublish-P2PFile'
+        'Get-P2PShare'
+        'Find-P2PFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

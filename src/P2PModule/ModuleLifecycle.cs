@@ -2,8 +2,10 @@ using System.Management.Automation;
 
 namespace P2PTransfer.Module;
 
-/// <summary>Remove-Module stops the session's nodes, so no listener outlives the module.</summary>
-public sealed class ModuleLifecycle : IModuleAssemblyCleanup
+/// <summary>Import-Module makes SQLite's native library loadable; Remove-Module stops the session's nodes, so no listener outlives the module.</summary>
+public sealed class ModuleLifecycle : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
+    public void OnImport() => NativeLibraries.Register();
+
     public void OnRemove(PSModuleInfo psModuleInfo) => NodeRegistry.StopAll();
 }

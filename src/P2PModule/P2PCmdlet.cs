@@ -13,7 +13,7 @@ public abstract class P2PCmdlet : PSCmdlet
 {
     private static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<string> _trace = new();
+    private readonly ConcurrentQueue<(NodeLogLevel Level, string Line)> _trace = new();
 
     protected CancellationToken StopToken => _stopping.Token;
 
@@ -35,7 +35,7 @@ public abstract class P2PCmdlet : PSCmdlet
         task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Relays a node's log to -Verbose while this command waits on the engine.</summary>
+    /// <summary>Relays a node's log while this command waits on the engine: warnings and errors as warnings, the rest to -Verbose.</summary>
     protected IDisposable TraceNode(P2PNode node)
     {
         void Relay(object? sender, NodeLogEntry entry)
@@ -43,7 +43,7 @@ public abstract class P2PCmdlet : PSCmdlet
             // Bounded: a chatty node cannot grow this queue without limit while the command waits.
             if (_trace.Count < 1000)
             {
-                _trace.Enqueue($"[{node.Name}] {entry.Message}");
+                _trace.Enqueue((entry.Level, $"[{node.Name}] {entry.Message}"));
             }
         }
 
@@ -74,9 +74,16 @@ public abstract class P2PCmdlet : PSCmdlet
 
     private void WriteTrace()
     {
-        while (_trace.TryDequeue(out var line))
+        while (_trace.TryDequeue(out var entry))
         {
-            WriteVerbose(line);
+            if (entry.Level >= NodeLogLevel.Warning)
+            {
+                WriteWarning(entry.Line);
+            }
+            else
+            {
+                WriteVerbose(entry.Line);
+            }
         }
     }
 

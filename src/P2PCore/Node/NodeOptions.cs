@@ -1,3 +1,5 @@
+using P2PTransfer.Index;
+
 namespace P2PTransfer.Node;
 
 /// <summary>Everything a node is started with. Defaults are documented in README and docs/protocol.md.</summary>
@@ -9,8 +11,8 @@ public sealed class NodeOptions
     /// <summary>Display name and, unless <see cref="StateDirectory"/> is given, the name of the state folder.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Folders whose files the node shares.</summary>
-    public IList<string> Shares { get; set; } = [];
+    /// <summary>What the node shares (folders, files, exclusions) and how it indexes them.</summary>
+    public IndexOptions Index { get; set; } = new();
 
     /// <summary>IP address to listen on; "0.0.0.0" (all IPv4 interfaces) by default.</summary>
     public string ListenAddress { get; set; } = "0.0.0.0";

@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using P2PTransfer.Index;
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 
 namespace P2PTransfer.Node;
 
@@ -33,9 +35,11 @@ public sealed class P2PNode : IAsyncDisposable
     private long _linkSequence;
     private NodeStatus _status = NodeStatus.Starting;
 
-    private P2PNode(NodeOptions options, string name, NodeStateDirectory state, Socket listener, string advertisedHost)
+    private P2PNode(NodeOptions options, string name, NodeStateDirectory state, Socket listener, string advertisedHost, NodeLog log, ShareIndex index)
     {
         _options = options;
+        Log = log;
+        Index = index;
         _state = state;
         _listener = listener;
         _tasks = new BackgroundTasks(Log);
@@ -44,7 +48,6 @@ public sealed class P2PNode : IAsyncDisposable
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         ListenAddress = ((IPEndPoint)listener.LocalEndPoint!).Address.ToString();
         Endpoint = Text.Require(NetworkAddress.Format(advertisedHost, Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
-        Shares = [.. options.Shares];
         StartedAt = DateTimeOffset.Now;
     }
 
@@ -80,7 +83,13 @@ public sealed class P2PNode : IAsyncDisposable
         }
     }
 
-    public IReadOnlyList<string> Shares { get; }
+    public IReadOnlyList<string> Shares => Index.Roots;
+
+    /// <summary>Files and bytes hashed of everything shared.</summary>
+    public IndexProgress IndexProgress => Index.GetProgress();
+
+    /// <summary>What this node shares: hashed, persisted, searchable.</summary>
+    public ShareIndex Index { get; }
 
     public string StateDirectory => _state.FullPath;
 
@@ -97,20 +106,20 @@ public sealed class P2PNode : IAsyncDisposable
 
     public NodeCounters Counters { get; } = new();
 
-    public NodeLog Log { get; } = new();
+    public NodeLog Log { get; }
 
     /// <summary>Work under way (requests being answered, uploads) that closing waits for.</summary>
     public WorkTracker Work { get; } = new();
 
     /// <summary>Binds the listener and starts serving. The returned node is Running.</summary>
-    public static Task<P2PNode> StartAsync(NodeOptions options, CancellationToken cancellationToken = default)
+    public static async Task<P2PNode> StartAsync(NodeOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        foreach (var share in options.Shares)
+        foreach (var share in options.Index.Shares ?? [])
         {
-            if (!Directory.Exists(share))
+            if (!Directory.Exists(share) && !File.Exists(share))
             {
-                throw new DirectoryNotFoundException($"share '{share}' is not a folder");
+                throw new DirectoryNotFoundException($"share '{share}' does not exist");
             }
         }
 
@@ -122,17 +131,25 @@ public sealed class P2PNode : IAsyncDisposable
         var listenAddress = ParseListenAddress(options.ListenAddress);
         var (name, state) = NodeStateDirectory.Resolve(options);
         Socket? listener = null;
+        ShareIndex? index = null;
         try
         {
+            var log = new NodeLog();
+            index = ShareIndex.Open(state.FullPath, options.Index, log);
             listener = Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? AdvertisedHostFor(listenAddress);
-            var node = new P2PNode(options, name, state, listener, host);
+            var node = new P2PNode(options, name, state, listener, host, log, index);
             node.Begin();
-            return Task.FromResult(node);
+            return node;
         }
         catch
         {
             listener?.Dispose();
+            if (index is not null)
+            {
+                await index.DisposeAsync().ConfigureAwait(false);
+            }
+
             state.Dispose();
             throw;
         }
@@ -206,6 +223,20 @@ public sealed class P2PNode : IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
+    /// <summary>Searches this node's own index; results say this node is their source (0 hops).</summary>
+    public IEnumerable<P2PSearchResult> SearchLocal(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
+        Index.Search(query, maxResults, cancellationToken).Select(file => new P2PSearchResult
+        {
+            Name = file.Name,
+            Size = file.Size,
+            Hash = file.Hash!,
+            RelativePath = file.RelativePath,
+            NodeId = Id,
+            NodeName = Name,
+            Endpoint = Endpoint,
+            Hops = 0,
+        });
+
     public override string ToString() => $"{Name} ({Endpoint})";
 
     private async Task StopCoreAsync(TimeSpan drainTimeout)
@@ -238,6 +269,7 @@ public sealed class P2PNode : IAsyncDisposable
                 Log.Write(NodeLogLevel.Warning, $"{_tasks.Count} task(s) did not end within {CloseWait.TotalSeconds} s of stopping");
             }
 
+            await Index.DisposeAsync().ConfigureAwait(false);
             _state.Dispose();
             lock (_gate)
             {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using P2PTransfer.Index;
 using P2PTransfer.Node;
 
 namespace P2PTransfer.Module.Commands;
@@ -9,8 +10,12 @@ namespace P2PTransfer.Module.Commands;
 public sealed class StartP2PNodeCommand : P2PCmdlet
 {
     [Parameter(Position = 0)]
-    [ValidateNotNullOrEmpty]
+    [ValidateNotNull]
     public string[] Share { get; set; } = [];
+
+    [Parameter]
+    [ValidateNotNull]
+    public string[] Exclude { get; set; } = [];
 
     [Parameter]
     [ValidateRange(0, 65535)]
@@ -52,11 +57,17 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             ListenAddress = ListenAddress,
             AdvertisedHost = AdvertisedHost,
             StateDirectory = StateDirectory is null ? null : ResolvePath(StateDirectory),
-            Shares = [.. Share.Select(ResolvePath)],
             DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
+            Index = new IndexOptions
+            {
+                // Without -Share the node shares what its state directory shared last time.
+                Shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(ResolvePath)] : null,
+                Exclude = Exclude,
+            },
         };
 
-        var target = $"{ListenAddress}:{Port} sharing {(Share.Length == 0 ? "nothing" : string.Join(", ", options.Shares))}";
+        var shares = options.Index.Shares;
+        var target = $"{ListenAddress}:{Port} sharing {(shares is null ? "what it shared last time" : shares.Count == 0 ? "nothing" : string.Join(", ", shares))}";
         if (!ShouldProcess(target, "Start P2P node"))
         {
             return;

@@ -66,7 +66,7 @@ public class NodeLifecycleTests
     {
         await using var nodes = new TestNodes();
         var error = await Assert.ThrowsAsync<DirectoryNotFoundException>(() =>
-            nodes.StartAsync("bad", configure: o => o.Shares = [Path.Combine(nodes.Root, "missing")]));
+            nodes.StartAsync("bad", configure: o => o.Index.Shares = [Path.Combine(nodes.Root, "missing")]));
         Assert.Contains("missing", error.Message);
     }
 

@@ -1,0 +1,98 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+
+namespace P2PTransfer.Index;
+
+/// <summary>
+/// Computes a <see cref="FileDigest"/> in one sequential read. For files of more than one piece, the whole-file
+/// hash and the piece hashes run side by side on two threads over the same buffer, so the wall time stays that of
+/// one SHA-256 pass.
+/// </summary>
+public static class FileHasher
+{
+    /// <summary>Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes long.</summary>
+    public static async Task<FileDigest> HashAsync(string path, long expectedSize, CancellationToken cancellationToken)
+    {
+        if (expectedSize == 0)
+        {
+            // Never opened: zero-length entries include FIFOs and devices, which would block a reader.
+            return FileDigest.Empty;
+        }
+
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+        var pieces = FileDigest.PieceCount(expectedSize);
+        var pieceHashes = new byte[pieces * FileDigest.HashSize];
+        var buffers = new[] { ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize), ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize) };
+        try
+        {
+            if (pieces == 1)
+            {
+                var length = Read(handle, buffers[0], 0, expectedSize);
+                SHA256.HashData(buffers[0].AsSpan(0, length), pieceHashes);
+                EnsureEnd(handle, expectedSize, path);
+                return new FileDigest(expectedSize, pieceHashes, pieceHashes);
+            }
+
+            using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            Task? pieceTask = null;
+            for (var piece = 0; piece < pieces; piece++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var buffer = buffers[piece % 2];
+                var offset = (long)piece * FileDigest.PieceSize;
+                var length = Read(handle, buffer, offset, expectedSize);
+
+                // Piece k is hashed on the pool while this thread feeds it to the whole-file hash and then reads
+                // piece k+1 into the other buffer; piece k's task must end before its buffer is reused.
+                if (pieceTask is not null)
+                {
+                    await pieceTask.ConfigureAwait(false);
+                }
+
+                var index = piece;
+                pieceTask = Task.Run(() => SHA256.HashData(buffer.AsSpan(0, length), pieceHashes.AsSpan(index * FileDigest.HashSize, FileDigest.HashSize)), CancellationToken.None);
+                whole.AppendData(buffer, 0, length);
+            }
+
+            await pieceTask!.ConfigureAwait(false);
+            EnsureEnd(handle, expectedSize, path);
+            return new FileDigest(expectedSize, whole.GetHashAndReset(), pieceHashes);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffers[0]);
+            ArrayPool<byte>.Shared.Return(buffers[1]);
+        }
+    }
+
+    private static int Read(SafeFileHandle handle, byte[] buffer, long offset, long expectedSize)
+    {
+        var length = (int)Math.Min(FileDigest.PieceSize, expectedSize - offset);
+        var filled = 0;
+        while (filled < length)
+        {
+            var read = RandomAccess.Read(handle, buffer.AsSpan(filled, length - filled), offset + filled);
+            if (read == 0)
+            {
+                throw new FileChangedException($"the file became shorter while it was read ({offset + filled} of {expectedSize} bytes)");
+            }
+
+            filled += read;
+        }
+
+        return length;
+    }
+
+    private static void EnsureEnd(SafeFileHandle handle, long expectedSize, string path)
+    {
+        Span<byte> probe = stackalloc byte[1];
+        if (RandomAccess.Read(handle, probe, expectedSize) != 0)
+        {
+            throw new FileChangedException($"'{path}' grew while it was read");
+        }
+    }
+}
+
+/// <summary>The file changed while it was being hashed; the next reconcile hashes it again.</summary>
+public sealed class FileChangedException(string message) : IOException(message);

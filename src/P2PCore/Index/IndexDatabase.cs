@@ -1,0 +1,521 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using P2PTransfer.Search;
+
+namespace P2PTransfer.Index;
+
+/// <summary>A file row as reconcile compares it with the disk.</summary>
+internal readonly record struct StoredFile(long Id, long Size, long Modified, SharedFileState State);
+
+/// <summary>A file found on disk below a root.</summary>
+internal sealed record DiskFile(string StoredPath, string FullPath, long Size, long Modified);
+
+/// <summary>A file row as searches return it.</summary>
+internal sealed record IndexedFile(long Id, long RootId, string StoredPath, string Name, long Size, long Modified, byte[]? Sha256, SharedFileState State, string? Error);
+
+/// <summary>How far hashing has come: files and bytes done of everything the node shares.</summary>
+public sealed record IndexProgress(long FilesTotal, long BytesTotal, long FilesPending, long BytesPending, long FilesUnreadable)
+{
+    public long FilesDone => FilesTotal - FilesPending;
+
+    public long BytesDone => BytesTotal - BytesPending;
+
+    public bool IsComplete => FilesPending == 0;
+
+    public override string ToString() => $"{FilesDone}/{FilesTotal} files, {BytesDone}/{BytesTotal} bytes";
+}
+
+/// <summary>
+/// The index in SQLite: shared roots, excluded paths, and one row per shared file with its digest. File names are
+/// also in an FTS5 trigram index so that wildcard searches with three or more literal characters never scan the
+/// table. One connection writes; searches use pooled read connections (WAL lets them run beside the writer).
+/// </summary>
+internal sealed class IndexDatabase : IDisposable
+{
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE roots(
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            is_file INTEGER NOT NULL);
+        CREATE TABLE excluded_paths(
+            path TEXT PRIMARY KEY);
+        CREATE TABLE files(
+            id INTEGER PRIMARY KEY,
+            root_id INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            extension TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            modified INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            error TEXT,
+            hash BLOB,
+            piece_root BLOB,
+            pieces BLOB,
+            UNIQUE(root_id, path));
+        CREATE INDEX files_hash ON files(hash) WHERE hash IS NOT NULL;
+        CREATE INDEX files_size ON files(size);
+        CREATE INDEX files_extension ON files(extension);
+        CREATE INDEX files_pending ON files(state) WHERE state <> 1;
+        CREATE VIRTUAL TABLE file_names USING fts5(
+            name_key, content='files', content_rowid='id', tokenize='trigram case_sensitive 1', detail='none');
+        CREATE TRIGGER files_insert AFTER INSERT ON files BEGIN
+            INSERT INTO file_names(rowid, name_key) VALUES (new.id, new.name_key);
+        END;
+        CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN
+            INSERT INTO file_names(file_names, rowid, name_key) VALUES ('delete', old.id, old.name_key);
+        END;
+        CREATE TRIGGER files_rename AFTER UPDATE OF name_key ON files BEGIN
+            INSERT INTO file_names(file_names, rowid, name_key) VALUES ('delete', old.id, old.name_key);
+            INSERT INTO file_names(rowid, name_key) VALUES (new.id, new.name_key);
+        END;
+        """;
+
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly object _writeGate = new();
+
+    private IndexDatabase(string path, SqliteConnection writer)
+    {
+        FilePath = path;
+        _connectionString = writer.ConnectionString;
+        _writer = writer;
+    }
+
+    public string FilePath { get; }
+
+    /// <summary>Opens (or creates) the index. A file that is not a readable index is moved aside and a new one started.</summary>
+    public static IndexDatabase Open(string path, Action<string> warn)
+    {
+        try
+        {
+            return OpenCore(path);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
+        {
+            // SQLITE_CORRUPT / SQLITE_NOTADB: keep the old file for inspection, rebuild from the disk.
+            var aside = $"{path}.damaged-{DateTime.UtcNow:yyyyMMddHHmmss}";
+            SqliteConnection.ClearAllPools();
+            File.Move(path, aside);
+            foreach (var suffix in new[] { "-wal", "-shm" })
+            {
+                File.Delete(path + suffix);
+            }
+
+            warn($"the index {path} could not be read ({e.Message}); moved it to {aside} and started a new one");
+            return OpenCore(path);
+        }
+    }
+
+    private static IndexDatabase OpenCore(string path)
+    {
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        var writer = new SqliteConnection(connectionString);
+        try
+        {
+            writer.Open();
+            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+            var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version"));
+            if (version > SchemaVersion)
+            {
+                throw new InvalidDataException($"the index {path} was written by a newer version (schema {version}); this version reads schema {SchemaVersion}");
+            }
+
+            if (version == 0)
+            {
+                using var transaction = writer.BeginTransaction();
+                Execute(writer, Schema + $"PRAGMA user_version={SchemaVersion};", transaction);
+                transaction.Commit();
+            }
+
+            return new IndexDatabase(path, writer);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_writeGate)
+        {
+            _writer.Dispose();
+        }
+
+        // Pooled read connections would keep the file open (and locked on Windows) after the node stops.
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    }
+
+    // ---- roots and excluded paths ----
+
+    public List<ShareRoot> LoadRoots()
+    {
+        using var read = OpenReader();
+        using var command = Command(read, "SELECT id, path, is_file FROM roots ORDER BY id");
+        using var reader = command.ExecuteReader();
+        var roots = new List<ShareRoot>();
+        while (reader.Read())
+        {
+            roots.Add(new ShareRoot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0));
+        }
+
+        return roots;
+    }
+
+    public ShareRoot AddRoot(string fullPath, bool isFile) => Write(transaction =>
+    {
+        using var command = Command(_writer, "INSERT INTO roots(path, is_file) VALUES ($path, $file) RETURNING id", transaction);
+        command.Parameters.AddWithValue("$path", fullPath);
+        command.Parameters.AddWithValue("$file", isFile ? 1 : 0);
+        return new ShareRoot(Convert.ToInt64(command.ExecuteScalar()), fullPath, isFile);
+    });
+
+    /// <summary>Stops sharing a root: its row and every file row below it go.</summary>
+    public void RemoveRoot(long rootId) => Write(transaction =>
+    {
+        using var files = Command(_writer, "DELETE FROM files WHERE root_id = $root", transaction);
+        files.Parameters.AddWithValue("$root", rootId);
+        files.ExecuteNonQuery();
+        using var root = Command(_writer, "DELETE FROM roots WHERE id = $root", transaction);
+        root.Parameters.AddWithValue("$root", rootId);
+        root.ExecuteNonQuery();
+        return 0;
+    });
+
+    public HashSet<string> LoadExcludedPaths()
+    {
+        using var read = OpenReader();
+        using var command = Command(read, "SELECT path FROM excluded_paths");
+        using var reader = command.ExecuteReader();
+        var paths = new HashSet<string>();
+        while (reader.Read())
+        {
+            paths.Add(reader.GetString(0));
+        }
+
+        return paths;
+    }
+
+    public void SetExcluded(string fullPath, bool excluded) => Write(transaction =>
+    {
+        using var command = Command(
+            _writer,
+            excluded ? "INSERT OR IGNORE INTO excluded_paths(path) VALUES ($path)" : "DELETE FROM excluded_paths WHERE path = $path",
+            transaction);
+        command.Parameters.AddWithValue("$path", fullPath);
+        return command.ExecuteNonQuery();
+    });
+
+    // ---- reconcile ----
+
+    /// <summary>The rows of a root, or of one file or folder below it (scope = its stored path; empty = the whole root).</summary>
+    public Dictionary<string, StoredFile> LoadFiles(long rootId, string scope)
+    {
+        using var read = OpenReader();
+        using var command = Command(
+            read,
+            scope.Length == 0
+                ? "SELECT path, id, size, modified, state FROM files WHERE root_id = $root"
+                // '0' is the character after '/': the range holds exactly the paths below the scope folder.
+                : "SELECT path, id, size, modified, state FROM files WHERE root_id = $root AND (path = $scope OR (path >= $scope || '/' AND path < $scope || '0'))");
+        command.Parameters.AddWithValue("$root", rootId);
+        command.Parameters.AddWithValue("$scope", scope);
+        using var reader = command.ExecuteReader();
+        var files = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            files[reader.GetString(0)] = new StoredFile(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), (SharedFileState)reader.GetInt64(4));
+        }
+
+        return files;
+    }
+
+    /// <summary>
+    /// Applies one batch of reconcile changes in one transaction: new files are inserted and changed files reset,
+    /// both waiting for hashing; vanished files are deleted. Returns the ids of the inserted and reset rows.
+    /// </summary>
+    public List<(long Id, DiskFile File)> ApplyChanges(long rootId, IReadOnlyList<DiskFile> added, IReadOnlyList<(long Id, DiskFile File)> changed, IReadOnlyList<long> removed) =>
+        Write(transaction =>
+        {
+            var pending = new List<(long, DiskFile)>(added.Count + changed.Count);
+            if (added.Count > 0)
+            {
+                using var insert = Command(
+                    _writer,
+                    "INSERT INTO files(root_id, path, name, name_key, extension, size, modified, state) VALUES ($root, $path, $name, $key, $ext, $size, $modified, 0) RETURNING id",
+                    transaction);
+                var root = insert.Parameters.AddWithValue("$root", rootId);
+                var path = insert.Parameters.Add("$path", SqliteType.Text);
+                var name = insert.Parameters.Add("$name", SqliteType.Text);
+                var key = insert.Parameters.Add("$key", SqliteType.Text);
+                var ext = insert.Parameters.Add("$ext", SqliteType.Text);
+                var size = insert.Parameters.Add("$size", SqliteType.Integer);
+                var modified = insert.Parameters.Add("$modified", SqliteType.Integer);
+                foreach (var file in added)
+                {
+                    var fileName = Path.GetFileName(file.FullPath);
+                    path.Value = file.StoredPath;
+                    name.Value = fileName;
+                    key.Value = Wildcard.Fold(fileName);
+                    ext.Value = FileQuery.ExtensionOf(fileName);
+                    size.Value = file.Size;
+                    modified.Value = file.Modified;
+                    pending.Add((Convert.ToInt64(insert.ExecuteScalar()), file));
+                }
+            }
+
+            if (changed.Count > 0)
+            {
+                using var update = Command(
+                    _writer,
+                    "UPDATE files SET size = $size, modified = $modified, state = 0, error = NULL, hash = NULL, piece_root = NULL, pieces = NULL WHERE id = $id",
+                    transaction);
+                var id = update.Parameters.Add("$id", SqliteType.Integer);
+                var size = update.Parameters.Add("$size", SqliteType.Integer);
+                var modified = update.Parameters.Add("$modified", SqliteType.Integer);
+                foreach (var (rowId, file) in changed)
+                {
+                    id.Value = rowId;
+                    size.Value = file.Size;
+                    modified.Value = file.Modified;
+                    update.ExecuteNonQuery();
+                    pending.Add((rowId, file));
+                }
+            }
+
+            if (removed.Count > 0)
+            {
+                using var delete = Command(_writer, "DELETE FROM files WHERE id = $id", transaction);
+                var id = delete.Parameters.Add("$id", SqliteType.Integer);
+                foreach (var rowId in removed)
+                {
+                    id.Value = rowId;
+                    delete.ExecuteNonQuery();
+                }
+            }
+
+            return pending;
+        });
+
+    /// <summary>
+    /// Stores hashing outcomes. A row is only updated if it still describes the file that was hashed (same size and
+    /// last-write time), so a file that changed meanwhile stays pending for the next pass.
+    /// </summary>
+    public int StoreResults(IReadOnlyList<HashOutcome> outcomes) => Write(transaction =>
+    {
+        using var ready = Command(
+            _writer,
+            "UPDATE files SET state = 1, error = NULL, hash = $hash, piece_root = $root, pieces = $pieces WHERE id = $id AND size = $size AND modified = $modified",
+            transaction);
+        using var failed = Command(
+            _writer,
+            "UPDATE files SET state = 2, error = $error WHERE id = $id AND size = $size AND modified = $modified",
+            transaction);
+        var stored = 0;
+        foreach (var outcome in outcomes)
+        {
+            var command = outcome.Digest is null ? failed : ready;
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$id", outcome.Id);
+            command.Parameters.AddWithValue("$size", outcome.Size);
+            command.Parameters.AddWithValue("$modified", outcome.Modified);
+            if (outcome.Digest is { } digest)
+            {
+                command.Parameters.AddWithValue("$hash", digest.Sha256);
+                command.Parameters.AddWithValue("$root", digest.PieceRoot);
+                command.Parameters.AddWithValue("$pieces", (object?)digest.StoredPieces ?? DBNull.Value);
+            }
+            else
+            {
+                command.Parameters.AddWithValue("$error", outcome.Error ?? "unreadable");
+            }
+
+            stored += command.ExecuteNonQuery();
+        }
+
+        return stored;
+    });
+
+    // ---- queries ----
+
+    public IndexProgress GetProgress()
+    {
+        using var read = OpenReader();
+        using var command = Command(
+            read,
+            "SELECT count(*), total(size), count(*) FILTER (WHERE state = 0), total(size) FILTER (WHERE state = 0), count(*) FILTER (WHERE state = 2) FROM files");
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return new IndexProgress(reader.GetInt64(0), (long)reader.GetDouble(1), reader.GetInt64(2), (long)reader.GetDouble(3), reader.GetInt64(4));
+    }
+
+    /// <summary>Every row, optionally only names matching a wildcard; for Get-P2PShare.</summary>
+    public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder("SELECT id, root_id, path, name, size, modified, hash, state, error FROM files");
+        var parameters = new List<(string, object)>();
+        if (name is { MatchesEverything: false })
+        {
+            sql.Append(" WHERE ").Append(NameCondition(name, "$n0"));
+            parameters.Add(("$n0", name.ToGlob()));
+        }
+
+        sql.Append(" ORDER BY root_id, path");
+        return Query(sql.ToString(), parameters, int.MaxValue, null, cancellationToken);
+    }
+
+    /// <summary>Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>.</summary>
+    public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder("SELECT id, root_id, path, name, size, modified, hash, state, error FROM files WHERE state = 1");
+        var parameters = new List<(string, object)>();
+        if (query.Names.Count > 0)
+        {
+            sql.Append(" AND (");
+            for (var i = 0; i < query.Names.Count; i++)
+            {
+                sql.Append(i == 0 ? string.Empty : " OR ").Append(NameCondition(query.Names[i], $"$n{i}"));
+                parameters.Add(($"$n{i}", query.Names[i].ToGlob()));
+            }
+
+            sql.Append(')');
+        }
+
+        if (query.Extensions.Count > 0)
+        {
+            sql.Append(" AND extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
+            parameters.AddRange(query.Extensions.Select((e, i) => ($"$e{i}", (object)e)));
+        }
+
+        if (query.MinSize is { } min)
+        {
+            sql.Append(" AND size >= $min");
+            parameters.Add(("$min", min));
+        }
+
+        if (query.MaxSize is { } max)
+        {
+            sql.Append(" AND size <= $max");
+            parameters.Add(("$max", max));
+        }
+
+        if (query.Hash is { } hash)
+        {
+            sql.Append(" AND hash = $hash");
+            parameters.Add(("$hash", hash));
+        }
+
+        // A regular expression is tested here, row by row, so the SQL limit only applies without one.
+        if (query.Pattern is null)
+        {
+            sql.Append(" LIMIT $limit");
+            parameters.Add(("$limit", limit));
+        }
+
+        return Query(sql.ToString(), parameters, limit, query.Pattern is null ? null : query, cancellationToken);
+    }
+
+    /// <summary>The stored digest of a hashed file, for transfers.</summary>
+    public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256)
+    {
+        using var read = OpenReader();
+        using var command = Command(read, "SELECT id, root_id, path, name, size, modified, hash, state, error, pieces FROM files WHERE hash = $hash AND state = 1 LIMIT 1");
+        command.Parameters.AddWithValue("$hash", sha256);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var file = ReadFile(reader);
+        return (file, FileDigest.FromStored(file.Size, sha256, reader.IsDBNull(9) ? null : (byte[])reader[9]));
+    }
+
+    // The trigram index narrows a GLOB only when it has three literal characters in a row; otherwise scanning the
+    // table directly is cheaper than scanning the index.
+    private static string NameCondition(Wildcard name, string parameter) =>
+        name.LongestLiteralRun() >= 3
+            ? $"id IN (SELECT rowid FROM file_names WHERE name_key GLOB {parameter})"
+            : $"name_key GLOB {parameter}";
+
+    private IEnumerable<IndexedFile> Query(string sql, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
+    {
+        using var read = OpenReader();
+        using var command = Command(read, sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        using var registration = cancellationToken.Register(command.Cancel);
+        using var reader = command.ExecuteReader();
+        var returned = 0;
+        while (returned < limit && reader.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var file = ReadFile(reader);
+            if (filter is null || filter.PatternMatches(file.Name))
+            {
+                returned++;
+                yield return file;
+            }
+        }
+    }
+
+    private static IndexedFile ReadFile(SqliteDataReader reader) => new(
+        reader.GetInt64(0),
+        reader.GetInt64(1),
+        reader.GetString(2),
+        reader.GetString(3),
+        reader.GetInt64(4),
+        reader.GetInt64(5),
+        reader.IsDBNull(6) ? null : (byte[])reader[6],
+        (SharedFileState)reader.GetInt64(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8));
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private T Write<T>(Func<SqliteTransaction, T> work)
+    {
+        lock (_writeGate)
+        {
+            using var transaction = _writer.BeginTransaction();
+            var result = work(transaction);
+            transaction.Commit();
+            return result;
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = Command(connection, sql, transaction);
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = Command(connection, sql);
+        return command.ExecuteScalar();
+    }
+}
+
+/// <summary>What hashing one file gave: a digest, or why the file could not be read.</summary>
+internal sealed record HashOutcome(long Id, long Size, long Modified, FileDigest? Digest, string? Error);

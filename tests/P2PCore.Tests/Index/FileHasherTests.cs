@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using P2PTransfer.Index;
+
+namespace P2PTransfer.Tests.Index;
+
+/// <summary>One read yields the file hash Get-FileHash prints and the piece hashes transfers verify against.</summary>
+public sealed class FileHasherTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("p2pt-hash").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(FileDigest.PieceSize - 1)]
+    [InlineData(FileDigest.PieceSize)]
+    [InlineData(FileDigest.PieceSize + 1)]
+    [InlineData((5 * FileDigest.PieceSize) / 2)]
+    public async Task Digest_holds_the_content_hash_and_one_hash_per_piece(int size)
+    {
+        var content = new byte[size];
+        new Random(size).NextBytes(content);
+        var path = Path.Combine(_folder, "f.bin");
+        await File.WriteAllBytesAsync(path, content);
+
+        var digest = await FileHasher.HashAsync(path, size, CancellationToken.None);
+
+        Assert.Equal(SHA256.HashData(content), digest.Sha256);
+        var pieces = content.Chunk(FileDigest.PieceSize).Select(SHA256.HashData).ToList();
+        Assert.Equal(pieces.Count, FileDigest.PieceCount(size));
+        Assert.Equal(pieces.SelectMany(p => p).ToArray(), digest.PieceHashes);
+        Assert.Equal(SHA256.HashData(digest.PieceHashes), digest.PieceRoot);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_the_size_it_was_found_with_is_reported_as_changed()
+    {
+        var path = Path.Combine(_folder, "g.bin");
+        await File.WriteAllBytesAsync(path, new byte[3000]);
+        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 2000, CancellationToken.None));
+        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 4000, CancellationToken.None));
+    }
+
+    [Fact]
+    public void A_stored_digest_rebuilds_the_same_piece_list()
+    {
+        var hash = SHA256.HashData("x"u8);
+        var single = FileDigest.FromStored(1, hash, null);
+        Assert.Equal(hash, single.PieceHashes);
+        Assert.Null(single.StoredPieces);
+    }
+}

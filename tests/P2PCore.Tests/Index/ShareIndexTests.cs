@@ -1,0 +1,209 @@
+using System.Security.Cryptography;
+using P2PTransfer.Index;
+using P2PTransfer.Node;
+using P2PTransfer.Search;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Index;
+
+/// <summary>The index follows the disk, survives restarts without re-reading, and never shares what it must not.</summary>
+public sealed class ShareIndexTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
+    private readonly TestShare _share = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _share.DisposeAsync();
+
+    private static string HashOf(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private static Dictionary<string, SharedFile> Listed(ShareIndex index) => index.GetFiles().ToDictionary(f => f.RelativePath);
+
+    [Fact]
+    public async Task Shared_files_are_listed_with_the_hash_GetFileHash_prints()
+    {
+        var a = _share.Write("a.txt", "alpha");
+        var b = _share.Write("deep/er/b.bin", new byte[3 * FileDigest.PieceSize + 7]);
+        var index = await _share.OpenAsync();
+
+        var files = Listed(index);
+        Assert.Equal(["pub/a.txt", "pub/deep/er/b.bin"], files.Keys.Order());
+        Assert.Equal(HashOf(a), files["pub/a.txt"].Hash);
+        Assert.Equal(HashOf(b), files["pub/deep/er/b.bin"].Hash);
+        Assert.All(files.Values, f => Assert.Equal(SharedFileState.Ready, f.State));
+        Assert.Equal(new IndexProgress(2, 5 + 3 * FileDigest.PieceSize + 7, 0, 0, 0), index.GetProgress());
+        var found = index.FindByHash(files["pub/deep/er/b.bin"].Hash!);
+        Assert.Equal(4, found!.Value.Digest.PieceHashes.Length / FileDigest.HashSize);
+    }
+
+    [Fact]
+    public async Task Added_changed_renamed_and_deleted_files_are_followed_while_running()
+    {
+        var keep = _share.Write("keep.txt", "keep");
+        var change = _share.Write("change.txt", "before");
+        var rename = _share.Write("old-name.txt", "renamed content");
+        var delete = _share.Write("sub/delete.txt", "gone soon");
+        var index = await _share.OpenAsync();
+
+        var added = _share.Write("sub/added.txt", "new");
+        File.WriteAllText(change, "after, and longer");
+        File.Move(rename, Path.Combine(_share.Folder, "new-name.txt"));
+        File.Delete(delete);
+
+        Assert.True(await Eventually.TrueAsync(
+            () =>
+            {
+                var files = Listed(index);
+                return files.Keys.Order().SequenceEqual(["pub/change.txt", "pub/keep.txt", "pub/new-name.txt", "pub/sub/added.txt"])
+                    && files.Values.All(f => f.State == SharedFileState.Ready)
+                    && files["pub/change.txt"].Hash == HashOf(change);
+            },
+            Within));
+        Assert.Equal(HashOf(added), Listed(index)["pub/sub/added.txt"].Hash);
+        Assert.Equal(HashOf(keep), Listed(index)["pub/keep.txt"].Hash);
+        Assert.True(index.Counters.ChangeNotifications > 0);
+    }
+
+    [Fact]
+    public async Task A_renamed_folder_moves_every_file_below_it()
+    {
+        _share.Write("old/one.txt", "1");
+        _share.Write("old/two/three.txt", "3");
+        var index = await _share.OpenAsync();
+
+        Directory.Move(Path.Combine(_share.Folder, "old"), Path.Combine(_share.Folder, "new"));
+
+        Assert.True(await Eventually.TrueAsync(
+            () => Listed(index).Keys.Order().SequenceEqual(["pub/new/one.txt", "pub/new/two/three.txt"])
+                && Listed(index).Values.All(f => f.State == SharedFileState.Ready),
+            Within));
+    }
+
+    [Fact]
+    public async Task After_a_restart_unchanged_files_are_not_read_again()
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            _share.Write($"f{i:D2}.txt", $"file {i}");
+        }
+
+        var first = await _share.OpenAsync();
+        Assert.Equal(50, first.Counters.FilesHashed);
+        await _share.CloseAsync(first);
+
+        var changed = _share.Write("f07.txt", "changed while the node was stopped");
+        File.Delete(Path.Combine(_share.Folder, "f08.txt"));
+        var second = await _share.OpenAsync();
+
+        Assert.Equal(1, second.Counters.FilesHashed);
+        Assert.Equal(48, second.Counters.FilesUnchanged);
+        var files = Listed(second);
+        Assert.Equal(49, files.Count);
+        Assert.Equal(HashOf(changed), files["pub/f07.txt"].Hash);
+    }
+
+    [Fact]
+    public async Task Without_a_share_list_a_restart_shares_what_was_shared_last_time()
+    {
+        _share.Write("x.txt", "x");
+        var other = Path.Combine(_share.Root, "other");
+        Directory.CreateDirectory(other);
+        File.WriteAllText(Path.Combine(other, "y.txt"), "y");
+
+        await _share.CloseAsync(await _share.OpenAsync(o => o.Shares = [_share.Folder, other]));
+        var kept = await _share.OpenAsync(o => o.Shares = null);
+        Assert.Equal(["other/y.txt", "pub/x.txt"], Listed(kept).Keys.Order());
+        await _share.CloseAsync(kept);
+
+        var replaced = await _share.OpenAsync(o => o.Shares = [other]);
+        Assert.Equal(["other/y.txt"], Listed(replaced).Keys);
+    }
+
+    [Fact]
+    public async Task Links_that_lead_outside_the_share_are_not_followed()
+    {
+        var outside = Path.Combine(_share.Root, "outside");
+        Directory.CreateDirectory(outside);
+        File.WriteAllText(Path.Combine(outside, "secret.txt"), "secret");
+        var inside = _share.Write("real.txt", "inside");
+        File.CreateSymbolicLink(Path.Combine(_share.Folder, "escape.txt"), Path.Combine(outside, "secret.txt"));
+        File.CreateSymbolicLink(Path.Combine(_share.Folder, "relative-escape.txt"), "../outside/secret.txt");
+        Directory.CreateSymbolicLink(Path.Combine(_share.Folder, "escape-folder"), outside);
+        File.CreateSymbolicLink(Path.Combine(_share.Folder, "alias.txt"), inside);
+
+        var index = await _share.OpenAsync();
+
+        Assert.Equal(["pub/alias.txt", "pub/real.txt"], Listed(index).Keys.Order());
+        Assert.Equal(HashOf(inside), Listed(index)["pub/alias.txt"].Hash);
+        Assert.Equal(3, index.Counters.LinksSkipped);
+        Assert.Empty(index.Search(new FileQuery { Names = ["secret*"] }));
+    }
+
+    [Fact]
+    public async Task Excluded_names_are_never_shared()
+    {
+        _share.Write("keep.txt", "k");
+        _share.Write("scratch.TMP", "t");
+        _share.Write(".git/config", "c");
+        var index = await _share.OpenAsync(o => o.Exclude = ["*.tmp", ".git"]);
+        Assert.Equal(["pub/keep.txt"], Listed(index).Keys);
+    }
+
+    [Fact]
+    public async Task Unpublishing_a_path_inside_a_share_excludes_it_until_published_again()
+    {
+        _share.Write("keep.txt", "k");
+        _share.Write("private/diary.txt", "d");
+        var index = await _share.OpenAsync();
+
+        await index.UnpublishAsync([Path.Combine(_share.Folder, "private")]);
+        Assert.Equal(["pub/keep.txt"], Listed(index).Keys);
+
+        await index.PublishAsync([Path.Combine(_share.Folder, "private")]);
+        await TestShare.IdleAsync(index);
+        Assert.Equal(["pub/keep.txt", "pub/private/diary.txt"], Listed(index).Keys.Order());
+    }
+
+    [Fact]
+    public async Task Published_files_and_folders_are_added_and_unpublished_roots_removed()
+    {
+        var index = await _share.OpenAsync(o => o.Shares = []);
+        var single = Path.Combine(_share.Root, "single.iso");
+        File.WriteAllBytes(single, new byte[100]);
+        _share.Write("a.txt", "a");
+
+        await index.PublishAsync([single, _share.Folder]);
+        await TestShare.IdleAsync(index);
+        Assert.Equal(["pub/a.txt", "single.iso"], Listed(index).Keys.Order());
+        Assert.Equal([_share.Folder, single], index.Roots.Order());
+
+        await index.UnpublishAsync([single]);
+        Assert.Equal(["pub/a.txt"], Listed(index).Keys);
+        await Assert.ThrowsAsync<ArgumentException>(() => index.UnpublishAsync([Path.Combine(_share.Root, "never-shared")]));
+        await Assert.ThrowsAsync<FileNotFoundException>(() => index.PublishAsync([Path.Combine(_share.Root, "missing")]));
+    }
+
+    [Fact]
+    public async Task The_state_folder_can_never_be_shared()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => _share.OpenAsync(o => o.Shares = [_share.Root]));
+        Assert.Contains("state folder", error.Message);
+
+        var index = await _share.OpenAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => index.PublishAsync([_share.State]));
+    }
+
+    [Fact]
+    public async Task A_damaged_index_file_is_moved_aside_and_rebuilt_from_the_disk()
+    {
+        _share.Write("a.txt", "a");
+        File.WriteAllText(Path.Combine(_share.State, "index.db"), "this is not a database, just text long enough to have a header");
+
+        var index = await _share.OpenAsync();
+
+        Assert.Equal(["pub/a.txt"], Listed(index).Keys);
+        Assert.Single(Directory.GetFiles(_share.State, "index.db.damaged-*"));
+        Assert.Contains(_share.Log.Recent(), e => e.Level == NodeLogLevel.Warning && e.Message.Contains("could not be read"));
+    }
+}

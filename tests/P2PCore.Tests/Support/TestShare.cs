@@ -1,0 +1,82 @@
+using P2PTransfer.Index;
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Tests.Support;
+
+/// <summary>A throw-away shared folder and state folder, and the index opened over them.</summary>
+public sealed class TestShare : IAsyncDisposable
+{
+    private readonly List<ShareIndex> _open = [];
+
+    public TestShare()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "p2pt-tests", Guid.NewGuid().ToString("N"));
+        Folder = Path.Combine(Root, "pub");
+        State = Path.Combine(Root, "state");
+        Directory.CreateDirectory(Folder);
+        Directory.CreateDirectory(State);
+    }
+
+    public string Root { get; }
+
+    /// <summary>The shared folder.</summary>
+    public string Folder { get; }
+
+    public string State { get; }
+
+    public NodeLog Log { get; } = new();
+
+    /// <summary>Writes a file below the shared folder ('/'-separated relative path) and returns its full path.</summary>
+    public string Write(string relativePath, byte[] content)
+    {
+        var path = Path.Combine(Folder, relativePath.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    public string Write(string relativePath, string content) => Write(relativePath, System.Text.Encoding.UTF8.GetBytes(content));
+
+    /// <summary>Opens the index sharing <see cref="Folder"/> (or the given shares) and waits until it is idle.</summary>
+    public async Task<ShareIndex> OpenAsync(Action<IndexOptions>? configure = null, bool wait = true)
+    {
+        var options = new IndexOptions { Shares = [Folder], ChangeDelay = TimeSpan.FromMilliseconds(100) };
+        configure?.Invoke(options);
+        var index = ShareIndex.Open(State, options, Log);
+        _open.Add(index);
+        if (wait)
+        {
+            await IdleAsync(index);
+        }
+
+        return index;
+    }
+
+    public static async Task IdleAsync(ShareIndex index)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await index.WaitIdleAsync(timeout.Token);
+    }
+
+    public async Task CloseAsync(ShareIndex index)
+    {
+        await index.DisposeAsync();
+        _open.Remove(index);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var index in _open)
+        {
+            await index.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
