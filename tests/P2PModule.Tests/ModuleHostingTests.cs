@@ -39,9 +39,32 @@ public sealed class ModuleHostingTests : IDisposable
     {
         var names = Run("(Get-Module P2PTransfer).ExportedCmdlets.Keys | Sort-Object").Select(o => o.ToString()).ToList();
         Assert.Equal(
-            ["Connect-P2PPeer", "Disconnect-P2PPeer", "Get-P2PNode", "Get-P2PPeer", "Start-P2PNode", "Stop-P2PNode", "Test-P2PNode"],
+            ["Connect-P2PPeer", "Disconnect-P2PPeer", "Find-P2PFile", "Get-P2PNode", "Get-P2PPeer", "Get-P2PShare", "Publish-P2PFile", "Start-P2PNode", "Stop-P2PNode", "Test-P2PNode", "Unpublish-P2PFile"],
             names);
         Assert.Empty(Run("(Get-Module P2PTransfer).ExportedFunctions.Keys"));
+    }
+
+    [Fact]
+    public void SQLite_native_library_loads_from_the_module_folder_and_a_shared_file_is_found()
+    {
+        var root = Directory.CreateTempSubdirectory("p2pt-host").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "pub"));
+            File.WriteAllText(Path.Combine(root, "pub", "hello.txt"), "hello");
+            var hash = Run($$"""
+                $node = Start-P2PNode -Share '{{root}}/pub' -Name hosted -ListenAddress 127.0.0.1 -Port 0 -StateDirectory '{{root}}/state'
+                $deadline = [DateTime]::UtcNow.AddSeconds(20)
+                while (-not $node.IndexProgress.IsComplete -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                (Find-P2PFile hello.txt -LocalOnly).Hash
+                """).Single().ToString();
+            Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData("hello"u8)), hash);
+        }
+        finally
+        {
+            Run("Stop-P2PNode -All -DrainTimeoutSec 0");
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     [Fact]

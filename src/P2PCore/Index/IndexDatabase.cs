@@ -13,16 +13,20 @@ internal sealed record DiskFile(string StoredPath, string FullPath, long Size, l
 /// <summary>A file row as searches return it.</summary>
 internal sealed record IndexedFile(long Id, long RootId, string StoredPath, string Name, long Size, long Modified, byte[]? Sha256, SharedFileState State, string? Error);
 
-/// <summary>How far hashing has come: files and bytes done of everything the node shares.</summary>
+/// <summary>How far indexing has come: files and bytes hashed of everything the node shares.</summary>
 public sealed record IndexProgress(long FilesTotal, long BytesTotal, long FilesPending, long BytesPending, long FilesUnreadable)
 {
+    /// <summary>True while the shares are being compared with the disk or files wait for hashing.</summary>
+    public bool Busy { get; init; }
+
     public long FilesDone => FilesTotal - FilesPending;
 
     public long BytesDone => BytesTotal - BytesPending;
 
-    public bool IsComplete => FilesPending == 0;
+    /// <summary>Everything found has been hashed (or found unreadable) and no reconcile is under way.</summary>
+    public bool IsComplete => !Busy && FilesPending == 0;
 
-    public override string ToString() => $"{FilesDone}/{FilesTotal} files, {BytesDone}/{BytesTotal} bytes";
+    public override string ToString() => $"{FilesDone}/{FilesTotal} files, {BytesDone}/{BytesTotal} bytes{(IsComplete ? string.Empty : ", indexing")}";
 }
 
 /// <summary>

@@ -137,13 +137,14 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    /// <summary>Files and bytes hashed of all shared; computed at most once a second.</summary>
+    /// <summary>Files and bytes hashed of all shared; the counts are read from the index at most once a second.</summary>
     public IndexProgress GetProgress()
     {
+        var busy = IsBusy;
         var now = Environment.TickCount64;
         if (_progress is { } cached && (now - cached.Ticks < 1000 || _stopping.IsCancellationRequested))
         {
-            return cached.Value;
+            return cached.Value with { Busy = busy };
         }
 
         if (_stopping.IsCancellationRequested)
@@ -153,7 +154,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
         var progress = _db.GetProgress();
         _progress = (progress, now);
-        return progress;
+        return progress with { Busy = busy };
     }
 
     /// <summary>Every shared file (any state), optionally only names matching a wildcard.</summary>
