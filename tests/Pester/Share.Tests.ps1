@@ -209,3 +209,24 @@ Describe 'Find-P2PFile -LocalOnly' {
         { Find-P2PFile -LocalOnly -Pattern '([a-' -ErrorAction Stop } | Should -Throw '*not a valid regular expression*'
     }
 }
+
+Describe 'Nodes from the pipeline' {
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'lists and searches the shares of the nodes piped from Get-P2PNode' {
+        $one = New-Item -ItemType Directory 'TestDrive:/one'
+        $two = New-Item -ItemType Directory 'TestDrive:/two'
+        'x' | Set-Content (Join-Path $one 'one.txt')
+        'y' | Set-Content (Join-Path $two 'two.txt')
+        $nodes = @(
+            Start-P2PNode -Share $one -Name pipe-one -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/pipe-one
+            Start-P2PNode -Share $two -Name pipe-two -ListenAddress 127.0.0.2 -Port 0 -StateDirectory TestDrive:/state/pipe-two
+        )
+        $nodes | Wait-Indexed
+
+        (Get-P2PNode pipe-* | Get-P2PShare).Name | Sort-Object | Should -Be @('one.txt', 'two.txt')
+        (Get-P2PNode pipe-two | Find-P2PFile *.txt -LocalOnly).NodeName | Should -Be 'pipe-two'
+    }
+}

@@ -6,8 +6,13 @@ namespace P2PTransfer.Module.Commands;
 /// <summary>Find-P2PFile: searches for files by name, pattern, extension, size and hash.</summary>
 [Cmdlet(VerbsCommon.Find, "P2PFile")]
 [OutputType(typeof(P2PSearchResult))]
-public sealed class FindP2PFileCommand : NodeCmdlet
+public sealed class FindP2PFileCommand : P2PCmdlet
 {
+    /// <summary>The node whose index answers; from the pipeline (Get-P2PNode) or the session's only running node.</summary>
+    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("LocalNode")]
+    public P2PTransfer.Node.P2PNode? Node { get; set; }
+
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -44,7 +49,7 @@ public sealed class FindP2PFileCommand : NodeCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!TryGetTargetNode(out var node))
+        if (!TryResolveNode(Node, out var node))
         {
             return;
         }
