@@ -6,13 +6,8 @@ namespace P2PTransfer.Module.Commands;
 /// <summary>Find-P2PFile: searches for files by name, pattern, extension, size and hash.</summary>
 [Cmdlet(VerbsCommon.Find, "P2PFile")]
 [OutputType(typeof(P2PSearchResult))]
-public sealed class FindP2PFileCommand : P2PCmdlet
+public sealed class FindP2PFileCommand : PipelineNodeCmdlet
 {
-    /// <summary>The node whose index answers; from the pipeline (Get-P2PNode) or the session's only running node.</summary>
-    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("LocalNode")]
-    public P2PTransfer.Node.P2PNode? Node { get; set; }
-
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -49,7 +44,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!TryResolveNode(Node, out var node))
+        if (!TryGetTargetNode(out var node))
         {
             return;
         }

@@ -6,13 +6,8 @@ namespace P2PTransfer.Module.Commands;
 /// <summary>Get-P2PShare: the files a node shares, with their hashes and indexing state.</summary>
 [Cmdlet(VerbsCommon.Get, "P2PShare")]
 [OutputType(typeof(SharedFile))]
-public sealed class GetP2PShareCommand : P2PCmdlet
+public sealed class GetP2PShareCommand : PipelineNodeCmdlet
 {
-    /// <summary>The node whose index answers; from the pipeline (Get-P2PNode) or the session's only running node.</summary>
-    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("LocalNode")]
-    public P2PTransfer.Node.P2PNode? Node { get; set; }
-
     /// <summary>Only files whose name matches this wildcard.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
@@ -25,7 +20,7 @@ public sealed class GetP2PShareCommand : P2PCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!TryResolveNode(Node, out var node))
+        if (!TryGetTargetNode(out var node))
         {
             return;
         }
