@@ -358,77 +358,101 @@ internal sealed class IndexDatabase : IDisposable
         return new IndexProgress(reader.GetInt64(0), (long)reader.GetDouble(1), reader.GetInt64(2), (long)reader.GetDouble(3), reader.GetInt64(4));
     }
 
+    private const string Columns = "f.id, f.root_id, f.path, f.name, f.size, f.modified, f.hash, f.state, f.error";
+
     /// <summary>Every row, optionally only names matching a wildcard; for Get-P2PShare.</summary>
     public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder("SELECT id, root_id, path, name, size, modified, hash, state, error FROM files");
+        var sql = $"SELECT {Columns} FROM files f";
         var parameters = new List<(string, object)>();
         if (name is { MatchesEverything: false })
         {
-            sql.Append(" WHERE ").Append(NameCondition(name, "$n0"));
-            parameters.Add(("$n0", name.ToGlob()));
+            sql += " WHERE f.name_key GLOB $name";
+            parameters.Add(("$name", name.ToGlob()));
         }
 
-        sql.Append(" ORDER BY root_id, path");
-        return Query(sql.ToString(), parameters, int.MaxValue, null, cancellationToken);
+        return Query(sql + " ORDER BY f.root_id, f.path", parameters, int.MaxValue, null, cancellationToken);
     }
 
-    /// <summary>Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>. Rows are read
+    /// lazily and reading stops at the limit, so a broad query costs only the rows it returns. Several names are
+    /// searched one after the other (a file matching two of them is returned once), each driven by the trigram
+    /// index when it has a literal run long enough to use it.
+    /// </summary>
     public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken)
     {
-        var sql = new StringBuilder("SELECT id, root_id, path, name, size, modified, hash, state, error FROM files WHERE state = 1");
+        var filters = new StringBuilder(" AND f.state = 1");
         var parameters = new List<(string, object)>();
-        if (query.Names.Count > 0)
-        {
-            sql.Append(" AND (");
-            for (var i = 0; i < query.Names.Count; i++)
-            {
-                sql.Append(i == 0 ? string.Empty : " OR ").Append(NameCondition(query.Names[i], $"$n{i}"));
-                parameters.Add(($"$n{i}", query.Names[i].ToGlob()));
-            }
-
-            sql.Append(')');
-        }
-
         if (query.Extensions.Count > 0)
         {
-            sql.Append(" AND extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
+            filters.Append(" AND f.extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
             parameters.AddRange(query.Extensions.Select((e, i) => ($"$e{i}", (object)e)));
         }
 
         if (query.MinSize is { } min)
         {
-            sql.Append(" AND size >= $min");
+            filters.Append(" AND f.size >= $min");
             parameters.Add(("$min", min));
         }
 
         if (query.MaxSize is { } max)
         {
-            sql.Append(" AND size <= $max");
+            filters.Append(" AND f.size <= $max");
             parameters.Add(("$max", max));
         }
 
         if (query.Hash is { } hash)
         {
-            sql.Append(" AND hash = $hash");
+            filters.Append(" AND f.hash = $hash");
             parameters.Add(("$hash", hash));
         }
 
-        // A regular expression is tested here, row by row, so the SQL limit only applies without one.
-        if (query.Pattern is null)
+        if (query.Names.Count == 0)
         {
-            sql.Append(" LIMIT $limit");
-            parameters.Add(("$limit", limit));
+            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", parameters, limit, query, cancellationToken);
         }
 
-        return Query(sql.ToString(), parameters, limit, query.Pattern is null ? null : query, cancellationToken);
+        return query.Names.Count == 1
+            ? SearchName(query.Names[0], query.Hash is not null, filters.ToString(), parameters, limit, query, cancellationToken)
+            : SearchNames(query, filters.ToString(), parameters, limit, cancellationToken);
+    }
+
+    private IEnumerable<IndexedFile> SearchNames(CompiledQuery query, string filters, List<(string, object)> parameters, int limit, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<long>();
+        foreach (var name in query.Names)
+        {
+            foreach (var file in SearchName(name, query.Hash is not null, filters, parameters, int.MaxValue, query, cancellationToken))
+            {
+                if (seen.Add(file.Id))
+                {
+                    yield return file;
+                    if (seen.Count == limit)
+                    {
+                        yield break;
+                    }
+                }
+            }
+        }
+    }
+
+    private IEnumerable<IndexedFile> SearchName(Wildcard name, bool byHash, string filters, List<(string, object)> parameters, int limit, CompiledQuery query, CancellationToken cancellationToken)
+    {
+        // The trigram index narrows a GLOB only with three literal characters in a row; CROSS JOIN makes it drive
+        // the join, so rows stream out as the index finds them. Without such a run, or when the exact hash narrows
+        // the search better, the table (or its hash index) is read directly.
+        var sql = name.LongestLiteralRun() >= 3 && !byHash
+            ? $"SELECT {Columns} FROM file_names n CROSS JOIN files f ON f.id = n.rowid WHERE n.name_key GLOB $name AND f.name_key GLOB $name{filters}"
+            : $"SELECT {Columns} FROM files f WHERE f.name_key GLOB $name{filters}";
+        return Query(sql, [.. parameters, ("$name", name.ToGlob())], limit, query, cancellationToken);
     }
 
     /// <summary>The stored digest of a hashed file, for transfers.</summary>
     public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256)
     {
         using var read = OpenReader();
-        using var command = Command(read, "SELECT id, root_id, path, name, size, modified, hash, state, error, pieces FROM files WHERE hash = $hash AND state = 1 LIMIT 1");
+        using var command = Command(read, $"SELECT {Columns}, f.pieces FROM files f WHERE f.hash = $hash AND f.state = 1 LIMIT 1");
         command.Parameters.AddWithValue("$hash", sha256);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
@@ -439,13 +463,6 @@ internal sealed class IndexDatabase : IDisposable
         var file = ReadFile(reader);
         return (file, FileDigest.FromStored(file.Size, sha256, reader.IsDBNull(9) ? null : (byte[])reader[9]));
     }
-
-    // The trigram index narrows a GLOB only when it has three literal characters in a row; otherwise scanning the
-    // table directly is cheaper than scanning the index.
-    private static string NameCondition(Wildcard name, string parameter) =>
-        name.LongestLiteralRun() >= 3
-            ? $"id IN (SELECT rowid FROM file_names WHERE name_key GLOB {parameter})"
-            : $"name_key GLOB {parameter}";
 
     private IEnumerable<IndexedFile> Query(string sql, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
     {
@@ -463,7 +480,7 @@ internal sealed class IndexDatabase : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             var file = ReadFile(reader);
-            if (filter is null || filter.PatternMatches(file.Name))
+            if (filter?.PatternMatches(file.Name) != false)
             {
                 returned++;
                 yield return file;

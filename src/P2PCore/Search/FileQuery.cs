@@ -119,12 +119,11 @@ public sealed class FileQuery
         return Convert.FromHexString(trimmed);
     }
 
-    /// <summary>The extension of a file name as the index stores it: lower case, without the dot; empty when there is none.</summary>
-    public static string ExtensionOf(string fileName)
-    {
-        var dot = fileName.LastIndexOf('.');
-        return dot <= 0 || dot == fileName.Length - 1 ? string.Empty : Wildcard.Fold(fileName[(dot + 1)..]);
-    }
+    /// <summary>
+    /// The extension of a file name as the index stores it: what .NET and PowerShell call the extension
+    /// (<c>.gitignore</c> is one), lower case, without the dot; empty when there is none.
+    /// </summary>
+    public static string ExtensionOf(string fileName) => Wildcard.Fold(Path.GetExtension(fileName).TrimStart('.'));
 
     private static string NormalizeExtension(string extension)
     {

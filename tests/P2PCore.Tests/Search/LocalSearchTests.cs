@@ -52,6 +52,8 @@ public sealed class LocalSearchTests : IAsyncLifetime
     public void Several_names_match_a_file_matching_any_of_them()
     {
         Assert.Equal(["notes.txt", "track01.mp3"], Names(new FileQuery { Names = ["notes.*", "*01*"] }));
+        Assert.Equal(["track01.mp3", "track02.MP3"], Names(new FileQuery { Names = ["*.mp3", "track01*"] }));
+        Assert.Equal(2, Names(new FileQuery { Names = ["*.mp3", "track01*"] }, max: 2).Count);
     }
 
     [Fact]

@@ -1,0 +1,145 @@
+using System.Globalization;
+using P2PTransfer.Bench;
+
+// Measures the share index: hashing throughput against openssl, the first index and a restart of 100,000 small
+// files, and local wildcard queries over 1,000,000 rows. bench/index.sh prepares the folder and the 1 GiB file.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine("usage: IndexBench --dir FOLDER [--big FILE] [--files N] [--rows N] [--per-shape N] [--only hash,index,query]");
+    return 2;
+}
+
+var report = new Report();
+Console.WriteLine($"IndexBench: {Environment.ProcessorCount} cores, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+Console.WriteLine($"work folder: {options.Directory}");
+
+if (options.Runs("hash"))
+{
+    await HashBench.RunAsync(options, report);
+}
+
+if (options.Runs("index"))
+{
+    await FirstIndexBench.RunAsync(options, report);
+}
+
+if (options.Runs("query"))
+{
+    QueryBench.Run(options, report);
+}
+
+report.PrintSummary();
+return report.Failed ? 1 : 0;
+
+namespace P2PTransfer.Bench
+{
+    internal sealed class BenchOptions
+    {
+        public required string Directory { get; init; }
+
+        public string? BigFile { get; init; }
+
+        public int Files { get; init; } = 100_000;
+
+        public int Folders { get; init; } = 100;
+
+        public int Rows { get; init; } = 1_000_000;
+
+        public int PerShape { get; init; } = 40;
+
+        public HashSet<string> Only { get; init; } = ["hash", "index", "query"];
+
+        public bool Runs(string part) => Only.Contains(part);
+
+        public static BenchOptions? Parse(string[] args)
+        {
+            string? dir = null, big = null;
+            int files = 100_000, rows = 1_000_000, perShape = 40;
+            HashSet<string> only = ["hash", "index", "query"];
+            for (var i = 0; i + 1 < args.Length; i += 2)
+            {
+                var value = args[i + 1];
+                switch (args[i])
+                {
+                    case "--dir": dir = value; break;
+                    case "--big": big = value; break;
+                    case "--files": files = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "--rows": rows = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "--per-shape": perShape = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "--only": only = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                    default: return null;
+                }
+            }
+
+            if (dir is null || args.Length % 2 != 0 || files < 1 || rows < 1 || perShape < 1)
+            {
+                return null;
+            }
+
+            return new BenchOptions { Directory = Path.GetFullPath(dir), BigFile = big, Files = files, Rows = rows, PerShape = perShape, Only = only };
+        }
+    }
+
+    /// <summary>Figures as they are measured, and the summary block at the end.</summary>
+    internal sealed class Report
+    {
+        private readonly List<string> _summary = [];
+
+        public bool Failed { get; private set; }
+
+        public static void Section(string title)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"== {title} ==");
+        }
+
+        public static void Note(string text) => Console.WriteLine($"   {text}");
+
+        public static void Figure(string name, string value, string? comment = null) =>
+            Console.WriteLine(comment is null ? $"{name,-30} {value}" : $"{name,-30} {value,-12} {comment}");
+
+        public static string Target(bool met) => met ? "met" : "MISSED";
+
+        public void Summary(string line) => _summary.Add(line);
+
+        /// <summary>A correctness check (not a performance target): a failure makes the run exit with 1.</summary>
+        public void Check(bool ok, string what)
+        {
+            if (!ok)
+            {
+                Failed = true;
+                Console.WriteLine($"CHECK FAILED: {what}");
+                _summary.Add($"CHECK FAILED: {what}");
+            }
+        }
+
+        public void PrintSummary()
+        {
+            Console.WriteLine();
+            Console.WriteLine("== summary ==");
+            foreach (var line in _summary)
+            {
+                Console.WriteLine($"  {line}");
+            }
+        }
+    }
+
+    internal static class Stats
+    {
+        /// <summary>Nearest-rank percentile of sorted values.</summary>
+        public static double Percentile(IReadOnlyList<double> sorted, double p) =>
+            sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+        /// <summary>1000000 as 1M, 100000 as 100k.</summary>
+        public static string Count(long n) => n % 1_000_000 == 0 ? $"{n / 1_000_000}M" : n % 1000 == 0 ? $"{n / 1000}k" : n.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>Bytes in GiB or MiB.</summary>
+        public static string Size(long bytes) => bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB" : $"{bytes / (1 << 20)} MiB";
+
+        public static string Ms(double ms) => ms.ToString(ms < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+    }
+}
