@@ -21,7 +21,7 @@ internal static class HashBench
         Report.Note("warm-up: one engine pass over the file (not counted)");
         using (var warm = new CancellationTokenSource(TimeSpan.FromMinutes(5)))
         {
-            await FileHasher.HashAsync(path, size, warm.Token);
+            await FileHasher.HashAsync(path, size, null, warm.Token);
         }
 
         double bestOpenssl = double.MaxValue, bestEngine = double.MaxValue;
@@ -33,7 +33,7 @@ internal static class HashBench
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
             var watch = Stopwatch.StartNew();
-            var digest = await FileHasher.HashAsync(path, size, timeout.Token);
+            var digest = await FileHasher.HashAsync(path, size, null, timeout.Token);
             var engineSeconds = watch.Elapsed.TotalSeconds;
             engineHash = digest.Hash;
             report.Check(digest.PieceHashes.Length == FileDigest.PieceCount(size) * FileDigest.HashSize, "engine piece-hash list has one hash per 1 MiB piece");

@@ -11,8 +11,12 @@ namespace P2PTransfer.Index;
 /// </summary>
 public static class FileHasher
 {
-    /// <summary>Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes long.</summary>
-    public static async Task<FileDigest> HashAsync(string path, long expectedSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes
+    /// long, or if its last-write time is not <paramref name="expectedModified"/> (UTC ticks; null to skip) before
+    /// and after the read, which catches same-size rewrites.
+    /// </summary>
+    public static async Task<FileDigest> HashAsync(string path, long expectedSize, long? expectedModified, CancellationToken cancellationToken)
     {
         if (expectedSize == 0)
         {
@@ -21,6 +25,7 @@ public static class FileHasher
         }
 
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+        EnsureUnchanged(handle, expectedModified, path);
         var pieces = FileDigest.PieceCount(expectedSize);
         var pieceHashes = new byte[pieces * FileDigest.HashSize];
         var buffers = new[] { ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize), ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize) };
@@ -31,6 +36,7 @@ public static class FileHasher
                 var length = Read(handle, buffers[0], 0, expectedSize);
                 SHA256.HashData(buffers[0].AsSpan(0, length), pieceHashes);
                 EnsureEnd(handle, expectedSize, path);
+                EnsureUnchanged(handle, expectedModified, path);
                 return new FileDigest(expectedSize, pieceHashes, pieceHashes);
             }
 
@@ -57,6 +63,7 @@ public static class FileHasher
 
             await pieceTask!.ConfigureAwait(false);
             EnsureEnd(handle, expectedSize, path);
+            EnsureUnchanged(handle, expectedModified, path);
             return new FileDigest(expectedSize, whole.GetHashAndReset(), pieceHashes);
         }
         finally
@@ -82,6 +89,14 @@ public static class FileHasher
         }
 
         return length;
+    }
+
+    private static void EnsureUnchanged(SafeFileHandle handle, long? expectedModified, string path)
+    {
+        if (expectedModified is { } ticks && File.GetLastWriteTimeUtc(handle).Ticks != ticks)
+        {
+            throw new FileChangedException($"'{path}' was written to while it was read");
+        }
     }
 
     private static void EnsureEnd(SafeFileHandle handle, long expectedSize, string path)

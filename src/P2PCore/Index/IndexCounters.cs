@@ -30,7 +30,7 @@ public sealed class IndexCounters
     /// <summary>Times the operating system dropped change notifications, each answered by a full reconcile.</summary>
     public long NotificationOverflows => Interlocked.Read(ref _notificationOverflows);
 
-    /// <summary>Links not shared because they lead outside their share (or are folder links, which are never followed).</summary>
+    /// <summary>Links (to files or folders) found by the last full pass; links are never followed, so none is shared.</summary>
     public long LinksSkipped => Interlocked.Read(ref _linksSkipped);
 
     internal void Hashed(long bytes)
@@ -43,11 +43,9 @@ public sealed class IndexCounters
 
     internal void Unreadable() => Interlocked.Increment(ref _filesUnreadable);
 
-    internal void Reconciled(long linksSkipped)
-    {
-        Interlocked.Increment(ref _reconciles);
-        Interlocked.Add(ref _linksSkipped, linksSkipped);
-    }
+    internal void Reconciled() => Interlocked.Increment(ref _reconciles);
+
+    internal void FullPassDone(long linksSkipped) => Interlocked.Exchange(ref _linksSkipped, linksSkipped);
 
     internal void ChangeNotified() => Interlocked.Increment(ref _changeNotifications);
 

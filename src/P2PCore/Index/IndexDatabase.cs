@@ -7,6 +7,9 @@ namespace P2PTransfer.Index;
 /// <summary>A file row as reconcile compares it with the disk.</summary>
 internal readonly record struct StoredFile(long Id, long Size, long Modified, SharedFileState State);
 
+/// <summary>A row waiting to be hashed. Ids are never reused (AUTOINCREMENT), so an id names one file for good.</summary>
+internal sealed record PendingFile(long Id, long RootId, string StoredPath, long Size, long Modified, string? PreviousError);
+
 /// <summary>A file found on disk below a root.</summary>
 internal sealed record DiskFile(string StoredPath, string FullPath, long Size, long Modified);
 
@@ -46,7 +49,7 @@ internal sealed class IndexDatabase : IDisposable
         CREATE TABLE excluded_paths(
             path TEXT PRIMARY KEY);
         CREATE TABLE files(
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             root_id INTEGER NOT NULL,
             path TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -239,19 +242,48 @@ internal sealed class IndexDatabase : IDisposable
         return files;
     }
 
+    /// <summary>Rows waiting for hashing with an id above <paramref name="afterId"/>, in id order.</summary>
+    public List<PendingFile> LoadPending(long afterId, int count)
+    {
+        using var read = OpenReader();
+        using var command = Command(read, "SELECT id, root_id, path, size, modified, error FROM files WHERE state = 0 AND id > $after ORDER BY id LIMIT $count");
+        command.Parameters.AddWithValue("$after", afterId);
+        command.Parameters.AddWithValue("$count", count);
+        using var reader = command.ExecuteReader();
+        var pending = new List<PendingFile>();
+        while (reader.Read())
+        {
+            pending.Add(new PendingFile(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return pending;
+    }
+
+    /// <summary>How many rows of a root (below a scope, as in <see cref="LoadFiles"/>) still wait for hashing.</summary>
+    public long CountPending(long rootId, string scope)
+    {
+        using var read = OpenReader();
+        using var command = Command(
+            read,
+            "SELECT count(*) FROM files WHERE state = 0 AND root_id = $root AND ($scope = '' OR path = $scope OR (path >= $scope || '/' AND path < $scope || '0'))");
+        command.Parameters.AddWithValue("$root", rootId);
+        command.Parameters.AddWithValue("$scope", scope);
+        return Convert.ToInt64(command.ExecuteScalar());
+    }
+
     /// <summary>
     /// Applies one batch of reconcile changes in one transaction: new files are inserted and changed files reset,
-    /// both waiting for hashing; vanished files are deleted. Returns the ids of the inserted and reset rows.
+    /// both waiting for hashing; unreadable files wait for another try (keeping their error, so the warning is not
+    /// repeated); vanished files are deleted.
     /// </summary>
-    public List<(long Id, DiskFile File)> ApplyChanges(long rootId, IReadOnlyList<DiskFile> added, IReadOnlyList<(long Id, DiskFile File)> changed, IReadOnlyList<long> removed) =>
+    public void ApplyChanges(long rootId, IReadOnlyList<DiskFile> added, IReadOnlyList<(long Id, DiskFile File)> changed, IReadOnlyList<long> retry, IReadOnlyList<long> removed) =>
         Write(transaction =>
         {
-            var pending = new List<(long, DiskFile)>(added.Count + changed.Count);
             if (added.Count > 0)
             {
                 using var insert = Command(
                     _writer,
-                    "INSERT INTO files(root_id, path, name, name_key, extension, size, modified, state) VALUES ($root, $path, $name, $key, $ext, $size, $modified, 0) RETURNING id",
+                    "INSERT INTO files(root_id, path, name, name_key, extension, size, modified, state) VALUES ($root, $path, $name, $key, $ext, $size, $modified, 0)",
                     transaction);
                 var root = insert.Parameters.AddWithValue("$root", rootId);
                 var path = insert.Parameters.Add("$path", SqliteType.Text);
@@ -269,7 +301,7 @@ internal sealed class IndexDatabase : IDisposable
                     ext.Value = FileQuery.ExtensionOf(fileName);
                     size.Value = file.Size;
                     modified.Value = file.Modified;
-                    pending.Add((Convert.ToInt64(insert.ExecuteScalar()), file));
+                    insert.ExecuteNonQuery();
                 }
             }
 
@@ -288,7 +320,17 @@ internal sealed class IndexDatabase : IDisposable
                     size.Value = file.Size;
                     modified.Value = file.Modified;
                     update.ExecuteNonQuery();
-                    pending.Add((rowId, file));
+                }
+            }
+
+            if (retry.Count > 0)
+            {
+                using var again = Command(_writer, "UPDATE files SET state = 0 WHERE id = $id AND state = 2", transaction);
+                var id = again.Parameters.Add("$id", SqliteType.Integer);
+                foreach (var rowId in retry)
+                {
+                    id.Value = rowId;
+                    again.ExecuteNonQuery();
                 }
             }
 
@@ -303,7 +345,7 @@ internal sealed class IndexDatabase : IDisposable
                 }
             }
 
-            return pending;
+            return 0;
         });
 
     /// <summary>

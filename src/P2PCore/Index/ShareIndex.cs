@@ -15,6 +15,8 @@ public sealed class ShareIndex : IAsyncDisposable
     private const string DatabaseFileName = "index.db";
     private const int ReconcileBatch = 2000;
     private const int OutcomeBatch = 512;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxChangeDelay = TimeSpan.FromSeconds(2);
 
     private readonly IndexDatabase _db;
     private readonly IndexOptions _options;
@@ -25,7 +27,9 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<MaintenanceJob> _maintenance = Channel.CreateBounded<MaintenanceJob>(new BoundedChannelOptions(64) { SingleReader = true });
     private readonly Channel<HashJob> _hashJobs;
-    private readonly Channel<HashOutcome> _outcomes = Channel.CreateBounded<HashOutcome>(new BoundedChannelOptions(1024) { SingleReader = true });
+    private readonly Channel<(HashJob Job, HashOutcome Outcome)> _outcomes = Channel.CreateBounded<(HashJob, HashOutcome)>(new BoundedChannelOptions(1024) { SingleReader = true });
+    private readonly Channel<bool> _feedSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<long, byte> _unreachableRoots = new();
     private readonly ConcurrentDictionary<long, HashJob> _queued = new();
     private readonly ConcurrentDictionary<string, byte> _changedPaths = new();
     private readonly Dictionary<long, FileSystemWatcher> _watchers = [];
@@ -34,9 +38,14 @@ public sealed class ShareIndex : IAsyncDisposable
     private HashSet<string> _excludedPaths;
     private int _maintenanceRunning;
     private int _maintenanceQueued;
+    private int _feeding;
+    private int _fullPassQueued;
+    private int _changePassQueued;
+    private int _disposed;
     private long _lastChangeTicks;
-    private volatile bool _fullReconcileNeeded;
-    private (IndexProgress Value, long Ticks)? _progress;
+    private long _firstChangeTicks;
+    private volatile bool _fullPassWanted;
+    private volatile CachedProgress? _progress;
 
     private ShareIndex(IndexDatabase db, IndexOptions options, NodeLog log, string stateDirectory, IReadOnlyList<Wildcard> excludeNames)
     {
@@ -46,9 +55,9 @@ public sealed class ShareIndex : IAsyncDisposable
         _stateDirectory = stateDirectory;
         _excludeNames = excludeNames;
         _tasks = new BackgroundTasks(log);
-        _hashJobs = Channel.CreateBounded<HashJob>(new BoundedChannelOptions(1024));
+        _hashJobs = Channel.CreateBounded<HashJob>(new BoundedChannelOptions(256));
         _roots = db.LoadRoots();
-        _excludedPaths = db.LoadExcludedPaths();
+        _excludedPaths = new HashSet<string>(db.LoadExcludedPaths(), ShareRoot.PathComparer);
     }
 
     public IndexCounters Counters { get; } = new();
@@ -67,7 +76,12 @@ public sealed class ShareIndex : IAsyncDisposable
 
     /// <summary>True while a reconcile is queued or running, or files wait for hashing.</summary>
     public bool IsBusy =>
-        Volatile.Read(ref _maintenanceRunning) + Volatile.Read(ref _maintenanceQueued) > 0 || !_queued.IsEmpty || !_changedPaths.IsEmpty;
+        Volatile.Read(ref _maintenanceRunning) + Volatile.Read(ref _maintenanceQueued) > 0
+        || _fullPassWanted
+        || !_changedPaths.IsEmpty
+        || Volatile.Read(ref _feeding) == 1
+        || _feedSignal.Reader.Count > 0
+        || !_queued.IsEmpty;
 
     /// <summary>
     /// Opens the index in <paramref name="stateDirectory"/>, applies the share list and starts the first reconcile
@@ -137,12 +151,40 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until every file below the given paths has been hashed (or found unreadable); changes elsewhere, such
+    /// as a log file written without pause, do not hold this up.
+    /// </summary>
+    public async Task WaitHashedAsync(IEnumerable<string> paths, CancellationToken cancellationToken)
+    {
+        var fullPaths = paths.Select(ShareRoot.Normalize).ToList();
+        while (true)
+        {
+            var scopes = SnapshotRoots()
+                .SelectMany(root => fullPaths.Select(path => (Root: root, Scope: ScopeOf(root, path))))
+                .Where(s => s.Scope is not null)
+                .ToList();
+            if (Volatile.Read(ref _maintenanceRunning) + Volatile.Read(ref _maintenanceQueued) == 0
+                && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope!) == 0))
+            {
+                return;
+            }
+
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The part of a root a path covers: all of it when the path holds the root, else the stored path; null when unrelated.
+        static string? ScopeOf(ShareRoot root, string path) =>
+            ShareRoot.Contains(path, root.FullPath) ? string.Empty : root.IsFile ? null : root.StoredPath(path);
+    }
+
     /// <summary>Files and bytes hashed of all shared; the counts are read from the index at most once a second.</summary>
     public IndexProgress GetProgress()
     {
         var busy = IsBusy;
         var now = Environment.TickCount64;
-        if (_progress is { } cached && (now - cached.Ticks < 1000 || _stopping.IsCancellationRequested))
+        var cached = _progress;
+        if (cached is not null && (now - cached.Ticks < 1000 || _stopping.IsCancellationRequested))
         {
             return cached.Value with { Busy = busy };
         }
@@ -153,7 +195,7 @@ public sealed class ShareIndex : IAsyncDisposable
         }
 
         var progress = _db.GetProgress();
-        _progress = (progress, now);
+        _progress = new CachedProgress(progress, now);
         return progress with { Busy = busy };
     }
 
@@ -184,7 +226,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_stopping.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
             return;
         }
@@ -201,6 +243,7 @@ public sealed class ShareIndex : IAsyncDisposable
         }
 
         _maintenance.Writer.TryComplete();
+        _feedSignal.Writer.TryComplete();
         _hashJobs.Writer.TryComplete();
         _outcomes.Writer.TryComplete();
         if (!await _tasks.WaitAllAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
@@ -229,9 +272,10 @@ public sealed class ShareIndex : IAsyncDisposable
         }
 
         _tasks.Run("index writer", OutcomeWriterAsync);
+        _tasks.Run("hash feeder", FeederLoopAsync);
         _tasks.Run("index maintenance", MaintenanceLoopAsync);
         _tasks.Run("index change watch", ChangeLoopAsync);
-        _ = RunMaintenanceAsync(ReconcileAllAsync, CancellationToken.None);
+        _fullPassWanted = true;
     }
 
     private async Task MaintenanceLoopAsync()
@@ -267,36 +311,121 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    /// <summary>Turns change notifications (after a quiet moment) and the periodic timer into reconciles.</summary>
+    /// <summary>
+    /// Turns change notifications and the periodic timer into reconciles. Changes are looked at after a quiet moment,
+    /// or at the latest <see cref="MaxChangeDelay"/> after the first one, so a file written without pause cannot hold
+    /// back the others. At most one pass of each kind waits in the queue; changes noted meanwhile join it.
+    /// </summary>
     private async Task ChangeLoopAsync()
     {
         var token = _stopping.Token;
-        var nextFullPass = DateTime.UtcNow + _options.ReconcileInterval;
+        var nextFullPass = Environment.TickCount64 + (long)_options.ReconcileInterval.TotalMilliseconds;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         try
         {
             while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
             {
-                if (DateTime.UtcNow >= nextFullPass || _fullReconcileNeeded)
+                var now = Environment.TickCount64;
+                if (now >= nextFullPass)
                 {
-                    _fullReconcileNeeded = false;
-                    nextFullPass = DateTime.UtcNow + _options.ReconcileInterval;
-                    _changedPaths.Clear();
-                    await RunMaintenanceAsync(ReconcileAllAsync, token, awaited: false).ConfigureAwait(false);
+                    nextFullPass = now + (long)_options.ReconcileInterval.TotalMilliseconds;
+                    _fullPassWanted = true;
                 }
-                else if (!_changedPaths.IsEmpty && Environment.TickCount64 - Volatile.Read(ref _lastChangeTicks) >= _options.ChangeDelay.TotalMilliseconds)
-                {
-                    var paths = _changedPaths.Keys.ToList();
-                    foreach (var path in paths)
-                    {
-                        _changedPaths.TryRemove(path, out _);
-                    }
 
-                    await RunMaintenanceAsync(t => ReconcilePathsAsync(paths, t), token, awaited: false).ConfigureAwait(false);
+                if (_fullPassWanted && Interlocked.CompareExchange(ref _fullPassQueued, 1, 0) == 0)
+                {
+                    _fullPassWanted = false;
+                    await EnqueueBackgroundAsync(
+                        async t =>
+                        {
+                            Volatile.Write(ref _fullPassQueued, 0);
+                            await ReconcileAllAsync(t).ConfigureAwait(false);
+                        },
+                        token).ConfigureAwait(false);
+                }
+
+                var quiet = now - Volatile.Read(ref _lastChangeTicks) >= _options.ChangeDelay.TotalMilliseconds;
+                var overdue = now - Volatile.Read(ref _firstChangeTicks) >= MaxChangeDelay.TotalMilliseconds;
+                if (!_changedPaths.IsEmpty && (quiet || overdue) && Interlocked.CompareExchange(ref _changePassQueued, 1, 0) == 0)
+                {
+                    await EnqueueBackgroundAsync(
+                        t =>
+                        {
+                            Volatile.Write(ref _changePassQueued, 0);
+                            var paths = _changedPaths.Keys.ToList();
+                            foreach (var path in paths)
+                            {
+                                _changedPaths.TryRemove(path, out _);
+                            }
+
+                            return ReconcilePathsAsync(paths, t);
+                        },
+                        token).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Feeds rows waiting for hashing from the index to the hash workers. The index is the queue: reconciles only
+    /// write rows and signal, so sharing and unsharing never wait for hashing, and pending work survives a crash.
+    /// </summary>
+    private async Task FeederLoopAsync()
+    {
+        var token = _stopping.Token;
+        try
+        {
+            while (await _feedSignal.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                Volatile.Write(ref _feeding, 1);
+                _feedSignal.Reader.TryRead(out _);
+                try
+                {
+                    long after = 0;
+                    while (true)
+                    {
+                        var batch = await Task.Run(() => _db.LoadPending(after, 256), token).ConfigureAwait(false);
+                        if (batch.Count == 0)
+                        {
+                            break;
+                        }
+
+                        var roots = SnapshotRoots();
+                        foreach (var row in batch)
+                        {
+                            after = row.Id;
+                            if (roots.FirstOrDefault(r => r.Id == row.RootId) is not { } root)
+                            {
+                                continue;
+                            }
+
+                            var job = new HashJob(row.Id, root.LocalPath(row.StoredPath), row.Size, row.Modified, row.PreviousError is not null);
+                            if (_queued.TryAdd(row.Id, job))
+                            {
+                                await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
+                            }
+                        }
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not ChannelClosedException)
+                {
+                    _log.Write(NodeLogLevel.Error, $"could not read files waiting for hashing: {e.Message}; trying again shortly");
+                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                    SignalFeeder();
+                }
+                finally
+                {
+                    Volatile.Write(ref _feeding, 0);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+        catch (ChannelClosedException)
         {
         }
     }
@@ -308,36 +437,44 @@ public sealed class ShareIndex : IAsyncDisposable
         {
             await foreach (var job in _hashJobs.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
-                HashOutcome? outcome;
+                HashOutcome? outcome = null;
                 try
                 {
-                    var digest = await FileHasher.HashAsync(job.File.FullPath, job.File.Size, token).ConfigureAwait(false);
-                    Counters.Hashed(job.File.Size);
-                    outcome = new HashOutcome(job.Id, job.File.Size, job.File.Modified, digest, null);
+                    var digest = await FileHasher.HashAsync(job.FullPath, job.Size, job.Modified, token).ConfigureAwait(false);
+                    Counters.Hashed(job.Size);
+                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, digest, null);
                 }
-                catch (FileChangedException)
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
-                    // Still being written: the change notification or the next reconcile queues it again.
-                    outcome = null;
+                    throw;
+                }
+                catch (Exception e) when (e is FileChangedException or FileNotFoundException or DirectoryNotFoundException)
+                {
+                    // Changed, renamed or deleted since it was found: the change notification or the next pass sees to it.
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     Counters.Unreadable();
-                    if (job.PreviousState != SharedFileState.Unreadable)
+                    if (!job.WasUnreadable)
                     {
-                        _log.Write(NodeLogLevel.Warning, $"cannot read '{job.File.FullPath}': {e.Message}; it is not shared until it can be read");
+                        _log.Write(NodeLogLevel.Warning, $"cannot read '{job.FullPath}': {e.Message}; it is not shared until it can be read");
                     }
 
-                    outcome = new HashOutcome(job.Id, job.File.Size, job.File.Modified, null, e.Message);
+                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, null, e.Message);
+                }
+                catch (Exception e)
+                {
+                    _log.Write(NodeLogLevel.Error, $"hashing '{job.FullPath}' failed: {e.Message}");
+                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, null, e.Message);
                 }
 
                 if (outcome is null)
                 {
-                    _queued.TryRemove(job.Id, out _);
+                    _queued.TryRemove(KeyValuePair.Create(job.Id, job));
                 }
                 else
                 {
-                    await _outcomes.Writer.WriteAsync(outcome, token).ConfigureAwait(false);
+                    await _outcomes.Writer.WriteAsync((job, outcome), token).ConfigureAwait(false);
                 }
             }
         }
@@ -352,55 +489,60 @@ public sealed class ShareIndex : IAsyncDisposable
     /// <summary>Stores hashing outcomes in batches: one transaction per batch keeps 100,000 small files fast.</summary>
     private async Task OutcomeWriterAsync()
     {
-        var batch = new List<HashOutcome>(OutcomeBatch);
+        var batch = new List<(HashJob Job, HashOutcome Outcome)>(OutcomeBatch);
         var reader = _outcomes.Reader;
+        var token = _stopping.Token;
         try
         {
-            while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
-                while (batch.Count < OutcomeBatch && reader.TryRead(out var outcome))
+                while (batch.Count < OutcomeBatch && reader.TryRead(out var item))
                 {
-                    batch.Add(outcome);
+                    batch.Add(item);
                 }
 
-                await Task.Run(() => _db.StoreResults(batch), CancellationToken.None).ConfigureAwait(false);
-                foreach (var outcome in batch)
+                var outcomes = batch.Select(b => b.Outcome).ToList();
+                try
                 {
-                    _queued.TryRemove(outcome.Id, out _);
+                    var stored = await Task.Run(() => _db.StoreResults(outcomes), CancellationToken.None).ConfigureAwait(false);
+                    if (stored < outcomes.Count)
+                    {
+                        // Some files changed while they were hashed: their rows wait again.
+                        SignalFeeder();
+                    }
                 }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Disk full, I/O error: the rows stay pending and are fed again once writing works.
+                    _log.Write(NodeLogLevel.Error, $"could not store {outcomes.Count} hash result(s): {e.Message}; trying again shortly");
+                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                    SignalFeeder();
+                }
+                finally
+                {
+                    foreach (var (job, _) in batch)
+                    {
+                        _queued.TryRemove(KeyValuePair.Create(job.Id, job));
+                    }
 
-                _progress = null;
-                batch.Clear();
+                    _progress = null;
+                    batch.Clear();
+                }
             }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
     }
+
+    private void SignalFeeder() => _feedSignal.Writer.TryWrite(true);
 
     // ---- maintenance work (runs on the maintenance loop only) ----
 
-    private Task RunMaintenanceAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken, bool awaited = true)
+    private async Task RunMaintenanceAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
-        var job = new MaintenanceJob(work, awaited);
+        var job = new MaintenanceJob(work, Awaited: true);
         Interlocked.Increment(ref _maintenanceQueued);
-        if (!_maintenance.Writer.TryWrite(job))
-        {
-            if (!awaited)
-            {
-                // A background pass when the queue is full: the passes already queued will see the same disk.
-                Interlocked.Decrement(ref _maintenanceQueued);
-                return Task.CompletedTask;
-            }
-
-            return WriteThenWaitAsync(job, cancellationToken);
-        }
-
-        return awaited ? job.Done.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
-    }
-
-    private async Task WriteThenWaitAsync(MaintenanceJob job, CancellationToken cancellationToken)
-    {
         try
         {
             await _maintenance.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
@@ -414,12 +556,29 @@ public sealed class ShareIndex : IAsyncDisposable
         await job.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private async Task EnqueueBackgroundAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _maintenanceQueued);
+        try
+        {
+            await _maintenance.Writer.WriteAsync(new MaintenanceJob(work, Awaited: false), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _maintenanceQueued);
+            throw;
+        }
+    }
+
     private async Task ReconcileAllAsync(CancellationToken token)
     {
+        long linksSkipped = 0;
         foreach (var root in SnapshotRoots())
         {
-            await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
+            linksSkipped += await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
         }
+
+        Counters.FullPassDone(linksSkipped);
     }
 
     private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
@@ -451,9 +610,11 @@ public sealed class ShareIndex : IAsyncDisposable
 
     /// <summary>
     /// Compares a root (or the part of it at <paramref name="scope"/>) with the disk: unchanged files (same size and
-    /// last-write time) are left alone, new and changed ones are queued for hashing, vanished ones are removed.
+    /// last-write time) are left alone, new and changed ones wait for hashing, vanished ones are removed. Rows below a
+    /// folder that could not be read, or of a root that is not reachable (an unplugged disk), are kept as they are,
+    /// so nothing is hashed again when it comes back. Returns the links skipped.
     /// </summary>
-    private async Task ReconcileAsync(ShareRoot root, string scope, CancellationToken token)
+    private async Task<long> ReconcileAsync(ShareRoot root, string scope, CancellationToken token)
     {
         HashSet<string> excludedPaths;
         lock (_gate)
@@ -470,8 +631,9 @@ public sealed class ShareIndex : IAsyncDisposable
         var stored = await Task.Run(() => _db.LoadFiles(root.Id, scope), token).ConfigureAwait(false);
         var added = new List<DiskFile>();
         var changed = new List<(long, DiskFile)>();
-        var toHash = new List<(long Id, DiskFile File, SharedFileState State)>();
+        var retry = new List<long>();
         long unchanged = 0;
+        var pending = false;
         foreach (var file in scanner.Scan(root, scope, token))
         {
             if (stored.Remove(file.StoredPath, out var row))
@@ -484,10 +646,14 @@ public sealed class ShareIndex : IAsyncDisposable
                 {
                     unchanged++;
                 }
+                else if (row.State == SharedFileState.Unreadable)
+                {
+                    retry.Add(row.Id);
+                }
                 else
                 {
-                    // Interrupted before it was hashed (a stop or a crash), or unreadable last time: try again.
-                    toHash.Add((row.Id, file, row.State));
+                    // Interrupted before it was hashed (a stop or a crash): the feeder picks it up.
+                    pending = true;
                 }
             }
             else
@@ -495,51 +661,57 @@ public sealed class ShareIndex : IAsyncDisposable
                 added.Add(file);
             }
 
-            if (added.Count + changed.Count >= ReconcileBatch)
+            if (added.Count + changed.Count + retry.Count >= ReconcileBatch)
             {
-                await FlushAsync().ConfigureAwait(false);
+                await FlushAsync([]).ConfigureAwait(false);
             }
         }
 
-        await FlushAsync(stored.Values.Select(r => r.Id).ToList()).ConfigureAwait(false);
-        foreach (var (id, file, state) in toHash)
+        if (scanner.RootUnreachable)
         {
-            await QueueHashAsync(id, file, state, token).ConfigureAwait(false);
+            if (_unreachableRoots.TryAdd(root.Id, 0))
+            {
+                _log.Write(NodeLogLevel.Warning, $"shared '{root.FullPath}' is not reachable; its {stored.Count} indexed file(s) are kept until it is back");
+            }
+
+            return 0;
+        }
+
+        _unreachableRoots.TryRemove(root.Id, out _);
+        var removed = stored
+            .Where(entry => !scanner.UnreadableFolders.Any(folder => folder.Length == 0 || entry.Key.StartsWith(folder + "/", StringComparison.Ordinal)))
+            .Select(entry => entry.Value.Id)
+            .ToList();
+        await FlushAsync(removed).ConfigureAwait(false);
+        if (pending)
+        {
+            SignalFeeder();
         }
 
         Counters.Unchanged(unchanged);
-        Counters.Reconciled(scanner.LinksSkipped);
+        Counters.Reconciled();
         _progress = null;
+        return scanner.LinksSkipped;
 
-        async Task FlushAsync(List<long>? removed = null)
+        async Task FlushAsync(List<long> removedIds)
         {
             var batchAdded = added.ToList();
             var batchChanged = changed.ToList();
+            var batchRetry = retry.ToList();
             added.Clear();
             changed.Clear();
-            var pending = await Task.Run(() => _db.ApplyChanges(root.Id, batchAdded, batchChanged, removed ?? []), token).ConfigureAwait(false);
-            foreach (var (id, file) in pending)
+            retry.Clear();
+            await Task.Run(() => _db.ApplyChanges(root.Id, batchAdded, batchChanged, batchRetry, removedIds), token).ConfigureAwait(false);
+            if (batchAdded.Count + batchChanged.Count + batchRetry.Count > 0)
             {
-                await QueueHashAsync(id, file, SharedFileState.Hashing, token).ConfigureAwait(false);
+                SignalFeeder();
             }
 
-            if (removed is { Count: > 0 })
+            if (removedIds.Count > 0)
             {
-                _log.Write(NodeLogLevel.Verbose, $"{removed.Count} file(s) no longer in '{root.FullPath}'");
+                _log.Write(NodeLogLevel.Verbose, $"{removedIds.Count} file(s) no longer in '{root.FullPath}'");
             }
         }
-    }
-
-    private async Task QueueHashAsync(long id, DiskFile file, SharedFileState previousState, CancellationToken token)
-    {
-        var job = new HashJob(id, file, previousState);
-        if (_queued.TryGetValue(id, out var queued) && queued.File.Size == file.Size && queued.File.Modified == file.Modified)
-        {
-            return;
-        }
-
-        _queued[id] = job;
-        await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
     }
 
     private async Task PublishOneAsync(string path, bool isFile, CancellationToken token)
@@ -567,10 +739,10 @@ public sealed class ShareIndex : IAsyncDisposable
             return;
         }
 
-        // A new folder that holds roots shared before replaces them.
+        // A new folder that holds roots shared before replaces them; paths unpublished inside them stay unpublished.
         foreach (var inner in SnapshotRoots().Where(r => ShareRoot.Contains(path, r.FullPath)))
         {
-            RemoveRoot(inner);
+            RemoveRoot(inner, keepExclusions: true);
         }
 
         var root = _db.AddRoot(path, isFile);
@@ -590,7 +762,7 @@ public sealed class ShareIndex : IAsyncDisposable
         var removedRoots = roots.Where(r => ShareRoot.Contains(path, r.FullPath)).ToList();
         foreach (var root in removedRoots)
         {
-            RemoveRoot(root);
+            RemoveRoot(root, keepExclusions: false);
             _log.Write(NodeLogLevel.Information, $"no longer sharing '{root.FullPath}'");
         }
 
@@ -615,7 +787,7 @@ public sealed class ShareIndex : IAsyncDisposable
             .ToList();
         foreach (var root in SnapshotRoots().Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
         {
-            RemoveRoot(root);
+            RemoveRoot(root, keepExclusions: false);
         }
 
         foreach (var (path, isFile) in wanted.Where(w => !SnapshotRoots().Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
@@ -628,7 +800,7 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    private void RemoveRoot(ShareRoot root)
+    private void RemoveRoot(ShareRoot root, bool keepExclusions)
     {
         _db.RemoveRoot(root.Id);
         lock (_gate)
@@ -644,9 +816,12 @@ public sealed class ShareIndex : IAsyncDisposable
             }
         }
 
-        foreach (var excluded in _excludedPaths.Where(p => ShareRoot.Contains(root.FullPath, p)).ToList())
+        if (!keepExclusions)
         {
-            SetExcluded(excluded, excluded: false);
+            foreach (var excluded in _excludedPaths.Where(p => ShareRoot.Contains(root.FullPath, p)).ToList())
+            {
+                SetExcluded(excluded, excluded: false);
+            }
         }
     }
 
@@ -655,7 +830,7 @@ public sealed class ShareIndex : IAsyncDisposable
         _db.SetExcluded(path, excluded);
         lock (_gate)
         {
-            var copy = new HashSet<string>(_excludedPaths);
+            var copy = new HashSet<string>(_excludedPaths, ShareRoot.PathComparer);
             if (excluded)
             {
                 copy.Add(path);
@@ -726,22 +901,29 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         Counters.NotificationOverflow();
         _log.Write(NodeLogLevel.Verbose, $"change notifications were lost ({e.GetException().Message}); reconciling every share");
-        _fullReconcileNeeded = true;
+        _fullPassWanted = true;
     }
 
     private void NoteChange(string path)
     {
         Counters.ChangeNotified();
+        var now = Environment.TickCount64;
+        if (_changedPaths.IsEmpty)
+        {
+            Volatile.Write(ref _firstChangeTicks, now);
+        }
+
+        // Bounded: past this many distinct paths one full pass is cheaper than tracking them.
         if (_changedPaths.Count < 10_000)
         {
             _changedPaths.TryAdd(path, 0);
         }
         else
         {
-            _fullReconcileNeeded = true;
+            _fullPassWanted = true;
         }
 
-        Volatile.Write(ref _lastChangeTicks, Environment.TickCount64);
+        Volatile.Write(ref _lastChangeTicks, now);
     }
 
     private SharedFile? ToSharedFile(IndexedFile file)
@@ -786,6 +968,8 @@ public sealed class ShareIndex : IAsyncDisposable
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record HashJob(long Id, DiskFile File, SharedFileState PreviousState);
+    private sealed record HashJob(long Id, string FullPath, long Size, long Modified, bool WasUnreadable);
+
+    private sealed record CachedProgress(IndexProgress Value, long Ticks);
 }
 

@@ -3,9 +3,10 @@ using P2PTransfer.Search;
 namespace P2PTransfer.Index;
 
 /// <summary>
-/// Walks a shared root and yields the regular files it shares. The safety rules live here: folder links are never
-/// followed (they could lead anywhere, or in a loop); a file link is shared only if it ends at a regular file inside
-/// the same root; excluded names and paths are skipped, and so is the node's own state folder.
+/// Walks a shared root and yields the files it shares. The safety rules live here: links (to files or folders) are
+/// never followed, so nothing outside a share can be reached through one; empty files are not shared (they hold
+/// nothing, and named pipes, sockets and devices report no size, so they are never opened); excluded names and
+/// paths are skipped, also when a change below them is reported; the node's own state folder is never shared.
 /// </summary>
 internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOnlySet<string> excludedPaths, string stateDirectory, Action<string> trace, Action<string> warn)
 {
@@ -19,12 +20,25 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
 
     public long LinksSkipped { get; private set; }
 
+    /// <summary>True when the root itself could not be found or read: nothing below it can be judged gone.</summary>
+    public bool RootUnreachable { get; private set; }
+
+    /// <summary>Stored paths of folders that could not be listed; rows below them are kept, not deleted.</summary>
+    public List<string> UnreadableFolders { get; } = [];
+
     /// <summary>The files of <paramref name="root"/> below <paramref name="scope"/> (a stored path; empty for the whole root).</summary>
     public IEnumerable<DiskFile> Scan(ShareRoot root, string scope, CancellationToken cancellationToken)
     {
+        var rootInfo = root.IsFile ? (FileSystemInfo)new FileInfo(root.FullPath) : new DirectoryInfo(root.FullPath);
+        if (!rootInfo.Exists)
+        {
+            RootUnreachable = true;
+            yield break;
+        }
+
         if (root.IsFile)
         {
-            if (CheckFile(root, new FileInfo(root.FullPath)) is { } only)
+            if (CheckFile(root, (FileInfo)rootInfo) is { } only)
             {
                 yield return only;
             }
@@ -32,30 +46,42 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             yield break;
         }
 
-        var start = scope.Length == 0 ? root.FullPath : root.LocalPath(scope);
-        FileSystemInfo startInfo = Directory.Exists(start) ? new DirectoryInfo(start) : new FileInfo(start);
-        if (!startInfo.Exists || IsExcluded(startInfo))
+        var start = (DirectoryInfo)rootInfo;
+        if (scope.Length > 0)
         {
-            yield break;
-        }
-
-        if (startInfo is FileInfo single)
-        {
-            if (CheckFile(root, single) is { } file)
+            // A change reported below an excluded folder or a folder link is not shared: check every folder on the way.
+            var path = root.FullPath;
+            var segments = scope.Split('/');
+            for (var i = 0; i < segments.Length - 1; i++)
             {
-                yield return file;
+                path = Path.Combine(path, segments[i]);
+                var folder = new DirectoryInfo(path);
+                if (!folder.Exists || IsExcluded(folder) || IsLink(folder))
+                {
+                    yield break;
+                }
             }
 
-            yield break;
-        }
+            var target = Path.Combine(path, segments[^1]);
+            if (File.Exists(target))
+            {
+                if (CheckFile(root, new FileInfo(target)) is { } single)
+                {
+                    yield return single;
+                }
 
-        if (startInfo.LinkTarget is not null && scope.Length > 0)
-        {
-            yield break;
+                yield break;
+            }
+
+            start = new DirectoryInfo(target);
+            if (!start.Exists || IsExcluded(start) || IsLink(start))
+            {
+                yield break;
+            }
         }
 
         var folders = new Stack<DirectoryInfo>();
-        folders.Push((DirectoryInfo)startInfo);
+        folders.Push(start);
         while (folders.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -67,7 +93,8 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                warn($"cannot read folder '{folder.FullName}': {e.Message}; its files are not shared");
+                UnreadableFolders.Add(root.StoredPath(folder.FullName) ?? string.Empty);
+                warn($"cannot read folder '{folder.FullName}': {e.Message}; its files stay as they were indexed");
                 continue;
             }
 
@@ -78,15 +105,13 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
                     continue;
                 }
 
-                if (entry is DirectoryInfo subfolder)
+                if (IsLink(entry))
                 {
-                    if (subfolder.LinkTarget is not null || subfolder.Attributes.HasFlag(FileAttributes.ReparsePoint))
-                    {
-                        LinksSkipped++;
-                        trace($"not following folder link '{subfolder.FullName}'");
-                        continue;
-                    }
-
+                    LinksSkipped++;
+                    trace($"not following link '{entry.FullName}'");
+                }
+                else if (entry is DirectoryInfo subfolder)
+                {
                     folders.Push(subfolder);
                 }
                 else if (CheckFile(root, (FileInfo)entry) is { } file)
@@ -97,6 +122,8 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
         }
     }
 
+    private static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null || entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
+
     private bool IsExcluded(FileSystemInfo entry) =>
         excludedPaths.Contains(entry.FullName)
         || ShareRoot.Contains(stateDirectory, entry.FullName)
@@ -106,34 +133,17 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
     {
         try
         {
-            if (!file.Exists)
+            if (!file.Exists || file.Length == 0 || IsLink(file) || root.StoredPath(file.FullName) is not { } stored)
             {
-                return null;
-            }
-
-            var stored = root.StoredPath(file.FullName);
-            if (stored is null)
-            {
-                return null;
-            }
-
-            var content = file;
-            if (file.LinkTarget is not null)
-            {
-                // Shared only if the final target is a regular file inside this root: never a way out of the share.
-                var target = file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo;
-                var boundary = root.IsFile ? Path.GetDirectoryName(root.FullPath)! : root.FullPath;
-                if (target is not { Exists: true } || target.LinkTarget is not null || !ShareRoot.Contains(boundary, ShareRoot.Normalize(target.FullName)) || root.IsFile)
+                if (file.Exists && IsLink(file))
                 {
                     LinksSkipped++;
-                    trace($"not sharing link '{file.FullName}': it leads outside the share");
-                    return null;
                 }
 
-                content = target;
+                return null;
             }
 
-            return new DiskFile(stored, file.FullName, content.Length, content.LastWriteTimeUtc.Ticks);
+            return new DiskFile(stored, file.FullName, file.Length, file.LastWriteTimeUtc.Ticks);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -39,12 +39,8 @@ public sealed class Wildcard
             switch (c)
             {
                 case '`':
-                    if (++i == pattern.Length)
-                    {
-                        throw new ArgumentException($"the wildcard pattern '{pattern}' ends with an escape character (`)");
-                    }
-
-                    tokens.Add(new Token(Kind.Literal, pattern[i].ToString()));
+                    // As in PowerShell, a backtick at the very end stands for itself.
+                    tokens.Add(new Token(Kind.Literal, (i + 1 < pattern.Length ? pattern[++i] : '`').ToString()));
                     break;
                 case '*':
                     tokens.Add(new Token(Kind.AnyMany, "*"));
@@ -69,7 +65,18 @@ public sealed class Wildcard
             }
         }
 
-        return new Wildcard(pattern, [.. tokens]);
+        var wildcard = new Wildcard(pattern, [.. tokens]);
+        try
+        {
+            // Built now so that a set PowerShell rejects (a reversed range such as [z-a]) fails here, not mid-scan.
+            wildcard._regex = wildcard.BuildRegex();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"the wildcard pattern '{pattern}' is not valid: {e.Message}", e);
+        }
+
+        return wildcard;
     }
 
     /// <summary>Name-matching is case-insensitive: names and patterns are compared in this form.</summary>
@@ -125,20 +132,23 @@ public sealed class Wildcard
         return glob.ToString();
     }
 
-    /// <summary>The longest run of literal characters; the name index can only narrow a search on a run of 3 or more.</summary>
+    /// <summary>
+    /// The longest run of plain literal characters; the name index can only narrow a search on a run of 3 or more.
+    /// Escaped wildcard characters do not count: in GLOB they become one-character sets.
+    /// </summary>
     public int LongestLiteralRun()
     {
         int longest = 0, run = 0;
         foreach (var token in _tokens)
         {
-            run = token.Kind == Kind.Literal ? run + token.Text.Length : 0;
+            run = token.Kind == Kind.Literal && token.Text.IndexOfAny(['*', '?', '[']) < 0 ? run + token.Text.Length : 0;
             longest = Math.Max(longest, run);
         }
 
         return longest;
     }
 
-    public bool IsMatch(string name) => (_regex ??= BuildRegex()).IsMatch(name);
+    public bool IsMatch(string name) => _regex!.IsMatch(name);
 
     private Regex BuildRegex()
     {

@@ -30,7 +30,7 @@ public sealed class PublishP2PFileCommand : ShareCmdlet
             Await(node.Index.PublishAsync(paths, StopToken));
             if (Wait || PassThru)
             {
-                Await(node.Index.WaitIdleAsync(StopToken));
+                Await(node.Index.WaitHashedAsync(paths, StopToken));
             }
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)

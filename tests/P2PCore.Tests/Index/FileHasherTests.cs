@@ -24,7 +24,7 @@ public sealed class FileHasherTests : IDisposable
         var path = Path.Combine(_folder, "f.bin");
         await File.WriteAllBytesAsync(path, content);
 
-        var digest = await FileHasher.HashAsync(path, size, CancellationToken.None);
+        var digest = await FileHasher.HashAsync(path, size, File.GetLastWriteTimeUtc(path).Ticks, CancellationToken.None);
 
         Assert.Equal(SHA256.HashData(content), digest.Sha256);
         var pieces = content.Chunk(FileDigest.PieceSize).Select(SHA256.HashData).ToList();
@@ -38,8 +38,18 @@ public sealed class FileHasherTests : IDisposable
     {
         var path = Path.Combine(_folder, "g.bin");
         await File.WriteAllBytesAsync(path, new byte[3000]);
-        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 2000, CancellationToken.None));
-        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 4000, CancellationToken.None));
+        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 2000, null, CancellationToken.None));
+        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 4000, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_same_size_rewrite_is_caught_by_the_last_write_time()
+    {
+        var path = Path.Combine(_folder, "h.bin");
+        await File.WriteAllBytesAsync(path, new byte[3000]);
+        var scanned = File.GetLastWriteTimeUtc(path).Ticks;
+        File.SetLastWriteTimeUtc(path, new DateTime(scanned, DateTimeKind.Utc).AddSeconds(1));
+        await Assert.ThrowsAsync<FileChangedException>(() => FileHasher.HashAsync(path, 3000, scanned, CancellationToken.None));
     }
 
     [Fact]

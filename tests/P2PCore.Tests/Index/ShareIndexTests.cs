@@ -121,23 +121,119 @@ public sealed class ShareIndexTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Links_that_lead_outside_the_share_are_not_followed()
+    public async Task Links_are_never_followed_so_nothing_outside_the_share_is_reachable()
     {
         var outside = Path.Combine(_share.Root, "outside");
         Directory.CreateDirectory(outside);
         File.WriteAllText(Path.Combine(outside, "secret.txt"), "secret");
-        var inside = _share.Write("real.txt", "inside");
+        _share.Write("real.txt", "inside");
         File.CreateSymbolicLink(Path.Combine(_share.Folder, "escape.txt"), Path.Combine(outside, "secret.txt"));
         File.CreateSymbolicLink(Path.Combine(_share.Folder, "relative-escape.txt"), "../outside/secret.txt");
         Directory.CreateSymbolicLink(Path.Combine(_share.Folder, "escape-folder"), outside);
-        File.CreateSymbolicLink(Path.Combine(_share.Folder, "alias.txt"), inside);
+        File.CreateSymbolicLink(Path.Combine(_share.Folder, "through-folder-link.txt"), "escape-folder/secret.txt");
+        File.CreateSymbolicLink(Path.Combine(_share.Folder, "alias.txt"), Path.Combine(_share.Folder, "real.txt"));
 
         var index = await _share.OpenAsync();
 
-        Assert.Equal(["pub/alias.txt", "pub/real.txt"], Listed(index).Keys.Order());
-        Assert.Equal(HashOf(inside), Listed(index)["pub/alias.txt"].Hash);
-        Assert.Equal(3, index.Counters.LinksSkipped);
+        Assert.Equal(["pub/real.txt"], Listed(index).Keys);
+        Assert.Equal(5, index.Counters.LinksSkipped);
         Assert.Empty(index.Search(new FileQuery { Names = ["secret*"] }));
+
+        // A path through a folder link, published on its own, is not shared either.
+        var throughLink = Path.Combine(_share.Folder, "escape-folder", "secret.txt");
+        await index.UnpublishAsync([throughLink]);
+        await index.PublishAsync([throughLink]);
+        await TestShare.IdleAsync(index);
+        Assert.Equal(["pub/real.txt"], Listed(index).Keys);
+    }
+
+    [Fact]
+    public async Task Changes_below_an_excluded_folder_are_not_shared()
+    {
+        _share.Write("keep.txt", "k");
+        _share.Write(".git/config", "c");
+        _share.Write("private/diary.txt", "d");
+        var index = await _share.OpenAsync(o => o.Exclude = [".git"]);
+        await index.UnpublishAsync([Path.Combine(_share.Folder, "private")]);
+
+        _share.Write(".git/config", "changed");
+        _share.Write(".git/objects/ab", "new");
+        _share.Write("private/diary.txt", "changed diary");
+        _share.Write("private/new.txt", "new");
+        var marker = _share.Write("marker.txt", "written last");
+
+        Assert.True(await Eventually.TrueAsync(() => Listed(index).ContainsKey("pub/marker.txt"), Within));
+        await TestShare.IdleAsync(index);
+        Assert.Equal(["pub/keep.txt", "pub/marker.txt"], Listed(index).Keys.Order());
+    }
+
+    [Fact]
+    public async Task Empty_files_and_named_pipes_are_not_shared()
+    {
+        _share.Write("empty.txt", []);
+        _share.Write("full.txt", "x");
+        if (!OperatingSystem.IsWindows())
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_share.Folder, "pipe"));
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var index = await _share.OpenAsync();
+
+        Assert.Equal(["pub/full.txt"], Listed(index).Keys);
+    }
+
+    [Fact]
+    public async Task A_share_that_is_not_reachable_keeps_its_files_and_is_not_hashed_again_when_back()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            _share.Write($"f{i}.txt", $"file {i}");
+        }
+
+        var index = await _share.OpenAsync();
+        var away = _share.Folder + "-away";
+        Directory.Move(_share.Folder, away);
+        await index.ReconcileAsync();
+        Assert.Equal(5, Listed(index).Count);
+        Assert.Contains(_share.Log.Recent(), e => e.Level == NodeLogLevel.Warning && e.Message.Contains("not reachable"));
+
+        Directory.Move(away, _share.Folder);
+        await index.ReconcileAsync();
+        await TestShare.IdleAsync(index);
+        Assert.Equal(5, index.Counters.FilesHashed);
+        Assert.Equal(5, Listed(index).Count);
+    }
+
+    [Fact]
+    public async Task A_file_written_without_pause_does_not_hold_back_other_changes()
+    {
+        _share.Write("keep.txt", "k");
+        var index = await _share.OpenAsync();
+        using var writing = new CancellationTokenSource();
+        var log = Path.Combine(_share.Folder, "app.log");
+        var writer = Task.Run(async () =>
+        {
+            for (var i = 0; i < 200 && !writing.IsCancellationRequested; i++)
+            {
+                await File.AppendAllTextAsync(log, $"line {i}\n");
+                await Task.Delay(50);
+            }
+        });
+
+        try
+        {
+            await Task.Delay(300);
+            var added = _share.Write("added.txt", "new");
+            Assert.True(await Eventually.TrueAsync(() => Listed(index).TryGetValue("pub/added.txt", out var f) && f.State == SharedFileState.Ready, TimeSpan.FromSeconds(5)));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await index.WaitHashedAsync([added], timeout.Token);
+        }
+        finally
+        {
+            writing.Cancel();
+            await writer;
+        }
     }
 
     [Fact]
@@ -163,6 +259,20 @@ public sealed class ShareIndexTests : IAsyncLifetime
         await index.PublishAsync([Path.Combine(_share.Folder, "private")]);
         await TestShare.IdleAsync(index);
         Assert.Equal(["pub/keep.txt", "pub/private/diary.txt"], Listed(index).Keys.Order());
+    }
+
+    [Fact]
+    public async Task Publishing_a_parent_folder_keeps_what_was_unpublished_inside()
+    {
+        _share.Write("photos/me.jpg", "me");
+        _share.Write("photos/private/secret.jpg", "secret");
+        var index = await _share.OpenAsync(o => o.Shares = [Path.Combine(_share.Folder, "photos")]);
+        await index.UnpublishAsync([Path.Combine(_share.Folder, "photos", "private")]);
+
+        await index.PublishAsync([_share.Folder]);
+        await TestShare.IdleAsync(index);
+
+        Assert.Equal(["pub/photos/me.jpg"], Listed(index).Keys);
     }
 
     [Fact]
