@@ -334,6 +334,8 @@ public sealed class ShareIndex : IAsyncDisposable
 
                 if (_fullPassWanted && Interlocked.CompareExchange(ref _fullPassQueued, 1, 0) == 0)
                 {
+                    // Counted as queued before the wish is cleared, so IsBusy never reads false in between.
+                    Interlocked.Increment(ref _maintenanceQueued);
                     _fullPassWanted = false;
                     await EnqueueBackgroundAsync(
                         async t =>
@@ -348,6 +350,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 var overdue = now - Volatile.Read(ref _firstChangeTicks) >= MaxChangeDelay.TotalMilliseconds;
                 if (!_changedPaths.IsEmpty && (quiet || overdue) && Interlocked.CompareExchange(ref _changePassQueued, 1, 0) == 0)
                 {
+                    Interlocked.Increment(ref _maintenanceQueued);
                     await EnqueueBackgroundAsync(
                         t =>
                         {
@@ -556,9 +559,9 @@ public sealed class ShareIndex : IAsyncDisposable
         await job.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Queues a pass nobody waits for; the caller has already counted it in <see cref="_maintenanceQueued"/>.</summary>
     private async Task EnqueueBackgroundAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _maintenanceQueued);
         try
         {
             await _maintenance.Writer.WriteAsync(new MaintenanceJob(work, Awaited: false), cancellationToken).ConfigureAwait(false);
