@@ -30,7 +30,11 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly Channel<(HashJob Job, HashOutcome Outcome)> _outcomes = Channel.CreateBounded<(HashJob, HashOutcome)>(new BoundedChannelOptions(1024) { SingleReader = true });
     private readonly Channel<bool> _feedSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<long, byte> _unreachableRoots = new();
+    private readonly ConcurrentDictionary<string, byte> _warned = new();
     private readonly ConcurrentDictionary<long, HashJob> _queued = new();
+
+    // Rows stored since the feeder's current sweep began: a batch read before they were stored must not feed them again.
+    private readonly ConcurrentDictionary<long, (long Size, long Modified)> _storedThisSweep = new();
     private readonly ConcurrentDictionary<string, byte> _changedPaths = new();
     private readonly Dictionary<long, FileSystemWatcher> _watchers = [];
     private readonly object _gate = new();
@@ -388,6 +392,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 try
                 {
                     long after = 0;
+                    _storedThisSweep.Clear();
                     while (true)
                     {
                         var batch = await Task.Run(() => _db.LoadPending(after, 256), token).ConfigureAwait(false);
@@ -406,6 +411,11 @@ public sealed class ShareIndex : IAsyncDisposable
                             }
 
                             var job = new HashJob(row.Id, root.LocalPath(row.StoredPath), row.Size, row.Modified, row.PreviousError is not null);
+                            if (_storedThisSweep.TryGetValue(row.Id, out var stored) && stored == (row.Size, row.Modified))
+                            {
+                                continue;
+                            }
+
                             if (_queued.TryAdd(row.Id, job))
                             {
                                 await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
@@ -505,9 +515,11 @@ public sealed class ShareIndex : IAsyncDisposable
                 }
 
                 var outcomes = batch.Select(b => b.Outcome).ToList();
+                var kept = false;
                 try
                 {
                     var stored = await Task.Run(() => _db.StoreResults(outcomes), CancellationToken.None).ConfigureAwait(false);
+                    kept = true;
                     if (stored < outcomes.Count)
                     {
                         // Some files changed while they were hashed: their rows wait again.
@@ -525,6 +537,11 @@ public sealed class ShareIndex : IAsyncDisposable
                 {
                     foreach (var (job, _) in batch)
                     {
+                        if (kept)
+                        {
+                            _storedThisSweep[job.Id] = (job.Size, job.Modified);
+                        }
+
                         _queued.TryRemove(KeyValuePair.Create(job.Id, job));
                     }
 
@@ -535,10 +552,31 @@ public sealed class ShareIndex : IAsyncDisposable
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
+            // Stopping: keep what was already hashed, so a normal restart does not read it again.
+            while (reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                _db.StoreResults([.. batch.Select(b => b.Outcome)]);
+            }
+            catch (Exception e)
+            {
+                _log.Write(NodeLogLevel.Verbose, $"{batch.Count} hash result(s) not kept at stop ({e.Message}); they are hashed again at the next start");
+            }
         }
     }
 
     private void SignalFeeder() => _feedSignal.Writer.TryWrite(true);
+
+    /// <summary>A problem seen on every pass (an unreadable folder) is a warning the first time, then verbose.</summary>
+    private void WarnOnce(string message)
+    {
+        var first = _warned.Count < 10_000 && _warned.TryAdd(message, 0);
+        _log.Write(first ? NodeLogLevel.Warning : NodeLogLevel.Verbose, message);
+    }
 
     // ---- maintenance work (runs on the maintenance loop only) ----
 
@@ -630,7 +668,7 @@ public sealed class ShareIndex : IAsyncDisposable
             excludedPaths,
             _stateDirectory,
             message => _log.Write(NodeLogLevel.Verbose, message),
-            message => _log.Write(NodeLogLevel.Warning, message));
+            WarnOnce);
         var stored = await Task.Run(() => _db.LoadFiles(root.Id, scope), token).ConfigureAwait(false);
         var added = new List<DiskFile>();
         var changed = new List<(long, DiskFile)>();

@@ -11,7 +11,9 @@ public sealed record ShareRoot(long Id, string FullPath, bool IsFile)
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
 
     /// <summary>The folder's (or file's) own name, the first segment of every relative path it shares.</summary>
-    public string Leaf => Path.GetFileName(FullPath.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) is { Length: > 0 } leaf ? leaf : FullPath;
+    public string Leaf => Path.GetFileName(FullPath.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) is { Length: > 0 } leaf
+        ? leaf
+        : FullPath.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar, ':') is { Length: > 0 } drive ? drive : "root";
 
     /// <summary>The relative path other nodes see for a path stored below this root.</summary>
     public string PublicPath(string storedPath) => IsFile ? Leaf : $"{Leaf}/{storedPath}";

@@ -17,6 +17,9 @@ public sealed class FileQuery
     /// <summary>How long one regular-expression match may take before the search fails (hostile patterns).</summary>
     public static readonly TimeSpan RegexMatchTimeout = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How long one search may spend matching a regular expression over all of a node's names.</summary>
+    public static readonly TimeSpan RegexSearchBudget = TimeSpan.FromSeconds(5);
+
     /// <summary>PowerShell wildcards on the file name; a file matches if any of them matches. Empty means <c>*</c>.</summary>
     public IReadOnlyList<string> Names { get; init; } = [];
 
@@ -129,6 +132,11 @@ public sealed class FileQuery
     {
         var trimmed = extension.Trim();
         trimmed = trimmed.StartsWith("*.", StringComparison.Ordinal) ? trimmed[2..] : trimmed.TrimStart('.');
+        if (trimmed.Contains('.'))
+        {
+            throw new ArgumentException($"'{Text.Shorten(extension)}' has a dot inside; a file's extension is what follows its last dot ('{trimmed[(trimmed.LastIndexOf('.') + 1)..]}'), so use -Name '*.{trimmed}' for names ending this way");
+        }
+
         if (trimmed.Length == 0 || trimmed.Length > MaxExtensionLength || trimmed.IndexOfAny(['*', '?', '[', '/', '\\']) >= 0)
         {
             throw new ArgumentException($"'{Text.Shorten(extension)}' is not an extension (write pdf or .pdf, up to {MaxExtensionLength} characters)");
@@ -152,6 +160,9 @@ public sealed record CompiledQuery(
     long? MaxSize,
     byte[]? Hash)
 {
+    // Time spent in the regular expression by this search (one compiled query serves one search).
+    private readonly System.Diagnostics.Stopwatch _regexTime = new();
+
     /// <summary>True when the regular expression matches; a match that runs past the timeout is a clear error.</summary>
     public bool PatternMatches(string name)
     {
@@ -160,6 +171,13 @@ public sealed record CompiledQuery(
             return true;
         }
 
+        if (_regexTime.Elapsed > FileQuery.RegexSearchBudget)
+        {
+            throw new ArgumentException(
+                $"the pattern '{Pattern}' took longer than {FileQuery.RegexSearchBudget.TotalSeconds:0} s over this node's files; narrow the search with -Name or -Extension");
+        }
+
+        _regexTime.Start();
         try
         {
             return Pattern.IsMatch(name);
@@ -168,6 +186,10 @@ public sealed record CompiledQuery(
         {
             throw new ArgumentException(
                 $"the pattern '{Pattern}' took longer than {FileQuery.RegexMatchTimeout.TotalMilliseconds:0} ms on one name; simplify it");
+        }
+        finally
+        {
+            _regexTime.Stop();
         }
     }
 }

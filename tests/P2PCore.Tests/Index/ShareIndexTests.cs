@@ -38,6 +38,20 @@ public sealed class ShareIndexTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_file_of_a_large_share_is_read_exactly_once()
+    {
+        for (var i = 0; i < 3000; i++)
+        {
+            _share.Write($"d{i % 30:D2}/f{i:D4}.txt", $"content {i}");
+        }
+
+        var index = await _share.OpenAsync();
+
+        Assert.Equal(3000, index.Counters.FilesHashed);
+        Assert.Equal(3000, index.GetProgress().FilesDone);
+    }
+
+    [Fact]
     public async Task Added_changed_renamed_and_deleted_files_are_followed_while_running()
     {
         var keep = _share.Write("keep.txt", "keep");

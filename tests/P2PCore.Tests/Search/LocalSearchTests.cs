@@ -100,6 +100,7 @@ public sealed class LocalSearchTests : IAsyncLifetime
         Assert.Equal(["track01.mp3", "track02.MP3"], Names(new FileQuery { Extensions = [".mp3"] }));
         Assert.Equal(4, Names(new FileQuery { Extensions = ["*.pdf", "mp3", "nothing"] }).Count);
         Assert.Throws<ArgumentException>(() => Names(new FileQuery { Extensions = ["p*f"] }));
+        Assert.Contains("last dot", Assert.Throws<ArgumentException>(() => Names(new FileQuery { Extensions = ["tar.gz"] })).Message);
     }
 
     [Fact]
