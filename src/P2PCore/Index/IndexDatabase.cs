@@ -401,24 +401,25 @@ internal sealed class IndexDatabase : IDisposable
     }
 
     private const string Columns = "f.id, f.root_id, f.path, f.name, f.size, f.modified, f.hash, f.state, f.error";
+    private const int PageSize = 256;
 
     /// <summary>Every row, optionally only names matching a wildcard; for Get-P2PShare.</summary>
     public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken)
     {
-        var sql = $"SELECT {Columns} FROM files f";
+        var sql = $"SELECT {Columns} FROM files f WHERE 1 = 1";
         var parameters = new List<(string, object)>();
         if (name is { MatchesEverything: false })
         {
-            sql += " WHERE f.name_key GLOB $name";
+            sql += " AND f.name_key GLOB $name";
             parameters.Add(("$name", name.ToGlob()));
         }
 
-        return Query(sql + " ORDER BY f.root_id, f.path", parameters, int.MaxValue, null, cancellationToken);
+        return Query(sql, "f.id", parameters, int.MaxValue, null, cancellationToken);
     }
 
     /// <summary>
     /// Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>. Rows are read
-    /// lazily and reading stops at the limit, so a broad query costs only the rows it returns. Several names are
+    /// in pages and reading stops at the limit, so a broad query costs only the rows it returns. Several names are
     /// searched one after the other (a file matching two of them is returned once), each driven by the trigram
     /// index when it has a literal run long enough to use it.
     /// </summary>
@@ -452,7 +453,7 @@ internal sealed class IndexDatabase : IDisposable
 
         if (query.Names.Count == 0)
         {
-            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", parameters, limit, query, cancellationToken);
+            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", "f.id", parameters, limit, query, cancellationToken);
         }
 
         return query.Names.Count == 1
@@ -484,10 +485,10 @@ internal sealed class IndexDatabase : IDisposable
         // The trigram index narrows a GLOB only with three literal characters in a row; CROSS JOIN makes it drive
         // the join, so rows stream out as the index finds them. Without such a run, or when the exact hash narrows
         // the search better, the table (or its hash index) is read directly.
-        var sql = name.LongestLiteralRun() >= 3 && !byHash
-            ? $"SELECT {Columns} FROM file_names n CROSS JOIN files f ON f.id = n.rowid WHERE n.name_key GLOB $name AND f.name_key GLOB $name{filters}"
-            : $"SELECT {Columns} FROM files f WHERE f.name_key GLOB $name{filters}";
-        return Query(sql, [.. parameters, ("$name", name.ToGlob())], limit, query, cancellationToken);
+        var (sql, key) = name.LongestLiteralRun() >= 3 && !byHash
+            ? ($"SELECT {Columns} FROM file_names n CROSS JOIN files f ON f.id = n.rowid WHERE n.name_key GLOB $name AND f.name_key GLOB $name{filters}", "n.rowid")
+            : ($"SELECT {Columns} FROM files f WHERE f.name_key GLOB $name{filters}", "f.id");
+        return Query(sql, key, [.. parameters, ("$name", name.ToGlob())], limit, query, cancellationToken);
     }
 
     /// <summary>The stored digest of a hashed file, for transfers.</summary>
@@ -506,7 +507,42 @@ internal sealed class IndexDatabase : IDisposable
         return (file, FileDigest.FromStored(file.Size, sha256, reader.IsDBNull(9) ? null : (byte[])reader[9]));
     }
 
-    private IEnumerable<IndexedFile> Query(string sql, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a query page by page (keyset on <paramref name="key"/>, the row id), each page a short read of its own.
+    /// Callers may take their time with each result (a download per search hit) without holding a read transaction
+    /// open, which would stop SQLite from folding its write-ahead log back while hashing goes on.
+    /// </summary>
+    private IEnumerable<IndexedFile> Query(string sql, string key, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
+    {
+        var paged = $"{sql} AND {key} > $after ORDER BY {key} LIMIT $page";
+        long after = 0;
+        var returned = 0;
+        while (returned < limit)
+        {
+            var pageSize = filter?.Pattern is null ? Math.Min(PageSize, limit - returned) : PageSize;
+            var page = ReadPage(paged, parameters, after, pageSize, cancellationToken);
+            foreach (var file in page)
+            {
+                after = file.Id;
+                if (filter?.PatternMatches(file.Name) != false)
+                {
+                    returned++;
+                    yield return file;
+                    if (returned == limit)
+                    {
+                        yield break;
+                    }
+                }
+            }
+
+            if (page.Count < pageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, CancellationToken cancellationToken)
     {
         using var read = OpenReader();
         using var command = Command(read, sql);
@@ -515,19 +551,18 @@ internal sealed class IndexDatabase : IDisposable
             command.Parameters.AddWithValue(name, value);
         }
 
+        command.Parameters.AddWithValue("$after", after);
+        command.Parameters.AddWithValue("$page", pageSize);
         using var registration = cancellationToken.Register(command.Cancel);
         using var reader = command.ExecuteReader();
-        var returned = 0;
-        while (returned < limit && reader.Read())
+        var page = new List<IndexedFile>(pageSize);
+        while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var file = ReadFile(reader);
-            if (filter?.PatternMatches(file.Name) != false)
-            {
-                returned++;
-                yield return file;
-            }
+            page.Add(ReadFile(reader));
         }
+
+        return page;
     }
 
     private static IndexedFile ReadFile(SqliteDataReader reader) => new(

@@ -49,6 +49,13 @@ public sealed class ShareIndexTests : IAsyncLifetime
 
         Assert.Equal(3000, index.Counters.FilesHashed);
         Assert.Equal(3000, index.GetProgress().FilesDone);
+
+        // Results come in pages; every page boundary is crossed without losing or repeating a file.
+        Assert.Equal(3000, index.GetFiles().Select(f => f.RelativePath).Distinct().Count());
+        Assert.Equal(3000, index.Search(FileQuery.All).Select(f => f.RelativePath).Distinct().Count());
+        Assert.Equal(3000, index.Search(new FileQuery { Names = ["*.txt"] }).Select(f => f.RelativePath).Distinct().Count());
+        Assert.Equal(1000, index.Search(new FileQuery { Names = ["f1*", "*.txt"] }, maxResults: 1000).Select(f => f.RelativePath).Distinct().Count());
+        Assert.Equal(600, index.Search(new FileQuery { Pattern = @"^f\d\d\d[05]\.txt$" }).Count());
     }
 
     [Fact]
