@@ -194,6 +194,26 @@ internal sealed class IndexDatabase : IDisposable
         return 0;
     });
 
+    /// <summary>Moves a root's file rows below a shared folder that holds it, keeping their hashes, and drops the root.</summary>
+    public void MergeRoot(ShareRoot inner, ShareRoot outer) => Write(transaction =>
+    {
+        var prefix = outer.StoredPath(inner.FullPath) ?? throw new ArgumentException($"'{inner.FullPath}' is not inside '{outer.FullPath}'");
+        using var move = Command(
+            _writer,
+            inner.IsFile
+                ? "UPDATE files SET root_id = $to, path = $prefix WHERE root_id = $from"
+                : "UPDATE files SET root_id = $to, path = $prefix || '/' || path WHERE root_id = $from",
+            transaction);
+        move.Parameters.AddWithValue("$to", outer.Id);
+        move.Parameters.AddWithValue("$from", inner.Id);
+        move.Parameters.AddWithValue("$prefix", prefix);
+        move.ExecuteNonQuery();
+        using var root = Command(_writer, "DELETE FROM roots WHERE id = $from", transaction);
+        root.Parameters.AddWithValue("$from", inner.Id);
+        root.ExecuteNonQuery();
+        return 0;
+    });
+
     public HashSet<string> LoadExcludedPaths()
     {
         using var read = OpenReader();
@@ -349,10 +369,10 @@ internal sealed class IndexDatabase : IDisposable
         });
 
     /// <summary>
-    /// Stores hashing outcomes. A row is only updated if it still describes the file that was hashed (same size and
-    /// last-write time), so a file that changed meanwhile stays pending for the next pass.
+    /// Stores hashing outcomes and returns the ids of the rows updated. A row is only updated if it still describes
+    /// the file that was hashed (same size and last-write time), so a file that changed meanwhile stays pending.
     /// </summary>
-    public int StoreResults(IReadOnlyList<HashOutcome> outcomes) => Write(transaction =>
+    public HashSet<long> StoreResults(IReadOnlyList<HashOutcome> outcomes) => Write(transaction =>
     {
         using var ready = Command(
             _writer,
@@ -362,7 +382,7 @@ internal sealed class IndexDatabase : IDisposable
             _writer,
             "UPDATE files SET state = 2, error = $error WHERE id = $id AND size = $size AND modified = $modified",
             transaction);
-        var stored = 0;
+        var stored = new HashSet<long>();
         foreach (var outcome in outcomes)
         {
             var command = outcome.Digest is null ? failed : ready;
@@ -381,7 +401,10 @@ internal sealed class IndexDatabase : IDisposable
                 command.Parameters.AddWithValue("$error", outcome.Error ?? "unreadable");
             }
 
-            stored += command.ExecuteNonQuery();
+            if (command.ExecuteNonQuery() > 0)
+            {
+                stored.Add(outcome.Id);
+            }
         }
 
         return stored;
@@ -429,19 +452,21 @@ internal sealed class IndexDatabase : IDisposable
         var parameters = new List<(string, object)>();
         if (query.Extensions.Count > 0)
         {
-            filters.Append(" AND f.extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
+            // With an exact hash, the unary + keeps SQLite from preferring the extension index over the hash index.
+            filters.Append(query.Hash is null ? " AND f.extension IN (" : " AND +f.extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
             parameters.AddRange(query.Extensions.Select((e, i) => ($"$e{i}", (object)e)));
         }
 
+        var size = query.Hash is null ? "f.size" : "+f.size";
         if (query.MinSize is { } min)
         {
-            filters.Append(" AND f.size >= $min");
+            filters.Append($" AND {size} >= $min");
             parameters.Add(("$min", min));
         }
 
         if (query.MaxSize is { } max)
         {
-            filters.Append(" AND f.size <= $max");
+            filters.Append($" AND {size} <= $max");
             parameters.Add(("$max", max));
         }
 

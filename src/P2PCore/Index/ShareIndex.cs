@@ -33,6 +33,9 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _warned = new();
     private readonly ConcurrentDictionary<long, HashJob> _queued = new();
 
+    // Rows the feeder skipped because an older job for them was still queued: fed again when that job leaves.
+    private readonly ConcurrentDictionary<long, byte> _refeed = new();
+
     // Rows stored since the feeder's current sweep began: a batch read before they were stored must not feed them again.
     private readonly ConcurrentDictionary<long, (long Size, long Modified)> _storedThisSweep = new();
     private readonly ConcurrentDictionary<string, byte> _changedPaths = new();
@@ -40,8 +43,8 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly object _gate = new();
     private List<ShareRoot> _roots;
     private HashSet<string> _excludedPaths;
-    private int _maintenanceRunning;
-    private int _maintenanceQueued;
+    private int _maintenancePending;
+    private long _rewinds;
     private int _feeding;
     private int _fullPassQueued;
     private int _changePassQueued;
@@ -79,13 +82,32 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     /// <summary>True while a reconcile is queued or running, or files wait for hashing.</summary>
-    public bool IsBusy =>
-        Volatile.Read(ref _maintenanceRunning) + Volatile.Read(ref _maintenanceQueued) > 0
-        || _fullPassWanted
-        || !_changedPaths.IsEmpty
-        || Volatile.Read(ref _feeding) == 1
-        || _feedSignal.Reader.Count > 0
-        || !_queued.IsEmpty;
+    /// <remarks>
+    /// Work moves through stages (a wish for a full pass, changed paths, maintenance jobs, the feeder's signal, the
+    /// feeder, queued hash jobs), and every hand-off marks the next stage before clearing the previous one, so reading
+    /// the stages in this order never misses work that existed when the read began. The one step back (a hash job
+    /// asking the feeder to try a row again) bumps <see cref="_rewinds"/>, and a read that saw one starts over.
+    /// </remarks>
+    public bool IsBusy
+    {
+        get
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var rewinds = Interlocked.Read(ref _rewinds);
+                var busy = _fullPassWanted
+                    || !_changedPaths.IsEmpty
+                    || Volatile.Read(ref _maintenancePending) > 0
+                    || _feedSignal.Reader.Count > 0
+                    || Volatile.Read(ref _feeding) == 1
+                    || !_queued.IsEmpty;
+                if (busy || rewinds == Interlocked.Read(ref _rewinds) || attempt == 3)
+                {
+                    return busy;
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Opens the index in <paramref name="stateDirectory"/>, applies the share list and starts the first reconcile
@@ -168,7 +190,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 .SelectMany(root => fullPaths.Select(path => (Root: root, Scope: ScopeOf(root, path))))
                 .Where(s => s.Scope is not null)
                 .ToList();
-            if (Volatile.Read(ref _maintenanceRunning) + Volatile.Read(ref _maintenanceQueued) == 0
+            if (Volatile.Read(ref _maintenancePending) == 0
                 && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope!) == 0))
             {
                 return;
@@ -286,8 +308,6 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         await foreach (var job in _maintenance.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            Interlocked.Increment(ref _maintenanceRunning);
-            Interlocked.Decrement(ref _maintenanceQueued);
             try
             {
                 _stopping.Token.ThrowIfCancellationRequested();
@@ -310,7 +330,7 @@ public sealed class ShareIndex : IAsyncDisposable
             finally
             {
                 _progress = null;
-                Interlocked.Decrement(ref _maintenanceRunning);
+                Interlocked.Decrement(ref _maintenancePending);
             }
         }
     }
@@ -339,7 +359,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 if (_fullPassWanted && Interlocked.CompareExchange(ref _fullPassQueued, 1, 0) == 0)
                 {
                     // Counted as queued before the wish is cleared, so IsBusy never reads false in between.
-                    Interlocked.Increment(ref _maintenanceQueued);
+                    Interlocked.Increment(ref _maintenancePending);
                     _fullPassWanted = false;
                     await EnqueueBackgroundAsync(
                         async t =>
@@ -354,7 +374,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 var overdue = now - Volatile.Read(ref _firstChangeTicks) >= MaxChangeDelay.TotalMilliseconds;
                 if (!_changedPaths.IsEmpty && (quiet || overdue) && Interlocked.CompareExchange(ref _changePassQueued, 1, 0) == 0)
                 {
-                    Interlocked.Increment(ref _maintenanceQueued);
+                    Interlocked.Increment(ref _maintenancePending);
                     await EnqueueBackgroundAsync(
                         t =>
                         {
@@ -365,7 +385,7 @@ public sealed class ShareIndex : IAsyncDisposable
                                 _changedPaths.TryRemove(path, out _);
                             }
 
-                            return ReconcilePathsAsync(paths, t);
+                            return ReconcileChangesAsync(paths, t);
                         },
                         token).ConfigureAwait(false);
                 }
@@ -410,16 +430,25 @@ public sealed class ShareIndex : IAsyncDisposable
                                 continue;
                             }
 
-                            var job = new HashJob(row.Id, root.LocalPath(row.StoredPath), row.Size, row.Modified, row.PreviousError is not null);
-                            if (_storedThisSweep.TryGetValue(row.Id, out var stored) && stored == (row.Size, row.Modified))
+                            var job = new HashJob(row.Id, root.Id, root.LocalPath(row.StoredPath), row.Size, row.Modified, row.PreviousError is not null);
+                            if (!_queued.TryAdd(row.Id, job))
                             {
+                                if (_queued.TryGetValue(row.Id, out var older) && (older.Size, older.Modified) != (row.Size, row.Modified))
+                                {
+                                    _refeed[row.Id] = 0;
+                                }
+
                                 continue;
                             }
 
-                            if (_queued.TryAdd(row.Id, job))
+                            // Checked after claiming the row: a result stored between this batch's read and now wins.
+                            if (_storedThisSweep.TryGetValue(row.Id, out var stored) && stored == (row.Size, row.Modified))
                             {
-                                await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
+                                _queued.TryRemove(KeyValuePair.Create(row.Id, job));
+                                continue;
                             }
+
+                            await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
                         }
                     }
                 }
@@ -453,6 +482,13 @@ public sealed class ShareIndex : IAsyncDisposable
                 HashOutcome? outcome = null;
                 try
                 {
+                    if (!StillShared(job))
+                    {
+                        // Unpublished while it waited: not read at all.
+                        Release(job);
+                        continue;
+                    }
+
                     var digest = await FileHasher.HashAsync(job.FullPath, job.Size, job.Modified, token).ConfigureAwait(false);
                     Counters.Hashed(job.Size);
                     outcome = new HashOutcome(job.Id, job.Size, job.Modified, digest, null);
@@ -483,7 +519,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
                 if (outcome is null)
                 {
-                    _queued.TryRemove(KeyValuePair.Create(job.Id, job));
+                    Release(job);
                 }
                 else
                 {
@@ -515,39 +551,24 @@ public sealed class ShareIndex : IAsyncDisposable
                 }
 
                 var outcomes = batch.Select(b => b.Outcome).ToList();
-                var kept = false;
-                try
+                var stored = await StoreWithRetryAsync(outcomes, token).ConfigureAwait(false);
+                foreach (var (job, _) in batch)
                 {
-                    var stored = await Task.Run(() => _db.StoreResults(outcomes), CancellationToken.None).ConfigureAwait(false);
-                    kept = true;
-                    if (stored < outcomes.Count)
+                    if (stored.Contains(job.Id))
                     {
-                        // Some files changed while they were hashed: their rows wait again.
-                        SignalFeeder();
+                        _storedThisSweep[job.Id] = (job.Size, job.Modified);
                     }
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // Disk full, I/O error: the rows stay pending and are fed again once writing works.
-                    _log.Write(NodeLogLevel.Error, $"could not store {outcomes.Count} hash result(s): {e.Message}; trying again shortly");
-                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-                    SignalFeeder();
-                }
-                finally
-                {
-                    foreach (var (job, _) in batch)
+                    else
                     {
-                        if (kept)
-                        {
-                            _storedThisSweep[job.Id] = (job.Size, job.Modified);
-                        }
-
-                        _queued.TryRemove(KeyValuePair.Create(job.Id, job));
+                        // The file changed while it was hashed: its row waits again.
+                        _refeed[job.Id] = 0;
                     }
 
-                    _progress = null;
-                    batch.Clear();
+                    Release(job);
                 }
+
+                _progress = null;
+                batch.Clear();
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -569,7 +590,56 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    private void SignalFeeder() => _feedSignal.Writer.TryWrite(true);
+    /// <summary>Stores results, retrying (disk full, I/O error) until it works or the index stops: hashes are never thrown away.</summary>
+    private async Task<HashSet<long>> StoreWithRetryAsync(List<HashOutcome> outcomes, CancellationToken token)
+    {
+        for (var failures = 0; ; failures++)
+        {
+            try
+            {
+                return await Task.Run(() => _db.StoreResults(outcomes), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (failures == 0)
+                {
+                    _log.Write(NodeLogLevel.Error, $"could not store {outcomes.Count} hash result(s): {e.Message}; retrying every {RetryDelay.TotalSeconds:0} s");
+                }
+
+                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private bool StillShared(HashJob job)
+    {
+        if (!SnapshotRoots().Any(r => r.Id == job.RootId))
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return !_excludedPaths.Any(excluded => ShareRoot.Contains(excluded, job.FullPath));
+        }
+    }
+
+    private void SignalFeeder()
+    {
+        _feedSignal.Writer.TryWrite(true);
+        Interlocked.Increment(ref _rewinds);
+    }
+
+    /// <summary>A job leaves the queue; if the feeder skipped its row meanwhile (it changed), the feeder looks again.</summary>
+    private void Release(HashJob job)
+    {
+        if (_refeed.TryRemove(job.Id, out _))
+        {
+            SignalFeeder();
+        }
+
+        _queued.TryRemove(KeyValuePair.Create(job.Id, job));
+    }
 
     /// <summary>A problem seen on every pass (an unreadable folder) is a warning the first time, then verbose.</summary>
     private void WarnOnce(string message)
@@ -583,21 +653,21 @@ public sealed class ShareIndex : IAsyncDisposable
     private async Task RunMaintenanceAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         var job = new MaintenanceJob(work, Awaited: true);
-        Interlocked.Increment(ref _maintenanceQueued);
+        Interlocked.Increment(ref _maintenancePending);
         try
         {
             await _maintenance.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            Interlocked.Decrement(ref _maintenanceQueued);
+            Interlocked.Decrement(ref _maintenancePending);
             throw;
         }
 
         await job.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Queues a pass nobody waits for; the caller has already counted it in <see cref="_maintenanceQueued"/>.</summary>
+    /// <summary>Queues a pass nobody waits for; the caller has already counted it in <see cref="_maintenancePending"/>.</summary>
     private async Task EnqueueBackgroundAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         try
@@ -606,7 +676,7 @@ public sealed class ShareIndex : IAsyncDisposable
         }
         catch
         {
-            Interlocked.Decrement(ref _maintenanceQueued);
+            Interlocked.Decrement(ref _maintenancePending);
             throw;
         }
     }
@@ -620,6 +690,20 @@ public sealed class ShareIndex : IAsyncDisposable
         }
 
         Counters.FullPassDone(linksSkipped);
+    }
+
+    private async Task ReconcileChangesAsync(IReadOnlyList<string> paths, CancellationToken token)
+    {
+        try
+        {
+            await ReconcilePathsAsync(paths, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The paths were taken off the list; a full pass makes sure their changes are not lost.
+            _fullPassWanted = true;
+            throw;
+        }
     }
 
     private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
@@ -767,6 +851,17 @@ public sealed class ShareIndex : IAsyncDisposable
 
         if (container is not null)
         {
+            string? excludedAbove;
+            lock (_gate)
+            {
+                excludedAbove = _excludedPaths.FirstOrDefault(excluded => !ShareRoot.PathComparer.Equals(excluded, path) && ShareRoot.Contains(excluded, path));
+            }
+
+            if (excludedAbove is not null)
+            {
+                throw new ArgumentException($"'{path}' is inside '{excludedAbove}', which was unpublished; publish that folder again (or exclude what you do not want with -Exclude)");
+            }
+
             if (wasExcluded)
             {
                 SetExcluded(path, excluded: false);
@@ -780,16 +875,17 @@ public sealed class ShareIndex : IAsyncDisposable
             return;
         }
 
-        // A new folder that holds roots shared before replaces them; paths unpublished inside them stay unpublished.
-        foreach (var inner in SnapshotRoots().Where(r => ShareRoot.Contains(path, r.FullPath)))
-        {
-            RemoveRoot(inner, keepExclusions: true);
-        }
-
         var root = _db.AddRoot(path, isFile);
         lock (_gate)
         {
             _roots = [.. _roots, root];
+        }
+
+        // A new folder that holds roots shared before takes over their files (hashed already, so not read again);
+        // paths unpublished inside them stay unpublished.
+        foreach (var inner in SnapshotRoots().Where(r => r.Id != root.Id && ShareRoot.Contains(path, r.FullPath)))
+        {
+            AbsorbRoot(inner, root);
         }
 
         Watch(root);
@@ -826,17 +922,43 @@ public sealed class ShareIndex : IAsyncDisposable
             .Where(p => !requested.Any(other => other.Path != p.Path && !other.IsFile && ShareRoot.Contains(other.Path, p.Path)))
             .Distinct()
             .ToList();
-        foreach (var root in SnapshotRoots().Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
-        {
-            RemoveRoot(root, keepExclusions: false);
-        }
-
         foreach (var (path, isFile) in wanted.Where(w => !SnapshotRoots().Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
         {
             var root = _db.AddRoot(path, isFile);
             lock (_gate)
             {
                 _roots = [.. _roots, root];
+            }
+        }
+
+        var kept = SnapshotRoots().Where(r => wanted.Contains((r.FullPath, r.IsFile))).ToList();
+        foreach (var root in SnapshotRoots().Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
+        {
+            if (kept.FirstOrDefault(k => !k.IsFile && ShareRoot.Contains(k.FullPath, root.FullPath)) is { } outer)
+            {
+                AbsorbRoot(root, outer);
+            }
+            else
+            {
+                RemoveRoot(root, keepExclusions: false);
+            }
+        }
+    }
+
+    /// <summary>Hands a root's files (and the paths unpublished in it) to a shared folder that holds it.</summary>
+    private void AbsorbRoot(ShareRoot inner, ShareRoot outer)
+    {
+        _db.MergeRoot(inner, outer);
+        lock (_gate)
+        {
+            _roots = [.. _roots.Where(r => r.Id != inner.Id)];
+        }
+
+        lock (_watchers)
+        {
+            if (_watchers.Remove(inner.Id, out var watcher))
+            {
+                watcher.Dispose();
             }
         }
     }
@@ -1009,7 +1131,7 @@ public sealed class ShareIndex : IAsyncDisposable
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record HashJob(long Id, string FullPath, long Size, long Modified, bool WasUnreadable);
+    private sealed record HashJob(long Id, long RootId, string FullPath, long Size, long Modified, bool WasUnreadable);
 
     private sealed record CachedProgress(IndexProgress Value, long Ticks);
 }

@@ -65,7 +65,8 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             var target = Path.Combine(path, segments[^1]);
             if (File.Exists(target))
             {
-                if (CheckFile(root, new FileInfo(target)) is { } single)
+                var targetFile = new FileInfo(target);
+                if (!IsExcluded(targetFile) && CheckFile(root, targetFile) is { } single)
                 {
                     yield return single;
                 }

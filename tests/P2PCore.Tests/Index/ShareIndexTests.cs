@@ -294,6 +294,42 @@ public sealed class ShareIndexTests : IAsyncLifetime
         await TestShare.IdleAsync(index);
 
         Assert.Equal(["pub/photos/me.jpg"], Listed(index).Keys);
+        Assert.Equal(2, index.Counters.FilesHashed);
+        await Assert.ThrowsAsync<ArgumentException>(() => index.PublishAsync([Path.Combine(_share.Folder, "photos", "private", "secret.jpg")]));
+    }
+
+    [Fact]
+    public async Task Restarting_with_a_parent_folder_keeps_hashes_and_what_was_unpublished()
+    {
+        _share.Write("photos/me.jpg", "me");
+        _share.Write("photos/private/secret.jpg", "secret");
+        _share.Write("notes.txt", "n");
+        var first = await _share.OpenAsync(o => o.Shares = [Path.Combine(_share.Folder, "photos")]);
+        await first.UnpublishAsync([Path.Combine(_share.Folder, "photos", "private")]);
+        await _share.CloseAsync(first);
+
+        var again = await _share.OpenAsync();
+
+        Assert.Equal(["pub/notes.txt", "pub/photos/me.jpg"], Listed(again).Keys.Order());
+        Assert.Equal(1, again.Counters.FilesHashed);
+    }
+
+    [Fact]
+    public async Task A_single_file_unpublished_inside_a_share_stays_unshared_and_excluded_names_stay_out()
+    {
+        _share.Write("keep.txt", "k");
+        var secret = _share.Write("secret.txt", "s");
+        var index = await _share.OpenAsync(o => o.Exclude = ["*.tmp"]);
+
+        await index.UnpublishAsync([secret]);
+        Assert.Equal(["pub/keep.txt"], Listed(index).Keys);
+
+        File.AppendAllText(secret, " changed");
+        _share.Write("scratch.tmp", "temporary");
+        _share.Write("marker.txt", "written last");
+        Assert.True(await Eventually.TrueAsync(() => Listed(index).ContainsKey("pub/marker.txt"), Within));
+        await TestShare.IdleAsync(index);
+        Assert.Equal(["pub/keep.txt", "pub/marker.txt"], Listed(index).Keys.Order());
     }
 
     [Fact]
