@@ -39,7 +39,9 @@ public sealed class ShareIndex : IAsyncDisposable
     // Rows stored since the feeder's current sweep began: a batch read before they were stored must not feed them again.
     private readonly ConcurrentDictionary<long, (long Size, long Modified)> _storedThisSweep = new();
     private readonly ConcurrentDictionary<string, byte> _changedPaths = new();
-    private readonly Dictionary<long, FileSystemWatcher> _watchers = [];
+    // One watcher per shared folder, and one per folder holding shared single files (Linux gives each user only
+    // 128 inotify instances, so a watcher per published file would run out).
+    private readonly Dictionary<string, (FileSystemWatcher Watcher, HashSet<long> Roots)> _watchers = new(ShareRoot.PathComparer);
     private readonly object _gate = new();
     private List<ShareRoot> _roots;
     private HashSet<string> _excludedPaths;
@@ -260,7 +262,7 @@ public sealed class ShareIndex : IAsyncDisposable
         _stopping.Cancel();
         lock (_watchers)
         {
-            foreach (var watcher in _watchers.Values)
+            foreach (var (watcher, _) in _watchers.Values)
             {
                 watcher.Dispose();
             }
@@ -954,13 +956,7 @@ public sealed class ShareIndex : IAsyncDisposable
             _roots = [.. _roots.Where(r => r.Id != inner.Id)];
         }
 
-        lock (_watchers)
-        {
-            if (_watchers.Remove(inner.Id, out var watcher))
-            {
-                watcher.Dispose();
-            }
-        }
+        Unwatch(inner);
     }
 
     private void RemoveRoot(ShareRoot root, bool keepExclusions)
@@ -971,13 +967,7 @@ public sealed class ShareIndex : IAsyncDisposable
             _roots = [.. _roots.Where(r => r.Id != root.Id)];
         }
 
-        lock (_watchers)
-        {
-            if (_watchers.Remove(root.Id, out var watcher))
-            {
-                watcher.Dispose();
-            }
-        }
+        Unwatch(root);
 
         if (!keepExclusions)
         {
@@ -1017,13 +1007,27 @@ public sealed class ShareIndex : IAsyncDisposable
 
     // ---- change notifications ----
 
+    private static string WatchKey(ShareRoot root) => root.IsFile ? Path.GetDirectoryName(root.FullPath)! + Path.DirectorySeparatorChar + "*" : root.FullPath;
+
     private void Watch(ShareRoot root)
     {
+        var key = WatchKey(root);
+        lock (_watchers)
+        {
+            if (_watchers.TryGetValue(key, out var shared))
+            {
+                shared.Roots.Add(root.Id);
+                return;
+            }
+        }
+
         FileSystemWatcher watcher;
         try
         {
+            // Single files are watched through their folder, not recursively; changes to other files there are ignored
+            // when the changed paths are matched to roots.
             watcher = root.IsFile
-                ? new FileSystemWatcher(Path.GetDirectoryName(root.FullPath)!, Path.GetFileName(root.FullPath))
+                ? new FileSystemWatcher(Path.GetDirectoryName(root.FullPath)!)
                 : new FileSystemWatcher(root.FullPath) { IncludeSubdirectories = true };
             watcher.NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.LastWrite;
             watcher.InternalBufferSize = 64 * 1024;
@@ -1036,7 +1040,7 @@ public sealed class ShareIndex : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or PlatformNotSupportedException)
         {
-            _log.Write(NodeLogLevel.Warning, $"cannot watch '{root.FullPath}' for changes ({e.Message}); changes are picked up by the periodic reconcile");
+            WarnOnce($"cannot watch '{root.FullPath}' for changes ({e.Message}); its changes are picked up by the periodic reconcile");
             return;
         }
 
@@ -1048,7 +1052,39 @@ public sealed class ShareIndex : IAsyncDisposable
                 return;
             }
 
-            _watchers.Add(root.Id, watcher);
+            if (_watchers.TryGetValue(key, out var raced))
+            {
+                raced.Roots.Add(root.Id);
+                watcher.Dispose();
+                return;
+            }
+
+            _watchers.Add(key, (watcher, [root.Id]));
+        }
+    }
+
+    private void Unwatch(ShareRoot root)
+    {
+        lock (_watchers)
+        {
+            var key = WatchKey(root);
+            if (_watchers.TryGetValue(key, out var entry) && entry.Roots.Remove(root.Id) && entry.Roots.Count == 0)
+            {
+                _watchers.Remove(key);
+                entry.Watcher.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Watchers in use (one per shared folder, one per folder holding shared single files).</summary>
+    internal int WatcherCount
+    {
+        get
+        {
+            lock (_watchers)
+            {
+                return _watchers.Count;
+            }
         }
     }
 

@@ -352,6 +352,27 @@ public sealed class ShareIndexTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Single_files_published_from_one_folder_share_one_watcher_and_follow_changes()
+    {
+        var files = Enumerable.Range(0, 200).Select(i => _share.Write($"many/f{i:D3}.txt", $"file {i}")).ToList();
+        var index = await _share.OpenAsync(o => o.Shares = []);
+
+        await index.PublishAsync(files);
+        await TestShare.IdleAsync(index);
+        Assert.Equal(200, Listed(index).Count);
+        Assert.Equal(1, index.WatcherCount);
+
+        File.WriteAllText(files[7], "changed");
+        Assert.True(await Eventually.TrueAsync(() => Listed(index)["f007.txt"].Hash == HashOf(files[7]), Within));
+
+        await index.UnpublishAsync(files.Skip(1));
+        Assert.Equal(["f000.txt"], Listed(index).Keys);
+        Assert.Equal(1, index.WatcherCount);
+        await index.UnpublishAsync([files[0]]);
+        Assert.Equal(0, index.WatcherCount);
+    }
+
+    [Fact]
     public async Task The_state_folder_can_never_be_shared()
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => _share.OpenAsync(o => o.Shares = [_share.Root]));
