@@ -343,30 +343,27 @@ internal sealed class IndexDatabase : IDisposable
                 }
             }
 
-            if (retry.Count > 0)
-            {
-                using var again = Command(_writer, "UPDATE files SET state = 0 WHERE id = $id AND state = 2", transaction);
-                var id = again.Parameters.Add("$id", SqliteType.Integer);
-                foreach (var rowId in retry)
-                {
-                    id.Value = rowId;
-                    again.ExecuteNonQuery();
-                }
-            }
-
-            if (removed.Count > 0)
-            {
-                using var delete = Command(_writer, "DELETE FROM files WHERE id = $id", transaction);
-                var id = delete.Parameters.Add("$id", SqliteType.Integer);
-                foreach (var rowId in removed)
-                {
-                    id.Value = rowId;
-                    delete.ExecuteNonQuery();
-                }
-            }
-
+            ExecuteForEach("UPDATE files SET state = 0 WHERE id = $id AND state = 2", retry, transaction);
+            ExecuteForEach("DELETE FROM files WHERE id = $id", removed, transaction);
             return 0;
         });
+
+    /// <summary>Runs one statement with <c>$id</c> bound to each id in turn, inside the caller's transaction.</summary>
+    private void ExecuteForEach(string sql, IReadOnlyList<long> ids, SqliteTransaction transaction)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        using var command = Command(_writer, sql, transaction);
+        var id = command.Parameters.Add("$id", SqliteType.Integer);
+        foreach (var rowId in ids)
+        {
+            id.Value = rowId;
+            command.ExecuteNonQuery();
+        }
+    }
 
     /// <summary>
     /// Stores hashing outcomes and returns the ids of the rows updated. A row is only updated if it still describes
