@@ -16,22 +16,6 @@ internal sealed record DiskFile(string StoredPath, string FullPath, long Size, l
 /// <summary>A file row as searches return it.</summary>
 internal sealed record IndexedFile(long Id, long RootId, string StoredPath, string Name, long Size, long Modified, byte[]? Sha256, SharedFileState State, string? Error);
 
-/// <summary>How far indexing has come: files and bytes hashed of everything the node shares.</summary>
-public sealed record IndexProgress(long FilesTotal, long BytesTotal, long FilesPending, long BytesPending, long FilesUnreadable)
-{
-    /// <summary>True while the shares are being compared with the disk or files wait for hashing.</summary>
-    public bool Busy { get; init; }
-
-    public long FilesDone => FilesTotal - FilesPending;
-
-    public long BytesDone => BytesTotal - BytesPending;
-
-    /// <summary>Everything found has been hashed (or found unreadable) and no reconcile is under way.</summary>
-    public bool IsComplete => !Busy && FilesPending == 0;
-
-    public override string ToString() => $"{FilesDone}/{FilesTotal} files, {BytesDone}/{BytesTotal} bytes{(IsComplete ? string.Empty : ", indexing")}";
-}
-
 /// <summary>
 /// The index in SQLite: shared roots, excluded paths, and one row per shared file with its digest. File names are
 /// also in an FTS5 trigram index so that wildcard searches with three or more literal characters never scan the
@@ -85,14 +69,11 @@ internal sealed class IndexDatabase : IDisposable
     private readonly SqliteConnection _writer;
     private readonly object _writeGate = new();
 
-    private IndexDatabase(string path, SqliteConnection writer)
+    private IndexDatabase(SqliteConnection writer)
     {
-        FilePath = path;
         _connectionString = writer.ConnectionString;
         _writer = writer;
     }
-
-    public string FilePath { get; }
 
     /// <summary>Opens (or creates) the index. A file that is not a readable index is moved aside and a new one started.</summary>
     public static IndexDatabase Open(string path, Action<string> warn)
@@ -138,7 +119,7 @@ internal sealed class IndexDatabase : IDisposable
                 transaction.Commit();
             }
 
-            return new IndexDatabase(path, writer);
+            return new IndexDatabase(writer);
         }
         catch
         {
@@ -160,19 +141,8 @@ internal sealed class IndexDatabase : IDisposable
 
     // ---- roots and excluded paths ----
 
-    public List<ShareRoot> LoadRoots()
-    {
-        using var read = OpenReader();
-        using var command = Command(read, "SELECT id, path, is_file FROM roots ORDER BY id");
-        using var reader = command.ExecuteReader();
-        var roots = new List<ShareRoot>();
-        while (reader.Read())
-        {
-            roots.Add(new ShareRoot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2) != 0));
-        }
-
-        return roots;
-    }
+    public List<ShareRoot> LoadRoots() =>
+        ReadAll("SELECT id, path, is_file FROM roots ORDER BY id", null, r => new ShareRoot(r.GetInt64(0), r.GetString(1), r.GetInt64(2) != 0));
 
     public ShareRoot AddRoot(string fullPath, bool isFile) => Write(transaction =>
     {
@@ -214,19 +184,7 @@ internal sealed class IndexDatabase : IDisposable
         return 0;
     });
 
-    public HashSet<string> LoadExcludedPaths()
-    {
-        using var read = OpenReader();
-        using var command = Command(read, "SELECT path FROM excluded_paths");
-        using var reader = command.ExecuteReader();
-        var paths = new HashSet<string>();
-        while (reader.Read())
-        {
-            paths.Add(reader.GetString(0));
-        }
-
-        return paths;
-    }
+    public List<string> LoadExcludedPaths() => ReadAll("SELECT path FROM excluded_paths", null, r => r.GetString(0));
 
     public void SetExcluded(string fullPath, bool excluded) => Write(transaction =>
     {
@@ -240,55 +198,37 @@ internal sealed class IndexDatabase : IDisposable
 
     // ---- reconcile ----
 
-    /// <summary>The rows of a root, or of one file or folder below it (scope = its stored path; empty = the whole root).</summary>
-    public Dictionary<string, StoredFile> LoadFiles(long rootId, string scope)
-    {
-        using var read = OpenReader();
-        using var command = Command(
-            read,
-            scope.Length == 0
-                ? "SELECT path, id, size, modified, state FROM files WHERE root_id = $root"
-                // '0' is the character after '/': the range holds exactly the paths below the scope folder.
-                : "SELECT path, id, size, modified, state FROM files WHERE root_id = $root AND (path = $scope OR (path >= $scope || '/' AND path < $scope || '0'))");
-        command.Parameters.AddWithValue("$root", rootId);
-        command.Parameters.AddWithValue("$scope", scope);
-        using var reader = command.ExecuteReader();
-        var files = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            files[reader.GetString(0)] = new StoredFile(reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), (SharedFileState)reader.GetInt64(4));
-        }
+    // The rows of a root below a scope (a stored path; empty = the whole root). '0' is the character after '/': the
+    // range holds exactly the paths below the scope folder.
+    private const string InScope = "root_id = $root AND ($scope = '' OR path = $scope OR (path >= $scope || '/' AND path < $scope || '0'))";
 
-        return files;
-    }
+    /// <summary>The rows of a root, or of one file or folder below it (scope = its stored path; empty = the whole root).</summary>
+    public Dictionary<string, StoredFile> LoadFiles(long rootId, string scope) =>
+        ReadAll(
+            $"SELECT path, id, size, modified, state FROM files WHERE {InScope}",
+            command => BindScope(command, rootId, scope),
+            r => (Path: r.GetString(0), File: new StoredFile(r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), (SharedFileState)r.GetInt64(4))))
+        .ToDictionary(row => row.Path, row => row.File, StringComparer.Ordinal);
 
     /// <summary>Rows waiting for hashing with an id above <paramref name="afterId"/>, in id order.</summary>
-    public List<PendingFile> LoadPending(long afterId, int count)
-    {
-        using var read = OpenReader();
-        using var command = Command(read, "SELECT id, root_id, path, size, modified, error FROM files WHERE state = 0 AND id > $after ORDER BY id LIMIT $count");
-        command.Parameters.AddWithValue("$after", afterId);
-        command.Parameters.AddWithValue("$count", count);
-        using var reader = command.ExecuteReader();
-        var pending = new List<PendingFile>();
-        while (reader.Read())
-        {
-            pending.Add(new PendingFile(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
-        }
-
-        return pending;
-    }
+    public List<PendingFile> LoadPending(long afterId, int count) =>
+        ReadAll(
+            "SELECT id, root_id, path, size, modified, error FROM files WHERE state = 0 AND id > $after ORDER BY id LIMIT $count",
+            command =>
+            {
+                command.Parameters.AddWithValue("$after", afterId);
+                command.Parameters.AddWithValue("$count", count);
+            },
+            r => new PendingFile(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetString(5)));
 
     /// <summary>How many rows of a root (below a scope, as in <see cref="LoadFiles"/>) still wait for hashing.</summary>
-    public long CountPending(long rootId, string scope)
+    public long CountPending(long rootId, string scope) =>
+        ReadAll($"SELECT count(*) FROM files WHERE state = 0 AND {InScope}", command => BindScope(command, rootId, scope), r => r.GetInt64(0))[0];
+
+    private static void BindScope(SqliteCommand command, long rootId, string scope)
     {
-        using var read = OpenReader();
-        using var command = Command(
-            read,
-            "SELECT count(*) FROM files WHERE state = 0 AND root_id = $root AND ($scope = '' OR path = $scope OR (path >= $scope || '/' AND path < $scope || '0'))");
         command.Parameters.AddWithValue("$root", rootId);
         command.Parameters.AddWithValue("$scope", scope);
-        return Convert.ToInt64(command.ExecuteScalar());
     }
 
     /// <summary>
@@ -409,16 +349,11 @@ internal sealed class IndexDatabase : IDisposable
 
     // ---- queries ----
 
-    public IndexProgress GetProgress()
-    {
-        using var read = OpenReader();
-        using var command = Command(
-            read,
-            "SELECT count(*), total(size), count(*) FILTER (WHERE state = 0), total(size) FILTER (WHERE state = 0), count(*) FILTER (WHERE state = 2) FROM files");
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return new IndexProgress(reader.GetInt64(0), (long)reader.GetDouble(1), reader.GetInt64(2), (long)reader.GetDouble(3), reader.GetInt64(4));
-    }
+    public IndexProgress GetProgress() =>
+        ReadAll(
+            "SELECT count(*), total(size), count(*) FILTER (WHERE state = 0), total(size) FILTER (WHERE state = 0), count(*) FILTER (WHERE state = 2) FROM files",
+            null,
+            r => new IndexProgress(r.GetInt64(0), (long)r.GetDouble(1), r.GetInt64(2), (long)r.GetDouble(3), r.GetInt64(4)))[0];
 
     private const string Columns = "f.id, f.root_id, f.path, f.name, f.size, f.modified, f.hash, f.state, f.error";
     private const int PageSize = 256;
@@ -514,20 +449,16 @@ internal sealed class IndexDatabase : IDisposable
     }
 
     /// <summary>The stored digest of a hashed file, for transfers.</summary>
-    public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256)
-    {
-        using var read = OpenReader();
-        using var command = Command(read, $"SELECT {Columns}, f.pieces FROM files f WHERE f.hash = $hash AND f.state = 1 LIMIT 1");
-        command.Parameters.AddWithValue("$hash", sha256);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        var file = ReadFile(reader);
-        return (file, FileDigest.FromStored(file.Size, sha256, reader.IsDBNull(9) ? null : (byte[])reader[9]));
-    }
+    public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256) =>
+        ReadAll(
+            $"SELECT {Columns}, f.pieces FROM files f WHERE f.hash = $hash AND f.state = 1 LIMIT 1",
+            command => command.Parameters.AddWithValue("$hash", sha256),
+            r =>
+            {
+                var file = ReadFile(r);
+                return ((IndexedFile File, FileDigest Digest)?)(file, FileDigest.FromStored(file.Size, sha256, r.IsDBNull(9) ? null : (byte[])r[9]));
+            })
+        .SingleOrDefault();
 
     /// <summary>
     /// Runs a query page by page (keyset on <paramref name="key"/>, the row id), each page a short read of its own.
@@ -564,27 +495,38 @@ internal sealed class IndexDatabase : IDisposable
         }
     }
 
-    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, CancellationToken cancellationToken)
+    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, CancellationToken cancellationToken) =>
+        ReadAll(
+            sql,
+            command =>
+            {
+                foreach (var (name, value) in parameters)
+                {
+                    command.Parameters.AddWithValue(name, value);
+                }
+
+                command.Parameters.AddWithValue("$after", after);
+                command.Parameters.AddWithValue("$page", pageSize);
+            },
+            ReadFile,
+            cancellationToken);
+
+    /// <summary>Runs one query on a read connection of its own and maps every row; the connection goes back to the pool at once.</summary>
+    private List<T> ReadAll<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> map, CancellationToken cancellationToken = default)
     {
         using var read = OpenReader();
         using var command = Command(read, sql);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        command.Parameters.AddWithValue("$after", after);
-        command.Parameters.AddWithValue("$page", pageSize);
+        bind?.Invoke(command);
         using var registration = cancellationToken.Register(command.Cancel);
         using var reader = command.ExecuteReader();
-        var page = new List<IndexedFile>(pageSize);
+        var rows = new List<T>();
         while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            page.Add(ReadFile(reader));
+            rows.Add(map(reader));
         }
 
-        return page;
+        return rows;
     }
 
     private static IndexedFile ReadFile(SqliteDataReader reader) => new(

@@ -14,8 +14,6 @@ public sealed class ShareIndex : IAsyncDisposable
 {
     private const string DatabaseFileName = "index.db";
     private const int ReconcileBatch = 2000;
-    private const int OutcomeBatch = 512;
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxChangeDelay = TimeSpan.FromSeconds(2);
 
     private readonly IndexDatabase _db;
@@ -26,33 +24,18 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<MaintenanceJob> _maintenance = Channel.CreateBounded<MaintenanceJob>(new BoundedChannelOptions(64) { SingleReader = true });
-    private readonly Channel<HashJob> _hashJobs;
-    private readonly Channel<(HashJob Job, HashOutcome Outcome)> _outcomes = Channel.CreateBounded<(HashJob, HashOutcome)>(new BoundedChannelOptions(1024) { SingleReader = true });
-    private readonly Channel<bool> _feedSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly HashPipeline _hashing;
+    private readonly ShareWatcher _watcher;
     private readonly ConcurrentDictionary<long, byte> _unreachableRoots = new();
     private readonly ConcurrentDictionary<string, byte> _warned = new();
-    private readonly ConcurrentDictionary<long, HashJob> _queued = new();
+    private readonly OncePass _fullPass = new();
+    private readonly OncePass _changePass = new();
 
-    // Rows the feeder skipped because an older job for them was still queued: fed again when that job leaves.
-    private readonly ConcurrentDictionary<long, byte> _refeed = new();
-
-    // Rows stored since the feeder's current sweep began: a batch read before they were stored must not feed them again.
-    private readonly ConcurrentDictionary<long, (long Size, long Modified)> _storedThisSweep = new();
-    private readonly ConcurrentDictionary<string, byte> _changedPaths = new();
-    // One watcher per shared folder, and one per folder holding shared single files (Linux gives each user only
-    // 128 inotify instances, so a watcher per published file would run out).
-    private readonly Dictionary<string, (FileSystemWatcher Watcher, HashSet<long> Roots)> _watchers = new(ShareRoot.PathComparer);
-    private readonly object _gate = new();
-    private List<ShareRoot> _roots;
-    private HashSet<string> _excludedPaths;
+    // Both replaced whole (copy on write) and only by the maintenance loop (or Open), so readers need no lock.
+    private volatile RootSet _roots;
+    private volatile HashSet<string> _excludedPaths;
     private int _maintenancePending;
-    private long _rewinds;
-    private int _feeding;
-    private int _fullPassQueued;
-    private int _changePassQueued;
     private int _disposed;
-    private long _lastChangeTicks;
-    private long _firstChangeTicks;
     private volatile bool _fullPassWanted;
     private volatile CachedProgress? _progress;
 
@@ -64,31 +47,23 @@ public sealed class ShareIndex : IAsyncDisposable
         _stateDirectory = stateDirectory;
         _excludeNames = excludeNames;
         _tasks = new BackgroundTasks(log);
-        _hashJobs = Channel.CreateBounded<HashJob>(new BoundedChannelOptions(256));
-        _roots = db.LoadRoots();
+        _roots = new RootSet(db.LoadRoots());
         _excludedPaths = new HashSet<string>(db.LoadExcludedPaths(), ShareRoot.PathComparer);
+        _hashing = new HashPipeline(db, log, Counters, () => _roots.ById, StillShared, () => _progress = null);
+        _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), () => _fullPassWanted = true);
     }
 
     public IndexCounters Counters { get; } = new();
 
     /// <summary>The shared folders and files.</summary>
-    public IReadOnlyList<string> Roots
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _roots.Select(r => r.FullPath)];
-            }
-        }
-    }
+    public IReadOnlyList<string> Roots => [.. _roots.All.Select(r => r.FullPath)];
 
     /// <summary>True while a reconcile is queued or running, or files wait for hashing.</summary>
     /// <remarks>
-    /// Work moves through stages (a wish for a full pass, changed paths, maintenance jobs, the feeder's signal, the
-    /// feeder, queued hash jobs), and every hand-off marks the next stage before clearing the previous one, so reading
-    /// the stages in this order never misses work that existed when the read began. The one step back (a hash job
-    /// asking the feeder to try a row again) bumps <see cref="_rewinds"/>, and a read that saw one starts over.
+    /// Work moves through stages (a wish for a full pass, changed paths, maintenance jobs, then the hash pipeline),
+    /// and every hand-off marks the next stage before clearing the previous one, so reading the stages in this order
+    /// never misses work that existed when the read began. The one step back (a hash job asking the feeder to try a
+    /// row again) counts in <see cref="HashPipeline.Rewinds"/>, and a read that saw one starts over.
     /// </remarks>
     public bool IsBusy
     {
@@ -96,20 +71,21 @@ public sealed class ShareIndex : IAsyncDisposable
         {
             for (var attempt = 0; ; attempt++)
             {
-                var rewinds = Interlocked.Read(ref _rewinds);
+                var rewinds = _hashing.Rewinds;
                 var busy = _fullPassWanted
-                    || !_changedPaths.IsEmpty
+                    || _watcher.HasChanges
                     || Volatile.Read(ref _maintenancePending) > 0
-                    || _feedSignal.Reader.Count > 0
-                    || Volatile.Read(ref _feeding) == 1
-                    || !_queued.IsEmpty;
-                if (busy || rewinds == Interlocked.Read(ref _rewinds) || attempt == 3)
+                    || _hashing.IsBusy;
+                if (busy || rewinds == _hashing.Rewinds || attempt == 3)
                 {
                     return busy;
                 }
             }
         }
     }
+
+    /// <summary>Watchers in use (one per shared folder, one per folder holding shared single files).</summary>
+    internal int WatcherCount => _watcher.Count;
 
     /// <summary>
     /// Opens the index in <paramref name="stateDirectory"/>, applies the share list and starts the first reconcile
@@ -188,7 +164,7 @@ public sealed class ShareIndex : IAsyncDisposable
         var fullPaths = paths.Select(ShareRoot.Normalize).ToList();
         while (true)
         {
-            var scopes = SnapshotRoots()
+            var scopes = _roots.All
                 .SelectMany(root => fullPaths.Select(path => (Root: root, Scope: ScopeOf(root, path))))
                 .Where(s => s.Scope is not null)
                 .ToList();
@@ -260,20 +236,9 @@ public sealed class ShareIndex : IAsyncDisposable
         }
 
         _stopping.Cancel();
-        lock (_watchers)
-        {
-            foreach (var (watcher, _) in _watchers.Values)
-            {
-                watcher.Dispose();
-            }
-
-            _watchers.Clear();
-        }
-
+        _watcher.Dispose();
         _maintenance.Writer.TryComplete();
-        _feedSignal.Writer.TryComplete();
-        _hashJobs.Writer.TryComplete();
-        _outcomes.Writer.TryComplete();
+        _hashing.Complete();
         if (!await _tasks.WaitAllAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
         {
             _log.Write(NodeLogLevel.Warning, "index tasks did not stop within 10 s");
@@ -286,21 +251,12 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private void Start()
     {
-        lock (_gate)
+        foreach (var root in _roots.All)
         {
-            foreach (var root in _roots)
-            {
-                Watch(root);
-            }
+            _watcher.Watch(root);
         }
 
-        for (var i = 0; i < Math.Max(1, _options.HashWorkers); i++)
-        {
-            _tasks.Run("hash worker", HashWorkerAsync);
-        }
-
-        _tasks.Run("index writer", OutcomeWriterAsync);
-        _tasks.Run("hash feeder", FeederLoopAsync);
+        _hashing.Start(_tasks, _options.HashWorkers, _stopping.Token);
         _tasks.Run("index maintenance", MaintenanceLoopAsync);
         _tasks.Run("index change watch", ChangeLoopAsync);
         _fullPassWanted = true;
@@ -358,38 +314,18 @@ public sealed class ShareIndex : IAsyncDisposable
                     _fullPassWanted = true;
                 }
 
-                if (_fullPassWanted && Interlocked.CompareExchange(ref _fullPassQueued, 1, 0) == 0)
+                // Counted as queued before the wish is cleared, so IsBusy never reads false in between.
+                if (_fullPassWanted && _fullPass.TryClaim())
                 {
-                    // Counted as queued before the wish is cleared, so IsBusy never reads false in between.
                     Interlocked.Increment(ref _maintenancePending);
                     _fullPassWanted = false;
-                    await EnqueueBackgroundAsync(
-                        async t =>
-                        {
-                            Volatile.Write(ref _fullPassQueued, 0);
-                            await ReconcileAllAsync(t).ConfigureAwait(false);
-                        },
-                        token).ConfigureAwait(false);
+                    await EnqueueAsync(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false), token).ConfigureAwait(false);
                 }
 
-                var quiet = now - Volatile.Read(ref _lastChangeTicks) >= _options.ChangeDelay.TotalMilliseconds;
-                var overdue = now - Volatile.Read(ref _firstChangeTicks) >= MaxChangeDelay.TotalMilliseconds;
-                if (!_changedPaths.IsEmpty && (quiet || overdue) && Interlocked.CompareExchange(ref _changePassQueued, 1, 0) == 0)
+                if (_watcher.IsDue(now, _options.ChangeDelay, MaxChangeDelay) && _changePass.TryClaim())
                 {
                     Interlocked.Increment(ref _maintenancePending);
-                    await EnqueueBackgroundAsync(
-                        t =>
-                        {
-                            Volatile.Write(ref _changePassQueued, 0);
-                            var paths = _changedPaths.Keys.ToList();
-                            foreach (var path in paths)
-                            {
-                                _changedPaths.TryRemove(path, out _);
-                            }
-
-                            return ReconcileChangesAsync(paths, t);
-                        },
-                        token).ConfigureAwait(false);
+                    await EnqueueAsync(new MaintenanceJob(_changePass.Then(t => ReconcileChangesAsync(_watcher.TakeChanges(), t)), Awaited: false), token).ConfigureAwait(false);
                 }
             }
         }
@@ -398,250 +334,8 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Feeds rows waiting for hashing from the index to the hash workers. The index is the queue: reconciles only
-    /// write rows and signal, so sharing and unsharing never wait for hashing, and pending work survives a crash.
-    /// </summary>
-    private async Task FeederLoopAsync()
-    {
-        var token = _stopping.Token;
-        try
-        {
-            while (await _feedSignal.Reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                Volatile.Write(ref _feeding, 1);
-                _feedSignal.Reader.TryRead(out _);
-                try
-                {
-                    long after = 0;
-                    _storedThisSweep.Clear();
-                    while (true)
-                    {
-                        var batch = await Task.Run(() => _db.LoadPending(after, 256), token).ConfigureAwait(false);
-                        if (batch.Count == 0)
-                        {
-                            break;
-                        }
-
-                        var roots = SnapshotRoots();
-                        foreach (var row in batch)
-                        {
-                            after = row.Id;
-                            if (roots.FirstOrDefault(r => r.Id == row.RootId) is not { } root)
-                            {
-                                continue;
-                            }
-
-                            var job = new HashJob(row.Id, root.Id, root.LocalPath(row.StoredPath), row.Size, row.Modified, row.PreviousError is not null);
-                            if (!_queued.TryAdd(row.Id, job))
-                            {
-                                if (_queued.TryGetValue(row.Id, out var older) && (older.Size, older.Modified) != (row.Size, row.Modified))
-                                {
-                                    _refeed[row.Id] = 0;
-                                }
-
-                                continue;
-                            }
-
-                            // Checked after claiming the row: a result stored between this batch's read and now wins.
-                            if (_storedThisSweep.TryGetValue(row.Id, out var stored) && stored == (row.Size, row.Modified))
-                            {
-                                _queued.TryRemove(KeyValuePair.Create(row.Id, job));
-                                continue;
-                            }
-
-                            await _hashJobs.Writer.WriteAsync(job, token).ConfigureAwait(false);
-                        }
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException and not ChannelClosedException)
-                {
-                    _log.Write(NodeLogLevel.Error, $"could not read files waiting for hashing: {e.Message}; trying again shortly");
-                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-                    SignalFeeder();
-                }
-                finally
-                {
-                    Volatile.Write(ref _feeding, 0);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-        }
-        catch (ChannelClosedException)
-        {
-        }
-    }
-
-    private async Task HashWorkerAsync()
-    {
-        var token = _stopping.Token;
-        try
-        {
-            await foreach (var job in _hashJobs.Reader.ReadAllAsync(token).ConfigureAwait(false))
-            {
-                HashOutcome? outcome = null;
-                try
-                {
-                    if (!StillShared(job))
-                    {
-                        // Unpublished while it waited: not read at all.
-                        Release(job);
-                        continue;
-                    }
-
-                    var digest = await FileHasher.HashAsync(job.FullPath, job.Size, job.Modified, token).ConfigureAwait(false);
-                    Counters.Hashed(job.Size);
-                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, digest, null);
-                }
-                catch (OperationCanceledException) when (token.IsCancellationRequested)
-                {
-                    throw;
-                }
-                catch (Exception e) when (e is FileChangedException or FileNotFoundException or DirectoryNotFoundException)
-                {
-                    // Changed, renamed or deleted since it was found: the change notification or the next pass sees to it.
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Counters.Unreadable();
-                    if (!job.WasUnreadable)
-                    {
-                        _log.Write(NodeLogLevel.Warning, $"cannot read '{job.FullPath}': {e.Message}; it is not shared until it can be read");
-                    }
-
-                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, null, e.Message);
-                }
-                catch (Exception e)
-                {
-                    _log.Write(NodeLogLevel.Error, $"hashing '{job.FullPath}' failed: {e.Message}");
-                    outcome = new HashOutcome(job.Id, job.Size, job.Modified, null, e.Message);
-                }
-
-                if (outcome is null)
-                {
-                    Release(job);
-                }
-                else
-                {
-                    await _outcomes.Writer.WriteAsync((job, outcome), token).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-        }
-        catch (ChannelClosedException)
-        {
-        }
-    }
-
-    /// <summary>Stores hashing outcomes in batches: one transaction per batch keeps 100,000 small files fast.</summary>
-    private async Task OutcomeWriterAsync()
-    {
-        var batch = new List<(HashJob Job, HashOutcome Outcome)>(OutcomeBatch);
-        var reader = _outcomes.Reader;
-        var token = _stopping.Token;
-        try
-        {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                while (batch.Count < OutcomeBatch && reader.TryRead(out var item))
-                {
-                    batch.Add(item);
-                }
-
-                var outcomes = batch.Select(b => b.Outcome).ToList();
-                var stored = await StoreWithRetryAsync(outcomes, token).ConfigureAwait(false);
-                foreach (var (job, _) in batch)
-                {
-                    if (stored.Contains(job.Id))
-                    {
-                        _storedThisSweep[job.Id] = (job.Size, job.Modified);
-                    }
-                    else
-                    {
-                        // The file changed while it was hashed: its row waits again.
-                        _refeed[job.Id] = 0;
-                    }
-
-                    Release(job);
-                }
-
-                _progress = null;
-                batch.Clear();
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            // Stopping: keep what was already hashed, so a normal restart does not read it again.
-            while (reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            try
-            {
-                _db.StoreResults([.. batch.Select(b => b.Outcome)]);
-            }
-            catch (Exception e)
-            {
-                _log.Write(NodeLogLevel.Verbose, $"{batch.Count} hash result(s) not kept at stop ({e.Message}); they are hashed again at the next start");
-            }
-        }
-    }
-
-    /// <summary>Stores results, retrying (disk full, I/O error) until it works or the index stops: hashes are never thrown away.</summary>
-    private async Task<HashSet<long>> StoreWithRetryAsync(List<HashOutcome> outcomes, CancellationToken token)
-    {
-        for (var failures = 0; ; failures++)
-        {
-            try
-            {
-                return await Task.Run(() => _db.StoreResults(outcomes), CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (failures == 0)
-                {
-                    _log.Write(NodeLogLevel.Error, $"could not store {outcomes.Count} hash result(s): {e.Message}; retrying every {RetryDelay.TotalSeconds:0} s");
-                }
-
-                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private bool StillShared(HashJob job)
-    {
-        if (!SnapshotRoots().Any(r => r.Id == job.RootId))
-        {
-            return false;
-        }
-
-        lock (_gate)
-        {
-            return !_excludedPaths.Any(excluded => ShareRoot.Contains(excluded, job.FullPath));
-        }
-    }
-
-    private void SignalFeeder()
-    {
-        _feedSignal.Writer.TryWrite(true);
-        Interlocked.Increment(ref _rewinds);
-    }
-
-    /// <summary>A job leaves the queue; if the feeder skipped its row meanwhile (it changed), the feeder looks again.</summary>
-    private void Release(HashJob job)
-    {
-        if (_refeed.TryRemove(job.Id, out _))
-        {
-            SignalFeeder();
-        }
-
-        _queued.TryRemove(KeyValuePair.Create(job.Id, job));
-    }
+    private bool StillShared(HashJob job) =>
+        _roots.ById.ContainsKey(job.RootId) && !_excludedPaths.Any(excluded => ShareRoot.Contains(excluded, job.FullPath));
 
     /// <summary>A problem seen on every pass (an unreadable folder) is a warning the first time, then verbose.</summary>
     private void WarnOnce(string message)
@@ -656,25 +350,16 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         var job = new MaintenanceJob(work, Awaited: true);
         Interlocked.Increment(ref _maintenancePending);
-        try
-        {
-            await _maintenance.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            Interlocked.Decrement(ref _maintenancePending);
-            throw;
-        }
-
+        await EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
         await job.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Queues a pass nobody waits for; the caller has already counted it in <see cref="_maintenancePending"/>.</summary>
-    private async Task EnqueueBackgroundAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    /// <summary>Queues a job the caller has already counted in <see cref="_maintenancePending"/>.</summary>
+    private async Task EnqueueAsync(MaintenanceJob job, CancellationToken cancellationToken)
     {
         try
         {
-            await _maintenance.Writer.WriteAsync(new MaintenanceJob(work, Awaited: false), cancellationToken).ConfigureAwait(false);
+            await _maintenance.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -686,7 +371,7 @@ public sealed class ShareIndex : IAsyncDisposable
     private async Task ReconcileAllAsync(CancellationToken token)
     {
         long linksSkipped = 0;
-        foreach (var root in SnapshotRoots())
+        foreach (var root in _roots.All)
         {
             linksSkipped += await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
         }
@@ -710,7 +395,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
     {
-        var roots = SnapshotRoots();
+        var roots = _roots.All;
         var scopes = new HashSet<(ShareRoot Root, string Scope)>();
         foreach (var path in paths)
         {
@@ -743,15 +428,9 @@ public sealed class ShareIndex : IAsyncDisposable
     /// </summary>
     private async Task<long> ReconcileAsync(ShareRoot root, string scope, CancellationToken token)
     {
-        HashSet<string> excludedPaths;
-        lock (_gate)
-        {
-            excludedPaths = _excludedPaths;
-        }
-
         var scanner = new ShareScanner(
             _excludeNames,
-            excludedPaths,
+            _excludedPaths,
             _stateDirectory,
             message => _log.Write(NodeLogLevel.Verbose, message),
             WarnOnce);
@@ -812,7 +491,7 @@ public sealed class ShareIndex : IAsyncDisposable
         await FlushAsync(removed).ConfigureAwait(false);
         if (pending)
         {
-            SignalFeeder();
+            _hashing.Signal();
         }
 
         Counters.Unchanged(unchanged);
@@ -831,7 +510,7 @@ public sealed class ShareIndex : IAsyncDisposable
             await Task.Run(() => _db.ApplyChanges(root.Id, batchAdded, batchChanged, batchRetry, removedIds), token).ConfigureAwait(false);
             if (batchAdded.Count + batchChanged.Count + batchRetry.Count > 0)
             {
-                SignalFeeder();
+                _hashing.Signal();
             }
 
             if (removedIds.Count > 0)
@@ -843,28 +522,16 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private async Task PublishOneAsync(string path, bool isFile, CancellationToken token)
     {
-        ShareRoot? container;
-        bool wasExcluded;
-        lock (_gate)
+        var excludedPaths = _excludedPaths;
+        if (_roots.All.FirstOrDefault(r => r.StoredPath(path) is not null) is { } container)
         {
-            container = _roots.FirstOrDefault(r => r.StoredPath(path) is not null);
-            wasExcluded = _excludedPaths.Contains(path);
-        }
-
-        if (container is not null)
-        {
-            string? excludedAbove;
-            lock (_gate)
-            {
-                excludedAbove = _excludedPaths.FirstOrDefault(excluded => !ShareRoot.PathComparer.Equals(excluded, path) && ShareRoot.Contains(excluded, path));
-            }
-
+            var excludedAbove = excludedPaths.FirstOrDefault(excluded => !ShareRoot.PathComparer.Equals(excluded, path) && ShareRoot.Contains(excluded, path));
             if (excludedAbove is not null)
             {
                 throw new ArgumentException($"'{path}' is inside '{excludedAbove}', which was unpublished; publish that folder again (or exclude what you do not want with -Exclude)");
             }
 
-            if (wasExcluded)
+            if (excludedPaths.Contains(path))
             {
                 SetExcluded(path, excluded: false);
                 await ReconcileAsync(container, container.StoredPath(path)!, token).ConfigureAwait(false);
@@ -877,27 +544,23 @@ public sealed class ShareIndex : IAsyncDisposable
             return;
         }
 
-        var root = _db.AddRoot(path, isFile);
-        lock (_gate)
-        {
-            _roots = [.. _roots, root];
-        }
+        var root = AddRoot(path, isFile);
 
         // A new folder that holds roots shared before takes over their files (hashed already, so not read again);
         // paths unpublished inside them stay unpublished.
-        foreach (var inner in SnapshotRoots().Where(r => r.Id != root.Id && ShareRoot.Contains(path, r.FullPath)))
+        foreach (var inner in _roots.All.Where(r => r.Id != root.Id && ShareRoot.Contains(path, r.FullPath)))
         {
             AbsorbRoot(inner, root);
         }
 
-        Watch(root);
+        _watcher.Watch(root);
         _log.Write(NodeLogLevel.Information, $"sharing '{path}'");
         await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
     }
 
     private async Task UnpublishOneAsync(string path, CancellationToken token)
     {
-        var roots = SnapshotRoots();
+        var roots = _roots.All;
         var removedRoots = roots.Where(r => ShareRoot.Contains(path, r.FullPath)).ToList();
         foreach (var root in removedRoots)
         {
@@ -924,17 +587,13 @@ public sealed class ShareIndex : IAsyncDisposable
             .Where(p => !requested.Any(other => other.Path != p.Path && !other.IsFile && ShareRoot.Contains(other.Path, p.Path)))
             .Distinct()
             .ToList();
-        foreach (var (path, isFile) in wanted.Where(w => !SnapshotRoots().Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
+        foreach (var (path, isFile) in wanted.Where(w => !_roots.All.Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
         {
-            var root = _db.AddRoot(path, isFile);
-            lock (_gate)
-            {
-                _roots = [.. _roots, root];
-            }
+            AddRoot(path, isFile);
         }
 
-        var kept = SnapshotRoots().Where(r => wanted.Contains((r.FullPath, r.IsFile))).ToList();
-        foreach (var root in SnapshotRoots().Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
+        var kept = _roots.All.Where(r => wanted.Contains((r.FullPath, r.IsFile))).ToList();
+        foreach (var root in _roots.All.Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
         {
             if (kept.FirstOrDefault(k => !k.IsFile && ShareRoot.Contains(k.FullPath, root.FullPath)) is { } outer)
             {
@@ -947,28 +606,24 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
+    private ShareRoot AddRoot(string path, bool isFile)
+    {
+        var root = _db.AddRoot(path, isFile);
+        _roots = new RootSet([.. _roots.All, root]);
+        return root;
+    }
+
     /// <summary>Hands a root's files (and the paths unpublished in it) to a shared folder that holds it.</summary>
     private void AbsorbRoot(ShareRoot inner, ShareRoot outer)
     {
         _db.MergeRoot(inner, outer);
-        lock (_gate)
-        {
-            _roots = [.. _roots.Where(r => r.Id != inner.Id)];
-        }
-
-        Unwatch(inner);
+        ForgetRoot(inner);
     }
 
     private void RemoveRoot(ShareRoot root, bool keepExclusions)
     {
         _db.RemoveRoot(root.Id);
-        lock (_gate)
-        {
-            _roots = [.. _roots.Where(r => r.Id != root.Id)];
-        }
-
-        Unwatch(root);
-
+        ForgetRoot(root);
         if (!keepExclusions)
         {
             foreach (var excluded in _excludedPaths.Where(p => ShareRoot.Contains(root.FullPath, p)).ToList())
@@ -978,157 +633,31 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
+    private void ForgetRoot(ShareRoot root)
+    {
+        _roots = new RootSet(_roots.All.Where(r => r.Id != root.Id));
+        _watcher.Unwatch(root);
+    }
+
     private void SetExcluded(string path, bool excluded)
     {
         _db.SetExcluded(path, excluded);
-        lock (_gate)
+        var copy = new HashSet<string>(_excludedPaths, ShareRoot.PathComparer);
+        if (excluded)
         {
-            var copy = new HashSet<string>(_excludedPaths, ShareRoot.PathComparer);
-            if (excluded)
-            {
-                copy.Add(path);
-            }
-            else
-            {
-                copy.Remove(path);
-            }
-
-            _excludedPaths = copy;
-        }
-    }
-
-    private List<ShareRoot> SnapshotRoots()
-    {
-        lock (_gate)
-        {
-            return _roots;
-        }
-    }
-
-    // ---- change notifications ----
-
-    private static string WatchKey(ShareRoot root) => root.IsFile ? Path.GetDirectoryName(root.FullPath)! + Path.DirectorySeparatorChar + "*" : root.FullPath;
-
-    private void Watch(ShareRoot root)
-    {
-        var key = WatchKey(root);
-        lock (_watchers)
-        {
-            if (_watchers.TryGetValue(key, out var shared))
-            {
-                shared.Roots.Add(root.Id);
-                return;
-            }
-        }
-
-        FileSystemWatcher watcher;
-        try
-        {
-            // Single files are watched through their folder, not recursively; changes to other files there are ignored
-            // when the changed paths are matched to roots.
-            watcher = root.IsFile
-                ? new FileSystemWatcher(Path.GetDirectoryName(root.FullPath)!)
-                : new FileSystemWatcher(root.FullPath) { IncludeSubdirectories = true };
-            watcher.NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.Size | NotifyFilters.LastWrite;
-            watcher.InternalBufferSize = 64 * 1024;
-            watcher.Created += OnChanged;
-            watcher.Changed += OnChanged;
-            watcher.Deleted += OnChanged;
-            watcher.Renamed += OnRenamed;
-            watcher.Error += OnWatchError;
-            watcher.EnableRaisingEvents = true;
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or PlatformNotSupportedException)
-        {
-            WarnOnce($"cannot watch '{root.FullPath}' for changes ({e.Message}); its changes are picked up by the periodic reconcile");
-            return;
-        }
-
-        lock (_watchers)
-        {
-            if (_stopping.IsCancellationRequested)
-            {
-                watcher.Dispose();
-                return;
-            }
-
-            if (_watchers.TryGetValue(key, out var raced))
-            {
-                raced.Roots.Add(root.Id);
-                watcher.Dispose();
-                return;
-            }
-
-            _watchers.Add(key, (watcher, [root.Id]));
-        }
-    }
-
-    private void Unwatch(ShareRoot root)
-    {
-        lock (_watchers)
-        {
-            var key = WatchKey(root);
-            if (_watchers.TryGetValue(key, out var entry) && entry.Roots.Remove(root.Id) && entry.Roots.Count == 0)
-            {
-                _watchers.Remove(key);
-                entry.Watcher.Dispose();
-            }
-        }
-    }
-
-    /// <summary>Watchers in use (one per shared folder, one per folder holding shared single files).</summary>
-    internal int WatcherCount
-    {
-        get
-        {
-            lock (_watchers)
-            {
-                return _watchers.Count;
-            }
-        }
-    }
-
-    private void OnChanged(object sender, FileSystemEventArgs e) => NoteChange(e.FullPath);
-
-    private void OnRenamed(object sender, RenamedEventArgs e)
-    {
-        NoteChange(e.OldFullPath);
-        NoteChange(e.FullPath);
-    }
-
-    private void OnWatchError(object sender, ErrorEventArgs e)
-    {
-        Counters.NotificationOverflow();
-        _log.Write(NodeLogLevel.Verbose, $"change notifications were lost ({e.GetException().Message}); reconciling every share");
-        _fullPassWanted = true;
-    }
-
-    private void NoteChange(string path)
-    {
-        Counters.ChangeNotified();
-        var now = Environment.TickCount64;
-        if (_changedPaths.IsEmpty)
-        {
-            Volatile.Write(ref _firstChangeTicks, now);
-        }
-
-        // Bounded: past this many distinct paths one full pass is cheaper than tracking them.
-        if (_changedPaths.Count < 10_000)
-        {
-            _changedPaths.TryAdd(path, 0);
+            copy.Add(path);
         }
         else
         {
-            _fullPassWanted = true;
+            copy.Remove(path);
         }
 
-        Volatile.Write(ref _lastChangeTicks, now);
+        _excludedPaths = copy;
     }
 
     private SharedFile? ToSharedFile(IndexedFile file)
     {
-        var root = SnapshotRoots().FirstOrDefault(r => r.Id == file.RootId);
-        return root is null
+        return !_roots.ById.TryGetValue(file.RootId, out var root)
             ? null
             : new SharedFile
             {
@@ -1167,8 +696,35 @@ public sealed class ShareIndex : IAsyncDisposable
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record HashJob(long Id, long RootId, string FullPath, long Size, long Modified, bool WasUnreadable);
-
     private sealed record CachedProgress(IndexProgress Value, long Ticks);
+
+    /// <summary>The shared roots as one immutable value, with a lookup by id.</summary>
+    private sealed class RootSet
+    {
+        public RootSet(IEnumerable<ShareRoot> roots)
+        {
+            All = [.. roots];
+            ById = All.ToDictionary(r => r.Id);
+        }
+
+        public IReadOnlyList<ShareRoot> All { get; }
+
+        public IReadOnlyDictionary<long, ShareRoot> ById { get; }
+    }
+
+    /// <summary>A background pass of which at most one waits in the queue; further wishes join it.</summary>
+    private sealed class OncePass
+    {
+        private int _queued;
+
+        public bool TryClaim() => Interlocked.CompareExchange(ref _queued, 1, 0) == 0;
+
+        /// <summary>The job's work: it frees the claim as it starts, so changes noted while it runs queue the next pass.</summary>
+        public Func<CancellationToken, Task> Then(Func<CancellationToken, Task> work) => token =>
+        {
+            Volatile.Write(ref _queued, 0);
+            return work(token);
+        };
+    }
 }
 

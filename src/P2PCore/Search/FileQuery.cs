@@ -116,7 +116,7 @@ public sealed class FileQuery
         var trimmed = hash.Trim();
         if (trimmed.Length != 64 || !trimmed.All(char.IsAsciiHexDigit))
         {
-            throw new ArgumentException($"'{Text.Shorten(hash)}' is not a SHA-256 hash (64 hex digits, as Get-FileHash prints)");
+            throw new ArgumentException($"'{Shorten(hash)}' is not a SHA-256 hash (64 hex digits, as Get-FileHash prints)");
         }
 
         return Convert.FromHexString(trimmed);
@@ -134,21 +134,19 @@ public sealed class FileQuery
         trimmed = trimmed.StartsWith("*.", StringComparison.Ordinal) ? trimmed[2..] : trimmed.TrimStart('.');
         if (trimmed.Contains('.'))
         {
-            throw new ArgumentException($"'{Text.Shorten(extension)}' has a dot inside; a file's extension is what follows its last dot ('{trimmed[(trimmed.LastIndexOf('.') + 1)..]}'), so use -Name '*.{trimmed}' for names ending this way");
+            throw new ArgumentException($"'{Shorten(extension)}' has a dot inside; a file's extension is what follows its last dot ('{trimmed[(trimmed.LastIndexOf('.') + 1)..]}'), so use -Name '*.{trimmed}' for names ending this way");
         }
 
         if (trimmed.Length == 0 || trimmed.Length > MaxExtensionLength || trimmed.IndexOfAny(['*', '?', '[', '/', '\\']) >= 0)
         {
-            throw new ArgumentException($"'{Text.Shorten(extension)}' is not an extension (write pdf or .pdf, up to {MaxExtensionLength} characters)");
+            throw new ArgumentException($"'{Shorten(extension)}' is not an extension (write pdf or .pdf, up to {MaxExtensionLength} characters)");
         }
 
         return Wildcard.Fold(trimmed);
     }
 
-    private static class Text
-    {
-        public static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
-    }
+    // Long user input is cut in error messages.
+    private static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
 }
 
 /// <summary>A validated query, ready for an index to run.</summary>
