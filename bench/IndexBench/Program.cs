@@ -43,15 +43,16 @@ namespace P2PTransfer.Bench
 
         public string? BigFile { get; init; }
 
-        public int Files { get; init; } = 100_000;
+        // Defaults are in Parse, the only place options are made.
+        public required int Files { get; init; }
 
         public int Folders { get; init; } = 100;
 
-        public int Rows { get; init; } = 1_000_000;
+        public required int Rows { get; init; }
 
-        public int PerShape { get; init; } = 40;
+        public required int PerShape { get; init; }
 
-        public HashSet<string> Only { get; init; } = ["hash", "index", "query"];
+        public required HashSet<string> Only { get; init; }
 
         public bool Runs(string part) => Only.Contains(part);
 

@@ -3,17 +3,17 @@ BeforeAll {
     Import-Module $ModulePath -Force
 
     function Wait-Indexed([Parameter(ValueFromPipeline)] $Node) {
-        process { Wait-Until { $Node.IndexProgress.IsComplete } -TimeoutSec 20 }
+        process { Wait-Until { $Node.IndexProgress.IsComplete } -TimeoutSec 20 | Should -BeTrue -Because "node $($Node.Name) finishes indexing" }
     }
 
     function Get-Listing($Node) {
-        Get-P2PShare -Node $Node | Sort-Object RelativePath | ForEach-Object { '{0}={1}' -f $_.RelativePath, $_.Hash }
+        Get-P2PShare -Node $Node | ForEach-Object { '{0}={1}' -f $_.RelativePath, $_.Hash } | Sort-Object
     }
 
     function Get-Expected([string] $Folder) {
         $root = (Resolve-Path $Folder).ProviderPath
         $leaf = Split-Path $root -Leaf
-        Get-ChildItem $root -Recurse -File | Sort-Object FullName | ForEach-Object {
+        Get-ChildItem $root -Recurse -File | ForEach-Object {
             $relative = [IO.Path]::GetRelativePath($root, $_.FullName).Replace('\', '/')
             '{0}/{1}={2}' -f $leaf, $relative, (Get-FileHash $_.FullName -Algorithm SHA256).Hash
         } | Sort-Object
@@ -43,6 +43,7 @@ Describe 'Sharing folders' {
         ($files | Where-Object Name -EQ 'big.bin').Size | Should -Be 3MB
         $node.IndexProgress.FilesTotal | Should -Be 3
         $node.IndexProgress.BytesDone | Should -Be ($files | Measure-Object Size -Sum).Sum
+        ($files | Where-Object Name -EQ 'alpha.txt').LastWriteTime | Should -Be (Get-Item (Join-Path $pub 'alpha.txt')).LastWriteTime
     }
 
     It 'follows files added, changed, renamed and deleted while it runs' {
@@ -54,7 +55,7 @@ Describe 'Sharing folders' {
         Rename-Item (Join-Path $pub 'docs/Report-2024.PDF') 'Report-2025.pdf'
         Remove-Item (Join-Path $pub 'docs/big.bin')
 
-        Wait-Until { "$(Get-Listing $node)" -eq "$(Get-Expected $pub)" } -TimeoutSec 15
+        Wait-Until { "$(Get-Listing $node)" -eq "$(Get-Expected $pub)" } -TimeoutSec 15 | Should -BeTrue
         Get-Listing $node | Should -Be (Get-Expected $pub)
         (Get-P2PShare -Node $node).RelativePath | Should -Contain "$(Split-Path $pub -Leaf)/docs/Report-2025.pdf"
     }
@@ -84,6 +85,7 @@ Describe 'Sharing folders' {
         $node = Start-P2PNode -Share $pub -Name linker -ListenAddress 127.0.0.1 -Port 0 -StateDirectory "TestDrive:/state/$(New-Guid)"
         $node | Wait-Indexed
 
+        (Get-P2PShare -Node $node).Name | Sort-Object | Should -Be @('alpha.txt', 'big.bin', 'Report-2024.PDF')
         (Get-P2PShare -Node $node).Name | Should -Not -Contain 'escape.txt'
         (Get-P2PShare -Node $node).Name | Should -Not -Contain 'secret.txt'
         Find-P2PFile secret* -Node $node -LocalOnly | Should -BeNullOrEmpty
@@ -102,6 +104,7 @@ Describe 'Sharing folders' {
         { Start-P2PNode -Share $pub -Name inside -ListenAddress 127.0.0.1 -Port 0 -StateDirectory (Join-Path $pub 'state') -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*'
         Get-ChildItem $pub -Recurse -Filter 'index.db*' | Should -BeNullOrEmpty
+        Test-Path (Join-Path $pub 'state') | Should -BeFalse -Because 'not even the lock and the node id are written into the share'
     }
 }
 
@@ -145,6 +148,36 @@ Describe 'Publish-P2PFile, Unpublish-P2PFile and Get-P2PShare' {
     It 'filters the listing by name and state' {
         (Get-P2PShare -Name 'F?.TXT').Count | Should -Be 3
         (Get-P2PShare -State Hashing) | Should -BeNullOrEmpty
+        (Get-P2PShare -State Ready).Count | Should -Be 4
+    }
+
+    It 'unpublishes a single file piped from Get-ChildItem, and publishes it again' {
+        Get-ChildItem $root -Filter 'f3.txt' | Unpublish-P2PFile
+        (Get-P2PShare).Name | Should -Not -Contain 'f3.txt'
+
+        Get-ChildItem $root -Filter 'f3.txt' | Publish-P2PFile -Wait
+        (Get-P2PShare).Name | Should -Contain 'f3.txt'
+    }
+
+    It 'shares an unreadable file only once it can be read, with a warning meanwhile' {
+        $locked = Join-Path (New-Item -ItemType Directory 'TestDrive:/locked').FullName 'locked.txt'
+        'locked' | Set-Content $locked
+        $handle = [IO.File]::Open($locked, 'Open', 'Read', 'None')
+        try {
+            Publish-P2PFile $locked -Wait -WarningVariable warnings -WarningAction SilentlyContinue
+            "$warnings" | Should -Match 'cannot read'
+            (Get-P2PShare -Name locked.txt).State | Should -Be 'Unreadable'
+            Find-P2PFile locked.txt -LocalOnly | Should -BeNullOrEmpty
+        }
+        finally {
+            $handle.Dispose()
+        }
+
+        # Any change to the file (here its time stamp) has it read again.
+        (Get-Item $locked).LastWriteTime = (Get-Date).AddMinutes(-1)
+        Wait-Until { (Get-P2PShare -Name locked.txt).State -eq 'Ready' } | Should -BeTrue
+        (Find-P2PFile locked.txt -LocalOnly).Hash | Should -Be (Get-FileHash $locked).Hash
+        Unpublish-P2PFile $locked
     }
 
     It 'does nothing with -WhatIf' {

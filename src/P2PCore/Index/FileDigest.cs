@@ -44,9 +44,13 @@ public sealed class FileDigest
     /// <summary>The digest of the empty file, known without reading it.</summary>
     public static FileDigest Empty { get; } = new(0, SHA256.HashData([]), []);
 
-    /// <summary>Rebuilds a digest from the index: single-piece files store no separate piece list.</summary>
-    public static FileDigest FromStored(long size, byte[] sha256, byte[]? pieces) =>
-        new(size, sha256, PieceCount(size) == 1 ? sha256 : pieces ?? throw new InvalidDataException("piece hashes missing"));
+    /// <summary>Rebuilds a digest from the index: files of one piece (or none) store no separate piece list.</summary>
+    public static FileDigest FromStored(long size, byte[] sha256, byte[]? pieces) => PieceCount(size) switch
+    {
+        0 => new(size, sha256, []),
+        1 => new(size, sha256, sha256),
+        _ => new(size, sha256, pieces ?? throw new InvalidDataException("piece hashes missing")),
+    };
 
     /// <summary>The piece list worth storing: none when it is just the file hash again.</summary>
     public byte[]? StoredPieces => PieceCount(Size) <= 1 ? null : PieceHashes;

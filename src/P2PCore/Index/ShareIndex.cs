@@ -95,7 +95,7 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         var excludeNames = options.Exclude.Select(Wildcard.Parse).ToList();
         var state = ShareRoot.Normalize(stateDirectory);
-        var requested = options.Shares?.Select(path => CheckShareable(path, state)).ToList();
+        var requested = options.Shares is null ? null : CheckShareable(options.Shares, state);
         var db = IndexDatabase.Open(Path.Combine(state, DatabaseFileName), message => log.Write(NodeLogLevel.Warning, message));
         try
         {
@@ -119,7 +119,7 @@ public sealed class ShareIndex : IAsyncDisposable
     /// <summary>Shares more folders or files (or shares again a path that was unpublished inside a shared folder).</summary>
     public Task PublishAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {
-        var checkedPaths = paths.Select(p => CheckShareable(p, _stateDirectory)).ToList();
+        var checkedPaths = CheckShareable(paths, _stateDirectory);
         return RunMaintenanceAsync(async token =>
         {
             foreach (var (path, isFile) in checkedPaths)
@@ -673,7 +673,13 @@ public sealed class ShareIndex : IAsyncDisposable
             };
     }
 
-    /// <summary>Checks a path can be shared: it exists and neither is nor holds the node's state folder.</summary>
+    /// <summary>
+    /// Checks paths can be shared: each exists and neither is nor holds the node's state folder. Throws
+    /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
+    /// </summary>
+    public static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
+        [.. paths.Select(path => CheckShareable(path, ShareRoot.Normalize(stateDirectory)))];
+
     private static (string Path, bool IsFile) CheckShareable(string path, string stateDirectory)
     {
         var full = ShareRoot.Normalize(path);

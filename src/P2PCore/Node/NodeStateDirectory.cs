@@ -33,8 +33,11 @@ public sealed partial class NodeStateDirectory : IDisposable
     /// <summary>Node names are also folder names: letters, digits, '.', '_' and '-', at most 64 characters.</summary>
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
-    /// <summary>Picks the node's name and folder from the options and locks the folder.</summary>
-    public static (string Name, NodeStateDirectory Directory) Resolve(NodeOptions options)
+    /// <summary>
+    /// Picks the node's name and folder from the options and locks the folder. <paramref name="check"/> sees the
+    /// folder's full path before anything is created there, and may refuse it by throwing.
+    /// </summary>
+    public static (string Name, NodeStateDirectory Directory) Resolve(NodeOptions options, Action<string>? check = null)
     {
         if (options.Name is { } given && !IsValidName(given))
         {
@@ -45,12 +48,12 @@ public sealed partial class NodeStateDirectory : IDisposable
         {
             var full = Path.GetFullPath(explicitPath);
             var name = options.Name ?? SanitizeName(Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)));
-            return (name, Open(full));
+            return (name, Open(full, check));
         }
 
         if (options.Name is { } named)
         {
-            return (named, Open(Path.Combine(DefaultRoot, named)));
+            return (named, Open(Path.Combine(DefaultRoot, named), check));
         }
 
         // Unnamed nodes take the machine's name, then name-2, name-3...: stable identities in start order.
@@ -60,7 +63,7 @@ public sealed partial class NodeStateDirectory : IDisposable
             var candidate = suffix == 1 ? baseName : $"{baseName}-{suffix}";
             try
             {
-                return (candidate, Open(Path.Combine(DefaultRoot, candidate)));
+                return (candidate, Open(Path.Combine(DefaultRoot, candidate), check));
             }
             catch (P2PException ex) when (ex.Code == ProtocolError.StateDirectoryInUse && suffix < MaxDefaultNameSuffix)
             {
@@ -69,8 +72,9 @@ public sealed partial class NodeStateDirectory : IDisposable
     }
 
     /// <summary>Creates the folder if needed, locks it and reads (or creates) the node id.</summary>
-    public static NodeStateDirectory Open(string path)
+    public static NodeStateDirectory Open(string path, Action<string>? check = null)
     {
+        check?.Invoke(Path.GetFullPath(path));
         Directory.CreateDirectory(path);
         FileStream lockFile;
         try

@@ -129,7 +129,8 @@ public sealed class P2PNode : IAsyncDisposable
         }
 
         var listenAddress = ParseListenAddress(options.ListenAddress);
-        var (name, state) = NodeStateDirectory.Resolve(options);
+        // Nothing may be written into a shared folder, not even the state folder's lock and id.
+        var (name, state) = NodeStateDirectory.Resolve(options, path => ShareIndex.CheckShareable(options.Index.Shares ?? [], path));
         Socket? listener = null;
         ShareIndex? index = null;
         try

@@ -30,7 +30,12 @@ public sealed class FileHasherTests : IDisposable
         var pieces = content.Chunk(FileDigest.PieceSize).Select(SHA256.HashData).ToList();
         Assert.Equal(pieces.Count, FileDigest.PieceCount(size));
         Assert.Equal(pieces.SelectMany(p => p).ToArray(), digest.PieceHashes);
-        Assert.Equal(SHA256.HashData(digest.PieceHashes), digest.PieceRoot);
+        Assert.Equal(SHA256.HashData([.. pieces.SelectMany(p => p)]), digest.PieceRoot);
+
+        // What the index stores rebuilds the same digest.
+        var stored = FileDigest.FromStored(size, digest.Sha256, digest.StoredPieces);
+        Assert.Equal(digest.PieceHashes, stored.PieceHashes);
+        Assert.Equal(digest.PieceRoot, stored.PieceRoot);
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class ShareIndexTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _share.DisposeAsync();
 
-    private static string HashOf(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+    private static string HashOf(string path) => TestShare.HashOf(path);
 
     private static Dictionary<string, SharedFile> Listed(ShareIndex index) => index.GetFiles().ToDictionary(f => f.RelativePath);
 
@@ -25,6 +25,7 @@ public sealed class ShareIndexTests : IAsyncLifetime
     {
         var a = _share.Write("a.txt", "alpha");
         var b = _share.Write("deep/er/b.bin", new byte[3 * FileDigest.PieceSize + 7]);
+        var before = _share.Snapshot();
         var index = await _share.OpenAsync();
 
         var files = Listed(index);
@@ -35,6 +36,10 @@ public sealed class ShareIndexTests : IAsyncLifetime
         Assert.Equal(new IndexProgress(2, 5 + 3 * FileDigest.PieceSize + 7, 0, 0, 0), index.GetProgress());
         var found = index.FindByHash(files["pub/deep/er/b.bin"].Hash!);
         Assert.Equal(4, found!.Value.Digest.PieceHashes.Length / FileDigest.HashSize);
+
+        // Indexing wrote nothing into the shared folder.
+        await _share.CloseAsync(index);
+        Assert.Equal(before, _share.Snapshot());
     }
 
     [Fact]
@@ -181,10 +186,8 @@ public sealed class ShareIndexTests : IAsyncLifetime
         _share.Write(".git/objects/ab", "new");
         _share.Write("private/diary.txt", "changed diary");
         _share.Write("private/new.txt", "new");
-        var marker = _share.Write("marker.txt", "written last");
 
-        Assert.True(await Eventually.TrueAsync(() => Listed(index).ContainsKey("pub/marker.txt"), Within));
-        await TestShare.IdleAsync(index);
+        await _share.SettleAsync(index);
         Assert.Equal(["pub/keep.txt", "pub/marker.txt"], Listed(index).Keys.Order());
     }
 
@@ -197,6 +200,7 @@ public sealed class ShareIndexTests : IAsyncLifetime
         {
             using var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_share.Folder, "pipe"));
             await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
         }
 
         var index = await _share.OpenAsync();
@@ -247,6 +251,7 @@ public sealed class ShareIndexTests : IAsyncLifetime
             await Task.Delay(300);
             var added = _share.Write("added.txt", "new");
             Assert.True(await Eventually.TrueAsync(() => Listed(index).TryGetValue("pub/added.txt", out var f) && f.State == SharedFileState.Ready, TimeSpan.FromSeconds(5)));
+            Assert.Single(index.Search(new FileQuery { Names = ["added.txt"] }));
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await index.WaitHashedAsync([added], timeout.Token);
         }
@@ -326,9 +331,7 @@ public sealed class ShareIndexTests : IAsyncLifetime
 
         File.AppendAllText(secret, " changed");
         _share.Write("scratch.tmp", "temporary");
-        _share.Write("marker.txt", "written last");
-        Assert.True(await Eventually.TrueAsync(() => Listed(index).ContainsKey("pub/marker.txt"), Within));
-        await TestShare.IdleAsync(index);
+        await _share.SettleAsync(index);
         Assert.Equal(["pub/keep.txt", "pub/marker.txt"], Listed(index).Keys.Order());
     }
 
@@ -370,6 +373,53 @@ public sealed class ShareIndexTests : IAsyncLifetime
         Assert.Equal(1, index.WatcherCount);
         await index.UnpublishAsync([files[0]]);
         Assert.Equal(0, index.WatcherCount);
+    }
+
+    [Fact]
+    public async Task An_unreadable_file_is_skipped_with_one_warning_and_shared_once_it_can_be_read()
+    {
+        _share.Write("ok.txt", "fine");
+        var locked = _share.Write("locked.txt", "cannot be read while locked");
+        var handle = new FileStream(locked, FileMode.Open, FileAccess.Read, FileShare.None);
+        ShareIndex index;
+        try
+        {
+            index = await _share.OpenAsync();
+            var file = Listed(index)["pub/locked.txt"];
+            Assert.Equal(SharedFileState.Unreadable, file.State);
+            Assert.NotNull(file.Error);
+            Assert.Equal(1, index.Counters.FilesUnreadable);
+            Assert.Single(_share.Log.Recent(), e => e.Level == NodeLogLevel.Warning && e.Message.Contains("cannot read"));
+            Assert.Empty(index.Search(new FileQuery { Names = ["locked*"] }));
+        }
+        finally
+        {
+            handle.Dispose();
+        }
+
+        await index.ReconcileAsync();
+        await TestShare.IdleAsync(index);
+        Assert.Equal(HashOf(locked), Listed(index)["pub/locked.txt"].Hash);
+        Assert.Single(index.Search(new FileQuery { Names = ["locked*"] }));
+    }
+
+    [Fact]
+    public async Task The_periodic_pass_catches_a_change_no_notification_reported()
+    {
+        var shared = _share.Write("data.bin", "version 1");
+        var index = await _share.OpenAsync(o => o.ReconcileInterval = TimeSpan.FromMilliseconds(500));
+        var outside = Path.Combine(_share.Root, "hard-link.bin");
+        using (var ln = System.Diagnostics.Process.Start("ln", [shared, outside]))
+        {
+            await ln.WaitForExitAsync();
+            Assert.Equal(0, ln.ExitCode);
+        }
+
+        var notified = index.Counters.ChangeNotifications;
+        File.WriteAllText(outside, "version 2, written through a link the watcher does not see");
+
+        Assert.True(await Eventually.TrueAsync(() => Listed(index)["pub/data.bin"].Hash == HashOf(shared), Within));
+        Assert.Equal(notified, index.Counters.ChangeNotifications);
     }
 
     [Fact]

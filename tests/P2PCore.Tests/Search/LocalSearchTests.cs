@@ -127,6 +127,7 @@ public sealed class LocalSearchTests : IAsyncLifetime
     public void All_criteria_given_must_hold()
     {
         Assert.Equal(["report-2023.pdf"], Names(new FileQuery { Names = ["*report*"], Extensions = ["pdf"], MinSize = 2000 }));
+        Assert.Equal(["report-2023.pdf"], Names(new FileQuery { Names = ["*report*"], Pattern = "2023" }));
         Assert.Equal(["track02.MP3"], Names(new FileQuery { Pattern = "02", Extensions = ["mp3"], MaxSize = 40_000 }));
         Assert.Empty(Names(new FileQuery { Names = ["track*"], Hash = Convert.ToHexString(SHA256.HashData(new byte[1000])) }));
     }

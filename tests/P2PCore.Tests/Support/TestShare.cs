@@ -52,6 +52,26 @@ public sealed class TestShare : IAsyncDisposable
         return index;
     }
 
+    /// <summary>The hash Get-FileHash prints for a file.</summary>
+    public static string HashOf(string path) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
+    /// <summary>Every entry below the shared folder with its size and last-write time: proof that nothing was written there.</summary>
+    public List<string> Snapshot() =>
+        [.. new DirectoryInfo(Folder).EnumerateFileSystemInfos("*", SearchOption.AllDirectories)
+            .Select(e => $"{e.FullName}|{(e as FileInfo)?.Length}|{e.LastWriteTimeUtc.Ticks}")
+            .Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Writes a marker file after changes made to the share, waits until the index lists it and then until it is
+    /// idle: the changes made before the marker have been looked at by then.
+    /// </summary>
+    public async Task SettleAsync(ShareIndex index)
+    {
+        var marker = Write("marker.txt", "written last");
+        Assert.True(await Eventually.TrueAsync(() => index.GetFiles().Any(f => f.FullName == marker), TimeSpan.FromSeconds(10)));
+        await IdleAsync(index);
+    }
+
     public static async Task IdleAsync(ShareIndex index)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
