@@ -35,6 +35,61 @@ public abstract class P2PCmdlet : PSCmdlet
         task.GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// Enumerates an engine stream on the pipeline thread, item by item as they arrive, writing trace lines while it
+    /// waits; Ctrl+C stops it promptly and the stream is disposed (which ends its work in the engine).
+    /// </summary>
+    protected IEnumerable<T> AwaitEach<T>(IAsyncEnumerable<T> source)
+    {
+        var enumerator = source.GetAsyncEnumerator(StopToken);
+        Task<bool>? next = null;
+        try
+        {
+            while (true)
+            {
+                next = enumerator.MoveNextAsync().AsTask();
+                WaitPumping(next);
+                if (!next.GetAwaiter().GetResult())
+                {
+                    yield break;
+                }
+
+                yield return enumerator.Current;
+            }
+        }
+        finally
+        {
+            // The stream observes StopToken, so a pending step ends promptly; a stream cannot be disposed mid-step.
+            bool idle = next is null || WaitQuietly(next);
+            if (idle)
+            {
+                WaitQuietly(enumerator.DisposeAsync().AsTask());
+            }
+        }
+    }
+
+    /// <summary>Queues a line for -Verbose, written on the pipeline thread while the command waits (callable from any thread).</summary>
+    protected void Trace(string line)
+    {
+        if (_trace.Count < 1000)
+        {
+            _trace.Enqueue((NodeLogLevel.Verbose, line));
+        }
+    }
+
+    /// <summary>Waits up to 2 s for engine clean-up, even after Ctrl+C; true when it finished.</summary>
+    protected static bool WaitQuietly(Task task)
+    {
+        try
+        {
+            return task.Wait(TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Relays a node's log while this command waits on the engine: warnings and errors as warnings, the rest to -Verbose.</summary>
     protected IDisposable TraceNode(P2PNode node)
     {

@@ -2,6 +2,9 @@ using P2PTransfer.Net;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace P2PTransfer.Client;
 
@@ -12,12 +15,15 @@ namespace P2PTransfer.Client;
 public sealed class NodeClient : Session, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private static readonly TimeSpan SearchGrace = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<uint, RemoteSearch> _searches = new();
     private readonly Task _run;
+    private int _lastSearchId;
 
     private NodeClient(FrameConnection connection, Welcome welcome, string address)
         : base(connection, welcome.NodeId, welcome.Name, welcome.Endpoint.Length > 0 ? welcome.Endpoint : address, welcome.Availability)
     {
-        _run = RunAsync(_stop.Token);
+        _run = RunThenFailSearchesAsync();
     }
 
     /// <summary>Connects and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
@@ -41,6 +47,110 @@ public sealed class NodeClient : Session, IAsyncDisposable
         {
             // The goodbye overtook the answer: say what the user needs to know, not how the socket ended.
             throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down");
+        }
+    }
+
+    /// <summary>
+    /// Searches the network with the server this client talks to as the entry server (the original client's
+    /// 'connect', then search): results stream as servers answer, until the server ends the search (its timeout,
+    /// enough results) or the caller stops reading, which cancels it on the server.
+    /// </summary>
+    public async IAsyncEnumerable<P2PSearchResult> SearchAsync(FileQuery query, SearchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        options ??= new SearchOptions();
+        QueryWire.EnsureSendable(query);
+        EnsureAvailable();
+        uint id = (uint)Interlocked.Increment(ref _lastSearchId);
+        var search = new RemoteSearch();
+        _searches[id] = search;
+        var timeout = options.ClampedTimeout;
+        bool ended = false;
+        int count = 0;
+        try
+        {
+            var request = new SearchRequest(id, (byte)options.ClampedTtl, (uint)timeout.TotalMilliseconds, (uint)Math.Max(1, options.MaxResults), query);
+            await Connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            options.Trace?.Invoke($"search sent to {Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
+
+            // The server ends the search at its timeout; a server that dies silently is given up on a little later.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout + SearchGrace);
+            while (await WaitForResultsAsync(search, deadline.Token, cancellationToken).ConfigureAwait(false))
+            {
+                while (search.Frames.TryRead(out var frame))
+                {
+                    var batch = new ResultBatch(frame.Source, frame.Hops, frame.Direct, frame.Route, frame.Files);
+                    options.Trace?.Invoke(batch.Describe());
+                    foreach (var result in batch.Results())
+                    {
+                        yield return result;
+                        if (++count >= options.MaxResults)
+                        {
+                            yield break;
+                        }
+                    }
+                }
+            }
+
+            ended = true;
+            if (search.Done is { } done)
+            {
+                options.Trace?.Invoke($"search ended ({done.Message}): {done.Results} result(s) from {done.Sources} source(s)");
+            }
+        }
+        finally
+        {
+            _searches.TryRemove(id, out _);
+            if (!ended && !IsClosing)
+            {
+                Connection.TrySend(new SearchCancel(id));
+            }
+        }
+    }
+
+    private async Task<bool> WaitForResultsAsync(RemoteSearch search, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await search.Frames.WaitToReadAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new P2PException(ProtocolError.Timeout, $"{Describe()} did not end the search in time");
+        }
+    }
+
+    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case SearchResults results:
+                if (_searches.TryGetValue(results.SearchId, out var open))
+                {
+                    open.Add(results);
+                }
+
+                return ValueTask.FromResult(true);
+            case SearchDone done:
+                if (_searches.TryGetValue(done.SearchId, out var finished))
+                {
+                    finished.Finish(done);
+                }
+
+                return ValueTask.FromResult(true);
+            default:
+                return base.HandleRequestAsync(message, cancellationToken);
+        }
+    }
+
+    private async Task RunThenFailSearchesAsync()
+    {
+        await RunAsync(_stop.Token).ConfigureAwait(false);
+        foreach (var search in _searches.Values)
+        {
+            search.Fail(RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown
+                ? new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down")
+                : new P2PException(CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : CloseReason, CloseMessage ?? $"connection to {RemoteEndpoint} is closed"));
         }
     }
 

@@ -259,7 +259,17 @@ public sealed class ShareIndex : IAsyncDisposable
         _hashing.Start(_tasks, _options.HashWorkers, _stopping.Token);
         _tasks.Run("index maintenance", MaintenanceLoopAsync);
         _tasks.Run("index change watch", ChangeLoopAsync);
-        _fullPassWanted = true;
+
+        // The first pass is queued (and counted) before Open returns, so a wait for hashing right after a start
+        // cannot find nothing pending merely because the pass has not begun.
+        if (_fullPass.TryClaim())
+        {
+            Interlocked.Increment(ref _maintenancePending);
+            if (!_maintenance.Writer.TryWrite(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false)))
+            {
+                throw new InvalidOperationException("the maintenance queue of a new index is full");
+            }
+        }
     }
 
     private async Task MaintenanceLoopAsync()

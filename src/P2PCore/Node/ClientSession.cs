@@ -1,9 +1,123 @@
+using System.Collections.Concurrent;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 
 namespace P2PTransfer.Node;
 
-/// <summary>The server side of a client's connection. Protocol v1 clients only ping; search and transfer requests come next.</summary>
-public sealed class ClientSession(FrameConnection connection, Hello hello)
-    : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available);
+/// <summary>
+/// The server side of a client's connection: pings, and network searches this node enters for the client,
+/// whose results it streams back as they arrive. Also how responses delivered directly by other servers arrive.
+/// </summary>
+public sealed class ClientSession(P2PNode node, FrameConnection connection, Hello hello)
+    : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
+{
+    private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
+
+    /// <summary>Ends the client's searches when its connection has gone.</summary>
+    internal void CancelSearches()
+    {
+        foreach (var search in _searches.Values)
+        {
+            search.Cancel();
+        }
+    }
+
+    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case SearchRequest request:
+                StartSearch(request);
+                return ValueTask.FromResult(true);
+            case SearchCancel cancel:
+                if (_searches.TryGetValue(cancel.SearchId, out var search))
+                {
+                    search.Cancel();
+                }
+
+                return ValueTask.FromResult(true);
+            case QueryHit hit:
+                node.Search.OnDirectHit(hit);
+                return ValueTask.FromResult(true);
+            default:
+                return base.HandleRequestAsync(message, cancellationToken);
+        }
+    }
+
+    private void StartSearch(SearchRequest request)
+    {
+        if (_searches.ContainsKey(request.SearchId))
+        {
+            Refuse(request.SearchId, ProtocolError.InvalidQuery, $"search id {request.SearchId} is already in use on this connection");
+            return;
+        }
+
+        if (_searches.Count >= SearchLimits.MaxSearchesPerClient)
+        {
+            Refuse(request.SearchId, ProtocolError.TooManySearches, $"a client may have {SearchLimits.MaxSearchesPerClient} searches open at once on node {node.Name}");
+            return;
+        }
+
+        var options = new SearchOptions
+        {
+            Ttl = request.Ttl,
+            Timeout = TimeSpan.FromMilliseconds(request.TimeoutMilliseconds),
+            MaxResults = (int)Math.Min(request.MaxResults, int.MaxValue),
+        };
+        NetworkSearch search;
+        try
+        {
+            search = node.Search.Begin(request.Query, options);
+        }
+        catch (ArgumentException ex)
+        {
+            Refuse(request.SearchId, ProtocolError.InvalidQuery, ex.Message);
+            return;
+        }
+        catch (NodeUnavailableException ex)
+        {
+            Refuse(request.SearchId, ex.Code, ex.Message);
+            return;
+        }
+
+        _searches[request.SearchId] = search;
+        node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", () => StreamAsync(request.SearchId, search));
+    }
+
+    /// <summary>Sends the results as they arrive (waiting while the client's queue is full), then SearchDone.</summary>
+    private async Task StreamAsync(uint searchId, NetworkSearch search)
+    {
+        try
+        {
+            await foreach (var batch in search.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (IsClosing)
+                {
+                    search.Cancel();
+                    break;
+                }
+
+                var route = batch.Route ?? BacktraceStack.Start(new RouteHop(node.Id, node.Endpoint));
+                await Connection.SendAsync(new SearchResults(searchId, batch.Source, (byte)batch.Hops, batch.Direct, route, batch.Files), CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var reason = search.EndReason ?? SearchEndReason.Cancelled;
+            var status = reason == SearchEndReason.NodeClosing ? ProtocolError.NodeClosing : ProtocolError.None;
+            await Connection.SendAsync(SearchDone.Create(searchId, status, (uint)search.Results, (uint)search.Sources, reason.ToString()), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is P2PException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client went away; the search ends with it.
+            search.Cancel();
+        }
+        finally
+        {
+            _searches.TryRemove(searchId, out _);
+        }
+    }
+
+    private void Refuse(uint searchId, ProtocolError status, string message) =>
+        SendOrClose(SearchDone.Create(searchId, status, 0, 0, message));
+}

@@ -40,4 +40,13 @@ public sealed class NodeOptions
 
     /// <summary>Inbound connections (clients and peers, including those still in their handshake) beyond which new ones are answered 'busy'.</summary>
     public int MaxConnections { get; set; } = 512;
+
+    /// <summary>Cascade workers taking requests from the search queue.</summary>
+    public int SearchWorkers { get; set; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+    /// <summary>Requests that may wait for a cascade worker; beyond that, requests from peers are dropped and counted.</summary>
+    public int SearchQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Search requests a linked server may send per second on average (twice as many in a burst); more are dropped and counted.</summary>
+    public double QueriesPerPeerPerSecond { get; set; } = 1000;
 }

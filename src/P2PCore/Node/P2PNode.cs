@@ -49,6 +49,7 @@ public sealed class P2PNode : IAsyncDisposable
         ListenAddress = ((IPEndPoint)listener.LocalEndPoint!).Address.ToString();
         Endpoint = Text.Require(NetworkAddress.Format(advertisedHost, Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
         StartedAt = DateTimeOffset.Now;
+        Search = new SearchRouter(this, options);
     }
 
     /// <summary>Raised on an engine thread when a peer link is in use.</summary>
@@ -105,6 +106,16 @@ public sealed class P2PNode : IAsyncDisposable
     public int InboundConnections => Volatile.Read(ref _inboundConnections);
 
     public NodeCounters Counters { get; } = new();
+
+    /// <summary>This node's part in network search: cascade workers, caches, routing of responses.</summary>
+    public SearchRouter Search { get; }
+
+    /// <summary>What the search routing has done: requests received, processed, cascaded, dropped; responses routed and delivered.</summary>
+    public SearchCounters SearchCounters => Search.Counters;
+
+    internal NodeOptions Options => _options;
+
+    internal BackgroundTasks Tasks => _tasks;
 
     public NodeLog Log { get; }
 
@@ -185,6 +196,11 @@ public sealed class P2PNode : IAsyncDisposable
         return kept?.Snapshot() ?? throw reason;
     }
 
+    /// <summary>Live links, for cascading.</summary>
+    internal IReadOnlyList<PeerLink> LinkedPeers() => [.. _peers.Snapshot().Where(l => !l.IsClosing)];
+
+    internal PeerLink? FindPeer(Guid nodeId) => _peers.TryGet(nodeId, out var link) ? link : null;
+
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _peers.Snapshot().Where(l => !l.IsClosing).Select(l => l.Snapshot())];
 
     /// <summary>Closes the link to a node, waiting until the other node has let go of it; false if there was none.</summary>
@@ -223,6 +239,30 @@ public sealed class P2PNode : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
+
+    /// <summary>
+    /// Searches the network with this node as the entry server: results come as servers answer, until the timeout,
+    /// <see cref="SearchOptions.MaxResults"/>, or cancellation. Throws <see cref="ArgumentException"/> for an invalid query.
+    /// </summary>
+    public async IAsyncEnumerable<P2PSearchResult> SearchAsync(FileQuery query, SearchOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureRunning();
+        var search = Search.Begin(query, options ?? new SearchOptions());
+        try
+        {
+            await foreach (var batch in search.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var result in batch.Results())
+                {
+                    yield return result;
+                }
+            }
+        }
+        finally
+        {
+            search.Cancel();
+        }
+    }
 
     /// <summary>Searches this node's own index; results say this node is their source (0 hops).</summary>
     public IEnumerable<P2PSearchResult> SearchLocal(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
@@ -291,6 +331,7 @@ public sealed class P2PNode : IAsyncDisposable
 
         _tasks.Run("accept loop", AcceptLoopAsync);
         _tasks.Run("keep-alive", KeepAliveLoopAsync);
+        Search.Start(_tasks, _stopping.Token);
         Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format((IPEndPoint)_listener.LocalEndPoint!)}, advertised as {Endpoint}");
     }
 
@@ -366,7 +407,7 @@ public sealed class P2PNode : IAsyncDisposable
         var welcome = new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Id, Endpoint, Name);
         if (hello.Role == ConnectionRole.Client)
         {
-            var client = new ClientSession(connection, hello);
+            var client = new ClientSession(this, connection, hello);
             if (!TryRegister(client, welcome))
             {
                 await RefuseClosing(connection).ConfigureAwait(false);
@@ -427,10 +468,17 @@ public sealed class P2PNode : IAsyncDisposable
             Counters.ProtocolError();
         }
 
+        if (session is ClientSession client)
+        {
+            client.CancelSearches();
+        }
+
         if (session is not PeerLink link)
         {
             return;
         }
+
+        Search.OnLinkEnded(link);
 
         lock (_gate)
         {

@@ -1,6 +1,8 @@
 using P2PTransfer.Net;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 
 namespace P2PTransfer.Peers;
 
@@ -33,7 +35,15 @@ public sealed class PeerLink : Session
         _node = node;
         Direction = direction;
         Sequence = sequence;
+        QueryRate = new RateLimit(node.Options.QueriesPerPeerPerSecond, node.Options.QueriesPerPeerPerSecond * 2);
+        RecentResponses = new RecentResponses(node.Search.RecentWindow);
     }
+
+    /// <summary>How many search requests this peer may send: a flood is dropped, not queued.</summary>
+    internal RateLimit QueryRate { get; }
+
+    /// <summary>Responses this link was handed lately, delivered again directly if it breaks.</summary>
+    internal RecentResponses RecentResponses { get; }
 
     public PeerDirection Direction { get; }
 
@@ -45,6 +55,21 @@ public sealed class PeerLink : Session
         : RemoteAvailability == NodeAvailability.Closing ? PeerState.RemoteClosing : PeerState.Connected;
 
     public P2PPeer Snapshot() => new(this, _node);
+
+    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case Query query:
+                _node.Search.OnQuery(this, query);
+                return ValueTask.FromResult(true);
+            case QueryHit hit:
+                _node.Search.OnQueryHit(this, hit);
+                return ValueTask.FromResult(true);
+            default:
+                return base.HandleRequestAsync(message, cancellationToken);
+        }
+    }
 
     protected override void OnRemoteStatus(NodeAvailability availability) =>
         _node.Log.Write(NodeLogLevel.Information, $"peer {Describe()} is now {availability}");

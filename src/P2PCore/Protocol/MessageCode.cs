@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>The request code: the first byte of every frame. Values are part of the wire protocol (docs/protocol.md).</summary>
-/// <remarks>0x20-0x3F are reserved for search, 0x40-0x5F for transfer; v1 nodes treat them as unknown.</remarks>
+/// <remarks>0x20-0x3F are for search, 0x40-0x5F are reserved for transfer.</remarks>
 public enum MessageCode : byte
 {
     Hello = 0x01,
@@ -11,4 +11,12 @@ public enum MessageCode : byte
     Status = 0x05,
     Bye = 0x06,
     Error = 0x07,
+
+    // Search (0x20-0x3F): client ↔ entry server, then server ↔ server.
+    Search = 0x20,
+    SearchCancel = 0x21,
+    SearchResults = 0x22,
+    SearchDone = 0x23,
+    Query = 0x28,
+    QueryHit = 0x29,
 }

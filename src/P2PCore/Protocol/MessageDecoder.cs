@@ -17,6 +17,12 @@ public static class MessageDecoder
             MessageCode.Status => Status.Read(ref reader),
             MessageCode.Bye => Bye.Read(ref reader),
             MessageCode.Error => ErrorMessage.Read(ref reader),
+            MessageCode.Search => SearchRequest.Read(ref reader),
+            MessageCode.SearchCancel => SearchCancel.Read(ref reader),
+            MessageCode.SearchResults => SearchResults.Read(ref reader),
+            MessageCode.SearchDone => SearchDone.Read(ref reader),
+            MessageCode.Query => Query.Read(ref reader),
+            MessageCode.QueryHit => QueryHit.Read(ref reader),
             _ => throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{(byte)frame.Code:X2}"),
         };
         reader.EnsureEnd();

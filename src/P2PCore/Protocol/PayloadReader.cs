@@ -63,6 +63,19 @@ public ref struct PayloadReader(ReadOnlySequence<byte> payload, MessageCode code
         return new Guid(bytes, bigEndian: true);
     }
 
+    /// <summary>Exactly <paramref name="count"/> raw bytes.</summary>
+    public byte[] ReadBytes(int count)
+    {
+        var bytes = new byte[count];
+        if (!_reader.TryCopyTo(bytes))
+        {
+            throw Short();
+        }
+
+        _reader.Advance(count);
+        return bytes;
+    }
+
     /// <summary>u16 byte count, then that many bytes of UTF-8.</summary>
     public string ReadString(int maxBytes, string field)
     {

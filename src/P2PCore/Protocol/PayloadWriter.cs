@@ -38,6 +38,12 @@ public ref struct PayloadWriter(Span<byte> destination)
         _position += 16;
     }
 
+    public void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        value.CopyTo(_destination[_position..]);
+        _position += value.Length;
+    }
+
     public void WriteString(string value)
     {
         int count = Encoding.UTF8.GetBytes(value, _destination[(_position + 2)..]);

@@ -11,6 +11,8 @@ public enum ProtocolError : ushort
     Disconnected = 4,
     ConnectionLost = 5,
     Timeout = 6,
+    InvalidQuery = 10,
+    TooManySearches = 11,
 
     MalformedFrame = 100,
     FrameTooLarge = 101,

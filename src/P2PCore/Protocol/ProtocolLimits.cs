@@ -33,8 +33,20 @@ public static class ProtocolLimits
         MessageCode.Ping or MessageCode.Pong => 8,
         MessageCode.Status => 1,
         MessageCode.Bye or MessageCode.Error => 2 + 2 + MaxMessageBytes,
+        MessageCode.Search => 4 + 1 + 4 + 4 + Search.QueryWire.MaxLength,
+        MessageCode.SearchCancel => 4,
+        MessageCode.SearchResults => 4 + MaxSourceBytes + 1 + 1 + MaxBacktraceBytes + Messages.HitList.MaxLength,
+        MessageCode.SearchDone => 4 + 2 + 4 + 4 + 2 + MaxMessageBytes,
+        MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + Search.QueryWire.MaxLength,
+        MessageCode.QueryHit => 16 + 2 + 1 + MaxBacktraceBytes + MaxSourceBytes + Messages.HitList.MaxLength,
         _ => MaxPayload,
     };
+
+    /// <summary>A backtrace stack at its largest: count, then node id and endpoint per server.</summary>
+    public const int MaxBacktraceBytes = 1 + (Search.BacktraceStack.MaxDepth * (16 + 2 + MaxEndpointBytes));
+
+    /// <summary>A source at its largest: node id, name, endpoint.</summary>
+    public const int MaxSourceBytes = 16 + 2 + MaxNameBytes + 2 + MaxEndpointBytes;
 
     /// <summary>Frames that may wait in one connection's send queue.</summary>
     public const int SendQueueCapacity = 256;

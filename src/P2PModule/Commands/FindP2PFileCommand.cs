@@ -1,13 +1,21 @@
 using System.Management.Automation;
+using P2PTransfer.Client;
+using P2PTransfer.Node;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Module.Commands;
 
-/// <summary>Find-P2PFile: searches for files by name, pattern, extension, size and hash.</summary>
-[Cmdlet(VerbsCommon.Find, "P2PFile")]
+/// <summary>
+/// Find-P2PFile: searches the network for files by name, pattern, extension, size and hash, entering the search
+/// at a node of this session (-Node) or at a remote node as a pure client (-Server). Results stream as they arrive.
+/// </summary>
+[Cmdlet(VerbsCommon.Find, "P2PFile", DefaultParameterSetName = NodeSet)]
 [OutputType(typeof(P2PSearchResult))]
-public sealed class FindP2PFileCommand : PipelineNodeCmdlet
+public sealed class FindP2PFileCommand : P2PCmdlet
 {
+    private const string NodeSet = "Node";
+    private const string ServerSet = "Server";
+
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -34,21 +42,35 @@ public sealed class FindP2PFileCommand : PipelineNodeCmdlet
     [ValidateNotNullOrEmpty]
     public string? Hash { get; set; }
 
-    /// <summary>Answer from the node's own index only (the original client's 'only the server I am connected to').</summary>
+    /// <summary>Answer from the entry server's own index only (the original client's 'only the server I am connected to').</summary>
     [Parameter]
     public SwitchParameter LocalOnly { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, SearchLimits.MaxTtl)]
+    public int TTL { get; set; } = SearchLimits.DefaultTtl;
+
+    [Parameter]
+    [ValidateRange(0.0, 120.0)]
+    public double TimeoutSec { get; set; } = SearchLimits.DefaultTimeout.TotalSeconds;
 
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int MaxResults { get; set; } = int.MaxValue;
 
+    /// <summary>The node of this session to enter the search at; from the pipeline, or the session's only running node.</summary>
+    [Parameter(ParameterSetName = NodeSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("LocalNode")]
+    public P2PNode? Node { get; set; }
+
+    /// <summary>A remote node ('host:port') to enter the search at, as a pure client: no local node needed.</summary>
+    [Parameter(ParameterSetName = ServerSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("Address")]
+    public string Server { get; set; } = string.Empty;
+
     protected override void ProcessRecord()
     {
-        if (!TryGetTargetNode(out var node))
-        {
-            return;
-        }
-
         var query = new FileQuery
         {
             Names = Name,
@@ -58,10 +80,32 @@ public sealed class FindP2PFileCommand : PipelineNodeCmdlet
             MaxSize = MaxSize,
             Hash = Hash,
         };
+        var options = new SearchOptions
+        {
+            Ttl = LocalOnly ? 0 : TTL,
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
+            MaxResults = MaxResults,
+            Trace = Trace,
+        };
+
+        if (ParameterSetName == ServerSet)
+        {
+            SearchThroughServer(query, options);
+            return;
+        }
+
+        if (!TryResolveNode(Node, out var node))
+        {
+            return;
+        }
 
         try
         {
-            foreach (var result in node.SearchLocal(query, MaxResults, StopToken))
+            using var trace = TraceNode(node);
+            var results = LocalOnly
+                ? node.SearchLocal(query, MaxResults, StopToken)
+                : AwaitEach(node.SearchAsync(query, options));
+            foreach (var result in results)
             {
                 WriteObject(result);
             }
@@ -69,6 +113,31 @@ public sealed class FindP2PFileCommand : PipelineNodeCmdlet
         catch (Exception ex) when (ex is not PipelineStoppedException && !StopToken.IsCancellationRequested)
         {
             ThrowTerminatingError(ToErrorRecord(ex, query));
+        }
+    }
+
+    private void SearchThroughServer(FileQuery query, SearchOptions options)
+    {
+        NodeClient? client = null;
+        try
+        {
+            query.Compile();
+            client = Await(NodeClient.ConnectAsync(Server, cancellationToken: StopToken));
+            foreach (var result in AwaitEach(client.SearchAsync(query, options)))
+            {
+                WriteObject(result);
+            }
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException && !StopToken.IsCancellationRequested)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, Server));
+        }
+        finally
+        {
+            if (client is not null)
+            {
+                WaitQuietly(client.DisposeAsync().AsTask());
+            }
         }
     }
 }

@@ -1,0 +1,94 @@
+using System.Threading.Channels;
+using P2PTransfer.Net;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+
+namespace P2PTransfer.Search;
+
+/// <summary>
+/// The seed's improvement for broken routes: a response whose way back is gone is sent straight to the entry
+/// server's advertised endpoint, over a client connection of its own; the entry server drops duplicates.
+/// Bounded queue; one loop delivers, to several entry servers at once.
+/// </summary>
+internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters counters)
+{
+    private const int QueueCapacity = 1024;
+    private const int MaxBatch = 256;
+    private static readonly TimeSpan DialTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Channel<QueryHit> _queue = Channel.CreateBounded<QueryHit>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
+
+    /// <summary>Queues a response for its entry server (<c>Backtrace[0]</c>); false (counted) when the queue is full.</summary>
+    public bool TryQueue(QueryHit hit)
+    {
+        if (_queue.Writer.TryWrite(hit with { Remaining = 1 }))
+        {
+            return true;
+        }
+
+        counters.DirectDeliveryFailed();
+        return false;
+    }
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        var batch = new List<QueryHit>(MaxBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var hit))
+                {
+                    batch.Add(hit);
+                }
+
+                var byEntry = batch.GroupBy(h => h.Backtrace.Entry);
+                await Task.WhenAll(byEntry.Select(g => DeliverAsync(g.Key, [.. g], stopping))).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DeliverAsync(RouteHop entry, IReadOnlyList<QueryHit> hits, CancellationToken stopping)
+    {
+        FrameConnection? connection = null;
+        try
+        {
+            (connection, var welcome) = await Handshake.DialAsync(entry.Endpoint, NodeOptions.DefaultPort, identity, DialTimeout, stopping).ConfigureAwait(false);
+            if (welcome.NodeId != entry.NodeId)
+            {
+                throw new P2PException(ProtocolError.ConnectionLost, $"{entry.Endpoint} is node {welcome.Name} now, not the entry server of the search");
+            }
+
+            foreach (var hit in hits)
+            {
+                await connection.SendAsync(hit, stopping).ConfigureAwait(false);
+                counters.DirectDelivery();
+            }
+
+            log.Write(NodeLogLevel.Verbose, $"delivered {hits.Count} response(s) directly to entry server {welcome.Name} ({entry.Endpoint})");
+            await connection.CloseAsync(Bye.Create(ProtocolError.None, "responses delivered")).ConfigureAwait(false);
+            connection = null;
+        }
+        catch (Exception ex) when (ex is P2PException or OperationCanceledException or IOException)
+        {
+            for (int i = 0; i < hits.Count; i++)
+            {
+                counters.DirectDeliveryFailed();
+            }
+
+            log.Write(NodeLogLevel.Verbose, $"could not deliver {hits.Count} response(s) directly to {entry.Endpoint}: {ex.Message}");
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

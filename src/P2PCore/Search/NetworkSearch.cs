@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using P2PTransfer.Node;
+
+namespace P2PTransfer.Search;
+
+/// <summary>Why a search ended.</summary>
+public enum SearchEndReason
+{
+    /// <summary>Its time was up.</summary>
+    Timeout,
+    /// <summary>It had as many results as asked for.</summary>
+    MaxResults,
+    /// <summary>Nothing more could come: the request reached no other server.</summary>
+    Complete,
+    /// <summary>The client stopped it.</summary>
+    Cancelled,
+    /// <summary>The entry server is closing and its drain timeout ran out.</summary>
+    NodeClosing,
+}
+
+/// <summary>
+/// A search as its entry server sees it: gathers the responses of every server that answers and hands them to
+/// the reader as they arrive, until the timeout, enough results, or a cancel. Holds a work lease, so a closing
+/// node lets it finish within the drain timeout.
+/// </summary>
+public sealed class NetworkSearch
+{
+    private readonly Channel<ResultBatch> _batches = Channel.CreateUnbounded<ResultBatch>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _gate = new();
+    private readonly HashSet<Guid> _sources = [];
+    private readonly SearchOptions _options;
+    private readonly SearchCounters _counters;
+    private readonly CancellationTokenSource _timer = new();
+    private readonly CancellationTokenRegistration _drainRegistration;
+    private readonly Action<NetworkSearch> _ended;
+    private readonly long _startedAt = Environment.TickCount64;
+    private WorkLease _lease;
+    private int _buffered;
+    private int _results;
+    private SearchEndReason? _endReason;
+
+    internal NetworkSearch(Guid requestId, FileQuery query, SearchOptions options, WorkLease lease, SearchCounters counters, Action<NetworkSearch> ended)
+    {
+        RequestId = requestId;
+        Query = query;
+        _options = options;
+        _lease = lease;
+        _counters = counters;
+        _ended = ended;
+        MaxResults = Math.Max(1, options.MaxResults);
+        Ttl = options.ClampedTtl;
+        _timer.Token.Register(() => End(SearchEndReason.Timeout));
+        _drainRegistration = lease.Cancellation.Register(() => End(SearchEndReason.NodeClosing));
+    }
+
+    /// <summary>The id every copy of the request carries through the network.</summary>
+    public Guid RequestId { get; }
+
+    public FileQuery Query { get; }
+
+    public int Ttl { get; }
+
+    public int MaxResults { get; }
+
+    /// <summary>Results handed to the reader so far.</summary>
+    public int Results
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _results;
+            }
+        }
+    }
+
+    /// <summary>Servers that answered with at least one file.</summary>
+    public int Sources
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sources.Count;
+            }
+        }
+    }
+
+    /// <summary>Null while the search runs.</summary>
+    public SearchEndReason? EndReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _endReason;
+            }
+        }
+    }
+
+    public TimeSpan Elapsed => TimeSpan.FromMilliseconds(Environment.TickCount64 - _startedAt);
+
+    /// <summary>Responses as they arrive; ends when the search ends. One reader.</summary>
+    public async IAsyncEnumerable<ResultBatch> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var batch in _batches.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            Interlocked.Add(ref _buffered, -batch.Files.Count);
+            yield return batch;
+        }
+    }
+
+    /// <summary>Starts the clock, once the router knows the search (a zero timeout ends it at once).</summary>
+    internal void StartTimer() => _timer.CancelAfter(_options.ClampedTimeout);
+
+    /// <summary>Stops the search now (a client's cancel, a reader that has enough).</summary>
+    public void Cancel() => End(SearchEndReason.Cancelled);
+
+    internal void Trace(string line) => _options.Trace?.Invoke(line);
+
+    /// <summary>Takes a response. Cut to the results still wanted; false when the search has ended.</summary>
+    internal bool TryDeliver(ResultBatch batch)
+    {
+        bool full;
+        lock (_gate)
+        {
+            if (_endReason is not null)
+            {
+                return false;
+            }
+
+            int room = MaxResults - _results;
+            if (batch.Files.Count > room)
+            {
+                batch = batch with { Files = [.. batch.Files.Take(room)] };
+            }
+
+            if (Volatile.Read(ref _buffered) + batch.Files.Count > SearchLimits.MaxBufferedResults)
+            {
+                // The reader does not keep up: keep memory bounded, say what was lost.
+                _counters.ResultsWereDropped(batch.Files.Count);
+                return true;
+            }
+
+            if (batch.Files.Count > 0)
+            {
+                _sources.Add(batch.Source.NodeId);
+            }
+
+            _results += batch.Files.Count;
+            Interlocked.Add(ref _buffered, batch.Files.Count);
+            _batches.Writer.TryWrite(batch);
+            full = _results >= MaxResults;
+        }
+
+        _counters.ResponseDelivered();
+        Trace(batch.Describe());
+        if (full)
+        {
+            End(SearchEndReason.MaxResults);
+        }
+
+        return true;
+    }
+
+    internal void End(SearchEndReason reason)
+    {
+        lock (_gate)
+        {
+            if (_endReason is not null)
+            {
+                return;
+            }
+
+            _endReason = reason;
+
+            // Traced before the reader can see the end, so the line is written before the command returns.
+            Trace($"search {RequestId.ToString()[..8]} ended ({reason}) after {Elapsed.TotalSeconds:0.###} s: {_results} result(s) from {_sources.Count} source(s)");
+            _batches.Writer.TryComplete();
+        }
+
+        _ended(this);
+        _timer.Dispose();
+        _drainRegistration.Dispose();
+        _lease.Dispose();
+    }
+}

@@ -1,0 +1,49 @@
+namespace P2PTransfer.Search;
+
+/// <summary>
+/// Responses a link was handed in the last few seconds. TCP accepting a frame does not mean the server behind
+/// the link passed it on: when a link breaks, what it carried lately is delivered again straight to the entry
+/// servers, which drop what they already have. Bounded in count and age.
+/// </summary>
+internal sealed class RecentResponses
+{
+    private const int Capacity = 512;
+    private readonly Queue<(Protocol.Messages.QueryHit Hit, long SentAt)> _sent = new();
+    private readonly TimeSpan _window;
+
+    public RecentResponses(TimeSpan window) => _window = window;
+
+    public void Add(Protocol.Messages.QueryHit hit)
+    {
+        lock (_sent)
+        {
+            Trim(Environment.TickCount64);
+            if (_sent.Count == Capacity)
+            {
+                _sent.Dequeue();
+            }
+
+            _sent.Enqueue((hit, Environment.TickCount64));
+        }
+    }
+
+    /// <summary>Empties the list, returning what was sent within the window.</summary>
+    public IReadOnlyList<Protocol.Messages.QueryHit> TakeAll()
+    {
+        lock (_sent)
+        {
+            Trim(Environment.TickCount64);
+            var hits = _sent.Select(s => s.Hit).ToList();
+            _sent.Clear();
+            return hits;
+        }
+    }
+
+    private void Trim(long now)
+    {
+        while (_sent.TryPeek(out var oldest) && now - oldest.SentAt > _window.TotalMilliseconds)
+        {
+            _sent.Dequeue();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+namespace P2PTransfer.Search;
+
+/// <summary>What the request cache says about a request that arrives.</summary>
+public enum RequestAdmission
+{
+    /// <summary>First time here: process it and cascade it.</summary>
+    New,
+    /// <summary>Seen already with as much time to live: drop it.</summary>
+    Duplicate,
+    /// <summary>Seen already, but this copy may travel further (it came a shorter way): cascade it again, do not process it again.</summary>
+    Widened,
+}
+
+/// <summary>
+/// The requests this node has seen, by request id. Checked and updated in one step by the cascade workers, so
+/// a request arriving twice at the same moment over two links is still processed and cascaded once. Also how
+/// the node knows whether a response belongs to a request it saw. Entries expire; memory is bounded.
+/// </summary>
+public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, TimeSpan? lifetime = null)
+{
+    public const int DefaultCapacity = 100_000;
+
+    /// <summary>Longer than any search may run, so no copy of a request outlives its entry.</summary>
+    public static readonly TimeSpan DefaultLifetime = SearchLimits.MaxTimeout * 2;
+
+    private readonly object _gate = new();
+    private readonly ExpiringMap<Guid, int> _seen = new(capacity, lifetime ?? DefaultLifetime);
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _seen.Count;
+            }
+        }
+    }
+
+    /// <summary>Records a request with the time to live its copy has left and says what to do with it.</summary>
+    public RequestAdmission Admit(Guid requestId, int ttl)
+    {
+        lock (_gate)
+        {
+            if (_seen.TryAdd(requestId, ttl, out int best))
+            {
+                return RequestAdmission.New;
+            }
+
+            if (ttl <= best)
+            {
+                return RequestAdmission.Duplicate;
+            }
+
+            _seen.Update(requestId, ttl);
+            return RequestAdmission.Widened;
+        }
+    }
+
+    public bool Contains(Guid requestId)
+    {
+        lock (_gate)
+        {
+            return _seen.TryGetValue(requestId, out _);
+        }
+    }
+}

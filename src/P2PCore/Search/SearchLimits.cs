@@ -1,0 +1,27 @@
+namespace P2PTransfer.Search;
+
+/// <summary>Limits of network search, in one place (docs/protocol.md, "Search").</summary>
+public static class SearchLimits
+{
+    /// <summary>Links a search travels from the entry server when the client does not say.</summary>
+    public const int DefaultTtl = 5;
+
+    /// <summary>Most links a search may travel; requests asking for more are clamped, and hops + TTL never exceed it.</summary>
+    public const int MaxTtl = 7;
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Most files one server announces for one request.</summary>
+    public const int MaxHitsPerSource = 5000;
+
+    /// <summary>Hits are sent in frames of about this many bytes, so no frame holds up a link for long.</summary>
+    public const int HitBytesPerFrame = 64 * 1024;
+
+    /// <summary>Results an entry server keeps for a reader that does not keep up; beyond that they are dropped and counted.</summary>
+    public const int MaxBufferedResults = 50_000;
+
+    /// <summary>Searches one client connection may have open at once.</summary>
+    public const int MaxSearchesPerClient = 16;
+}

@@ -1,0 +1,44 @@
+namespace P2PTransfer.Search;
+
+/// <summary>How far and how long one network search goes.</summary>
+public sealed class SearchOptions
+{
+    /// <summary>Links the search may travel from the entry server; more than <see cref="SearchLimits.MaxTtl"/> is clamped.</summary>
+    public int Ttl { get; init; } = SearchLimits.DefaultTtl;
+
+    /// <summary>How long the entry server gathers responses; at most <see cref="SearchLimits.MaxTimeout"/>.</summary>
+    public TimeSpan Timeout { get; init; } = SearchLimits.DefaultTimeout;
+
+    /// <summary>The search ends once this many results have arrived.</summary>
+    public int MaxResults { get; init; } = int.MaxValue;
+
+    /// <summary>Receives a line per step of the search's route (for -Verbose); called on engine threads.</summary>
+    public Action<string>? Trace { get; init; }
+
+    internal int ClampedTtl => Math.Clamp(Ttl, 0, SearchLimits.MaxTtl);
+
+    internal TimeSpan ClampedTimeout => Timeout <= TimeSpan.Zero ? TimeSpan.Zero : Timeout > SearchLimits.MaxTimeout ? SearchLimits.MaxTimeout : Timeout;
+}
+
+/// <summary>Files one source holds, as one response brought them to the entry server.</summary>
+public sealed record ResultBatch(SourceNode Source, int Hops, bool Direct, BacktraceStack? Route, IReadOnlyList<FoundFile> Files)
+{
+    public IEnumerable<P2PSearchResult> Results() => Files.Select(f => new P2PSearchResult
+    {
+        Name = f.Name,
+        Size = f.Size,
+        Hash = f.Hash,
+        RelativePath = f.RelativePath,
+        NodeId = Source.NodeId,
+        NodeName = Source.Name,
+        Endpoint = Source.Endpoint,
+        Hops = Hops,
+    });
+
+    /// <summary>One line for -Verbose: who answered, how far away, and the way the response came.</summary>
+    public string Describe()
+    {
+        var route = Hops == 0 || Route is null ? $"{Source.Endpoint} (the entry server's own)" : $"{Route} > {Source.Endpoint}";
+        return $"{Files.Count} file(s) from {Source.Name} ({Source.Endpoint}), {Hops} hop(s), route {route}{(Direct ? ", delivered directly (a hop of its route was gone)" : string.Empty)}";
+    }
+}
