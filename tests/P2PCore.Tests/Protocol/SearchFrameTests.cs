@@ -1,0 +1,100 @@
+using System.Buffers;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
+
+namespace P2PTransfer.Tests.Protocol;
+
+/// <summary>The search frames survive the wire field for field, and bad ones are refused before they do harm.</summary>
+public class SearchFrameTests
+{
+    private static readonly FileQuery FullQuery = new()
+    {
+        Names = ["*.pdf", "Ré?umé*"],
+        Pattern = "^a.*b$",
+        Extensions = ["pdf", ".txt"],
+        MinSize = 1,
+        MaxSize = long.MaxValue,
+        Hash = new string('A', 64),
+    };
+
+    private static readonly BacktraceStack Stack = new([new RouteHop(Guid.NewGuid(), "127.0.0.1:1"), new RouteHop(Guid.NewGuid(), "[::1]:2")]);
+
+    private static readonly FoundFile File1 = new("ñame.txt", 12345, new string('B', 64), "pub/dir/ñame.txt");
+
+    public static TheoryData<string, IMessage> Messages() => new()
+    {
+        { "search", new SearchRequest(7, 5, 5000, 100, FullQuery) },
+        { "search, empty query", new SearchRequest(uint.MaxValue, 0, 0, 1, new FileQuery()) },
+        { "cancel", new SearchCancel(9) },
+        { "results", new SearchResults(7, new SourceNode(Guid.NewGuid(), "n1", "127.0.0.1:3"), 2, true, Stack, [File1, File1 with { Size = 0 }]) },
+        { "done", new SearchDone(7, ProtocolError.InvalidQuery, 3, 2, "bad pattern") },
+        { "query", new Query(Guid.NewGuid(), 4, 5000, Stack, FullQuery) },
+        { "hit", new QueryHit(Guid.NewGuid(), 3, 2, Stack, new SourceNode(Guid.NewGuid(), "src", "h:9"), [File1]) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void Every_search_frame_decodes_to_what_was_encoded(string what, IMessage message)
+    {
+        var bytes = FrameCodec.ToArray(message);
+        var sequence = new ReadOnlySequence<byte>(bytes);
+        Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame), what);
+        var decoded = MessageDecoder.Decode(frame);
+
+        Assert.Equal(message.GetType(), decoded.GetType());
+        Assert.Equal(bytes, FrameCodec.ToArray(decoded));
+        Assert.True(bytes.Length - ProtocolLimits.FrameHeaderLength <= ProtocolLimits.MaxPayloadFor(message.Code), $"{what} is within its code's limit");
+    }
+
+    [Fact]
+    public void A_query_decodes_to_the_same_criteria()
+    {
+        var query = new Query(Guid.NewGuid(), 4, 10, Stack, FullQuery);
+        var decoded = (Query)Decode(FrameCodec.ToArray(query));
+
+        Assert.Equal(query.RequestId, decoded.RequestId);
+        Assert.Equal(FullQuery.Names, decoded.Search.Names);
+        Assert.Equal(FullQuery.Pattern, decoded.Search.Pattern);
+        Assert.Equal(FullQuery.Extensions, decoded.Search.Extensions);
+        Assert.Equal(FullQuery.MinSize, decoded.Search.MinSize);
+        Assert.Equal(FullQuery.MaxSize, decoded.Search.MaxSize);
+        Assert.Equal(FullQuery.Hash, decoded.Search.Hash);
+        Assert.Equal(Stack.Hops, decoded.Backtrace.Hops);
+    }
+
+    [Fact]
+    public void A_response_whose_remaining_count_is_outside_its_stack_is_malformed()
+    {
+        var bytes = FrameCodec.ToArray(new QueryHit(Guid.NewGuid(), 0, 2, Stack, new SourceNode(Guid.NewGuid(), "s", "h:1"), []));
+        bytes[ProtocolLimits.FrameHeaderLength + 16 + 2] = 3;
+
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
+    }
+
+    [Fact]
+    public void A_backtrace_stack_deeper_than_the_limit_is_malformed()
+    {
+        var deep = new Query(Guid.NewGuid(), 0, 1, new BacktraceStack([.. Enumerable.Range(0, BacktraceStack.MaxDepth).Select(i => new RouteHop(Guid.NewGuid(), "h:1"))]), new FileQuery());
+        var bytes = FrameCodec.ToArray(deep);
+        bytes[ProtocolLimits.FrameHeaderLength + 16 + 1 + 4] = BacktraceStack.MaxDepth + 1;
+
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
+    }
+
+    [Fact]
+    public void Unknown_query_flags_are_malformed()
+    {
+        var bytes = FrameCodec.ToArray(new SearchRequest(1, 1, 1, 1, new FileQuery()));
+        bytes[ProtocolLimits.FrameHeaderLength + 4 + 1 + 4 + 4] = 0x80;
+
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
+    }
+
+    private static IMessage Decode(byte[] bytes)
+    {
+        var sequence = new ReadOnlySequence<byte>(bytes);
+        Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+        return MessageDecoder.Decode(frame);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using P2PTransfer.Client;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Search;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Search;
+
+/// <summary>Searches cascade through real nodes on loopback and every hit finds its way back to the entry server.</summary>
+public class NetworkSearchTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public async Task A_search_along_a_line_finds_exactly_the_files_within_its_ttl(int ttl)
+    {
+        await using var nodes = new TestNodes();
+        var line = await SearchNetwork.StartAsync(nodes, 6);
+        await SearchNetwork.LinkAsync(line, SearchNetwork.Line(6));
+
+        var results = await SearchNetwork.SearchAsync(line[0], ttl: ttl, timeoutSec: 1);
+
+        Assert.Equal(Enumerable.Range(0, ttl + 1).Select(i => $"file-n{i}.txt"), results.OrderBy(r => r.Hops).Select(r => r.Name));
+        Assert.All(results, r => Assert.Equal(int.Parse(r.NodeName[1..]), r.Hops));
+        Assert.All(results, r => Assert.Equal(line[r.Hops].Endpoint, r.Endpoint));
+    }
+
+    [Fact]
+    public async Task In_a_full_mesh_every_file_is_found_once_and_every_node_processes_the_request_once()
+    {
+        await using var nodes = new TestNodes();
+        var mesh = await SearchNetwork.StartAsync(nodes, 5);
+        await SearchNetwork.LinkAsync(mesh, SearchNetwork.Mesh(5));
+
+        var results = await SearchNetwork.SearchAsync(mesh[0]);
+
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"file-n{i}.txt"), results.Select(r => r.Name).Order());
+        Assert.All(mesh, n => Assert.Equal(1, n.SearchCounters.RequestsProcessed));
+        Assert.True(mesh.Sum(n => n.SearchCounters.DuplicateRequests) > 0, "copies arrived more than once");
+        Assert.Equal(mesh.Sum(n => n.SearchCounters.RequestsCascaded), mesh.Sum(n => n.SearchCounters.RequestsReceived));
+        // Flooding sends a request over each link at most once in each direction.
+        Assert.True(mesh.Sum(n => n.SearchCounters.RequestsCascaded) <= 2 * 10);
+    }
+
+    [Fact]
+    public async Task Many_searches_at_once_through_a_mesh_each_reach_every_node_exactly_once()
+    {
+        await using var nodes = new TestNodes();
+        var mesh = await SearchNetwork.StartAsync(nodes, 6);
+        await SearchNetwork.LinkAsync(mesh, SearchNetwork.Mesh(6));
+
+        var all = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => SearchNetwork.SearchAsync(mesh[i % 6], timeoutSec: 2)));
+
+        Assert.All(all, results => Assert.Equal(Enumerable.Range(0, 6).Select(i => $"file-n{i}.txt"), results.Select(r => r.Name).Order()));
+        Assert.Equal(24 * 6, mesh.Sum(n => n.SearchCounters.RequestsProcessed));
+    }
+
+    [Fact]
+    public async Task A_response_in_flight_on_a_link_that_breaks_reaches_the_entry_server_directly()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 3);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+
+        // n1 reaches n2 over a slow path, so n2's response is still on the way when the path is cut.
+        await using var slowPath = new LatencyProxy("127.0.0.2", net[2].Endpoint, TimeSpan.FromMilliseconds(400));
+        await net[1].ConnectPeerAsync(slowPath.Endpoint);
+        var trace = new List<string>();
+        var options = new SearchOptions { Timeout = TimeSpan.FromSeconds(6), Trace = line => { lock (trace) { trace.Add(line); } } };
+        var results = new List<P2PSearchResult>();
+
+        await foreach (var result in net[0].SearchAsync(new FileQuery { Names = ["file-*"] }, options))
+        {
+            results.Add(result);
+            if (results.Count == 2)
+            {
+                Assert.True(await Eventually.TrueAsync(() => net[2].SearchCounters.ResponsesRouted == 1, TimeSpan.FromSeconds(3)));
+                await slowPath.DisposeAsync();
+            }
+
+            if (results.Count == 3)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(["file-n0.txt", "file-n1.txt", "file-n2.txt"], results.Select(r => r.Name).Order());
+        Assert.Equal(1, net[2].SearchCounters.DirectDeliveries);
+        Assert.Equal(1, net[1].SearchCounters.ResponsesRouted); // its own response only: n2's never came through
+        Assert.Contains(trace, line => line.Contains("from n2") && line.Contains("delivered directly"));
+    }
+
+    [Fact]
+    public async Task A_node_that_is_closing_is_skipped_and_the_search_ends_at_its_timeout()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 3);
+        await SearchNetwork.LinkAsync(net, (0, 1), (0, 2));
+        var (work, stopping) = await TestNodes.BeginClosingAsync(net[1], TimeSpan.FromSeconds(10));
+        Assert.True(await Eventually.TrueAsync(() => net[0].GetPeers().Any(p => p.Name == "n1" && p.State == Peers.PeerState.RemoteClosing), TimeSpan.FromSeconds(2)));
+
+        var clock = Stopwatch.StartNew();
+        var results = await SearchNetwork.SearchAsync(net[0], timeoutSec: 1);
+
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 2.0);
+        Assert.Equal(["file-n0.txt", "file-n2.txt"], results.Select(r => r.Name).Order());
+        Assert.Equal(0, net[1].SearchCounters.RequestsReceived);
+        work.Dispose();
+        await stopping;
+    }
+
+    [Fact]
+    public async Task A_pure_client_searches_through_a_remote_node_and_sees_results_before_the_search_ends()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 3);
+        await SearchNetwork.LinkAsync(net, SearchNetwork.Line(3));
+        await using var client = await NodeClient.ConnectAsync(net[1].Endpoint);
+
+        var clock = Stopwatch.StartNew();
+        double? first = null;
+        var results = new List<P2PSearchResult>();
+        await foreach (var result in client.SearchAsync(new FileQuery { Names = ["file-*"] }, new SearchOptions { Timeout = TimeSpan.FromSeconds(2) }))
+        {
+            first ??= clock.Elapsed.TotalSeconds;
+            results.Add(result);
+        }
+
+        Assert.True(first < 1.0, $"the first result came after {first} s");
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.9, 3.5);
+        Assert.Equal(["file-n0.txt", "file-n1.txt", "file-n2.txt"], results.Select(r => r.Name).Order());
+        Assert.Equal([0, 1, 1], results.Select(r => r.Hops).Order());
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_early_cancels_the_search_on_the_server()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        await using var client = await NodeClient.ConnectAsync(net[0].Endpoint);
+
+        await foreach (var result in client.SearchAsync(new FileQuery(), new SearchOptions { Timeout = TimeSpan.FromSeconds(60) }))
+        {
+            Assert.Equal(1, net[0].Search.ActiveSearches);
+            break;
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => net[0].Search.ActiveSearches == 0, TimeSpan.FromSeconds(2)));
+        Assert.Equal(0, net[0].Work.Active);
+    }
+
+    [Fact]
+    public async Task MaxResults_ends_a_search_as_soon_as_it_has_enough()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 4);
+        await SearchNetwork.LinkAsync(net, SearchNetwork.Mesh(4));
+
+        var clock = Stopwatch.StartNew();
+        var results = await SearchNetwork.SearchAsync(net[0], timeoutSec: 30, maxResults: 2);
+
+        Assert.Equal(2, results.Count);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.Equal(0, net[0].Search.ActiveSearches);
+    }
+
+    [Fact]
+    public async Task A_search_that_reaches_no_other_server_ends_without_waiting_for_its_timeout()
+    {
+        await using var nodes = new TestNodes();
+        var alone = (await SearchNetwork.StartAsync(nodes, 1))[0];
+
+        var clock = Stopwatch.StartNew();
+        var results = await SearchNetwork.SearchAsync(alone, timeoutSec: 30);
+
+        Assert.Equal("file-n0.txt", Assert.Single(results).Name);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task An_invalid_query_is_refused_before_anything_is_sent()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+        var badPattern = new FileQuery { Pattern = "(" };
+
+        await Assert.ThrowsAsync<ArgumentException>(() => SearchNetwork.SearchAsync(node, badPattern));
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
+        {
+            await foreach (var result in client.SearchAsync(badPattern))
+            {
+            }
+        });
+        Assert.Equal(0, node.SearchCounters.SearchesStarted);
+    }
+
+    [Fact]
+    public async Task A_search_from_a_client_of_a_closing_node_is_refused_with_NodeClosing()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+        var (work, stopping) = await TestNodes.BeginClosingAsync(node);
+
+        var error = await Assert.ThrowsAsync<NodeUnavailableException>(async () =>
+        {
+            await foreach (var result in client.SearchAsync(new FileQuery()))
+            {
+            }
+        });
+
+        Assert.Equal(ProtocolError.NodeClosing, error.Code);
+        work.Dispose();
+        await stopping;
+    }
+}

@@ -1,0 +1,97 @@
+using P2PTransfer.Search;
+
+namespace P2PTransfer.Tests.Search;
+
+/// <summary>The request and response caches: one admission per request even under races, bounded, expiring.</summary>
+public class SearchCacheTests
+{
+    [Fact]
+    public void A_request_is_new_once_then_a_duplicate_and_a_copy_with_more_time_to_live_widens_it()
+    {
+        var cache = new RequestCache();
+        var id = Guid.NewGuid();
+
+        Assert.Equal(RequestAdmission.New, cache.Admit(id, 3));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 3));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 1));
+        Assert.Equal(RequestAdmission.Widened, cache.Admit(id, 5));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 5));
+        Assert.True(cache.Contains(id));
+        Assert.False(cache.Contains(Guid.NewGuid()));
+    }
+
+    [Fact]
+    public void Copies_of_a_request_admitted_at_the_same_moment_on_many_threads_are_new_exactly_once()
+    {
+        var cache = new RequestCache();
+        var ids = Enumerable.Range(0, 2000).Select(_ => Guid.NewGuid()).ToArray();
+        int news = 0;
+        using var start = new Barrier(8);
+
+        // Threads of their own: a barrier on pool threads would starve the other tests running meanwhile.
+        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            start.SignalAndWait();
+            foreach (var id in ids)
+            {
+                if (cache.Admit(id, 2) == RequestAdmission.New)
+                {
+                    Interlocked.Increment(ref news);
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.Equal(ids.Length, news);
+    }
+
+    [Fact]
+    public void The_request_cache_keeps_at_most_its_capacity_dropping_the_oldest()
+    {
+        var cache = new RequestCache(capacity: 100);
+        var ids = Enumerable.Range(0, 1000).Select(_ => Guid.NewGuid()).ToArray();
+        foreach (var id in ids)
+        {
+            cache.Admit(id, 1);
+        }
+
+        Assert.Equal(100, cache.Count);
+        Assert.False(cache.Contains(ids[0]));
+        Assert.True(cache.Contains(ids[^1]));
+    }
+
+    [Fact]
+    public async Task Entries_expire_after_their_lifetime()
+    {
+        var requests = new RequestCache(lifetime: TimeSpan.FromMilliseconds(100));
+        var responses = new ResponseCache(lifetime: TimeSpan.FromMilliseconds(100));
+        var id = Guid.NewGuid();
+        var source = Guid.NewGuid();
+        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1));
+        Assert.True(responses.TryAdd(id, source, 0));
+        Assert.False(responses.TryAdd(id, source, 0));
+        Assert.True(responses.TryAdd(id, source, 1));
+
+        await Task.Delay(300);
+
+        Assert.False(requests.Contains(id));
+        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1));
+        Assert.True(responses.TryAdd(id, source, 0));
+    }
+
+    [Fact]
+    public void The_response_cache_is_bounded_too()
+    {
+        var cache = new ResponseCache(capacity: 10);
+        var id = Guid.NewGuid();
+        for (ushort batch = 0; batch < 100; batch++)
+        {
+            Assert.True(cache.TryAdd(id, id, batch));
+        }
+
+        // The oldest were dropped to make room, so the first batch counts as new again.
+        Assert.True(cache.TryAdd(id, id, 0));
+        Assert.False(cache.TryAdd(id, id, 99));
+    }
+}

@@ -1,0 +1,97 @@
+using P2PTransfer.Client;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Search;
+
+/// <summary>Hostile search traffic from a linked peer is dropped and counted; the node keeps its link and serves everyone.</summary>
+public class SearchHostileInputTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    private static RouteHop Stranger() => new(Guid.NewGuid(), "127.0.0.1:9");
+
+    [Fact]
+    public async Task Forged_overlong_and_invalid_requests_are_refused_and_an_absurd_ttl_is_clamped()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        var self = new RouteHop(rawId, "127.0.0.1:1");
+        var entry = Stranger();
+        var all = new FileQuery();
+
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, Stranger()]), all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, entry, self]), all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, new BacktraceStack([.. Enumerable.Range(0, SearchLimits.MaxTtl).Select(_ => Stranger()), self]), all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, self]), new FileQuery { Pattern = new string('a', FileQuery.MaxPatternLength + 1) }));
+        var clamped = Guid.NewGuid();
+        await raw.SendAsync(new Query(clamped, 200, 10, new BacktraceStack([entry, self]), all));
+
+        var frames = await raw.ReadFramesAsync(2, Wait);
+        var hit = Assert.IsType<QueryHit>(frames.Single(f => f is QueryHit));
+        Assert.Equal(clamped, hit.RequestId);
+        Assert.Equal(2, hit.Remaining);
+        Assert.Equal(rawId, hit.Receiver.NodeId);
+        Assert.Equal("file-n0.txt", Assert.Single(hit.Files).Name);
+        Assert.Equal(5, node.SearchCounters.RequestsReceived);
+        Assert.Equal(4, node.SearchCounters.RequestsRefused);
+        Assert.Equal(1, node.SearchCounters.RequestsClamped);
+        Assert.Equal(1, node.SearchCounters.RequestsProcessed);
+        Assert.Single(node.GetPeers());
+        Assert.DoesNotContain(node.Log.Recent(), e => e.Level >= NodeLogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task Responses_to_unknown_requests_misaddressed_or_from_the_wrong_server_are_dropped()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        var me = new RouteHop(node.Id, node.Endpoint);
+        var rawSource = new SourceNode(rawId, "raw", "127.0.0.1:1");
+        FoundFile[] files = [new("x", 1, new string('0', 64), "pub/x")];
+
+        await raw.SendAsync(new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), rawSource, files));
+        await raw.SendAsync(new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([Stranger()]), rawSource, files));
+        await raw.SendAsync(new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me, Stranger()]), rawSource, files));
+        using (var client = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello()))
+        {
+            await client.SendAsync(new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), rawSource, files));
+            await client.SendAsync(new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([me, Stranger()]), rawSource, files));
+            Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.ResponsesReceived == 5, Wait));
+        }
+
+        Assert.Equal(2, node.SearchCounters.UnknownResponses);
+        Assert.Equal(3, node.SearchCounters.ResponsesRefused);
+        Assert.Equal(0, node.SearchCounters.ResponsesRouted + node.SearchCounters.DirectDeliveries);
+        Assert.Single(node.GetPeers());
+    }
+
+    [Fact]
+    public async Task A_flood_of_requests_from_one_peer_is_cut_to_its_rate_and_the_node_keeps_serving()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1, o => o.QueriesPerPeerPerSecond = 50))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
+        var stack = new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]);
+
+        var burst = Enumerable.Range(0, 500).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 1, stack, new FileQuery { Names = ["nothing-matches"] }))).ToArray();
+        await raw.SendAsync(burst);
+
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 500, Wait));
+        Assert.InRange(node.SearchCounters.RequestsRateLimited, 350, 400);
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsProcessed == 500 - node.SearchCounters.RequestsRateLimited, Wait));
+        await bystander.PingAsync(Wait);
+        var results = await SearchNetwork.SearchAsync(node, ttl: 0);
+        Assert.Equal("file-n0.txt", Assert.Single(results).Name);
+        Assert.DoesNotContain(node.Log.Recent(), e => e.Level >= NodeLogLevel.Warning);
+    }
+}
