@@ -100,7 +100,8 @@ public class FrameCodecTests
     [Theory]
     [InlineData(0x00)]
     [InlineData(0x08)]
-    [InlineData(0x20)]
+    [InlineData(0x24)]
+    [InlineData(0x40)]
     [InlineData(0xFF)]
     public void Unknown_codes_are_refused(byte code)
     {
