@@ -78,6 +78,10 @@ public sealed class SearchRouter
 
         var search = new NetworkSearch(Guid.NewGuid(), query, options, lease, Counters, s => _searches.TryRemove(s.RequestId, out _));
         _searches[search.RequestId] = search;
+        search.Trace($"search {search.RequestId.ToString()[..8]} entered at {_node.Name} ({_node.Endpoint}), TTL {search.Ttl}, timeout {options.ClampedTimeout.TotalSeconds:0.###} s");
+
+        // The clock starts before a worker can see the search: once queued, it may end at any moment.
+        search.StartTimer();
         var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search);
         if (!_queue.Writer.TryWrite(item))
         {
@@ -86,8 +90,6 @@ public sealed class SearchRouter
         }
 
         Counters.SearchStarted();
-        search.Trace($"search {search.RequestId.ToString()[..8]} entered at {_node.Name} ({_node.Endpoint}), TTL {search.Ttl}, timeout {options.ClampedTimeout.TotalSeconds:0.###} s");
-        search.StartTimer();
         return search;
     }
 
