@@ -112,7 +112,16 @@ public sealed class NetworkSearch
     }
 
     /// <summary>Starts the clock, once the router knows the search (a zero timeout ends it at once).</summary>
-    internal void StartTimer() => _timer.CancelAfter(_options.ClampedTimeout);
+    internal void StartTimer()
+    {
+        if (_options.ClampedTimeout <= TimeSpan.Zero)
+        {
+            End(SearchEndReason.Timeout);
+            return;
+        }
+
+        _timer.CancelAfter(_options.ClampedTimeout);
+    }
 
     /// <summary>Stops the search now (a client's cancel, a reader that has enough).</summary>
     public void Cancel() => End(SearchEndReason.Cancelled);
