@@ -15,11 +15,14 @@ function Wait-Until([scriptblock] $Condition, [double] $TimeoutSec = 10) {
 . (Join-Path $PSScriptRoot '../../../tools/PwshCommandLine.ps1')
 
 # Starts a node in its own pwsh process (so it can be killed) and returns the process and the node's endpoint.
-function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot) {
+# With -Share, the node shares that folder and the endpoint is written once it is indexed.
+function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot, [string] $Share) {
     $endpointFile = Join-Path $StateRoot "$Name.endpoint"
+    $shareArgument = if ($Share) { "-Share '$Share'" } else { '' }
     $script = @"
 Import-Module '$script:ModulePath'
-`$node = Start-P2PNode -Name '$Name' -ListenAddress '$Address' -Port 0 -StateDirectory '$(Join-Path $StateRoot $Name)'
+`$node = Start-P2PNode -Name '$Name' -ListenAddress '$Address' -Port 0 -StateDirectory '$(Join-Path $StateRoot $Name)' $shareArgument
+if ('$Share') { Publish-P2PFile -Node `$node -LiteralPath '$Share' -Wait | Out-Null }
 Set-Content -Path '$endpointFile' -Value `$node.Endpoint
 Start-Sleep -Seconds 120   # bounded: the test kills it long before
 "@
@@ -31,4 +34,22 @@ Start-Sleep -Seconds 120   # bounded: the test kills it long before
         throw "external node $Name did not start"
     }
     [pscustomobject]@{ Process = $process; Endpoint = (Get-Content $endpointFile -Raw).Trim() }
+}
+
+# Runs a script in a separate pwsh process (a session of its own) and returns what it wrote, parsed from JSON.
+function Invoke-InNewSession([string] $Script, [double] $TimeoutSec = 60) {
+    $out = Join-Path ([IO.Path]::GetTempPath()) "p2pt-session-$([guid]::NewGuid().ToString('N')).json"
+    $wrapped = "Import-Module '$script:ModulePath'; & { $Script } | ConvertTo-Json -Depth 3 -AsArray | Set-Content -LiteralPath '$out'"
+    $pwsh = Get-PwshCommandLine
+    $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $wrapped)
+    $process = Start-Process -FilePath $pwsh[0] -ArgumentList $arguments -PassThru -RedirectStandardError "$out.err"
+    try {
+        if (-not $process.WaitForExit([int]($TimeoutSec * 1000))) { throw "the session did not finish within $TimeoutSec s" }
+        if (-not (Test-Path $out)) { throw "the session failed: $(Get-Content "$out.err" -Raw)" }
+        Get-Content -LiteralPath $out -Raw | ConvertFrom-Json
+    }
+    finally {
+        if (-not $process.HasExited) { $process.Kill() }
+        Remove-Item -LiteralPath $out, "$out.err" -ErrorAction SilentlyContinue
+    }
 }
