@@ -175,3 +175,34 @@ Find-P2PFile -Server '$server' 'file-*' -TimeoutSec 1.5 | Select-Object Name, No
         Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 3 | Should -BeTrue
     }
 }
+
+Describe 'Stopping a search' {
+    BeforeAll {
+        $pair = 0..1 | ForEach-Object { Start-SharingNode $_ }
+        Connect-Nodes $pair @(, @(0, 1))
+    }
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'with <how>, ends promptly on Ctrl+C with no error, and the node forgets the search' -ForEach @(
+        @{ how = '-Node' }, @{ how = '-Server' }
+    ) {
+        $node = $pair[0]
+        $shell = [powershell]::Create()
+        try {
+            $null = $shell.AddScript("param(`$node, `$how) Import-Module '$ModulePath'; if (`$how -eq '-Node') { Find-P2PFile -Node `$node -TimeoutSec 60 } else { Find-P2PFile -Server `$node.Endpoint -TimeoutSec 60 }").AddArgument($node).AddArgument($how)
+            $running = $shell.BeginInvoke()
+            Wait-Until { $node.Search.ActiveSearches -eq 1 } | Should -BeTrue
+
+            $elapsed = Measure-Command { $shell.Stop() }
+
+            $elapsed.TotalSeconds | Should -BeLessThan 3
+            $shell.Streams.Error | Should -BeNullOrEmpty
+            Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 3 | Should -BeTrue
+        }
+        finally {
+            $shell.Dispose()
+        }
+    }
+}

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using P2PTransfer.Net;
+using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
@@ -14,6 +15,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
+    private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
 
     /// <summary>Ends the client's searches when its connection has gone.</summary>
     internal void CancelSearches()
@@ -51,6 +53,12 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         if (_searches.ContainsKey(request.SearchId))
         {
             Refuse(request.SearchId, ProtocolError.InvalidQuery, $"search id {request.SearchId} is already in use on this connection");
+            return;
+        }
+
+        if (!_searchRate.TryTake())
+        {
+            Refuse(request.SearchId, ProtocolError.TooManySearches, $"a client may start {SearchLimits.SearchesPerClientPerSecond} searches a second on node {node.Name}");
             return;
         }
 

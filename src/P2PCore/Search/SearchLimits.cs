@@ -22,6 +22,9 @@ public static class SearchLimits
     /// <summary>Results an entry server keeps for a reader that does not keep up; beyond that they are dropped and counted.</summary>
     public const int MaxBufferedResults = 50_000;
 
+    /// <summary>Searches one client connection may start per second on average (twice as many in a burst).</summary>
+    public const int SearchesPerClientPerSecond = 200;
+
     /// <summary>Searches one client connection may have open at once.</summary>
     public const int MaxSearchesPerClient = 16;
 }
