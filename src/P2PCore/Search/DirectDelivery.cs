@@ -74,8 +74,9 @@ internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters
             await connection.CloseAsync(Bye.Create(ProtocolError.None, "responses delivered")).ConfigureAwait(false);
             connection = null;
         }
-        catch (Exception ex) when (ex is P2PException or OperationCanceledException or IOException)
+        catch (Exception ex)
         {
+            // Whatever one delivery meets (an unreachable or malformed endpoint included), the loop goes on.
             for (int i = 0; i < hits.Count; i++)
             {
                 counters.DirectDeliveryFailed();

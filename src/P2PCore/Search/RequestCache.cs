@@ -24,7 +24,7 @@ public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, Ti
     public static readonly TimeSpan DefaultLifetime = SearchLimits.MaxTimeout * 2;
 
     private readonly object _gate = new();
-    private readonly ExpiringMap<Guid, int> _seen = new(capacity, lifetime ?? DefaultLifetime);
+    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry)> _seen = new(capacity, lifetime ?? DefaultLifetime);
 
     public int Count
     {
@@ -37,31 +37,37 @@ public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, Ti
         }
     }
 
-    /// <summary>Records a request with the time to live its copy has left and says what to do with it.</summary>
-    public RequestAdmission Admit(Guid requestId, int ttl)
+    /// <summary>
+    /// Records a request with the time to live its copy has left and its entry server, and says what to do with it.
+    /// The entry server of the first copy is kept: responses are only ever delivered directly to that one.
+    /// </summary>
+    public RequestAdmission Admit(Guid requestId, int ttl, RouteHop entry)
     {
         lock (_gate)
         {
-            if (_seen.TryAdd(requestId, ttl, out int best))
+            if (_seen.TryAdd(requestId, (ttl, entry), out var seen))
             {
                 return RequestAdmission.New;
             }
 
-            if (ttl <= best)
+            if (ttl <= seen.Ttl)
             {
                 return RequestAdmission.Duplicate;
             }
 
-            _seen.Update(requestId, ttl);
+            _seen.Update(requestId, (ttl, seen.Entry));
             return RequestAdmission.Widened;
         }
     }
 
-    public bool Contains(Guid requestId)
+    public bool Contains(Guid requestId) => EntryOf(requestId) is not null;
+
+    /// <summary>The entry server of a request this node saw, or null.</summary>
+    public RouteHop? EntryOf(Guid requestId)
     {
         lock (_gate)
         {
-            return _seen.TryGetValue(requestId, out _);
+            return _seen.TryGetValue(requestId, out var seen) ? seen.Entry : null;
         }
     }
 }

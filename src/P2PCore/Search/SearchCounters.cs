@@ -66,6 +66,7 @@ public sealed class SearchCounters
     /// <summary>Responses this node sent straight to an entry server because a hop of their route was gone.</summary>
     public long DirectDeliveries => Interlocked.Read(ref _directDeliveries);
 
+    /// <summary>Responses that could not be delivered directly (entry server gone, unreachable, or another node at its address).</summary>
     public long DirectDeliveryFailures => Interlocked.Read(ref _directDeliveryFailures);
 
     /// <summary>Responses that arrived again and were dropped by the response cache.</summary>

@@ -82,6 +82,12 @@ public sealed class SearchRouter
 
         // The clock starts before a worker can see the search: once queued, it may end at any moment.
         search.StartTimer();
+        if (search.EndReason is not null)
+        {
+            // No time to gather anything: nothing is sent.
+            return search;
+        }
+
         var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search);
         if (!_queue.Writer.TryWrite(item))
         {
@@ -155,9 +161,16 @@ public sealed class SearchRouter
             return;
         }
 
-        if (!_requests.Contains(hit.RequestId))
+        if (_requests.EntryOf(hit.RequestId) is not { } entry)
         {
             Counters.UnknownResponse();
+            return;
+        }
+
+        // The entry server is the one the request named when it came here: a response cannot redirect it.
+        if (entry != hit.Backtrace.Entry)
+        {
+            Counters.ResponseRefused();
             return;
         }
 
@@ -223,7 +236,7 @@ public sealed class SearchRouter
             await foreach (var item in _queue.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
             {
                 // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
-                var admission = _requests.Admit(item.RequestId, item.Ttl);
+                var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _self);
                 if (admission == RequestAdmission.Duplicate)
                 {
                     Counters.DuplicateRequest();

@@ -181,6 +181,20 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_search_with_no_time_ends_at_once_and_sends_nothing()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+
+        var results = await SearchNetwork.SearchAsync(net[0], timeoutSec: 0);
+
+        Assert.Empty(results);
+        Assert.Equal(0, net[0].SearchCounters.RequestsCascaded);
+        Assert.Equal(0, net[0].Search.ActiveSearches);
+    }
+
+    [Fact]
     public async Task An_invalid_query_is_refused_before_anything_is_sent()
     {
         await using var nodes = new TestNodes();

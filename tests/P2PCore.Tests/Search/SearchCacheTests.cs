@@ -5,17 +5,19 @@ namespace P2PTransfer.Tests.Search;
 /// <summary>The request and response caches: one admission per request even under races, bounded, expiring.</summary>
 public class SearchCacheTests
 {
+    private static readonly RouteHop Entry = new(Guid.NewGuid(), "127.0.0.1:47100");
+
     [Fact]
     public void A_request_is_new_once_then_a_duplicate_and_a_copy_with_more_time_to_live_widens_it()
     {
         var cache = new RequestCache();
         var id = Guid.NewGuid();
 
-        Assert.Equal(RequestAdmission.New, cache.Admit(id, 3));
-        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 3));
-        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 1));
-        Assert.Equal(RequestAdmission.Widened, cache.Admit(id, 5));
-        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 5));
+        Assert.Equal(RequestAdmission.New, cache.Admit(id, 3, Entry));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 3, Entry));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 1, Entry));
+        Assert.Equal(RequestAdmission.Widened, cache.Admit(id, 5, Entry));
+        Assert.Equal(RequestAdmission.Duplicate, cache.Admit(id, 5, Entry));
         Assert.True(cache.Contains(id));
         Assert.False(cache.Contains(Guid.NewGuid()));
     }
@@ -34,7 +36,7 @@ public class SearchCacheTests
             start.SignalAndWait();
             foreach (var id in ids)
             {
-                if (cache.Admit(id, 2) == RequestAdmission.New)
+                if (cache.Admit(id, 2, Entry) == RequestAdmission.New)
                 {
                     Interlocked.Increment(ref news);
                 }
@@ -53,7 +55,7 @@ public class SearchCacheTests
         var ids = Enumerable.Range(0, 1000).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in ids)
         {
-            cache.Admit(id, 1);
+            cache.Admit(id, 1, Entry);
         }
 
         Assert.Equal(100, cache.Count);
@@ -68,7 +70,7 @@ public class SearchCacheTests
         var responses = new ResponseCache(lifetime: TimeSpan.FromMilliseconds(100));
         var id = Guid.NewGuid();
         var source = Guid.NewGuid();
-        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1));
+        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1, Entry));
         Assert.True(responses.TryAdd(id, source, 0));
         Assert.False(responses.TryAdd(id, source, 0));
         Assert.True(responses.TryAdd(id, source, 1));
@@ -76,7 +78,7 @@ public class SearchCacheTests
         await Task.Delay(300);
 
         Assert.False(requests.Contains(id));
-        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1));
+        Assert.Equal(RequestAdmission.New, requests.Admit(id, 1, Entry));
         Assert.True(responses.TryAdd(id, source, 0));
     }
 

@@ -74,6 +74,26 @@ public class SearchHostileInputTests
     }
 
     [Fact]
+    public async Task A_response_cannot_redirect_a_request_to_another_entry_server()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        var requestId = Guid.NewGuid();
+        await raw.SendAsync(new Query(requestId, 0, 10, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), new FileQuery()));
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsProcessed == 1, Wait));
+
+        // Addressed to the node, from its source, for a request it saw, but naming an entry server the request did not.
+        var victim = new RouteHop(Guid.NewGuid(), "127.0.0.9:80");
+        await raw.SendAsync(new QueryHit(requestId, 7, 2, new BacktraceStack([victim, new RouteHop(node.Id, node.Endpoint)]), new SourceNode(rawId, "raw", "127.0.0.1:1"), []));
+
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.ResponsesRefused == 1, Wait));
+        await Task.Delay(200);
+        Assert.Equal(0, node.SearchCounters.DirectDeliveries + node.SearchCounters.DirectDeliveryFailures);
+    }
+
+    [Fact]
     public async Task A_flood_of_requests_from_one_peer_is_cut_to_its_rate_and_the_node_keeps_serving()
     {
         await using var nodes = new TestNodes();
