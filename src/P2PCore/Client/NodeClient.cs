@@ -72,13 +72,22 @@ public sealed class NodeClient : Session, IAsyncDisposable
             await Connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
             options.Trace?.Invoke($"search sent to {Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
 
-            // The server ends the search at its timeout; a server that dies silently is given up on a little later.
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(timeout + SearchGrace);
-            while (await WaitForResultsAsync(search, deadline.Token, cancellationToken).ConfigureAwait(false))
+            // The server ends the search at its timeout; a server silent for longer is given up on. Only time spent
+            // waiting counts: a slow reader downstream never turns into a timeout.
+            while (true)
             {
+                using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    quiet.CancelAfter(timeout + SearchGrace);
+                    if (!await WaitForResultsAsync(search, quiet.Token, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+
                 while (search.Frames.TryRead(out var frame))
                 {
+                    search.Taken(frame);
                     var batch = new ResultBatch(frame.Source, frame.Hops, frame.Direct, frame.Route, frame.Files);
                     options.Trace?.Invoke(batch.Describe());
                     foreach (var result in batch.Results())
@@ -96,6 +105,11 @@ public sealed class NodeClient : Session, IAsyncDisposable
             if (search.Done is { } done)
             {
                 options.Trace?.Invoke($"search ended ({done.Message}): {done.Results} result(s) from {done.Sources} source(s)");
+            }
+
+            if (search.Dropped > 0)
+            {
+                options.Trace?.Invoke($"{search.Dropped} result(s) were dropped because they were not read in time");
             }
         }
         finally

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 
 namespace P2PTransfer.Client;
 
@@ -13,7 +14,34 @@ internal sealed class RemoteSearch
 
     public SearchDone? Done { get; private set; }
 
-    public void Add(SearchResults results) => _frames.Writer.TryWrite(results);
+    private long _bufferedBytes;
+    private int _buffered;
+
+    /// <summary>Results dropped because the reader lagged too far behind (the server sends without waiting for it).</summary>
+    public int Dropped { get; private set; }
+
+    /// <summary>Called by the read loop only; keeps what waits for the reader bounded, as the server does.</summary>
+    public void Add(SearchResults results)
+    {
+        long bytes = results.Files.Sum(f => f.MemorySize);
+        if (Volatile.Read(ref _buffered) + results.Files.Count > SearchLimits.MaxBufferedResults
+            || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
+        {
+            Dropped += results.Files.Count;
+            return;
+        }
+
+        Interlocked.Add(ref _buffered, results.Files.Count);
+        Interlocked.Add(ref _bufferedBytes, bytes);
+        _frames.Writer.TryWrite(results);
+    }
+
+    /// <summary>The reader took a frame.</summary>
+    public void Taken(SearchResults results)
+    {
+        Interlocked.Add(ref _buffered, -results.Files.Count);
+        Interlocked.Add(ref _bufferedBytes, -results.Files.Sum(f => f.MemorySize));
+    }
 
     /// <summary>The server ended the search; a refusal becomes the reader's error.</summary>
     public void Finish(SearchDone done)

@@ -211,9 +211,9 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     /// <summary>Hashed files matching every criterion of the query.</summary>
-    public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default)
+    public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default, TimeSpan? regexBudget = null)
     {
-        var compiled = query.Compile();
+        var compiled = query.Compile(regexBudget);
         return _db.Search(compiled, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
     }
 

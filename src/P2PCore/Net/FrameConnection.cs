@@ -112,6 +112,9 @@ public sealed class FrameConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Frames waiting in the send queue.</summary>
+    public int QueuedFrames => _outbox.Reader.Count;
+
     /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
     public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
 

@@ -15,6 +15,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
+    private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
 
     /// <summary>Ends the client's searches when its connection has gone.</summary>
@@ -41,7 +42,15 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
 
                 return ValueTask.FromResult(true);
             case QueryHit hit:
-                node.Search.OnDirectHit(hit);
+                if (_directRate.TryTake())
+                {
+                    node.Search.OnDirectHit(RemoteId, hit);
+                }
+                else
+                {
+                    node.Search.Counters.ResponseRefused();
+                }
+
                 return ValueTask.FromResult(true);
             default:
                 return base.HandleRequestAsync(message, cancellationToken);

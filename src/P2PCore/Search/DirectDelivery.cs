@@ -9,13 +9,17 @@ namespace P2PTransfer.Search;
 /// <summary>
 /// The seed's improvement for broken routes: a response whose way back is gone is sent straight to the entry
 /// server's advertised endpoint, over a client connection of its own; the entry server drops duplicates.
-/// Bounded queue; one loop delivers, to several entry servers at once.
+/// Bounded queue; one loop hands each entry server's responses to a delivery of its own (at most 16 at once).
 /// </summary>
 internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters counters)
 {
     private const int QueueCapacity = 1024;
     private const int MaxBatch = 256;
+    private const int MaxConcurrentDeliveries = 16;
     private static readonly TimeSpan DialTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Name lookup, connect, handshake and sending, all together.</summary>
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(4);
 
     private readonly Channel<QueryHit> _queue = Channel.CreateBounded<QueryHit>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
 
@@ -33,32 +37,50 @@ internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters
 
     public async Task RunAsync(CancellationToken stopping)
     {
-        var batch = new List<QueryHit>(MaxBatch);
+        // Each entry server's delivery runs on its own, so one slow or hostile endpoint cannot hold up the others.
+        var running = new List<Task>();
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
-                batch.Clear();
+                var batch = new List<QueryHit>(MaxBatch);
                 while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var hit))
                 {
                     batch.Add(hit);
                 }
 
-                var byEntry = batch.GroupBy(h => h.Backtrace.Entry);
-                await Task.WhenAll(byEntry.Select(g => DeliverAsync(g.Key, [.. g], stopping))).ConfigureAwait(false);
+                foreach (var group in batch.GroupBy(h => h.Backtrace.Entry))
+                {
+                    running.RemoveAll(t => t.IsCompleted);
+                    if (running.Count >= MaxConcurrentDeliveries)
+                    {
+                        await Task.WhenAny(running).ConfigureAwait(false);
+                        running.RemoveAll(t => t.IsCompleted);
+                    }
+
+                    running.Add(DeliverAsync(group.Key, [.. group], stopping));
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            // Each delivery is bounded in time and catches its own failures.
+            await Task.WhenAll(running).ConfigureAwait(false);
         }
     }
 
     private async Task DeliverAsync(RouteHop entry, IReadOnlyList<QueryHit> hits, CancellationToken stopping)
     {
         FrameConnection? connection = null;
+        int sent = 0;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(DeliveryTimeout);
         try
         {
-            (connection, var welcome) = await Handshake.DialAsync(entry.Endpoint, NodeOptions.DefaultPort, identity, DialTimeout, stopping).ConfigureAwait(false);
+            (connection, var welcome) = await Handshake.DialAsync(entry.Endpoint, NodeOptions.DefaultPort, identity, DialTimeout, deadline.Token).ConfigureAwait(false);
             if (welcome.NodeId != entry.NodeId)
             {
                 throw new P2PException(ProtocolError.ConnectionLost, $"{entry.Endpoint} is node {welcome.Name} now, not the entry server of the search");
@@ -66,8 +88,9 @@ internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters
 
             foreach (var hit in hits)
             {
-                await connection.SendAsync(hit, stopping).ConfigureAwait(false);
+                await connection.SendAsync(hit, deadline.Token).ConfigureAwait(false);
                 counters.DirectDelivery();
+                sent++;
             }
 
             log.Write(NodeLogLevel.Verbose, $"delivered {hits.Count} response(s) directly to entry server {welcome.Name} ({entry.Endpoint})");
@@ -76,13 +99,13 @@ internal sealed class DirectDelivery(Hello identity, NodeLog log, SearchCounters
         }
         catch (Exception ex)
         {
-            // Whatever one delivery meets (an unreachable or malformed endpoint included), the loop goes on.
-            for (int i = 0; i < hits.Count; i++)
+            // Whatever one delivery meets (an unreachable, slow or malformed endpoint included), the loop goes on.
+            for (int i = sent; i < hits.Count; i++)
             {
                 counters.DirectDeliveryFailed();
             }
 
-            log.Write(NodeLogLevel.Verbose, $"could not deliver {hits.Count} response(s) directly to {entry.Endpoint}: {ex.Message}");
+            log.Write(NodeLogLevel.Verbose, $"could not deliver {hits.Count - sent} response(s) directly to {entry.Endpoint}: {ex.Message}");
         }
         finally
         {

@@ -38,8 +38,11 @@ public sealed class FileQuery
 
     public static FileQuery All { get; } = new();
 
-    /// <summary>Checks every criterion and returns the compiled form; throws <see cref="ArgumentException"/> with a clear message.</summary>
-    public CompiledQuery Compile()
+    /// <summary>
+    /// Checks every criterion and returns the compiled form; throws <see cref="ArgumentException"/> with a clear message.
+    /// <paramref name="regexBudget"/> bounds the time the regular expression may take over all names (default <see cref="RegexSearchBudget"/>).
+    /// </summary>
+    public CompiledQuery Compile(TimeSpan? regexBudget = null)
     {
         if (Names.Count > MaxNames)
         {
@@ -107,7 +110,7 @@ public sealed class FileQuery
             hash = ParseHash(Hash);
         }
 
-        return new CompiledQuery(names, regex, extensions, MinSize, MaxSize, hash);
+        return new CompiledQuery(names, regex, extensions, MinSize, MaxSize, hash) { RegexBudget = regexBudget ?? RegexSearchBudget };
     }
 
     /// <summary>Parses a SHA-256 written as 64 hex digits.</summary>
@@ -161,6 +164,9 @@ public sealed record CompiledQuery(
     // Time spent in the regular expression by this search (one compiled query serves one search).
     private readonly System.Diagnostics.Stopwatch _regexTime = new();
 
+    /// <summary>Time the regular expression may take over all names of one search.</summary>
+    public TimeSpan RegexBudget { get; init; } = FileQuery.RegexSearchBudget;
+
     /// <summary>True when the regular expression matches; a match that runs past the timeout is a clear error.</summary>
     public bool PatternMatches(string name)
     {
@@ -169,10 +175,10 @@ public sealed record CompiledQuery(
             return true;
         }
 
-        if (_regexTime.Elapsed > FileQuery.RegexSearchBudget)
+        if (_regexTime.Elapsed > RegexBudget)
         {
             throw new ArgumentException(
-                $"the pattern '{Pattern}' took longer than {FileQuery.RegexSearchBudget.TotalSeconds:0} s over this node's files; narrow the search with -Name or -Extension");
+                $"the pattern '{Pattern}' took longer than {RegexBudget.TotalSeconds:0.###} s over this node's files; narrow the search with -Name or -Extension");
         }
 
         _regexTime.Start();

@@ -13,6 +13,9 @@ public sealed record FoundFile(string Name, long Size, string Hash, string Relat
         System.Text.Encoding.UTF8.GetByteCount(Name) <= MaxNameBytes
         && System.Text.Encoding.UTF8.GetByteCount(RelativePath) <= MaxRelativePathBytes;
 
+    /// <summary>What the file holds on to while it waits for a reader: its strings (UTF-16) and some overhead.</summary>
+    internal long MemorySize => ((Name.Length + RelativePath.Length + Hash.Length) * 2L) + 96;
+
     internal int WireLength => PayloadWriter.StringLength(Name) + 8 + 32 + PayloadWriter.StringLength(RelativePath);
 
     internal void Write(ref PayloadWriter writer)

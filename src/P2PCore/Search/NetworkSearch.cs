@@ -28,7 +28,7 @@ public sealed class NetworkSearch
 {
     private readonly Channel<ResultBatch> _batches = Channel.CreateUnbounded<ResultBatch>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
-    private readonly HashSet<Guid> _sources = [];
+    private readonly Dictionary<Guid, int> _perSource = [];
     private readonly SearchOptions _options;
     private readonly SearchCounters _counters;
     private readonly CancellationTokenSource _timer = new();
@@ -37,6 +37,7 @@ public sealed class NetworkSearch
     private readonly long _startedAt = Environment.TickCount64;
     private WorkLease _lease;
     private int _buffered;
+    private long _bufferedBytes;
     private int _results;
     private SearchEndReason? _endReason;
 
@@ -82,7 +83,7 @@ public sealed class NetworkSearch
         {
             lock (_gate)
             {
-                return _sources.Count;
+                return _perSource.Count;
             }
         }
     }
@@ -107,6 +108,7 @@ public sealed class NetworkSearch
         await foreach (var batch in _batches.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             Interlocked.Add(ref _buffered, -batch.Files.Count);
+            Interlocked.Add(ref _bufferedBytes, -batch.Files.Sum(f => f.MemorySize));
             yield return batch;
         }
     }
@@ -126,9 +128,23 @@ public sealed class NetworkSearch
     /// <summary>Stops the search now (a client's cancel, a reader that has enough).</summary>
     public void Cancel() => End(SearchEndReason.Cancelled);
 
-    internal void Trace(string line) => _options.Trace?.Invoke(line);
+    /// <summary>Writes a trace line; a trace that throws never breaks the search or the worker that called it.</summary>
+    internal void Trace(string line)
+    {
+        try
+        {
+            _options.Trace?.Invoke(line);
+        }
+        catch (Exception)
+        {
+            // The trace is for people watching; losing a line is better than losing the search.
+        }
+    }
 
-    /// <summary>Takes a response. Cut to the results still wanted; false when the search has ended.</summary>
+    /// <summary>
+    /// Takes a response. Cut to the results still wanted and to what one source may announce; dropped (and
+    /// counted) while the reader lags too far behind; false when the search has ended.
+    /// </summary>
     internal bool TryDeliver(ResultBatch batch)
     {
         bool full;
@@ -139,13 +155,17 @@ public sealed class NetworkSearch
                 return false;
             }
 
-            int room = MaxResults - _results;
+            _perSource.TryGetValue(batch.Source.NodeId, out int fromSource);
+            int room = Math.Min(MaxResults - _results, SearchLimits.MaxHitsPerSource - fromSource);
             if (batch.Files.Count > room)
             {
-                batch = batch with { Files = [.. batch.Files.Take(room)] };
+                _counters.ResultsWereDropped(batch.Files.Count - Math.Max(room, 0));
+                batch = batch with { Files = [.. batch.Files.Take(Math.Max(room, 0))] };
             }
 
-            if (Volatile.Read(ref _buffered) + batch.Files.Count > SearchLimits.MaxBufferedResults)
+            long bytes = batch.Files.Sum(f => f.MemorySize);
+            if (Volatile.Read(ref _buffered) + batch.Files.Count > SearchLimits.MaxBufferedResults
+                || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
             {
                 // The reader does not keep up: keep memory bounded, say what was lost.
                 _counters.ResultsWereDropped(batch.Files.Count);
@@ -154,11 +174,12 @@ public sealed class NetworkSearch
 
             if (batch.Files.Count > 0)
             {
-                _sources.Add(batch.Source.NodeId);
+                _perSource[batch.Source.NodeId] = fromSource + batch.Files.Count;
             }
 
             _results += batch.Files.Count;
             Interlocked.Add(ref _buffered, batch.Files.Count);
+            Interlocked.Add(ref _bufferedBytes, bytes);
             _batches.Writer.TryWrite(batch);
             full = _results >= MaxResults;
         }
@@ -175,6 +196,8 @@ public sealed class NetworkSearch
 
     internal void End(SearchEndReason reason)
     {
+        int results;
+        int sources;
         lock (_gate)
         {
             if (_endReason is not null)
@@ -182,13 +205,15 @@ public sealed class NetworkSearch
                 return;
             }
 
+            // From here TryDeliver adds nothing, so completing the channel outside the lock loses nothing.
             _endReason = reason;
-
-            // Traced before the reader can see the end, so the line is written before the command returns.
-            Trace($"search {RequestId.ToString()[..8]} ended ({reason}) after {Elapsed.TotalSeconds:0.###} s: {_results} result(s) from {_sources.Count} source(s)");
-            _batches.Writer.TryComplete();
+            results = _results;
+            sources = _perSource.Count;
         }
 
+        // Traced before the reader can see the end, so the line is written before the command returns.
+        Trace($"search {RequestId.ToString()[..8]} ended ({reason}) after {Elapsed.TotalSeconds:0.###} s: {results} result(s) from {sources} source(s)");
+        _batches.Writer.TryComplete();
         _ended(this);
         _timer.Dispose();
         _drainRegistration.Dispose();

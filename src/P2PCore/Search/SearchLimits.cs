@@ -22,6 +22,18 @@ public static class SearchLimits
     /// <summary>Results an entry server keeps for a reader that does not keep up; beyond that they are dropped and counted.</summary>
     public const int MaxBufferedResults = 50_000;
 
+    /// <summary>Memory the results waiting for a slow reader may take, per search; beyond that they are dropped and counted.</summary>
+    public const long MaxBufferedBytes = 64L * 1024 * 1024;
+
+    /// <summary>A regular expression from another server may take this long over this node's names per request (a local search: 5 s).</summary>
+    public static readonly TimeSpan RemoteRegexBudget = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Frames a link's send queue must have free for routed search traffic, so keep-alive and goodbyes always fit.</summary>
+    public const int SendQueueHeadroom = 64;
+
+    /// <summary>Responses a client connection (direct delivery) may send per second on average (twice as many in a burst).</summary>
+    public const int DirectResponsesPerSecond = 1000;
+
     /// <summary>Searches one client connection may start per second on average (twice as many in a burst).</summary>
     public const int SearchesPerClientPerSecond = 200;
 

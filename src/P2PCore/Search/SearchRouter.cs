@@ -19,6 +19,7 @@ public sealed class SearchRouter
 {
     private readonly P2PNode _node;
     private readonly Channel<CascadeItem> _queue;
+    private readonly Channel<CascadeItem> _ownQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(256) { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, NetworkSearch> _searches = new();
     private readonly RequestCache _requests = new();
     private readonly ResponseCache _responses = new();
@@ -55,8 +56,11 @@ public sealed class SearchRouter
     {
         for (int i = 0; i < _workers; i++)
         {
-            tasks.Run("cascade worker", () => CascadeLoopAsync(stopping));
+            tasks.Run("cascade worker", () => CascadeLoopAsync(_queue.Reader, stopping));
         }
+
+        // This node's own searches have a worker of their own: a peer's slow requests cannot hold them up.
+        tasks.Run("cascade worker for own searches", () => CascadeLoopAsync(_ownQueue.Reader, stopping));
 
         tasks.Run("direct delivery", () => _direct.RunAsync(stopping));
     }
@@ -89,7 +93,7 @@ public sealed class SearchRouter
         }
 
         var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search);
-        if (!_queue.Writer.TryWrite(item))
+        if (!_ownQueue.Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
             throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_node.Name} ({_node.Endpoint}) is busy: its search queue is full");
@@ -155,7 +159,7 @@ public sealed class SearchRouter
         Counters.ResponseReceived();
         int remaining = hit.Remaining;
         var expectedSender = remaining < hit.Backtrace.Count ? hit.Backtrace[remaining].NodeId : hit.Source.NodeId;
-        if (hit.Receiver.NodeId != _node.Id || from.RemoteId != expectedSender)
+        if (hit.Receiver.NodeId != _node.Id || from.RemoteId != expectedSender || !hit.Backtrace.HasDistinctServers())
         {
             Counters.ResponseRefused();
             return;
@@ -189,11 +193,15 @@ public sealed class SearchRouter
         Send(hit with { Remaining = (byte)(remaining - 1) }, from.RemoteId);
     }
 
-    /// <summary>A QueryHit that came over a client connection: delivered directly to this node as the entry server.</summary>
-    internal void OnDirectHit(QueryHit hit)
+    /// <summary>
+    /// A QueryHit that came over a client connection: delivered directly to this node as the entry server, by a
+    /// server of the response's route (one whose link broke) or by its source.
+    /// </summary>
+    internal void OnDirectHit(Guid dialer, QueryHit hit)
     {
         Counters.ResponseReceived();
-        if (hit.Remaining != 1 || hit.Backtrace.Entry.NodeId != _node.Id)
+        bool fromRoute = dialer != Guid.Empty && (hit.Source.NodeId == dialer || hit.Backtrace.Contains(dialer));
+        if (hit.Remaining != 1 || hit.Backtrace.Entry.NodeId != _node.Id || !fromRoute || !hit.Backtrace.HasDistinctServers())
         {
             Counters.ResponseRefused();
             return;
@@ -229,34 +237,54 @@ public sealed class SearchRouter
         }
     }
 
-    private async Task CascadeLoopAsync(CancellationToken stopping)
+    private async Task CascadeLoopAsync(ChannelReader<CascadeItem> queue, CancellationToken stopping)
     {
         try
         {
-            await foreach (var item in _queue.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
+            await foreach (var item in queue.ReadAllAsync(stopping).ConfigureAwait(false))
             {
-                // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
-                var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _self);
-                if (admission == RequestAdmission.Duplicate)
+                try
                 {
-                    Counters.DuplicateRequest();
-                    continue;
+                    Handle(item);
                 }
-
-                if (admission == RequestAdmission.Widened)
+                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
                 {
-                    Counters.RequestWidened();
-                }
-
-                int cascaded = Cascade(item);
-                if (admission == RequestAdmission.New)
-                {
-                    Process(item, cascaded);
+                    // One request that fails must not stop the worker: the others still need it.
+                    _node.Log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
+                    item.Entry?.End(SearchEndReason.Cancelled);
                 }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+    }
+
+    private void Handle(CascadeItem item)
+    {
+        if (item.Entry is { EndReason: not null })
+        {
+            // Cancelled or timed out while queued: nobody would read its responses.
+            return;
+        }
+
+        // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
+        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _self);
+        if (admission == RequestAdmission.Duplicate)
+        {
+            Counters.DuplicateRequest();
+            return;
+        }
+
+        if (admission == RequestAdmission.Widened)
+        {
+            Counters.RequestWidened();
+        }
+
+        int cascaded = Cascade(item);
+        if (admission == RequestAdmission.New)
+        {
+            Process(item, cascaded);
         }
     }
 
@@ -278,7 +306,7 @@ public sealed class SearchRouter
                 continue;
             }
 
-            if (link.Connection.TrySend(forward))
+            if (HasRoom(link) && link.Connection.TrySend(forward))
             {
                 Counters.RequestCascaded();
                 sentTo.Add(link.RemoteName);
@@ -299,12 +327,13 @@ public sealed class SearchRouter
     /// <summary>Answers a request from this node's own index.</summary>
     private void Process(CascadeItem item, int cascaded)
     {
-        Counters.RequestProcessed();
         if (!_node.Work.TryBegin(out var lease))
         {
             item.Entry?.End(SearchEndReason.NodeClosing);
             return;
         }
+
+        Counters.RequestProcessed();
 
         using (lease)
         {
@@ -312,7 +341,8 @@ public sealed class SearchRouter
             {
                 int limit = (int)Math.Min(item.MaxResults, SearchLimits.MaxHitsPerSource);
                 ushort batch = 0;
-                foreach (var files in FindLocal(item.Query, limit, lease.Cancellation))
+                var regexBudget = item.Entry is null ? SearchLimits.RemoteRegexBudget : (TimeSpan?)null;
+                foreach (var files in FindLocal(item.Query, limit, regexBudget, lease.Cancellation))
                 {
                     if (item.Entry is { } entry)
                     {
@@ -344,11 +374,11 @@ public sealed class SearchRouter
     }
 
     /// <summary>This node's matching files, in frames of about <see cref="SearchLimits.HitBytesPerFrame"/> bytes.</summary>
-    private IEnumerable<IReadOnlyList<FoundFile>> FindLocal(FileQuery query, int limit, CancellationToken cancellationToken)
+    private IEnumerable<IReadOnlyList<FoundFile>> FindLocal(FileQuery query, int limit, TimeSpan? regexBudget, CancellationToken cancellationToken)
     {
         var files = new List<FoundFile>();
         int bytes = 0;
-        foreach (var shared in _node.Index.Search(query, limit, cancellationToken))
+        foreach (var shared in _node.Index.Search(query, limit, cancellationToken, regexBudget))
         {
             var found = new FoundFile(shared.Name, shared.Size, shared.Hash!, shared.RelativePath);
             if (!found.FitsProtocol)
@@ -382,16 +412,25 @@ public sealed class SearchRouter
             return;
         }
 
-        if (_node.FindPeer(receiver.NodeId) is { IsClosing: false } link && link.Connection.TrySend(hit))
+        if (_node.FindPeer(receiver.NodeId) is { IsClosing: false } link)
         {
-            link.RecentResponses.Add(hit);
-            Counters.ResponseRouted();
-            return;
+            if (HasRoom(link) && link.Connection.TrySend(hit))
+            {
+                link.RecentResponses.Add(hit);
+                Counters.ResponseRouted();
+                return;
+            }
+
+            Counters.SendQueueWasFull();
         }
 
         _node.Log.Write(NodeLogLevel.Verbose, $"no link to {receiver.Endpoint} for a response to request {hit.RequestId.ToString()[..8]}: delivering it directly to {hit.Backtrace.Entry.Endpoint}");
         _direct.TryQueue(hit);
     }
+
+    /// <summary>Routed search traffic leaves room in a link's send queue, so its keep-alive and goodbye always fit.</summary>
+    private static bool HasRoom(PeerLink link) =>
+        link.Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom;
 
     private void Deliver(QueryHit hit, bool direct)
     {

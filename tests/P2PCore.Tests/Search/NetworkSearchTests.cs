@@ -2,6 +2,7 @@ using System.Diagnostics;
 using P2PTransfer.Client;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 using P2PTransfer.Tests.Support;
 
@@ -192,6 +193,72 @@ public class NetworkSearchTests
         Assert.Empty(results);
         Assert.Equal(0, net[0].SearchCounters.RequestsCascaded);
         Assert.Equal(0, net[0].Search.ActiveSearches);
+    }
+
+    [Fact]
+    public async Task A_trace_that_throws_loses_lines_but_never_the_search()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2, o => o.SearchWorkers = 1);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        var throwing = new SearchOptions { Timeout = TimeSpan.FromSeconds(1), Trace = _ => throw new InvalidOperationException("trace broke") };
+
+        for (int round = 0; round < 2; round++)
+        {
+            var results = new List<P2PSearchResult>();
+            await foreach (var result in net[0].SearchAsync(new FileQuery { Names = ["file-*"] }, throwing))
+            {
+                results.Add(result);
+            }
+
+            Assert.Equal(["file-n0.txt", "file-n1.txt"], results.Select(r => r.Name).Order());
+        }
+
+        Assert.Equal(0, net[0].Search.ActiveSearches);
+        Assert.DoesNotContain(net[0].Log.Recent(), e => e.Level >= NodeLogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task A_client_that_reads_slowly_gets_every_result_and_no_timeout()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        await using var client = await NodeClient.ConnectAsync(net[0].Endpoint);
+        var results = new List<P2PSearchResult>();
+
+        await foreach (var result in client.SearchAsync(new FileQuery { Names = ["file-*"] }, new SearchOptions { Timeout = TimeSpan.FromMilliseconds(300) }))
+        {
+            results.Add(result);
+            if (results.Count == 1)
+            {
+                // Longer than the search's timeout and the client's grace together.
+                await Task.Delay(TimeSpan.FromSeconds(6));
+            }
+        }
+
+        Assert.Equal(2, results.Count);
+    }
+
+    [Fact]
+    public async Task A_peer_flooding_slow_patterns_cannot_hold_up_the_nodes_own_searches()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        File.WriteAllText(Path.Combine(node.Shares[0], new string('a', 40) + "!"), "a name a careless pattern backtracks on");
+        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count() == 2 && !node.Index.IsBusy, TimeSpan.FromSeconds(10)));
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
+        var slow = new FileQuery { Pattern = @"^(\w|\w\w)+$" };
+        await raw.SendAsync([.. Enumerable.Range(0, 60).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, stack, slow)))]);
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 60, TimeSpan.FromSeconds(5)));
+
+        var clock = Stopwatch.StartNew();
+        var own = await SearchNetwork.SearchAsync(node, ttl: 0, timeoutSec: 10);
+
+        Assert.Equal("file-n0.txt", Assert.Single(own).Name);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the node's own search took {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
     [Fact]
