@@ -72,7 +72,7 @@ public sealed class SearchCounters
     /// <summary>Responses that arrived again and were dropped by the response cache.</summary>
     public long DuplicateResponses => Interlocked.Read(ref _duplicateResponses);
 
-    /// <summary>Responses to requests this node never saw (or long forgot), dropped.</summary>
+    /// <summary>Responses to requests this node never saw (or long forgot), or to searches that have ended, dropped.</summary>
     public long UnknownResponses => Interlocked.Read(ref _unknownResponses);
 
     /// <summary>Responses dropped as forged or misrouted (not addressed to this node, from the wrong server, or back to their sender).</summary>
