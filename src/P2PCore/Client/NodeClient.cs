@@ -72,14 +72,20 @@ public sealed class NodeClient : Session, IAsyncDisposable
             await Connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
             options.Trace?.Invoke($"search sent to {Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
 
-            // The server ends the search at its timeout; a server silent for longer is given up on. Only time spent
-            // waiting counts: a slow reader downstream never turns into a timeout.
+            // The server ends the search at its timeout; a server that has not ended it once this client has waited
+            // that long (plus a grace) is given up on. Only time spent waiting counts: a slow reader downstream
+            // never turns into a timeout.
+            var waitBudget = timeout + SearchGrace;
+            var waited = new System.Diagnostics.Stopwatch();
             while (true)
             {
                 using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    quiet.CancelAfter(timeout + SearchGrace);
-                    if (!await WaitForResultsAsync(search, quiet.Token, cancellationToken).ConfigureAwait(false))
+                    quiet.CancelAfter(waitBudget - waited.Elapsed > TimeSpan.Zero ? waitBudget - waited.Elapsed : TimeSpan.Zero);
+                    waited.Start();
+                    bool more = await WaitForResultsAsync(search, quiet.Token, cancellationToken).ConfigureAwait(false);
+                    waited.Stop();
+                    if (!more)
                     {
                         break;
                     }
@@ -124,6 +130,18 @@ public sealed class NodeClient : Session, IAsyncDisposable
 
     private async Task<bool> WaitForResultsAsync(RemoteSearch search, CancellationToken deadline, CancellationToken cancellationToken)
     {
+        // What has arrived is read whatever the deadline says.
+        if (search.HasBuffered)
+        {
+            return true;
+        }
+
+        if (search.Frames.Completion.IsCompleted)
+        {
+            await search.Frames.Completion.ConfigureAwait(false);
+            return false;
+        }
+
         try
         {
             return await search.Frames.WaitToReadAsync(deadline).ConfigureAwait(false);

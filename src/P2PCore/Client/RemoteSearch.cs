@@ -17,13 +17,21 @@ internal sealed class RemoteSearch
     private long _bufferedBytes;
     private int _buffered;
 
+    /// <summary>True while results wait for the reader.</summary>
+    public bool HasBuffered => Volatile.Read(ref _buffered) > 0;
+
     /// <summary>Results dropped because the reader lagged too far behind (the server sends without waiting for it).</summary>
     public int Dropped { get; private set; }
 
     /// <summary>Called by the read loop only; keeps what waits for the reader bounded, as the server does.</summary>
     public void Add(SearchResults results)
     {
-        long bytes = results.Files.Sum(f => f.MemorySize);
+        if (results.Files.Count == 0)
+        {
+            return;
+        }
+
+        long bytes = MemorySizeOf(results);
         if (Volatile.Read(ref _buffered) + results.Files.Count > SearchLimits.MaxBufferedResults
             || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
         {
@@ -40,8 +48,11 @@ internal sealed class RemoteSearch
     public void Taken(SearchResults results)
     {
         Interlocked.Add(ref _buffered, -results.Files.Count);
-        Interlocked.Add(ref _bufferedBytes, -results.Files.Sum(f => f.MemorySize));
+        Interlocked.Add(ref _bufferedBytes, -MemorySizeOf(results));
     }
+
+    private static long MemorySizeOf(SearchResults results) =>
+        new ResultBatch(results.Source, results.Hops, results.Direct, results.Route, results.Files).MemorySize;
 
     /// <summary>The server ended the search; a refusal becomes the reader's error.</summary>
     public void Finish(SearchDone done)

@@ -86,14 +86,14 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         NetworkSearch search;
         try
         {
-            search = node.Search.Begin(request.Query, options);
+            search = node.Search.BeginForClient(request.Query, options);
         }
         catch (ArgumentException ex)
         {
             Refuse(request.SearchId, ProtocolError.InvalidQuery, ex.Message);
             return;
         }
-        catch (NodeUnavailableException ex)
+        catch (P2PException ex)
         {
             Refuse(request.SearchId, ex.Code, ex.Message);
             return;
@@ -103,7 +103,10 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", () => StreamAsync(request.SearchId, search));
     }
 
-    /// <summary>Sends the results as they arrive (waiting while the client's queue is full), then SearchDone.</summary>
+    /// <summary>
+    /// Sends the results as they arrive, then SearchDone. A client that does not take a frame within the keep-alive
+    /// time (it writes but does not read) is closed with SendQueueFull: a stuck reader cannot hold the search.
+    /// </summary>
     private async Task StreamAsync(uint searchId, NetworkSearch search)
     {
         try
@@ -117,21 +120,38 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
                 }
 
                 var route = batch.Route ?? BacktraceStack.Start(new RouteHop(node.Id, node.Endpoint));
-                await Connection.SendAsync(new SearchResults(searchId, batch.Source, (byte)batch.Hops, batch.Direct, route, batch.Files), CancellationToken.None).ConfigureAwait(false);
+                await SendWithinAsync(new SearchResults(searchId, batch.Source, (byte)batch.Hops, batch.Direct, route, batch.Files)).ConfigureAwait(false);
             }
 
             var reason = search.EndReason ?? SearchEndReason.Cancelled;
             var status = reason == SearchEndReason.NodeClosing ? ProtocolError.NodeClosing : ProtocolError.None;
-            await Connection.SendAsync(SearchDone.Create(searchId, status, (uint)search.Results, (uint)search.Sources, reason.ToString()), CancellationToken.None).ConfigureAwait(false);
+
+            // The id is free again before the client can read that the search is over.
+            _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));
+            await SendWithinAsync(SearchDone.Create(searchId, status, (uint)search.Results, (uint)search.Sources, reason.ToString())).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is P2PException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is P2PException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            // The client went away; the search ends with it.
+            // The client went away or does not read; the search ends with it.
             search.Cancel();
         }
         finally
         {
-            _searches.TryRemove(searchId, out _);
+            _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));
+        }
+    }
+
+    private async Task SendWithinAsync(IMessage message)
+    {
+        using var timeout = new CancellationTokenSource(node.Options.DeadAfter);
+        try
+        {
+            await Connection.SendAsync(message, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read its search results");
+            throw;
         }
     }
 

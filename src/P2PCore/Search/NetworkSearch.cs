@@ -108,7 +108,7 @@ public sealed class NetworkSearch
         await foreach (var batch in _batches.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             Interlocked.Add(ref _buffered, -batch.Files.Count);
-            Interlocked.Add(ref _bufferedBytes, -batch.Files.Sum(f => f.MemorySize));
+            Interlocked.Add(ref _bufferedBytes, -batch.MemorySize);
             yield return batch;
         }
     }
@@ -116,6 +116,11 @@ public sealed class NetworkSearch
     /// <summary>Starts the clock, once the router knows the search (a zero timeout ends it at once).</summary>
     internal void StartTimer()
     {
+        if (EndReason is not null)
+        {
+            return;
+        }
+
         if (_options.ClampedTimeout <= TimeSpan.Zero)
         {
             End(SearchEndReason.Timeout);
@@ -124,6 +129,9 @@ public sealed class NetworkSearch
 
         _timer.CancelAfter(_options.ClampedTimeout);
     }
+
+    /// <summary>Cut at the drain timeout when the node closes: the work of answering this search stops with it.</summary>
+    internal CancellationToken Cancellation => _lease.Cancellation;
 
     /// <summary>Stops the search now (a client's cancel, a reader that has enough).</summary>
     public void Cancel() => End(SearchEndReason.Cancelled);
@@ -163,7 +171,12 @@ public sealed class NetworkSearch
                 batch = batch with { Files = [.. batch.Files.Take(Math.Max(room, 0))] };
             }
 
-            long bytes = batch.Files.Sum(f => f.MemorySize);
+            if (batch.Files.Count == 0)
+            {
+                return true;
+            }
+
+            long bytes = batch.MemorySize;
             if (Volatile.Read(ref _buffered) + batch.Files.Count > SearchLimits.MaxBufferedResults
                 || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
             {
@@ -172,20 +185,19 @@ public sealed class NetworkSearch
                 return true;
             }
 
-            if (batch.Files.Count > 0)
-            {
-                _perSource[batch.Source.NodeId] = fromSource + batch.Files.Count;
-            }
+            _perSource[batch.Source.NodeId] = fromSource + batch.Files.Count;
 
             _results += batch.Files.Count;
             Interlocked.Add(ref _buffered, batch.Files.Count);
             Interlocked.Add(ref _bufferedBytes, bytes);
+
+            // Traced before the reader can see the batch, so a reader that stops at it still gets its line.
+            Trace(batch.Describe());
             _batches.Writer.TryWrite(batch);
             full = _results >= MaxResults;
         }
 
         _counters.ResponseDelivered();
-        Trace(batch.Describe());
         if (full)
         {
             End(SearchEndReason.MaxResults);
@@ -213,10 +225,12 @@ public sealed class NetworkSearch
 
         // Traced before the reader can see the end, so the line is written before the command returns.
         Trace($"search {RequestId.ToString()[..8]} ended ({reason}) after {Elapsed.TotalSeconds:0.###} s: {results} result(s) from {sources} source(s)");
-        _batches.Writer.TryComplete();
+
+        // Forgotten and released before the reader can see the end: whoever sees it ended finds the node idle.
         _ended(this);
         _timer.Dispose();
         _drainRegistration.Dispose();
         _lease.Dispose();
+        _batches.Writer.TryComplete();
     }
 }

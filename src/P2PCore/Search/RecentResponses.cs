@@ -13,10 +13,18 @@ internal sealed class RecentResponses
 
     public RecentResponses(TimeSpan window) => _window = window;
 
-    public void Add(Protocol.Messages.QueryHit hit)
+    private bool _taken;
+
+    /// <summary>Remembers a response handed to the link; false once the link has ended and its list was taken.</summary>
+    public bool TryAdd(Protocol.Messages.QueryHit hit)
     {
         lock (_sent)
         {
+            if (_taken)
+            {
+                return false;
+            }
+
             Trim(Environment.TickCount64);
             if (_sent.Count == Capacity)
             {
@@ -24,14 +32,16 @@ internal sealed class RecentResponses
             }
 
             _sent.Enqueue((hit, Environment.TickCount64));
+            return true;
         }
     }
 
-    /// <summary>Empties the list, returning what was sent within the window.</summary>
+    /// <summary>Empties the list for good (the link has ended), returning what was sent within the window.</summary>
     public IReadOnlyList<Protocol.Messages.QueryHit> TakeAll()
     {
         lock (_sent)
         {
+            _taken = true;
             Trim(Environment.TickCount64);
             var hits = _sent.Select(s => s.Hit).ToList();
             _sent.Clear();

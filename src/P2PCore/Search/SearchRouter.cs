@@ -70,7 +70,15 @@ public sealed class SearchRouter
     /// to every linked server within <see cref="SearchOptions.Ttl"/>. Throws <see cref="ArgumentException"/> for
     /// an invalid query and <see cref="NodeUnavailableException"/> when the node is closing or overloaded.
     /// </summary>
-    public NetworkSearch Begin(FileQuery query, SearchOptions options)
+    public NetworkSearch Begin(FileQuery query, SearchOptions options) => Begin(query, options, forClient: false);
+
+    /// <summary>
+    /// Enters a search for a remote client: it waits with the peers' requests (not in the queue of the node's own
+    /// searches) and its pattern gets the budget of a remote request, so clients cannot hold up the local user.
+    /// </summary>
+    internal NetworkSearch BeginForClient(FileQuery query, SearchOptions options) => Begin(query, options, forClient: true);
+
+    private NetworkSearch Begin(FileQuery query, SearchOptions options, bool forClient)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
@@ -81,6 +89,12 @@ public sealed class SearchRouter
         }
 
         var search = new NetworkSearch(Guid.NewGuid(), query, options, lease, Counters, s => _searches.TryRemove(s.RequestId, out _));
+        if (search.EndReason is not null)
+        {
+            // The drain cut-off came between the lease and its registration.
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_node.Name} ({_node.Endpoint}) is shutting down");
+        }
+
         _searches[search.RequestId] = search;
         search.Trace($"search {search.RequestId.ToString()[..8]} entered at {_node.Name} ({_node.Endpoint}), TTL {search.Ttl}, timeout {options.ClampedTimeout.TotalSeconds:0.###} s");
 
@@ -92,8 +106,8 @@ public sealed class SearchRouter
             return search;
         }
 
-        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search);
-        if (!_ownQueue.Writer.TryWrite(item))
+        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search, LocalUser: !forClient);
+        if (!(forClient ? _queue : _ownQueue).Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
             throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_node.Name} ({_node.Endpoint}) is busy: its search queue is full");
@@ -146,7 +160,7 @@ public sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, Math.Min(query.MaxResults, SearchLimits.MaxHitsPerSource), backtrace, query.Search, from.RemoteId, null);
+        var item = new CascadeItem(query.RequestId, ttl, Math.Min(query.MaxResults, SearchLimits.MaxHitsPerSource), backtrace, query.Search, from.RemoteId, null, LocalUser: false);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -159,7 +173,8 @@ public sealed class SearchRouter
         Counters.ResponseReceived();
         int remaining = hit.Remaining;
         var expectedSender = remaining < hit.Backtrace.Count ? hit.Backtrace[remaining].NodeId : hit.Source.NodeId;
-        if (hit.Receiver.NodeId != _node.Id || from.RemoteId != expectedSender || !hit.Backtrace.HasDistinctServers())
+        if (hit.Receiver.NodeId != _node.Id || from.RemoteId != expectedSender || !hit.Backtrace.HasDistinctServers()
+            || hit.Backtrace.Count > SearchLimits.MaxTtl || hit.Files.Count == 0)
         {
             Counters.ResponseRefused();
             return;
@@ -201,7 +216,8 @@ public sealed class SearchRouter
     {
         Counters.ResponseReceived();
         bool fromRoute = dialer != Guid.Empty && (hit.Source.NodeId == dialer || hit.Backtrace.Contains(dialer));
-        if (hit.Remaining != 1 || hit.Backtrace.Entry.NodeId != _node.Id || !fromRoute || !hit.Backtrace.HasDistinctServers())
+        if (hit.Remaining != 1 || hit.Backtrace.Entry.NodeId != _node.Id || !fromRoute || !hit.Backtrace.HasDistinctServers()
+            || hit.Backtrace.Count > SearchLimits.MaxTtl || hit.Files.Count == 0)
         {
             Counters.ResponseRefused();
             return;
@@ -327,43 +343,48 @@ public sealed class SearchRouter
     /// <summary>Answers a request from this node's own index.</summary>
     private void Process(CascadeItem item, int cascaded)
     {
-        if (!_node.Work.TryBegin(out var lease))
+        // An entry search answers under its own lease (taken when it began), so a close that starts while it waits
+        // in the queue does not cut it short; a peer's request needs a lease of its own.
+        WorkLease lease = default;
+        if (item.Entry is null && !_node.Work.TryBegin(out lease))
         {
-            item.Entry?.End(SearchEndReason.NodeClosing);
             return;
         }
 
+        var cancellation = item.Entry?.Cancellation ?? lease.Cancellation;
         Counters.RequestProcessed();
-
-        using (lease)
+        try
         {
-            try
+            int limit = (int)Math.Min(item.MaxResults, SearchLimits.MaxHitsPerSource);
+            ushort batch = 0;
+            var regexBudget = item.LocalUser ? (TimeSpan?)null : SearchLimits.RemoteRegexBudget;
+            foreach (var files in FindLocal(item.Query, limit, regexBudget, cancellation))
             {
-                int limit = (int)Math.Min(item.MaxResults, SearchLimits.MaxHitsPerSource);
-                ushort batch = 0;
-                var regexBudget = item.Entry is null ? SearchLimits.RemoteRegexBudget : (TimeSpan?)null;
-                foreach (var files in FindLocal(item.Query, limit, regexBudget, lease.Cancellation))
+                if (item.Entry is { } entry)
                 {
-                    if (item.Entry is { } entry)
-                    {
-                        entry.TryDeliver(new ResultBatch(_selfSource, 0, false, null, files));
-                    }
-                    else
-                    {
-                        var hit = new QueryHit(item.RequestId, batch++, (byte)item.Received!.Count, item.Received, _selfSource, files);
-                        _responses.TryAdd(item.RequestId, _node.Id, hit.Batch);
-                        Send(hit, Guid.Empty);
-                    }
+                    entry.TryDeliver(new ResultBatch(_selfSource, 0, false, null, files));
+                }
+                else
+                {
+                    var hit = new QueryHit(item.RequestId, batch++, (byte)item.Received!.Count, item.Received, _selfSource, files);
+                    _responses.TryAdd(item.RequestId, _node.Id, hit.Batch);
+                    Send(hit, Guid.Empty);
                 }
             }
-            catch (ArgumentException ex)
-            {
-                // A pattern over its time budget on this node's names: this node does not answer, the search goes on.
-                _node.Log.Write(NodeLogLevel.Verbose, $"request {item.RequestId.ToString()[..8]} not answered: {ex.Message}");
-            }
-            catch (OperationCanceledException) when (lease.Cancellation.IsCancellationRequested)
-            {
-            }
+        }
+        catch (ArgumentException ex)
+        {
+            // A pattern over its time budget on this node's names: this node does not answer, the search goes on.
+            // The user who entered the search here is told; a peer's request is only traced.
+            var level = item.Entry is null ? NodeLogLevel.Verbose : NodeLogLevel.Warning;
+            _node.Log.Write(level, $"search {item.RequestId.ToString()[..8]} got no answer from {_node.Name}'s own files: {ex.Message}");
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            lease.Dispose();
         }
 
         // With nobody else asked, nothing more can come.
@@ -416,12 +437,19 @@ public sealed class SearchRouter
         {
             if (HasRoom(link) && link.Connection.TrySend(hit))
             {
-                link.RecentResponses.Add(hit);
                 Counters.ResponseRouted();
-                return;
+                if (link.RecentResponses.TryAdd(hit))
+                {
+                    return;
+                }
+
+                // The link ended just now and its recent responses were already taken: this one goes directly too.
+            }
+            else
+            {
+                Counters.SendQueueWasFull();
             }
 
-            Counters.SendQueueWasFull();
         }
 
         _node.Log.Write(NodeLogLevel.Verbose, $"no link to {receiver.Endpoint} for a response to request {hit.RequestId.ToString()[..8]}: delivering it directly to {hit.Backtrace.Entry.Endpoint}");
@@ -444,5 +472,6 @@ public sealed class SearchRouter
 
     /// <param name="Received">The stack as it arrived (null at the entry server).</param>
     /// <param name="From">The server it came from (empty at the entry server).</param>
-    private sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, Guid From, NetworkSearch? Entry);
+    /// <param name="LocalUser">A search of this node's own user: its pattern gets the full budget of a local search.</param>
+    private sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, Guid From, NetworkSearch? Entry, bool LocalUser);
 }

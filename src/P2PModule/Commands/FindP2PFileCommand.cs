@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using P2PTransfer.Client;
 using P2PTransfer.Node;
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Module.Commands;
@@ -15,6 +16,9 @@ public sealed class FindP2PFileCommand : P2PCmdlet
 {
     private const string NodeSet = "Node";
     private const string ServerSet = "Server";
+
+    // Each node is an entry server once per command, however often the pipeline names it.
+    private readonly HashSet<Guid> _searched = [];
 
     [Parameter(Position = 0)]
     [SupportsWildcards]
@@ -94,7 +98,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
             return;
         }
 
-        if (!TryResolveNode(Node, out var node))
+        if (!TryResolveNode(Node, out var node) || !_searched.Add(node.Id))
         {
             return;
         }
@@ -109,6 +113,11 @@ public sealed class FindP2PFileCommand : P2PCmdlet
             {
                 WriteObject(result);
             }
+        }
+        catch (NodeUnavailableException ex)
+        {
+            // A closing node among several piped in: an error for that one, the others are still searched.
+            WriteError(ToErrorRecord(ex, node));
         }
         catch (Exception ex) when (ex is not PipelineStoppedException && !StopToken.IsCancellationRequested)
         {
