@@ -68,7 +68,9 @@ function Write-Parameter($parameter, $setParameter, [string[]] $description) {
     $w.WriteAttributeString('aliases', $(if ($parameter.Aliases.Count) { $parameter.Aliases -join ', ' } else { 'none' }))
     $w.WriteElementString('maml', 'name', $maml, $parameter.Name)
     if ($null -ne $description) { Write-Paras 'description' $description }
-    $typeName = $parameter.ParameterType.Name
+    # An optional value (long?) reads as its value type, as PowerShell users know it (Int64, not Nullable`1).
+    $type = $parameter.ParameterType
+    $typeName = if ($type.IsGenericType -and $type.GetGenericTypeDefinition() -eq [Nullable`1]) { $type.GetGenericArguments()[0].Name } else { $type.Name }
     if ($parameter.SwitchParameter) { $typeName = 'SwitchParameter' }
     else {
         $w.WriteStartElement('command', 'parameterValue', $cmd); $w.WriteAttributeString('required', 'true'); $w.WriteString($typeName); $w.WriteEndElement()
