@@ -73,15 +73,17 @@ public sealed class NodeClient : Session, IAsyncDisposable
             options.Trace?.Invoke($"search sent to {Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
 
             // The server ends the search at its timeout; a server that has not ended it once this client has waited
-            // that long (plus a grace) is given up on. Only time spent waiting counts: a slow reader downstream
-            // never turns into a timeout.
+            // that long (plus a grace), and then stays silent for the grace, is given up on. Only time spent
+            // waiting counts: a slow reader downstream never turns into a timeout.
             var waitBudget = timeout + SearchGrace;
             var waited = new System.Diagnostics.Stopwatch();
             while (true)
             {
                 using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
-                    quiet.CancelAfter(waitBudget - waited.Elapsed > TimeSpan.Zero ? waitBudget - waited.Elapsed : TimeSpan.Zero);
+                    // Once the budget is spent, a server still sending gets the grace again for each frame.
+                    var left = waitBudget - waited.Elapsed;
+                    quiet.CancelAfter(left > SearchGrace ? left : SearchGrace);
                     waited.Start();
                     bool more = await WaitForResultsAsync(search, quiet.Token, cancellationToken).ConfigureAwait(false);
                     waited.Stop();

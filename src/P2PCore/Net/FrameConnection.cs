@@ -24,6 +24,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private readonly Task _writeLoop;
     private IMessage? _lastFrame;
     private long _lastReceived = Environment.TickCount64;
+    private long _lastSent = Environment.TickCount64;
     private int _disposing;
     private int _reading;
     private int _readerCompleted;
@@ -111,6 +112,9 @@ public sealed class FrameConnection : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the socket: shows a remote still reading.</summary>
+    public long LastSent => Interlocked.Read(ref _lastSent);
 
     /// <summary>Frames waiting in the send queue.</summary>
     public int QueuedFrames => _outbox.Reader.Count;
@@ -285,6 +289,7 @@ public sealed class FrameConnection : IAsyncDisposable
                 }
 
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
+                Interlocked.Exchange(ref _lastSent, Environment.TickCount64);
                 if (flush.IsCompleted)
                 {
                     return;

@@ -141,17 +141,31 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         }
     }
 
+    /// <summary>
+    /// Queues a frame, waiting while the client's queue is full. A slow link is fine as long as frames keep leaving;
+    /// a client whose connection has taken nothing for the keep-alive dead-after time (it writes but does not read)
+    /// is closed with SendQueueFull.
+    /// </summary>
     private async Task SendWithinAsync(IMessage message)
     {
-        using var timeout = new CancellationTokenSource(node.Options.DeadAfter);
-        try
+        var deadAfter = (long)node.Options.DeadAfter.TotalMilliseconds;
+        for (int attempt = 0; ; attempt++)
         {
-            await Connection.SendAsync(message, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read its search results");
-            throw;
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            try
+            {
+                await Connection.SendAsync(message, wait.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (Environment.TickCount64 - Connection.LastSent > deadAfter || IsClosing || attempt > 3600)
+            {
+                _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read its search results");
+                throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // Frames are still leaving: a slow link, not a stuck reader. Wait on.
+            }
         }
     }
 

@@ -190,13 +190,13 @@ public sealed class NetworkSearch
             _results += batch.Files.Count;
             Interlocked.Add(ref _buffered, batch.Files.Count);
             Interlocked.Add(ref _bufferedBytes, bytes);
-
-            // Traced before the reader can see the batch, so a reader that stops at it still gets its line.
-            Trace(batch.Describe());
-            _batches.Writer.TryWrite(batch);
             full = _results >= MaxResults;
         }
 
+        // Traced outside the lock (a trace may do anything) but before the reader can see the batch, so a reader
+        // that stops at it still gets its line. A search that ended meanwhile simply does not hand it over.
+        Trace(batch.Describe());
+        _batches.Writer.TryWrite(batch);
         _counters.ResponseDelivered();
         if (full)
         {

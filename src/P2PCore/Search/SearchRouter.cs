@@ -343,15 +343,19 @@ public sealed class SearchRouter
     /// <summary>Answers a request from this node's own index.</summary>
     private void Process(CascadeItem item, int cascaded)
     {
-        // An entry search answers under its own lease (taken when it began), so a close that starts while it waits
-        // in the queue does not cut it short; a peer's request needs a lease of its own.
-        WorkLease lease = default;
-        if (item.Entry is null && !_node.Work.TryBegin(out lease))
+        // Answering is work a close waits for. An entry search that finds the node already closing is not cut
+        // short (it holds a lease since it began): it only goes without this node's own files.
+        if (!_node.Work.TryBegin(out var lease))
         {
+            if (cascaded == 0 && item.Entry is { } unanswered)
+            {
+                unanswered.End(SearchEndReason.Complete);
+            }
+
             return;
         }
 
-        var cancellation = item.Entry?.Cancellation ?? lease.Cancellation;
+        var cancellation = lease.Cancellation;
         Counters.RequestProcessed();
         try
         {

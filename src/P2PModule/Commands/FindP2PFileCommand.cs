@@ -114,7 +114,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
                 WriteObject(result);
             }
         }
-        catch (NodeUnavailableException ex)
+        catch (NodeUnavailableException ex) when (MyInvocation.ExpectingInput)
         {
             // A closing node among several piped in: an error for that one, the others are still searched.
             WriteError(ToErrorRecord(ex, node));
