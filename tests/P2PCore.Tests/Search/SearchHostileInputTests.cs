@@ -1,4 +1,5 @@
 using P2PTransfer.Client;
+using P2PTransfer.Index;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
@@ -125,6 +126,47 @@ public class SearchHostileInputTests
         Assert.Equal(SearchLimits.MaxHitsPerSource, results.Count(r => r.NodeId == rawId));
         Assert.Equal((11 * 500) - SearchLimits.MaxHitsPerSource, node.SearchCounters.ResultsDropped);
         Assert.Equal(1, node.SearchCounters.ResponsesRefused);
+    }
+
+    [Fact]
+    public async Task A_client_that_keeps_writing_but_never_reads_its_results_is_closed_and_its_searches_end()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var longName = new string('n', 200);
+        for (int i = 0; i < 5000; i++)
+        {
+            File.WriteAllText(Path.Combine(node.Shares[0], $"{longName}-{i:0000}.txt"), "x");
+        }
+
+        // About 2.4 MB of results per search (37 frames), 16 searches: more than the send queue's 256 frames and the socket buffers.
+        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count(f => f.State == SharedFileState.Ready) == 5001, TimeSpan.FromSeconds(60)));
+        await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
+        for (uint id = 1; id <= SearchLimits.MaxSearchesPerClient; id++)
+        {
+            await raw.SendAsync(new SearchRequest(id, 0, 30_000, 5000, new FileQuery { Names = ["n*"] }));
+        }
+
+        // It pings, so it is not silent: only its not reading can get it closed.
+        bool closed = false;
+        for (int tick = 0; tick < 40 && !closed; tick++)
+        {
+            await Task.Delay(500);
+            try
+            {
+                await raw.SendAsync(new Ping((ulong)tick));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+
+            closed = node.Search.ActiveSearches == 0 && node.ConnectionCount == 1;
+        }
+
+        Assert.True(closed, "the node should have closed the client that does not read");
+        Assert.Equal(1, node.Counters.ProtocolErrors);
+        await bystander.PingAsync(Wait);
     }
 
     [Fact]
