@@ -13,6 +13,7 @@ namespace P2PTransfer.Net;
 public sealed class FrameConnection : IAsyncDisposable
 {
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
+    private const int FlushBatchBytes = 1024 * 1024;
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -283,9 +284,14 @@ public sealed class FrameConnection : IAsyncDisposable
         {
             while (await outbox.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                while (outbox.TryRead(out var message))
+                // At most about 1 MiB goes to the socket per flush: writers refilling the queue as fast as it drains
+                // must not move everything into the writer's memory past a remote that does not read.
+                int batched = 0;
+                while (batched < FlushBatchBytes && outbox.TryRead(out var message))
                 {
-                    Counters.Sent(FrameCodec.Write(message, _writer));
+                    int written = FrameCodec.Write(message, _writer);
+                    Counters.Sent(written);
+                    batched += written;
                 }
 
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);

@@ -133,13 +133,16 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        // Long names deep down long folders: about 1.3 KB a result, 6.5 MB per search, 100 MB for 16 searches: far
+        // more than the socket buffers, the send queue (256 frames) and the writer's buffer together hold.
         var longName = new string('n', 200);
+        var deep = Path.Combine(node.Shares[0], new string('d', 200), new string('e', 200), new string('f', 200), new string('g', 200));
+        Directory.CreateDirectory(deep);
         for (int i = 0; i < 5000; i++)
         {
-            File.WriteAllText(Path.Combine(node.Shares[0], $"{longName}-{i:0000}.txt"), "x");
+            File.WriteAllText(Path.Combine(deep, $"{longName}-{i:0000}.txt"), "x");
         }
 
-        // About 2.4 MB of results per search (37 frames), 16 searches: more than the send queue's 256 frames and the socket buffers.
         Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count(f => f.State == SharedFileState.Ready) == 5001, TimeSpan.FromSeconds(60)));
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
@@ -150,7 +153,7 @@ public class SearchHostileInputTests
 
         // It pings, so it is not silent: only its not reading can get it closed.
         bool closed = false;
-        for (int tick = 0; tick < 40 && !closed; tick++)
+        for (int tick = 0; tick < 80 && !closed; tick++)
         {
             await Task.Delay(500);
             try
@@ -164,7 +167,7 @@ public class SearchHostileInputTests
             closed = node.Search.ActiveSearches == 0 && node.ConnectionCount == 1;
         }
 
-        Assert.True(closed, "the node should have closed the client that does not read");
+        Assert.True(closed, $"the node should have closed the client that does not read: connections {node.ConnectionCount}, searches {node.Search.ActiveSearches}/{node.SearchCounters.SearchesStarted} started, delivered {node.SearchCounters.ResponsesDelivered}, dropped {node.SearchCounters.ResultsDropped}, work {node.Work.Active}, protocol errors {node.Counters.ProtocolErrors}, client buffered {raw.Available}, log: {string.Join(" | ", node.Log.Recent().TakeLast(6))}");
         Assert.Equal(1, node.Counters.ProtocolErrors);
         await bystander.PingAsync(Wait);
     }

@@ -42,6 +42,9 @@ public sealed class RawConnection : IDisposable
 
     public static Hello ClientHello() => new(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
 
+    /// <summary>Bytes the node sent that this side has not read.</summary>
+    public int Available => _socket.Available;
+
     public Task SendAsync(byte[] bytes) => _socket.SendAsync(bytes, SocketFlags.None);
 
     public Task SendAsync(IMessage message) => SendAsync(FrameCodec.ToArray(message));
