@@ -169,6 +169,9 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         }
     }
 
-    private void Refuse(uint searchId, ProtocolError status, string message) =>
+    private void Refuse(uint searchId, ProtocolError status, string message)
+    {
+        node.Search.Counters.SearchRefused();
         SendOrClose(SearchDone.Create(searchId, status, 0, 0, message));
+    }
 }

@@ -4,6 +4,7 @@ namespace P2PTransfer.Search;
 public sealed class SearchCounters
 {
     private long _searchesStarted;
+    private long _searchesRefused;
     private long _requestsReceived;
     private long _requestsProcessed;
     private long _requestsCascaded;
@@ -26,6 +27,9 @@ public sealed class SearchCounters
 
     /// <summary>Searches this node was the entry server of (its own and its clients').</summary>
     public long SearchesStarted => Interlocked.Read(ref _searchesStarted);
+
+    /// <summary>Searches clients asked this node to enter and it refused (invalid, too many, node closing or busy).</summary>
+    public long SearchesRefused => Interlocked.Read(ref _searchesRefused);
 
     /// <summary>Query frames that arrived from linked servers.</summary>
     public long RequestsReceived => Interlocked.Read(ref _requestsReceived);
@@ -85,6 +89,7 @@ public sealed class SearchCounters
     public long ResultsDropped => Interlocked.Read(ref _resultsDropped);
 
     internal void SearchStarted() => Interlocked.Increment(ref _searchesStarted);
+    internal void SearchRefused() => Interlocked.Increment(ref _searchesRefused);
     internal void RequestReceived() => Interlocked.Increment(ref _requestsReceived);
     internal void RequestProcessed() => Interlocked.Increment(ref _requestsProcessed);
     internal void RequestCascaded() => Interlocked.Increment(ref _requestsCascaded);

@@ -355,5 +355,6 @@ public class NetworkSearchTests
         Assert.Equal(ProtocolError.InvalidQuery, refusals.Single(d => d.SearchId == 1).Status);
         Assert.Equal(ProtocolError.TooManySearches, refusals.Single(d => d.SearchId == 99).Status);
         Assert.Equal(SearchLimits.MaxSearchesPerClient, net[0].Search.ActiveSearches);
+        Assert.Equal(2, net[0].SearchCounters.SearchesRefused);
     }
 }
