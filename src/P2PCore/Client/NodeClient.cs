@@ -93,10 +93,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
                     }
                 }
 
-                while (search.Frames.TryRead(out var frame))
+                while (search.Results.TryRead(out var batch))
                 {
-                    search.Taken(frame);
-                    var batch = new ResultBatch(frame.Source, frame.Hops, frame.Direct, frame.Route, frame.Files);
                     options.Trace?.Invoke(batch.Describe());
                     foreach (var result in batch.Results())
                     {
@@ -133,20 +131,20 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private async Task<bool> WaitForResultsAsync(RemoteSearch search, CancellationToken deadline, CancellationToken cancellationToken)
     {
         // What has arrived is read whatever the deadline says.
-        if (search.HasBuffered)
+        if (search.Results.HasBuffered)
         {
             return true;
         }
 
-        if (search.Frames.Completion.IsCompleted)
+        if (search.Results.Completion.IsCompleted)
         {
-            await search.Frames.Completion.ConfigureAwait(false);
+            await search.Results.Completion.ConfigureAwait(false);
             return false;
         }
 
         try
         {
-            return await search.Frames.WaitToReadAsync(deadline).ConfigureAwait(false);
+            return await search.Results.WaitToReadAsync(deadline).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

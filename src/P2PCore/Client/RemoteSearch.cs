@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
@@ -8,22 +7,15 @@ namespace P2PTransfer.Client;
 /// <summary>One search a pure client has open on its connection: the SearchResults frames until SearchDone.</summary>
 internal sealed class RemoteSearch
 {
-    private readonly Channel<SearchResults> _frames = Channel.CreateUnbounded<SearchResults>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-
-    public ChannelReader<SearchResults> Frames => _frames.Reader;
+    /// <summary>What arrived and waits for the caller, bounded as the server bounds what waits for a client.</summary>
+    public ResultBuffer Results { get; } = new();
 
     public SearchDone? Done { get; private set; }
-
-    private long _bufferedBytes;
-    private int _buffered;
-
-    /// <summary>True while results wait for the reader.</summary>
-    public bool HasBuffered => Volatile.Read(ref _buffered) > 0;
 
     /// <summary>Results dropped because the reader lagged too far behind (the server sends without waiting for it).</summary>
     public int Dropped { get; private set; }
 
-    /// <summary>Called by the read loop only; keeps what waits for the reader bounded, as the server does.</summary>
+    /// <summary>Called by the read loop only.</summary>
     public void Add(SearchResults results)
     {
         if (results.Files.Count == 0)
@@ -31,28 +23,16 @@ internal sealed class RemoteSearch
             return;
         }
 
-        long bytes = MemorySizeOf(results);
-        if (Volatile.Read(ref _buffered) + results.Files.Count > SearchLimits.MaxBufferedResults
-            || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
+        var batch = new ResultBatch(results.Source, results.Hops, results.Direct, results.Route, results.Files);
+        if (Results.TryReserve(batch))
+        {
+            Results.Publish(batch);
+        }
+        else
         {
             Dropped += results.Files.Count;
-            return;
         }
-
-        Interlocked.Add(ref _buffered, results.Files.Count);
-        Interlocked.Add(ref _bufferedBytes, bytes);
-        _frames.Writer.TryWrite(results);
     }
-
-    /// <summary>The reader took a frame.</summary>
-    public void Taken(SearchResults results)
-    {
-        Interlocked.Add(ref _buffered, -results.Files.Count);
-        Interlocked.Add(ref _bufferedBytes, -MemorySizeOf(results));
-    }
-
-    private static long MemorySizeOf(SearchResults results) =>
-        new ResultBatch(results.Source, results.Hops, results.Direct, results.Route, results.Files).MemorySize;
 
     /// <summary>The server ended the search; a refusal becomes the reader's error.</summary>
     public void Finish(SearchDone done)
@@ -65,8 +45,8 @@ internal sealed class RemoteSearch
             ProtocolError.InvalidQuery => new ArgumentException(done.Message),
             _ => new P2PException(done.Status, done.Message),
         };
-        _frames.Writer.TryComplete(error);
+        Results.Complete(error);
     }
 
-    public void Fail(Exception error) => _frames.Writer.TryComplete(error);
+    public void Fail(Exception error) => Results.Complete(error);
 }

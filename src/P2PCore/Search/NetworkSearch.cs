@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using P2PTransfer.Node;
 
 namespace P2PTransfer.Search;
@@ -26,7 +24,7 @@ public enum SearchEndReason
 /// </summary>
 public sealed class NetworkSearch
 {
-    private readonly Channel<ResultBatch> _batches = Channel.CreateUnbounded<ResultBatch>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ResultBuffer _buffer = new();
     private readonly object _gate = new();
     private readonly Dictionary<Guid, int> _perSource = [];
     private readonly SearchOptions _options;
@@ -36,8 +34,6 @@ public sealed class NetworkSearch
     private readonly Action<NetworkSearch> _ended;
     private readonly long _startedAt = Environment.TickCount64;
     private WorkLease _lease;
-    private int _buffered;
-    private long _bufferedBytes;
     private int _results;
     private SearchEndReason? _endReason;
 
@@ -103,15 +99,7 @@ public sealed class NetworkSearch
     public TimeSpan Elapsed => TimeSpan.FromMilliseconds(Environment.TickCount64 - _startedAt);
 
     /// <summary>Responses as they arrive; ends when the search ends. One reader.</summary>
-    public async IAsyncEnumerable<ResultBatch> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        await foreach (var batch in _batches.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            Interlocked.Add(ref _buffered, -batch.Files.Count);
-            Interlocked.Add(ref _bufferedBytes, -batch.MemorySize);
-            yield return batch;
-        }
-    }
+    public IAsyncEnumerable<ResultBatch> ReadAllAsync(CancellationToken cancellationToken = default) => _buffer.ReadAllAsync(cancellationToken);
 
     /// <summary>Starts the clock, once the router knows the search (a zero timeout ends it at once).</summary>
     internal void StartTimer()
@@ -176,9 +164,7 @@ public sealed class NetworkSearch
                 return true;
             }
 
-            long bytes = batch.MemorySize;
-            if (Volatile.Read(ref _buffered) + batch.Files.Count > SearchLimits.MaxBufferedResults
-                || Interlocked.Read(ref _bufferedBytes) + bytes > SearchLimits.MaxBufferedBytes)
+            if (!_buffer.TryReserve(batch))
             {
                 // The reader does not keep up: keep memory bounded, say what was lost.
                 _counters.ResultsWereDropped(batch.Files.Count);
@@ -188,15 +174,13 @@ public sealed class NetworkSearch
             _perSource[batch.Source.NodeId] = fromSource + batch.Files.Count;
 
             _results += batch.Files.Count;
-            Interlocked.Add(ref _buffered, batch.Files.Count);
-            Interlocked.Add(ref _bufferedBytes, bytes);
             full = _results >= MaxResults;
         }
 
         // Traced outside the lock (a trace may do anything) but before the reader can see the batch, so a reader
         // that stops at it still gets its line. A search that ended meanwhile simply does not hand it over.
         Trace(batch.Describe());
-        _batches.Writer.TryWrite(batch);
+        _buffer.Publish(batch);
         _counters.ResponseDelivered();
         if (full)
         {
@@ -231,6 +215,6 @@ public sealed class NetworkSearch
         _timer.Dispose();
         _drainRegistration.Dispose();
         _lease.Dispose();
-        _batches.Writer.TryComplete();
+        _buffer.Complete();
     }
 }
