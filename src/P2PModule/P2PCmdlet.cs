@@ -69,11 +69,14 @@ public abstract class P2PCmdlet : PSCmdlet
     }
 
     /// <summary>Queues a line for -Verbose, written on the pipeline thread while the command waits (callable from any thread).</summary>
-    protected void Trace(string line)
+    protected void Trace(string line) => QueueTrace(NodeLogLevel.Verbose, line);
+
+    // Bounded: a chatty engine cannot grow this queue without limit while the command waits.
+    private void QueueTrace(NodeLogLevel level, string line)
     {
         if (_trace.Count < 1000)
         {
-            _trace.Enqueue((NodeLogLevel.Verbose, line));
+            _trace.Enqueue((level, line));
         }
     }
 
@@ -95,11 +98,7 @@ public abstract class P2PCmdlet : PSCmdlet
     {
         void Relay(object? sender, NodeLogEntry entry)
         {
-            // Bounded: a chatty node cannot grow this queue without limit while the command waits.
-            if (_trace.Count < 1000)
-            {
-                _trace.Enqueue((entry.Level, $"[{node.Name}] {entry.Message}"));
-            }
+            QueueTrace(entry.Level, $"[{node.Name}] {entry.Message}");
         }
 
         node.Log.Written += Relay;

@@ -211,11 +211,12 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     /// <summary>Hashed files matching every criterion of the query.</summary>
-    public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default, TimeSpan? regexBudget = null)
-    {
-        var compiled = query.Compile(regexBudget);
-        return _db.Search(compiled, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
-    }
+    public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
+        Search(query.Compile(), maxResults, cancellationToken);
+
+    /// <summary>Runs a query compiled already (one compiled query serves one search: it keeps the pattern's time budget).</summary>
+    public IEnumerable<SharedFile> Search(CompiledQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
+        _db.Search(query, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
 
     /// <summary>Where a hashed file is, and its piece hashes; null when no shared file has this content.</summary>
     public (SharedFile File, FileDigest Digest)? FindByHash(string hash)

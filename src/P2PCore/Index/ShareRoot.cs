@@ -7,8 +7,7 @@ public sealed record ShareRoot(long Id, string FullPath, bool IsFile)
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 
     /// <summary>Compares local paths as this system's file systems usually do (ignoring case on Windows and macOS).</summary>
-    public static StringComparer PathComparer { get; } =
-        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+    public static StringComparer PathComparer { get; } = StringComparer.FromComparison(PathComparison);
 
     /// <summary>The folder's (or file's) own name, the first segment of every relative path it shares.</summary>
     public string Leaf => Path.GetFileName(FullPath.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) is { Length: > 0 } leaf

@@ -266,17 +266,8 @@ public sealed class P2PNode : IAsyncDisposable
 
     /// <summary>Searches this node's own index; results say this node is their source (0 hops).</summary>
     public IEnumerable<P2PSearchResult> SearchLocal(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
-        Index.Search(query, maxResults, cancellationToken).Select(file => new P2PSearchResult
-        {
-            Name = file.Name,
-            Size = file.Size,
-            Hash = file.Hash!,
-            RelativePath = file.RelativePath,
-            NodeId = Id,
-            NodeName = Name,
-            Endpoint = Endpoint,
-            Hops = 0,
-        });
+        Index.Search(query, maxResults, cancellationToken).SelectMany(file =>
+            new ResultBatch(new SourceNode(Id, Name, Endpoint), 0, false, null, [new FoundFile(file.Name, file.Size, file.Hash!, file.RelativePath)]).Results());
 
     public override string ToString() => $"{Name} ({Endpoint})";
 

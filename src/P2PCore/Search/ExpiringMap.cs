@@ -13,9 +13,6 @@ internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime)
 
     public int Count => _entries.Count;
 
-    /// <summary>Entries removed to stay under the capacity before their lifetime ended.</summary>
-    public long Evicted { get; private set; }
-
     public bool TryGetValue(TKey key, out TValue value)
     {
         Expire(Environment.TickCount64);
@@ -42,10 +39,7 @@ internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime)
 
         while (_entries.Count >= capacity && _order.TryDequeue(out var oldest))
         {
-            if (Remove(oldest.Key, oldest.Sequence))
-            {
-                Evicted++;
-            }
+            Remove(oldest.Key, oldest.Sequence);
         }
 
         long sequence = ++_sequence;
@@ -73,14 +67,11 @@ internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime)
         }
     }
 
-    private bool Remove(TKey key, long sequence)
+    private void Remove(TKey key, long sequence)
     {
         if (_entries.TryGetValue(key, out var entry) && entry.Sequence == sequence)
         {
             _entries.Remove(key);
-            return true;
         }
-
-        return false;
     }
 }

@@ -118,9 +118,6 @@ public sealed class NetworkSearch
         _timer.CancelAfter(_options.ClampedTimeout);
     }
 
-    /// <summary>Cut at the drain timeout when the node closes: the work of answering this search stops with it.</summary>
-    internal CancellationToken Cancellation => _lease.Cancellation;
-
     /// <summary>Stops the search now (a client's cancel, a reader that has enough).</summary>
     public void Cancel() => End(SearchEndReason.Cancelled);
 

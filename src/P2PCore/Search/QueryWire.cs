@@ -25,16 +25,20 @@ internal static class QueryWire
         + 1 + query.Extensions.Sum(PayloadWriter.StringLength)
         + (query.MinSize is null ? 0 : 8) + (query.MaxSize is null ? 0 : 8) + (string.IsNullOrEmpty(query.Hash) ? 0 : 32);
 
-    /// <summary>Throws <see cref="ArgumentException"/> when the query cannot be sent (checked before anything is queued).</summary>
-    public static void EnsureSendable(FileQuery query)
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when the query cannot be sent (checked before anything is queued);
+    /// returns it compiled, for the sender's own answer.
+    /// </summary>
+    public static CompiledQuery EnsureSendable(FileQuery query, TimeSpan? regexBudget = null)
     {
-        query.Compile();
+        var compiled = query.Compile(regexBudget);
         foreach (var name in query.Names)
         {
             Text.Require(name, MaxNameBytes, "a name pattern");
         }
 
         Text.Require(query.Pattern ?? string.Empty, MaxPatternBytes, "the pattern");
+        return compiled;
     }
 
     public static void Write(ref PayloadWriter writer, FileQuery query)

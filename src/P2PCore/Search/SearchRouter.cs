@@ -82,7 +82,8 @@ public sealed class SearchRouter
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
-        QueryWire.EnsureSendable(query);
+        // Compiled once: the same compiled query answers from this node's index. Clients get a peer's pattern budget.
+        var compiled = QueryWire.EnsureSendable(query, forClient ? SearchLimits.RemoteRegexBudget : null);
         if (!_node.Work.TryBegin(out var lease))
         {
             throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_node.Name} ({_node.Endpoint}) is shutting down");
@@ -106,7 +107,7 @@ public sealed class SearchRouter
             return search;
         }
 
-        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, Guid.Empty, search, LocalUser: !forClient);
+        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, compiled, Guid.Empty, search);
         if (!(forClient ? _queue : _ownQueue).Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
@@ -134,11 +135,12 @@ public sealed class SearchRouter
             : !backtrace.HasDistinctServers() ? "its backtrace stack names a server twice"
             : backtrace.Count > SearchLimits.MaxTtl ? $"it travelled {backtrace.Count} links; the most is {SearchLimits.MaxTtl}"
             : null;
+        CompiledQuery? compiled = null;
         if (refusal is null)
         {
             try
             {
-                query.Search.Compile();
+                compiled = query.Search.Compile(SearchLimits.RemoteRegexBudget);
             }
             catch (ArgumentException ex)
             {
@@ -160,7 +162,7 @@ public sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, Math.Min(query.MaxResults, SearchLimits.MaxHitsPerSource), backtrace, query.Search, from.RemoteId, null, LocalUser: false);
+        var item = new CascadeItem(query.RequestId, ttl, Math.Min(query.MaxResults, SearchLimits.MaxHitsPerSource), backtrace, query.Search, compiled!, from.RemoteId, null);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -361,8 +363,7 @@ public sealed class SearchRouter
         {
             int limit = (int)Math.Min(item.MaxResults, SearchLimits.MaxHitsPerSource);
             ushort batch = 0;
-            var regexBudget = item.LocalUser ? (TimeSpan?)null : SearchLimits.RemoteRegexBudget;
-            foreach (var files in FindLocal(item.Query, limit, regexBudget, cancellation))
+            foreach (var files in FindLocal(item.Compiled, limit, cancellation))
             {
                 if (item.Entry is { } entry)
                 {
@@ -399,11 +400,11 @@ public sealed class SearchRouter
     }
 
     /// <summary>This node's matching files, in frames of about <see cref="SearchLimits.HitBytesPerFrame"/> bytes.</summary>
-    private IEnumerable<IReadOnlyList<FoundFile>> FindLocal(FileQuery query, int limit, TimeSpan? regexBudget, CancellationToken cancellationToken)
+    private IEnumerable<IReadOnlyList<FoundFile>> FindLocal(CompiledQuery query, int limit, CancellationToken cancellationToken)
     {
         var files = new List<FoundFile>();
         int bytes = 0;
-        foreach (var shared in _node.Index.Search(query, limit, cancellationToken, regexBudget))
+        foreach (var shared in _node.Index.Search(query, limit, cancellationToken))
         {
             var found = new FoundFile(shared.Name, shared.Size, shared.Hash!, shared.RelativePath);
             if (!found.FitsProtocol)
@@ -476,6 +477,6 @@ public sealed class SearchRouter
 
     /// <param name="Received">The stack as it arrived (null at the entry server).</param>
     /// <param name="From">The server it came from (empty at the entry server).</param>
-    /// <param name="LocalUser">A search of this node's own user: its pattern gets the full budget of a local search.</param>
-    private sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, Guid From, NetworkSearch? Entry, bool LocalUser);
+    /// <param name="Compiled">The query compiled once for this node's answer, with the pattern budget of whoever asked.</param>
+    private sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, CompiledQuery Compiled, Guid From, NetworkSearch? Entry);
 }

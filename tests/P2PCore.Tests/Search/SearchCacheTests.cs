@@ -97,3 +97,49 @@ public class SearchCacheTests
         Assert.False(cache.TryAdd(id, id, 99));
     }
 }
+
+/// <summary>The buffer of results waiting for a reader (entry server and pure client alike) is bounded in count and in memory.</summary>
+public class ResultBufferTests
+{
+    private static readonly SourceNode Source = new(Guid.NewGuid(), "src", "127.0.0.1:1");
+
+    private static ResultBatch Batch(int files, int nameLength = 8) =>
+        new(Source, 1, false, null, [.. Enumerable.Range(0, files).Select(i => new FoundFile(new string('n', nameLength), 1, new string('0', 64), "pub/x"))]);
+
+    [Fact]
+    public void A_batch_past_the_result_bound_is_refused_until_the_reader_takes_some()
+    {
+        var buffer = new ResultBuffer();
+        int reserved = 0;
+        while (reserved < 100 && buffer.TryReserve(Batch(1000)))
+        {
+            buffer.Publish(Batch(1000));
+            reserved++;
+        }
+
+        Assert.Equal(SearchLimits.MaxBufferedResults / 1000, reserved);
+        Assert.False(buffer.TryReserve(Batch(1)));
+        Assert.True(buffer.TryRead(out var taken));
+        Assert.Equal(1000, taken.Files.Count);
+        Assert.True(buffer.TryReserve(Batch(1000)));
+    }
+
+    [Fact]
+    public void A_batch_past_the_memory_bound_is_refused_even_under_the_result_bound()
+    {
+        var buffer = new ResultBuffer();
+        var big = Batch(1000, nameLength: 1000);
+        int reserved = 0;
+        while (reserved < 100 && buffer.TryReserve(big))
+        {
+            buffer.Publish(big);
+            reserved++;
+        }
+
+        Assert.InRange(reserved * 1000, 1, SearchLimits.MaxBufferedResults - 1);
+        Assert.True(reserved * big.MemorySize <= SearchLimits.MaxBufferedBytes);
+        Assert.True(buffer.TryRead(out _));
+        Assert.True(buffer.TryReserve(big));
+        Assert.True(buffer.HasBuffered);
+    }
+}
