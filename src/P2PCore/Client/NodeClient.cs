@@ -5,6 +5,7 @@ using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Client;
 
@@ -17,6 +18,9 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private static readonly TimeSpan SearchGrace = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<uint, RemoteSearch> _searches = new();
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _transfers = new();
+    private readonly SemaphoreSlim _piecesInFlight = new(Upload.MaxPiecesInFlight);
+    private int _lastTransferId;
     private readonly Task _run;
     private int _lastSearchId;
 
@@ -30,9 +34,96 @@ public sealed class NodeClient : Session, IAsyncDisposable
     public static async Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
-        var (connection, welcome) = await Handshake.DialAsync(address, NodeOptions.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        var (connection, welcome) = await Handshake.DialAsync(address, NodeOptions.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
         return new NodeClient(connection, welcome, address);
     }
+
+    // Pieces arrive in 1 MiB frames: read them in large chunks, not 16 KiB at a time.
+    private const int TransferReadBuffer = 256 * 1024;
+
+    /// <summary>The piece hashes of a file the server shares (from <paramref name="firstPiece"/> on, one frame's worth), and its size.</summary>
+    public async Task<PieceList> GetPieceListAsync(byte[] hash, int firstPiece, CancellationToken cancellationToken)
+    {
+        var reply = await RequestAsync(id => new PieceListRequest(id, hash, (uint)firstPiece), cancellationToken).ConfigureAwait(false);
+        return reply as PieceList ?? throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{Describe()} answered a piece list request with {reply.Code}");
+    }
+
+    /// <summary>
+    /// One piece of a file the server shares. At most <see cref="Upload.MaxPiecesInFlight"/> pieces are requested
+    /// from one server at a time; callers may start many and await them in order (the server answers in order).
+    /// The caller owns the returned data and must release it.
+    /// </summary>
+    public async Task<PieceData> GetPieceAsync(byte[] hash, int piece, CancellationToken cancellationToken)
+    {
+        await _piecesInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var reply = await RequestAsync(id => new PieceRequest(id, hash, (uint)piece), cancellationToken).ConfigureAwait(false);
+            if (reply is not PieceData data)
+            {
+                throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{Describe()} answered a piece request with {reply.Code}");
+            }
+
+            if (data.Piece != (uint)piece)
+            {
+                data.Release();
+                throw new ProtocolException(ProtocolError.MalformedFrame, $"{Describe()} sent piece {data.Piece} for a request of piece {piece}");
+            }
+
+            return data;
+        }
+        finally
+        {
+            _piecesInFlight.Release();
+        }
+    }
+
+    private async Task<IMessage> RequestAsync(Func<uint, IMessage> make, CancellationToken cancellationToken)
+    {
+        EnsureAvailable();
+        uint id = (uint)Interlocked.Increment(ref _lastTransferId);
+        var reply = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _transfers[id] = reply;
+        try
+        {
+            await Connection.SendAsync(make(id), cancellationToken).ConfigureAwait(false);
+            if (Closed.IsCompleted)
+            {
+                FailTransfers();
+            }
+
+            var message = await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return message is TransferRefused refused
+                ? throw (refused.Reason is ProtocolError.NodeBusy or ProtocolError.NodeClosing
+                    ? new NodeUnavailableException(refused.Reason, refused.Message)
+                    : new P2PException(refused.Reason, refused.Message))
+                : message;
+        }
+        finally
+        {
+            if (_transfers.TryRemove(id, out var abandoned) && abandoned.Task.IsCompletedSuccessfully && abandoned.Task.Result is PieceData late)
+            {
+                // Cancelled after the piece arrived: nobody will use it.
+                late.Release();
+            }
+        }
+    }
+
+    private void FailTransfers()
+    {
+        foreach (var id in _transfers.Keys)
+        {
+            if (_transfers.TryGetValue(id, out var pending))
+            {
+                pending.TrySetException(Gone());
+            }
+        }
+    }
+
+    private P2PException Gone() =>
+        RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown
+            ? new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down")
+            : new P2PException(CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : CloseReason, CloseMessage ?? $"connection to {RemoteEndpoint} is closed");
 
     /// <summary>One round trip to the server. Throws when the server is shutting down or the connection is gone.</summary>
     public async Task<TimeSpan> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -163,6 +254,14 @@ public sealed class NodeClient : Session, IAsyncDisposable
                 }
 
                 return ValueTask.FromResult(true);
+            case PieceList or PieceData or TransferRefused:
+                uint id = message switch { PieceList l => l.RequestId, PieceData d => d.RequestId, _ => ((TransferRefused)message).RequestId };
+                if (!_transfers.TryGetValue(id, out var waiting) || !waiting.TrySetResult(message))
+                {
+                    (message as PieceData)?.Release();
+                }
+
+                return ValueTask.FromResult(true);
             case SearchDone done:
                 if (_searches.TryGetValue(done.SearchId, out var finished))
                 {
@@ -180,10 +279,10 @@ public sealed class NodeClient : Session, IAsyncDisposable
         await RunAsync(_stop.Token).ConfigureAwait(false);
         foreach (var search in _searches.Values)
         {
-            search.Fail(RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown
-                ? new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down")
-                : new P2PException(CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : CloseReason, CloseMessage ?? $"connection to {RemoteEndpoint} is closed"));
+            search.Fail(Gone());
         }
+
+        FailTransfers();
     }
 
     /// <summary>Throws the error a user should see if the server can take no new request.</summary>

@@ -30,12 +30,13 @@ public sealed class FrameConnection : IAsyncDisposable
     private int _reading;
     private int _readerCompleted;
 
-    public FrameConnection(Socket socket)
+    /// <param name="readBufferSize">Least bytes read from the socket at a time: larger for connections that receive bulk data.</param>
+    public FrameConnection(Socket socket, int readBufferSize = 16 * 1024)
     {
         _socket = socket;
         RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "?";
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
+        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: readBufferSize, minimumReadSize: Math.Min(readBufferSize, 64 * 1024), leaveOpen: true));
         _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
         _outbox = Channel.CreateBounded<IMessage>(new BoundedChannelOptions(ProtocolLimits.SendQueueCapacity)
         {
@@ -66,7 +67,7 @@ public sealed class FrameConnection : IAsyncDisposable
     public long LastReceived => Interlocked.Read(ref _lastReceived);
 
     /// <summary>Opens a TCP connection, failing with a clear error when nobody answers in time.</summary>
-    public static async Task<FrameConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<FrameConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -74,7 +75,7 @@ public sealed class FrameConnection : IAsyncDisposable
         try
         {
             await socket.ConnectAsync(endpoint, timer.Token).ConfigureAwait(false);
-            return new FrameConnection(socket);
+            return new FrameConnection(socket, readBufferSize);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

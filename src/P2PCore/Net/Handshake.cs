@@ -13,10 +13,10 @@ public static class Handshake
 
     /// <summary>Connects and handshakes. The connection is returned only when the server is available.</summary>
     public static async Task<(FrameConnection Connection, Welcome Welcome)> DialAsync(
-        string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken)
+        string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
     {
         var endpoint = await NetworkAddress.ResolveAsync(address, defaultPort, cancellationToken).ConfigureAwait(false);
-        var connection = await FrameConnection.ConnectAsync(endpoint, timeout, cancellationToken).ConfigureAwait(false);
+        var connection = await FrameConnection.ConnectAsync(endpoint, timeout, cancellationToken, readBufferSize).ConfigureAwait(false);
         try
         {
             await connection.SendAsync(hello, cancellationToken).ConfigureAwait(false);

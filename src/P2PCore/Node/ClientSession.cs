@@ -4,12 +4,14 @@ using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
+using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Node;
 
 /// <summary>
-/// The server side of a client's connection: pings, and network searches this node enters for the client,
-/// whose results it streams back as they arrive. Also how responses delivered directly by other servers arrive.
+/// The server side of a client's connection: pings, network searches this node enters for the client (whose
+/// results it streams back as they arrive), and uploads of shared files to downloaders. Also how responses
+/// delivered directly by other servers arrive.
 /// </summary>
 public sealed class ClientSession(P2PNode node, FrameConnection connection, Hello hello)
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
@@ -17,15 +19,21 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
     private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
+    private Upload? _upload;
 
-    /// <summary>Ends the client's searches when its connection has gone.</summary>
-    internal void CancelSearches()
+    /// <summary>Ends the client's searches and its upload when its connection has gone.</summary>
+    internal void EndWork()
     {
         foreach (var search in _searches.Values)
         {
             search.Cancel();
         }
+
+        _upload?.Dispose();
     }
+
+    /// <summary>On the node's keep-alive tick: an upload with nothing under way gives its slot back.</summary>
+    internal void Tick() => _upload?.ReleaseIfIdle();
 
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
@@ -51,6 +59,14 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
                     node.Search.Counters.ResponseRefused();
                 }
 
+                return ValueTask.FromResult(true);
+            case PieceListRequest or PieceRequest:
+                if (IsClosing)
+                {
+                    return ValueTask.FromResult(true);
+                }
+
+                (_upload ??= new Upload(node.Uploads, Connection, Describe())).Handle(message);
                 return ValueTask.FromResult(true);
             default:
                 return base.HandleRequestAsync(message, cancellationToken);

@@ -41,6 +41,9 @@ public sealed class NodeOptions
     /// <summary>Inbound connections (clients and peers, including those still in their handshake) beyond which new ones are answered 'busy'.</summary>
     public int MaxConnections { get; set; } = 512;
 
+    /// <summary>Downloaders served at once; further ones are told 'busy' and try another source or later.</summary>
+    public int MaxUploads { get; set; } = Transfer.TransferLimits.DefaultMaxUploads;
+
     /// <summary>Cascade workers taking requests from the search queue.</summary>
     public int SearchWorkers { get; set; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
 

@@ -8,6 +8,7 @@ using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
+using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Node;
 
@@ -50,6 +51,7 @@ public sealed class P2PNode : IAsyncDisposable
         Endpoint = Text.Require(NetworkAddress.Format(advertisedHost, Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
         StartedAt = DateTimeOffset.Now;
         Search = new SearchRouter(this, options);
+        Uploads = new UploadService(index, Work, options.MaxUploads, name);
     }
 
     /// <summary>Raised on an engine thread when a peer link is in use.</summary>
@@ -112,6 +114,12 @@ public sealed class P2PNode : IAsyncDisposable
 
     /// <summary>What the search routing has done: requests received, processed, cascaded, dropped; responses routed and delivered.</summary>
     public SearchCounters SearchCounters => Search.Counters;
+
+    /// <summary>This node's server side of transfers: upload slots, and files served by hash from the index.</summary>
+    public UploadService Uploads { get; }
+
+    /// <summary>What this node has uploaded: pieces and bytes served, uploads started, requests refused.</summary>
+    public TransferCounters TransferCounters => Uploads.Counters;
 
     internal NodeOptions Options => _options;
 
@@ -461,7 +469,7 @@ public sealed class P2PNode : IAsyncDisposable
 
         if (session is ClientSession client)
         {
-            client.CancelSearches();
+            client.EndWork();
         }
 
         if (session is not PeerLink link)
@@ -658,6 +666,7 @@ public sealed class P2PNode : IAsyncDisposable
                 foreach (var session in _sessions.Keys)
                 {
                     session.KeepAlive(_options.KeepAliveInterval, _options.DeadAfter);
+                    (session as ClientSession)?.Tick();
                 }
 
                 ExpirePendingLinks();

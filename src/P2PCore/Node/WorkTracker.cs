@@ -24,6 +24,18 @@ public sealed class WorkTracker
         }
     }
 
+    /// <summary>True once closing has begun: new work is refused.</summary>
+    public bool IsClosing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closing;
+            }
+        }
+    }
+
     /// <summary>Registers one piece of work; false once the node is closing.</summary>
     public bool TryBegin(out WorkLease lease)
     {

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>The request code: the first byte of every frame. Values are part of the wire protocol (docs/protocol.md).</summary>
-/// <remarks>0x20-0x3F are for search, 0x40-0x5F are reserved for transfer.</remarks>
+/// <remarks>0x20-0x3F are for search, 0x40-0x5F for transfer.</remarks>
 public enum MessageCode : byte
 {
     Hello = 0x01,
@@ -19,4 +19,11 @@ public enum MessageCode : byte
     SearchDone = 0x23,
     Query = 0x28,
     QueryHit = 0x29,
+
+    // Transfer (0x40-0x5F): downloader → the server that has the file, over a client connection.
+    PieceListRequest = 0x40,
+    PieceList = 0x41,
+    PieceRequest = 0x42,
+    PieceData = 0x43,
+    TransferRefused = 0x44,
 }

@@ -23,6 +23,11 @@ public static class MessageDecoder
             MessageCode.SearchDone => SearchDone.Read(ref reader),
             MessageCode.Query => Query.Read(ref reader),
             MessageCode.QueryHit => QueryHit.Read(ref reader),
+            MessageCode.PieceListRequest => PieceListRequest.Read(ref reader),
+            MessageCode.PieceList => PieceList.Read(ref reader),
+            MessageCode.PieceRequest => PieceRequest.Read(ref reader),
+            MessageCode.PieceData => PieceData.Read(ref reader),
+            MessageCode.TransferRefused => TransferRefused.Read(ref reader),
             _ => throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{(byte)frame.Code:X2}"),
         };
         reader.EnsureEnd();

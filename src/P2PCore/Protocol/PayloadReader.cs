@@ -76,6 +76,20 @@ public ref struct PayloadReader(ReadOnlySequence<byte> payload, MessageCode code
         return bytes;
     }
 
+    /// <summary>Bytes left in the payload.</summary>
+    public readonly long Remaining => _reader.Remaining;
+
+    /// <summary>Fills <paramref name="destination"/> from the payload (bulk data: one copy, into the caller's buffer).</summary>
+    public void ReadInto(Span<byte> destination)
+    {
+        if (!_reader.TryCopyTo(destination))
+        {
+            throw Short();
+        }
+
+        _reader.Advance(destination.Length);
+    }
+
     /// <summary>u16 byte count, then that many bytes of UTF-8.</summary>
     public string ReadString(int maxBytes, string field)
     {

@@ -44,6 +44,14 @@ public ref struct PayloadWriter(Span<byte> destination)
         _position += value.Length;
     }
 
+    /// <summary>Hands out the next <paramref name="count"/> bytes to be filled in place (bulk data, no extra copy).</summary>
+    public Span<byte> Reserve(int count)
+    {
+        var span = _destination.Slice(_position, count);
+        _position += count;
+        return span;
+    }
+
     public void WriteString(string value)
     {
         int count = Encoding.UTF8.GetBytes(value, _destination[(_position + 2)..]);

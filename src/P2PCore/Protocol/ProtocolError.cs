@@ -13,6 +13,12 @@ public enum ProtocolError : ushort
     Timeout = 6,
     InvalidQuery = 10,
     TooManySearches = 11,
+    UnknownFile = 12,
+    PieceOutOfRange = 13,
+    FileChanged = 14,
+    VerificationFailed = 15,
+    InsufficientSpace = 16,
+    DestinationExists = 17,
 
     MalformedFrame = 100,
     FrameTooLarge = 101,

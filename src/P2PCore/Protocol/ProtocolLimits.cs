@@ -12,8 +12,8 @@ public static class ProtocolLimits
     /// <summary>code (1) + flags (1) + payload length (4).</summary>
     public const int FrameHeaderLength = 6;
 
-    /// <summary>Largest payload accepted once the handshake is done.</summary>
-    public const int MaxPayload = 1024 * 1024;
+    /// <summary>Largest payload accepted once the handshake is done: a PieceData with a whole piece.</summary>
+    public const int MaxPayload = 8 + Transfer.TransferLimits.PieceSize;
 
     /// <summary>Largest payload accepted before the handshake is done: the largest Error (a refusal).</summary>
     public const int MaxHandshakePayload = 2 + 2 + MaxMessageBytes;
@@ -39,6 +39,10 @@ public static class ProtocolLimits
         MessageCode.SearchDone => 4 + 2 + 4 + 4 + 2 + MaxMessageBytes,
         MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + Search.QueryWire.MaxLength,
         MessageCode.QueryHit => 16 + 2 + 1 + MaxBacktraceBytes + MaxSourceBytes + Messages.HitList.MaxLength,
+        MessageCode.PieceListRequest or MessageCode.PieceRequest => 4 + 32 + 4,
+        MessageCode.PieceList => 4 + 8 + 4 + 4 + (Transfer.TransferLimits.MaxPieceHashesPerFrame * 32),
+        MessageCode.PieceData => 8 + Transfer.TransferLimits.PieceSize,
+        MessageCode.TransferRefused => 4 + 2 + 2 + MaxMessageBytes,
         _ => MaxPayload,
     };
 

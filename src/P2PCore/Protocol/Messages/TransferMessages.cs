@@ -1,0 +1,177 @@
+using System.Buffers;
+using P2PTransfer.Transfer;
+
+namespace P2PTransfer.Protocol.Messages;
+
+/// <summary>Downloader → server: the piece hashes of the file with this content, from <see cref="FirstPiece"/> on.</summary>
+public sealed record PieceListRequest(uint RequestId, byte[] Hash, uint FirstPiece) : IMessage
+{
+    public MessageCode Code => MessageCode.PieceListRequest;
+
+    public int PayloadLength => 4 + 32 + 4;
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteBytes(Hash);
+        writer.WriteUInt32(FirstPiece);
+    }
+
+    public static PieceListRequest Read(ref PayloadReader reader) => new(reader.ReadUInt32(), reader.ReadBytes(32), reader.ReadUInt32());
+}
+
+/// <summary>Server → downloader: the file's size and up to <see cref="TransferLimits.MaxPieceHashesPerFrame"/> piece hashes.</summary>
+public sealed record PieceList(uint RequestId, long Size, uint FirstPiece, byte[] Hashes) : IMessage
+{
+    public MessageCode Code => MessageCode.PieceList;
+
+    public int PayloadLength => 4 + 8 + 4 + 4 + Hashes.Length;
+
+    public int Count => Hashes.Length / 32;
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteUInt64((ulong)Size);
+        writer.WriteUInt32(FirstPiece);
+        writer.WriteUInt32((uint)Count);
+        writer.WriteBytes(Hashes);
+    }
+
+    public static PieceList Read(ref PayloadReader reader)
+    {
+        uint id = reader.ReadUInt32();
+        ulong size = reader.ReadUInt64();
+        if (size > long.MaxValue)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"PieceList size {size} is above 2^63-1");
+        }
+
+        uint first = reader.ReadUInt32();
+        uint count = reader.ReadUInt32();
+        if (count > TransferLimits.MaxPieceHashesPerFrame)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"PieceList holds {count} hashes; the limit is {TransferLimits.MaxPieceHashesPerFrame}");
+        }
+
+        return new PieceList(id, (long)size, first, reader.ReadBytes((int)count * 32));
+    }
+}
+
+/// <summary>Downloader → server: one piece of the file with this content.</summary>
+public sealed record PieceRequest(uint RequestId, byte[] Hash, uint Piece) : IMessage
+{
+    public MessageCode Code => MessageCode.PieceRequest;
+
+    public int PayloadLength => 4 + 32 + 4;
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteBytes(Hash);
+        writer.WriteUInt32(Piece);
+    }
+
+    public static PieceRequest Read(ref PayloadReader reader) => new(reader.ReadUInt32(), reader.ReadBytes(32), reader.ReadUInt32());
+}
+
+/// <summary>
+/// Server → downloader: one piece's bytes. A server fills the frame straight from the file as the frame is written
+/// (no intermediate buffer); a receiver gets the bytes in a pooled buffer that it must <see cref="Release"/>.
+/// </summary>
+public sealed class PieceData : IMessage
+{
+    private readonly PieceFiller? _fill;
+    private byte[]? _buffer;
+
+    private PieceData(uint requestId, uint piece, int length, PieceFiller? fill, byte[]? buffer)
+    {
+        RequestId = requestId;
+        Piece = piece;
+        Length = length;
+        _fill = fill;
+        _buffer = buffer;
+    }
+
+    /// <summary>Writes a piece's bytes into the frame being sent.</summary>
+    public delegate void PieceFiller(Span<byte> destination);
+
+    public MessageCode Code => MessageCode.PieceData;
+
+    public uint RequestId { get; }
+
+    public uint Piece { get; }
+
+    public int Length { get; }
+
+    public int PayloadLength => 8 + Length;
+
+    /// <summary>The received bytes (valid until <see cref="Release"/>).</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is { } buffer ? buffer.AsMemory(0, Length) : throw new ObjectDisposedException(nameof(PieceData));
+
+    /// <summary>A piece to send; <paramref name="fill"/> runs on the connection's write loop when the frame goes out.</summary>
+    public static PieceData ToSend(uint requestId, uint piece, int length, PieceFiller fill) => new(requestId, piece, length, fill, null);
+
+    /// <summary>A piece held in memory (tests, and senders that already have the bytes).</summary>
+    public static PieceData FromBytes(uint requestId, uint piece, ReadOnlySpan<byte> data)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, data.Length));
+        data.CopyTo(buffer);
+        return new PieceData(requestId, piece, data.Length, null, buffer);
+    }
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteUInt32(Piece);
+        var destination = writer.Reserve(Length);
+        if (_fill is not null)
+        {
+            _fill(destination);
+        }
+        else
+        {
+            Data.Span.CopyTo(destination);
+        }
+    }
+
+    /// <summary>Gives the buffer back to the pool; the data must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public static PieceData Read(ref PayloadReader reader)
+    {
+        uint id = reader.ReadUInt32();
+        uint piece = reader.ReadUInt32();
+        int length = (int)reader.Remaining;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        reader.ReadInto(buffer.AsSpan(0, length));
+        return new PieceData(id, piece, length, null, buffer);
+    }
+}
+
+/// <summary>Server → downloader: a transfer request refused (unknown file, piece out of range, busy, closing...).</summary>
+public sealed record TransferRefused(uint RequestId, ProtocolError Reason, string Message) : IMessage
+{
+    public MessageCode Code => MessageCode.TransferRefused;
+
+    public int PayloadLength => 4 + 2 + PayloadWriter.StringLength(Message);
+
+    public static TransferRefused Create(uint requestId, ProtocolError reason, string message) =>
+        new(requestId, reason, Text.Truncate(message, ProtocolLimits.MaxMessageBytes));
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteUInt16((ushort)Reason);
+        writer.WriteString(Message);
+    }
+
+    public static TransferRefused Read(ref PayloadReader reader) =>
+        new(reader.ReadUInt32(), (ProtocolError)reader.ReadUInt16(), reader.ReadString(ProtocolLimits.MaxMessageBytes, "message"));
+}

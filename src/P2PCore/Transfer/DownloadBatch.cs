@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using P2PTransfer.Protocol;
+using P2PTransfer.Search;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// Downloads many contents at once (at most <see cref="DownloadOptions.ThrottleLimit"/> at a time), each from all of
+/// its sources. Inputs with the same hash are one download with several sources; a source that joins while its
+/// content downloads is put to work at once. One failure is that item's alone. Needs no local node.
+/// </summary>
+public sealed class DownloadBatch : IAsyncDisposable
+{
+    private readonly DownloadOptions _options;
+    private readonly SourcePool _pool;
+    private readonly CancellationTokenSource _stop;
+    private readonly SemaphoreSlim _throttle;
+    private readonly ConcurrentDictionary<string, DownloadItem> _byHash = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<DownloadItem> _finished = new();
+    private readonly List<Task> _running = [];
+    private int _count;
+
+    public DownloadBatch(DownloadOptions options, CancellationToken cancellationToken = default)
+    {
+        _options = options;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _pool = new SourcePool(_stop.Token);
+        _throttle = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
+        Directory.CreateDirectory(options.Destination);
+    }
+
+    /// <summary>Every item added, in order.</summary>
+    public IReadOnlyList<DownloadItem> Items => [.. _byHash.Values.OrderBy(i => i.Number)];
+
+    /// <summary>
+    /// Adds a content to download from <paramref name="source"/> ('host:port'), or the source to the content's
+    /// download when the hash is in the batch already (then null is returned). Throws <see cref="ArgumentException"/>
+    /// for a malformed hash, source or unsafe file name.
+    /// </summary>
+    public DownloadItem? Add(string hash, string? name, long? size, string source)
+    {
+        var bytes = FileQuery.ParseHash(hash);
+        Net.NetworkAddress.Parse(source, Node.NodeOptions.DefaultPort);
+        var key = Convert.ToHexString(bytes);
+        if (_byHash.TryGetValue(key, out var existing))
+        {
+            existing.AddSource(source);
+            return null;
+        }
+
+        var fileName = SafeFileName(name, key);
+        var destination = Path.Combine(Path.GetFullPath(_options.Destination), fileName);
+        var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
+        item.AddSource(source);
+        if (!_byDestination.TryAdd(destination, item))
+        {
+            throw new ArgumentException($"two different contents would both be saved as '{destination}' ({_byDestination[destination].Hash} and {key})");
+        }
+
+        _byHash[key] = item;
+        lock (_running)
+        {
+            _running.Add(RunItemAsync(item));
+        }
+
+        return item;
+    }
+
+    /// <summary>Items that ended (completed, skipped, failed or cancelled) since the last call.</summary>
+    public bool TryTakeFinished(out DownloadItem item) => _finished.TryDequeue(out item!);
+
+    /// <summary>Completes when every item added so far has ended.</summary>
+    public Task WhenAllAsync()
+    {
+        lock (_running)
+        {
+            return Task.WhenAll(_running);
+        }
+    }
+
+    /// <summary>Stops every download; partial files stay, to be resumed.</summary>
+    public void Cancel() => _stop.Cancel();
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try
+        {
+            await WhenAllAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A name from the network becomes a file name only if it names a file in the destination folder and nothing
+    /// else: no folders, no '..', no characters this system forbids. Without a name, the hash is the name.
+    /// </summary>
+    public static string SafeFileName(string? name, string hash)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return hash;
+        }
+
+        if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':']) >= 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
+            || name.Trim().Length == 0 || name.EndsWith(PartialFile.DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(PartialFile.RecordSuffix, StringComparison.OrdinalIgnoreCase)
+            || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+        {
+            throw new ArgumentException($"'{name}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");
+        }
+
+        return name;
+    }
+
+    private async Task RunItemAsync(DownloadItem item)
+    {
+        await Task.Yield();
+        try
+        {
+            await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+            try
+            {
+                item.Start();
+                if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
+                {
+                    _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
+                    item.End(DownloadState.Skipped, present);
+                    return;
+                }
+
+                var file = await new FileDownload(item, _pool, _options).RunAsync(_stop.Token).ConfigureAwait(false);
+                item.End(DownloadState.Completed, file);
+            }
+            finally
+            {
+                _throttle.Release();
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            item.End(DownloadState.Cancelled);
+        }
+        catch (Exception ex)
+        {
+            item.End(DownloadState.Failed, error: ex);
+        }
+        finally
+        {
+            _finished.Enqueue(item);
+        }
+    }
+
+    /// <summary>The destination when it holds this content already; an error when it holds other content and -Force was not given.</summary>
+    private async Task<FileInfo?> AlreadyPresentAsync(DownloadItem item)
+    {
+        var existing = new FileInfo(item.Destination);
+        if (Directory.Exists(item.Destination))
+        {
+            throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' is a folder");
+        }
+
+        if (!existing.Exists)
+        {
+            return null;
+        }
+
+        if (item.Size is null || existing.Length == item.Size)
+        {
+            await using var stream = new FileStream(item.Destination, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var hash = await SHA256.HashDataAsync(stream, _stop.Token).ConfigureAwait(false);
+            if (hash.AsSpan().SequenceEqual(item.HashBytes))
+            {
+                return existing;
+            }
+        }
+
+        return _options.Force
+            ? null
+            : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists with other content; use -Force to replace it");
+    }
+}

@@ -1,0 +1,365 @@
+using System.Security.Cryptography;
+using P2PTransfer.Client;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// Downloads one content from its sources into a partial file beside the destination: the piece list (checked
+/// against the file's identity at the end), pieces fetched from every source in parallel and verified as they
+/// arrive, the whole file's SHA-256 computed alongside, and only then the final name.
+/// </summary>
+internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options)
+{
+    private string _listSource = "?";
+
+    public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
+    {
+        var partial = item.Size is { } known ? PartialFile.TryResume(item.Destination, known, item.HashBytes) : null;
+        if (partial is null)
+        {
+            var (size, pieceHashes) = await FetchPieceListAsync(cancellationToken).ConfigureAwait(false);
+            item.Size = size;
+            partial = PartialFile.TryResume(item.Destination, size, item.HashBytes);
+            if (partial is null)
+            {
+                EnsureFreeSpace(size);
+                partial = PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
+            }
+        }
+        else
+        {
+            _listSource = "an earlier run";
+        }
+
+        if (partial.VerifiedPieces > 0)
+        {
+            item.Resumed(partial.VerifiedBytes);
+            Trace($"{item.Name}: resuming, {partial.VerifiedPieces} of {partial.PieceCount} piece(s) verified already");
+        }
+
+        using var hasher = new WholeFileHasher(partial);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var hashing = hasher.RunAsync(stop.Token);
+        try
+        {
+            await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
+            var whole = await hashing.ConfigureAwait(false);
+            if (!whole.AsSpan().SequenceEqual(item.HashBytes))
+            {
+                partial.Abandon();
+                throw new P2PException(ProtocolError.VerificationFailed,
+                    $"'{item.Name}': every piece matched the piece list from {_listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
+            }
+
+            partial.Complete(options.Force);
+            return new FileInfo(item.Destination);
+        }
+        catch
+        {
+            stop.Cancel();
+            try
+            {
+                await hashing.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            partial.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file's size and piece hashes, from the first source that gives a list matching what is known.</summary>
+    private async Task<(long Size, byte[] PieceHashes)> FetchPieceListAsync(CancellationToken cancellationToken)
+    {
+        if (item.Size is { } size && TransferLimits.PieceCount(size) == 1)
+        {
+            // One piece: its hash is the file's hash; nothing to ask.
+            _listSource = "the search result";
+            return (size, item.HashBytes);
+        }
+
+        foreach (var source in item.Sources)
+        {
+            try
+            {
+                var client = await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
+                var first = await client.GetPieceListAsync(item.HashBytes, 0, cancellationToken).ConfigureAwait(false);
+                long total = first.Size;
+                if (item.Size is { } expected && expected != total)
+                {
+                    throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, the search said {expected:N0}");
+                }
+
+                int count = TransferLimits.PieceCount(total);
+                var hashes = new byte[count * 32];
+                int have = 0;
+                for (var page = first; ;)
+                {
+                    if (page.FirstPiece != have || page.Count == 0 && have < count || have + page.Count > count)
+                    {
+                        throw new P2PException(ProtocolError.VerificationFailed, $"its piece list does not fit a file of {total:N0} bytes");
+                    }
+
+                    page.Hashes.CopyTo(hashes, have * 32);
+                    have += page.Count;
+                    if (have == count)
+                    {
+                        break;
+                    }
+
+                    page = await client.GetPieceListAsync(item.HashBytes, have, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (count == 1 && !hashes.AsSpan().SequenceEqual(item.HashBytes))
+                {
+                    throw new P2PException(ProtocolError.VerificationFailed, "its only piece hash is not the file's hash");
+                }
+
+                _listSource = source;
+                return (total, hashes);
+            }
+            catch (Exception ex) when (ex is P2PException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                Fail(source, ex.Message);
+            }
+        }
+
+        throw NoSourceLeft("no source gave its piece list");
+    }
+
+    private void EnsureFreeSpace(long size)
+    {
+        var folder = Path.GetDirectoryName(item.Destination)!;
+        long free;
+        try
+        {
+            free = new DriveInfo(folder).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            // Unknown (some network or virtual file systems): the space reservation below still checks.
+            return;
+        }
+
+        if (free < size)
+        {
+            throw new P2PException(ProtocolError.InsufficientSpace, $"not enough free space for '{item.Name}': it needs {size:N0} bytes and {folder} has {free:N0} free");
+        }
+    }
+
+    /// <summary>Runs one worker per source (up to MaxSources, more as sources join or fail) until every piece is verified.</summary>
+    private async Task FetchPiecesAsync(PartialFile partial, WholeFileHasher hasher, CancellationToken cancellationToken)
+    {
+        var scheduler = new PieceScheduler(partial.PieceCount, partial.IsVerified);
+        var workers = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);
+        var ended = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            while (!scheduler.AllVerified)
+            {
+                foreach (var source in item.Sources)
+                {
+                    if (workers.Count - ended.Count >= options.MaxSources)
+                    {
+                        break;
+                    }
+
+                    if (!workers.ContainsKey(source) && !item.SourceFailures.ContainsKey(source))
+                    {
+                        workers[source] = RunSourceAsync(source, partial, scheduler, hasher, done.Token);
+                    }
+                }
+
+                var running = workers.Where(w => !ended.Contains(w.Key)).Select(w => w.Value).ToList();
+                if (running.Count == 0)
+                {
+                    throw NoSourceLeft($"{partial.VerifiedPieces} of {partial.PieceCount} piece(s) verified");
+                }
+
+                // Wake when a worker ends or now and then, to take in sources that joined.
+                await Task.WhenAny(running.Append(Task.Delay(250, cancellationToken))).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var (source, worker) in workers)
+                {
+                    if (worker.IsCompleted)
+                    {
+                        ended.Add(source);
+                    }
+                }
+
+                if (ended.Count == workers.Count && !scheduler.AllVerified && item.Sources.All(s => workers.ContainsKey(s) || item.SourceFailures.ContainsKey(s)))
+                {
+                    // Every source ended: those that did not fail (they found nothing left to fetch) may try again.
+                    foreach (var source in ended.Where(s => !item.SourceFailures.ContainsKey(s)).ToList())
+                    {
+                        workers.Remove(source);
+                        ended.Remove(source);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            done.Cancel();
+            await Task.WhenAll(workers.Values).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Fetches pieces from one source, keeping a few requested ahead, verifying each on arrival. Returns when there
+    /// is nothing left for it; a failure, a stall or bad data drops the source (its pieces go to the others).
+    /// Never throws: what went wrong is recorded in the item.
+    /// </summary>
+    private async Task RunSourceAsync(string source, PartialFile partial, PieceScheduler scheduler, WholeFileHasher hasher, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var held = new HashSet<int>();
+        var queue = new Queue<(int Piece, Task<PieceData> Data)>();
+        NodeClient? client = null;
+        var busySince = (long?)null;
+        item.SourceActive(1);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    client ??= await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
+                    while (queue.Count < TransferLimits.PiecesInFlightPerSource && scheduler.Next(held) is var next && next >= 0)
+                    {
+                        held.Add(next);
+                        queue.Enqueue((next, client.GetPieceAsync(item.HashBytes, next, cancellationToken)));
+                    }
+
+                    if (queue.Count == 0)
+                    {
+                        return;
+                    }
+
+                    var (piece, request) = queue.Peek();
+                    var data = await WithinStallTimeoutAsync(request, client, source, cancellationToken).ConfigureAwait(false);
+                    queue.Dequeue();
+                    held.Remove(piece);
+                    Accept(source, piece, data, partial, scheduler, hasher);
+                    busySince = null;
+                }
+                catch (NodeUnavailableException ex) when (ex.Code == ProtocolError.NodeBusy)
+                {
+                    // 'Busy' is not a failure: give the pieces back, try this source again a little later.
+                    GiveBack(queue, held, scheduler);
+                    busySince ??= Environment.TickCount64;
+                    if (Environment.TickCount64 - busySince > TransferLimits.BusyGiveUpAfter.TotalMilliseconds)
+                    {
+                        throw;
+                    }
+
+                    Trace($"{item.Name}: {source} is busy; trying again in {TransferLimits.BusyRetryDelay.TotalSeconds:0.#} s");
+                    await Task.Delay(TransferLimits.BusyRetryDelay, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            Fail(source, ex.Message);
+            if (ex is P2PException { Code: ProtocolError.Timeout } && client is not null)
+            {
+                await pool.DropAsync(source, client).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            item.SourceActive(-1);
+            GiveBack(queue, held, scheduler);
+        }
+    }
+
+    private void Accept(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher hasher)
+    {
+        bool kept = false;
+        try
+        {
+            int expected = TransferLimits.PieceLength(partial.Size, piece);
+            Span<byte> actual = stackalloc byte[32];
+            if (data.Length != expected || !SHA256.TryHashData(data.Data.Span, actual, out _) || !actual.SequenceEqual(partial.PieceHash(piece)))
+            {
+                scheduler.Release(piece);
+                throw new P2PException(ProtocolError.VerificationFailed, $"{source} sent bad data for piece {piece} of '{item.Name}' (it does not match the piece's hash); that source is no longer used for it");
+            }
+
+            if (partial.WritePiece(piece, data.Data.Span))
+            {
+                scheduler.Verified(piece);
+                item.Verified(expected);
+                kept = hasher.Offer(piece, data);
+            }
+            else
+            {
+                scheduler.Verified(piece);
+            }
+        }
+        finally
+        {
+            if (!kept)
+            {
+                data.Release();
+            }
+        }
+    }
+
+    private async Task<PieceData> WithinStallTimeoutAsync(Task<PieceData> request, NodeClient client, string source, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await request.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                if (Environment.TickCount64 - client.Connection.LastReceived > options.StallTimeout.TotalMilliseconds)
+                {
+                    throw new P2PException(ProtocolError.Timeout, $"{source} sent nothing for {options.StallTimeout.TotalSeconds:0.#} s");
+                }
+            }
+        }
+    }
+
+    private static void GiveBack(Queue<(int Piece, Task<PieceData> Data)> queue, HashSet<int> held, PieceScheduler scheduler)
+    {
+        foreach (var piece in held)
+        {
+            scheduler.Release(piece);
+        }
+
+        held.Clear();
+        while (queue.TryDequeue(out var pending))
+        {
+            // Whatever still arrives for these requests is not needed.
+            _ = pending.Data.ContinueWith(static t => t.Result.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private void Fail(string source, string reason)
+    {
+        item.SourceFailed(source, reason);
+        Trace($"{item.Name}: dropped source {source}: {reason}");
+    }
+
+    private P2PException NoSourceLeft(string state)
+    {
+        var reasons = string.Join("; ", item.SourceFailures.Select(f => $"{f.Key}: {f.Value}"));
+        var code = item.SourceFailures.Values.Any(r => r.Contains("bad data", StringComparison.Ordinal)) ? ProtocolError.VerificationFailed : ProtocolError.ConnectionLost;
+        return new P2PException(code, $"'{item.Name}' could not be downloaded ({state}); every source failed: {reasons}");
+    }
+
+    private void Trace(string line) => options.Trace?.Invoke(line);
+
+}

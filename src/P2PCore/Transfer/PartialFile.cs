@@ -1,0 +1,273 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// A download in progress beside its destination: the data in <c>NAME.p2ppart</c>, written at each piece's offset,
+/// and the record of verified pieces in <c>NAME.p2ppart.pieces</c> (the file's size, hash and piece hashes, then one
+/// bit per piece). A piece's bit is written only after its data, so a killed process or a lost network leaves a
+/// record that never claims a piece it does not have; the next run trusts the record and fetches only the rest.
+/// </summary>
+internal sealed class PartialFile : IDisposable
+{
+    public const string DataSuffix = ".p2ppart";
+    public const string RecordSuffix = ".p2ppart.pieces";
+    private const uint Magic = 0x50325052; // "P2PR"
+    private const ushort RecordVersion = 1;
+    private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
+
+    private readonly object _gate = new();
+    private readonly SafeFileHandle _data;
+    private readonly SafeFileHandle _record;
+    private readonly byte[] _bitmap;
+    private readonly int _bitmapOffset;
+    private int _verified;
+    private bool _disposed;
+
+    private PartialFile(string destination, long size, byte[] hash, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle record, byte[] bitmap, int verified)
+    {
+        Destination = destination;
+        Size = size;
+        Hash = hash;
+        PieceHashes = pieceHashes;
+        _data = data;
+        _record = record;
+        _bitmap = bitmap;
+        _bitmapOffset = HeaderLength + pieceHashes.Length;
+        _verified = verified;
+    }
+
+    public string Destination { get; }
+
+    public string DataPath => Destination + DataSuffix;
+
+    public string RecordPath => Destination + RecordSuffix;
+
+    public long Size { get; }
+
+    public byte[] Hash { get; }
+
+    /// <summary>The piece hashes this download verifies against (from the record, or as first fetched).</summary>
+    public byte[] PieceHashes { get; }
+
+    public int PieceCount => TransferLimits.PieceCount(Size);
+
+    public int VerifiedPieces => Volatile.Read(ref _verified);
+
+    public long VerifiedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                long bytes = 0;
+                for (int piece = 0; piece < PieceCount; piece++)
+                {
+                    if (IsVerifiedUnlocked(piece))
+                    {
+                        bytes += TransferLimits.PieceLength(Size, piece);
+                    }
+                }
+
+                return bytes;
+            }
+        }
+    }
+
+    public SafeFileHandle Data => _data;
+
+    /// <summary>
+    /// Reads the record left by an earlier run for this content; null when there is none or it belongs to other
+    /// content (then both files are removed: they cannot be resumed).
+    /// </summary>
+    public static PartialFile? TryResume(string destination, long size, byte[] hash)
+    {
+        var recordPath = destination + RecordSuffix;
+        var dataPath = destination + DataSuffix;
+        if (!File.Exists(recordPath) || !File.Exists(dataPath))
+        {
+            Discard(destination);
+            return null;
+        }
+
+        SafeFileHandle? record = null;
+        SafeFileHandle? data = null;
+        try
+        {
+            record = File.OpenHandle(recordPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            long length = RandomAccess.GetLength(record);
+            int pieces = TransferLimits.PieceCount(size);
+            int expected = HeaderLength + (pieces * 32) + ((pieces + 7) / 8);
+            if (length != expected)
+            {
+                throw new InvalidDataException("record size does not match");
+            }
+
+            var bytes = new byte[expected];
+            RandomAccess.Read(record, bytes, 0);
+            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) != Magic || BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4)) != RecordVersion
+                || BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(6)) != size || !bytes.AsSpan(14, 32).SequenceEqual(hash)
+                || BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(46)) != pieces)
+            {
+                throw new InvalidDataException("record belongs to other content");
+            }
+
+            var pieceHashes = bytes.AsSpan(HeaderLength, pieces * 32).ToArray();
+            var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32)).ToArray();
+            data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            int verified = 0;
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                verified += (bitmap[piece / 8] >> (piece % 8)) & 1;
+            }
+
+            return new PartialFile(destination, size, hash, pieceHashes, data, record, bitmap, verified);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            record?.Dispose();
+            data?.Dispose();
+            Discard(destination);
+            return null;
+        }
+    }
+
+    /// <summary>Starts a new partial file, reserving the space on disk first (a disk that cannot hold it fails here, not midway).</summary>
+    public static PartialFile Create(string destination, long size, byte[] hash, byte[] pieceHashes)
+    {
+        Discard(destination);
+        int pieces = TransferLimits.PieceCount(size);
+        SafeFileHandle? data = null;
+        SafeFileHandle? record = null;
+        try
+        {
+            data = File.OpenHandle(destination + DataSuffix, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
+            record = File.OpenHandle(destination + RecordSuffix, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            var header = new byte[HeaderLength + pieceHashes.Length + ((pieces + 7) / 8)];
+            BinaryPrimitives.WriteUInt32BigEndian(header, Magic);
+            BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(4), RecordVersion);
+            BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(6), size);
+            hash.CopyTo(header.AsSpan(14));
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(46), pieces);
+            pieceHashes.CopyTo(header.AsSpan(HeaderLength));
+            RandomAccess.Write(record, header, 0);
+            return new PartialFile(destination, size, hash, pieceHashes, data, record, new byte[(pieces + 7) / 8], 0);
+        }
+        catch (IOException ex) when (IsDiskFull(ex))
+        {
+            data?.Dispose();
+            record?.Dispose();
+            Discard(destination);
+            throw new P2PException(ProtocolError.InsufficientSpace, $"not enough free space for '{destination}' ({size:N0} bytes)", ex);
+        }
+        catch
+        {
+            data?.Dispose();
+            record?.Dispose();
+            Discard(destination);
+            throw;
+        }
+    }
+
+    public bool IsVerified(int piece)
+    {
+        lock (_gate)
+        {
+            return IsVerifiedUnlocked(piece);
+        }
+    }
+
+    public ReadOnlySpan<byte> PieceHash(int piece) => PieceHashes.AsSpan(piece * 32, 32);
+
+    /// <summary>Writes a verified piece at its offset, then records it. False when it was recorded already (two sources sent it).</summary>
+    public bool WritePiece(int piece, ReadOnlySpan<byte> data)
+    {
+        if (IsVerified(piece))
+        {
+            return false;
+        }
+
+        try
+        {
+            RandomAccess.Write(_data, data, (long)piece * TransferLimits.PieceSize);
+        }
+        catch (IOException ex) when (IsDiskFull(ex))
+        {
+            throw new P2PException(ProtocolError.InsufficientSpace, $"the disk of '{Destination}' is full", ex);
+        }
+
+        lock (_gate)
+        {
+            if (_disposed || IsVerifiedUnlocked(piece))
+            {
+                return false;
+            }
+
+            _bitmap[piece / 8] |= (byte)(1 << (piece % 8));
+            RandomAccess.Write(_record, _bitmap.AsSpan(piece / 8, 1), _bitmapOffset + (piece / 8));
+            _verified++;
+            return true;
+        }
+    }
+
+    /// <summary>Reads a piece back (for the whole-file hash, when it was not at hand in memory).</summary>
+    public void ReadPiece(int piece, Span<byte> destination)
+    {
+        long offset = (long)piece * TransferLimits.PieceSize;
+        int filled = 0;
+        while (filled < destination.Length)
+        {
+            int read = RandomAccess.Read(_data, destination[filled..], offset + filled);
+            if (read == 0)
+            {
+                throw new IOException($"'{DataPath}' is shorter than its record says");
+            }
+
+            filled += read;
+        }
+    }
+
+    /// <summary>Gives the verified file its final name (replacing an existing file only when <paramref name="overwrite"/>) and removes the record.</summary>
+    public void Complete(bool overwrite)
+    {
+        Dispose();
+        File.Move(DataPath, Destination, overwrite);
+        File.Delete(RecordPath);
+    }
+
+    /// <summary>Removes a partial file and its record (unverifiable data).</summary>
+    public void Abandon()
+    {
+        Dispose();
+        Discard(Destination);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
+        _data.Dispose();
+        _record.Dispose();
+    }
+
+    private static void Discard(string destination)
+    {
+        File.Delete(destination + DataSuffix);
+        File.Delete(destination + RecordSuffix);
+    }
+
+    private bool IsVerifiedUnlocked(int piece) => ((_bitmap[piece / 8] >> (piece % 8)) & 1) != 0;
+
+    /// <summary>ENOSPC on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    internal static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 39 or 112;
+}

@@ -1,0 +1,100 @@
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// Which source fetches which piece of one file. Each missing piece goes to one source; once none is left
+/// unassigned, an idle source also takes a piece another source still has under way (end game), so the last pieces
+/// never wait on one slow source. A source that fails gives its pieces back.
+/// </summary>
+internal sealed class PieceScheduler
+{
+    private const int MaxHolders = 2;
+    private readonly object _gate = new();
+    private readonly bool[] _verified;
+    private readonly int[] _holders;
+    private int _cursor;
+    private int _remaining;
+
+    public PieceScheduler(int pieceCount, Func<int, bool> alreadyVerified)
+    {
+        _verified = new bool[pieceCount];
+        _holders = new int[pieceCount];
+        for (int piece = 0; piece < pieceCount; piece++)
+        {
+            _verified[piece] = alreadyVerified(piece);
+            _remaining += _verified[piece] ? 0 : 1;
+        }
+    }
+
+    public bool AllVerified
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _remaining == 0;
+            }
+        }
+    }
+
+    /// <summary>The next piece for a source (which has <paramref name="held"/> under way already), or -1 when there is none for it.</summary>
+    public int Next(ISet<int> held)
+    {
+        lock (_gate)
+        {
+            for (; _cursor < _verified.Length && (_verified[_cursor] || _holders[_cursor] > 0); _cursor++)
+            {
+            }
+
+            for (int piece = _cursor; piece < _verified.Length; piece++)
+            {
+                if (!_verified[piece] && _holders[piece] == 0)
+                {
+                    _holders[piece] = 1;
+                    return piece;
+                }
+            }
+
+            // End game: help with pieces under way elsewhere.
+            for (int piece = 0; piece < _verified.Length; piece++)
+            {
+                if (!_verified[piece] && _holders[piece] < MaxHolders && !held.Contains(piece))
+                {
+                    _holders[piece]++;
+                    return piece;
+                }
+            }
+
+            return -1;
+        }
+    }
+
+    /// <summary>A piece arrived and was verified; false when another source delivered it first.</summary>
+    public bool Verified(int piece)
+    {
+        lock (_gate)
+        {
+            _holders[piece] = Math.Max(0, _holders[piece] - 1);
+            if (_verified[piece])
+            {
+                return false;
+            }
+
+            _verified[piece] = true;
+            _remaining--;
+            return true;
+        }
+    }
+
+    /// <summary>A source gave up a piece (it failed, refused or was dropped): another source may take it.</summary>
+    public void Release(int piece)
+    {
+        lock (_gate)
+        {
+            _holders[piece] = Math.Max(0, _holders[piece] - 1);
+            if (!_verified[piece] && _holders[piece] == 0 && piece < _cursor)
+            {
+                _cursor = piece;
+            }
+        }
+    }
+}

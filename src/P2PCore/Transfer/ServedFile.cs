@@ -1,0 +1,153 @@
+using Microsoft.Win32.SafeHandles;
+using P2PTransfer.Index;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// A shared file opened for uploading, found by its hash in the index (never by a path from a request). It is
+/// opened only when the path still names a regular file below its share, reached without links, with the size and
+/// last-write time the index hashed; pieces are read from the open handle, so a later rename cannot redirect them.
+/// Counted references keep the handle open while frames that read from it wait to be sent.
+/// </summary>
+internal sealed class ServedFile
+{
+    private readonly SafeFileHandle _handle;
+    private readonly TransferCounters _counters;
+    private int _references = 1;
+
+    private ServedFile(SafeFileHandle handle, SharedFile file, FileDigest digest, TransferCounters counters)
+    {
+        _handle = handle;
+        File = file;
+        Digest = digest;
+        _counters = counters;
+    }
+
+    public SharedFile File { get; }
+
+    public FileDigest Digest { get; }
+
+    public long Size => Digest.Size;
+
+    public int PieceCount => TransferLimits.PieceCount(Digest.Size);
+
+    /// <summary>Opens the file the index holds for this content. Throws <see cref="P2PException"/> (FileChanged) when it cannot be served as indexed.</summary>
+    public static ServedFile Open(SharedFile file, FileDigest digest, TransferCounters counters)
+    {
+        var changed = $"the shared file with hash {digest.Hash} has changed or cannot be read; it is being indexed again";
+        if (HasLinkBelow(file.Share, file.FullName))
+        {
+            throw new P2PException(ProtocolError.FileChanged, changed);
+        }
+
+        SafeFileHandle handle;
+        try
+        {
+            handle = System.IO.File.OpenHandle(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new P2PException(ProtocolError.FileChanged, changed, ex);
+        }
+
+        try
+        {
+            if (RandomAccess.GetLength(handle) != digest.Size
+                || System.IO.File.GetLastWriteTimeUtc(handle) != file.LastWriteTime.ToUniversalTime())
+            {
+                throw new P2PException(ProtocolError.FileChanged, changed);
+            }
+
+            return new ServedFile(handle, file, digest, counters);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The bytes of piece <paramref name="piece"/>.</summary>
+    public int PieceLength(int piece) => TransferLimits.PieceLength(Size, piece);
+
+    public void AddReference() => Interlocked.Increment(ref _references);
+
+    /// <summary>Drops one reference; the last one closes the file.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _references) == 0)
+        {
+            _handle.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads a piece into the frame being written. Runs on the connection's write loop, where it must not throw: a
+    /// file that shrank or failed to read leaves zeros, which the downloader's piece check rejects as bad data from
+    /// this source (it then uses another). Counted as a read failure here.
+    /// </summary>
+    public void Fill(int piece, Span<byte> destination)
+    {
+        long offset = (long)piece * TransferLimits.PieceSize;
+        int filled = 0;
+        try
+        {
+            while (filled < destination.Length)
+            {
+                int read = RandomAccess.Read(_handle, destination[filled..], offset + filled);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                filled += read;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+        }
+
+        if (filled < destination.Length)
+        {
+            destination[filled..].Clear();
+            _counters.ReadFailed();
+        }
+        else
+        {
+            _counters.PieceServed(destination.Length);
+        }
+    }
+
+    /// <summary>True when the file or a folder between it and its share is a link (it may have been swapped in since indexing).</summary>
+    private static bool HasLinkBelow(string share, string fullName)
+    {
+        try
+        {
+            if (IsLink(fullName))
+            {
+                return true;
+            }
+
+            for (var folder = Path.GetDirectoryName(fullName); folder is not null && folder.Length > share.Length; folder = Path.GetDirectoryName(folder))
+            {
+                if (IsLink(folder))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
+    private static bool IsLink(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget is not null || info.Attributes.HasFlag(FileAttributes.ReparsePoint);
+    }
+}
