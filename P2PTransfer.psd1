@@ -10,6 +10,7 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('P2PTransfer.Format.ps1xml')
     CmdletsToExport      = @(
+        'Receive-P2PFile'
         'Start-P2PNode'
         'Get-P2PNode'
         'Stop-P2PNode'

@@ -126,7 +126,8 @@ public abstract class P2PCmdlet : PSCmdlet
         WriteTrace();
     }
 
-    private void WriteTrace()
+    /// <summary>Writes the trace lines queued by engine threads (pipeline thread only).</summary>
+    protected void WriteTrace()
     {
         while (_trace.TryDequeue(out var entry))
         {

@@ -84,6 +84,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
         uint id = (uint)Interlocked.Increment(ref _lastTransferId);
         var reply = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _transfers[id] = reply;
+        bool delivered = false;
         try
         {
             await Connection.SendAsync(make(id), cancellationToken).ConfigureAwait(false);
@@ -93,6 +94,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
             }
 
             var message = await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            delivered = true;
             return message is TransferRefused refused
                 ? throw (refused.Reason is ProtocolError.NodeBusy or ProtocolError.NodeClosing
                     ? new NodeUnavailableException(refused.Reason, refused.Message)
@@ -101,7 +103,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
         }
         finally
         {
-            if (_transfers.TryRemove(id, out var abandoned) && abandoned.Task.IsCompletedSuccessfully && abandoned.Task.Result is PieceData late)
+            if (_transfers.TryRemove(id, out var abandoned) && !delivered && abandoned.Task.IsCompletedSuccessfully && abandoned.Task.Result is PieceData late)
             {
                 // Cancelled after the piece arrived: nobody will use it.
                 late.Release();

@@ -45,6 +45,11 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     [ValidateRange(0, 3600)]
     public double DrainTimeoutSec { get; set; } = 10;
 
+    /// <summary>Downloaders served at once; more are told 'busy'.</summary>
+    [Parameter]
+    [ValidateRange(1, 4096)]
+    public int MaxUploads { get; set; } = P2PTransfer.Transfer.TransferLimits.DefaultMaxUploads;
+
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
@@ -58,6 +63,7 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             AdvertisedHost = AdvertisedHost,
             StateDirectory = StateDirectory is null ? null : ResolvePath(StateDirectory),
             DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
+            MaxUploads = MaxUploads,
             Index = new IndexOptions
             {
                 // Without -Share the node shares what its state directory shared last time.

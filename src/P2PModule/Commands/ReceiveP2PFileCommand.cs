@@ -1,0 +1,245 @@
+using System.Management.Automation;
+using P2PTransfer.Transfer;
+
+namespace P2PTransfer.Module.Commands;
+
+/// <summary>
+/// Receive-P2PFile: downloads files found by Find-P2PFile (or given by -Hash and -Source) straight from the servers
+/// that have them: many files at once, each from all of its sources, every piece verified, resumable.
+/// </summary>
+[Cmdlet(VerbsCommunications.Receive, "P2PFile", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
+{
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
+    private readonly HashSet<string> _declined = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<int> _shownProgress = [];
+    private DownloadBatch? _batch;
+    private long _lastProgress;
+
+    /// <summary>SHA-256 of the content, 64 hex digits (a search result's Hash).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Hash { get; set; } = string.Empty;
+
+    /// <summary>The servers that have the content ('host:port'; a search result's Endpoint).</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Endpoint")]
+    [ValidateNotNullOrEmpty]
+    public string[] Source { get; set; } = [];
+
+    /// <summary>The file name to save as (a search result's Name); the hash when none is given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Name { get; set; }
+
+    /// <summary>Size in bytes, when known (a search result's Size): lets a one-piece file start without asking for its piece list.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, long.MaxValue)]
+    public long? Size { get; set; }
+
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string? Destination { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 256)]
+    public int ThrottleLimit { get; set; } = TransferLimits.DefaultThrottleLimit;
+
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int MaxSources { get; set; } = TransferLimits.DefaultMaxSources;
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        var destination = ResolvePath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path);
+        try
+        {
+            if (File.Exists(destination))
+            {
+                throw new ArgumentException($"-Destination '{destination}' is a file; it must be a folder");
+            }
+
+            _batch = new DownloadBatch(
+                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, Force = Force, Trace = Trace },
+                StopToken);
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, destination));
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        var batch = _batch!;
+        foreach (var source in Source)
+        {
+            if (_declined.Contains(Hash))
+            {
+                break;
+            }
+
+            try
+            {
+                if (batch.Items.Any(i => i.Hash.Equals(Hash, StringComparison.OrdinalIgnoreCase)))
+                {
+                    batch.Add(Hash, Name, Size, source);
+                    continue;
+                }
+
+                var fileName = DownloadBatch.SafeFileName(Name, Hash.ToUpperInvariant());
+                var target = Path.Combine(ResolvePath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path), fileName);
+                if (!ShouldProcess(target, $"Download {Hash.ToUpperInvariant()} from {source}"))
+                {
+                    _declined.Add(Hash);
+                    break;
+                }
+
+                batch.Add(Hash, Name, Size, source);
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                WriteError(ToErrorRecord(ex, Name ?? Hash));
+                break;
+            }
+        }
+
+        Report(force: false);
+    }
+
+    protected override void EndProcessing()
+    {
+        var all = _batch!.WhenAllAsync();
+        try
+        {
+            while (!all.Wait(ProgressInterval, StopToken))
+            {
+                Report(force: false);
+            }
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (AggregateException)
+        {
+            // Each item's failure is reported as its own error below.
+        }
+
+        Report(force: true);
+    }
+
+    public void Dispose()
+    {
+        if (_batch is { } batch)
+        {
+            _batch = null;
+            batch.Cancel();
+            WaitQuietly(batch.DisposeAsync().AsTask());
+            try
+            {
+                // Ctrl+C: progress bars still on screen are closed.
+                foreach (var number in _shownProgress)
+                {
+                    WriteProgress(new ProgressRecord(number, "Receiving", "Cancelled") { RecordType = ProgressRecordType.Completed, ParentActivityId = 0 });
+                }
+
+                WriteProgress(new ProgressRecord(0, "Receiving files", "Cancelled") { RecordType = ProgressRecordType.Completed });
+            }
+            catch (Exception ex) when (ex is PipelineStoppedException or InvalidOperationException or NotImplementedException)
+            {
+                // The pipeline is gone: nothing is shown any more.
+            }
+        }
+    }
+
+    /// <summary>Writes what finished (files, errors), then progress (at most a few times a second).</summary>
+    private void Report(bool force)
+    {
+        WriteTrace();
+        var batch = _batch!;
+        while (batch.TryTakeFinished(out var item))
+        {
+            Finish(item);
+        }
+
+        long now = Environment.TickCount64;
+        if (!force && now - _lastProgress < ProgressInterval.TotalMilliseconds)
+        {
+            return;
+        }
+
+        _lastProgress = now;
+        var items = batch.Items;
+        int ended = items.Count(i => i.State is not DownloadState.Queued and not DownloadState.Running);
+        long total = items.Sum(i => i.Size ?? 0);
+        long done = items.Sum(i => i.BytesDone);
+        if (force && ended == items.Count)
+        {
+            WriteProgress(new ProgressRecord(0, "Receiving files", "Done") { RecordType = ProgressRecordType.Completed });
+            return;
+        }
+
+        WriteProgress(new ProgressRecord(0, "Receiving files", $"{ended} of {items.Count} file(s) done, {Bytes(done)} of {Bytes(total)}")
+        {
+            PercentComplete = total > 0 ? (int)Math.Min(100, done * 100 / total) : -1,
+        });
+        foreach (var item in items.Where(i => i.State == DownloadState.Running && i.Size is > 0))
+        {
+            _shownProgress.Add(item.Number);
+            double rate = item.BytesPerSecond;
+            long size = item.Size!.Value;
+            WriteProgress(new ProgressRecord(item.Number, $"Receiving {item.Name}", $"{Bytes(item.BytesDone)} of {Bytes(size)} at {Bytes((long)rate)}/s from {item.ActiveSources} source(s)")
+            {
+                ParentActivityId = 0,
+                PercentComplete = (int)Math.Min(100, item.BytesDone * 100 / size),
+                SecondsRemaining = rate > 0 ? (int)Math.Min(int.MaxValue, (size - item.BytesDone) / rate) : -1,
+            });
+        }
+    }
+
+    private void Finish(DownloadItem item)
+    {
+        if (_shownProgress.Remove(item.Number))
+        {
+            WriteProgress(new ProgressRecord(item.Number, $"Receiving {item.Name}", item.State.ToString()) { ParentActivityId = 0, RecordType = ProgressRecordType.Completed });
+        }
+
+        switch (item.State)
+        {
+            case DownloadState.Completed:
+                WriteVerbose($"{item.Name}: {Bytes(item.Size ?? 0)} verified in {item.Elapsed.TotalSeconds:0.00} s ({Bytes((long)item.BytesPerSecond)}/s){(item.BytesResumed > 0 ? $", {Bytes(item.BytesResumed)} resumed from an earlier run" : string.Empty)} -> {item.Destination}");
+                if (PassThru)
+                {
+                    WriteObject(item.File);
+                }
+
+                break;
+            case DownloadState.Skipped:
+                WriteVerbose($"{item.Name}: {item.Destination} already holds this content; not downloaded again");
+                if (PassThru)
+                {
+                    WriteObject(item.File);
+                }
+
+                break;
+            case DownloadState.Failed:
+                WriteError(ToErrorRecord(item.Error!, item.Name));
+                break;
+        }
+    }
+
+    private static string Bytes(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
+        _ => $"{bytes} B",
+    };
+}
