@@ -12,6 +12,7 @@ namespace P2PTransfer.Transfer;
 /// </summary>
 internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options)
 {
+    private readonly System.Collections.Concurrent.ConcurrentBag<ProtocolError> _failureCodes = [];
     private string _listSource = "?";
 
     public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
@@ -124,7 +125,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             }
             catch (Exception ex) when (ex is P2PException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                Fail(source, ex.Message);
+                Fail(source, ex);
             }
         }
 
@@ -268,7 +269,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
         catch (Exception ex) when (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            Fail(source, ex.Message);
+            Fail(source, ex);
             if (ex is P2PException { Code: ProtocolError.Timeout } && client is not null)
             {
                 await pool.DropAsync(source, client).ConfigureAwait(false);
@@ -347,16 +348,19 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
-    private void Fail(string source, string reason)
+    private void Fail(string source, Exception reason)
     {
-        item.SourceFailed(source, reason);
-        Trace($"{item.Name}: dropped source {source}: {reason}");
+        _failureCodes.Add(reason is P2PException p2p ? p2p.Code : ProtocolError.ConnectionLost);
+        item.SourceFailed(source, reason.Message);
+        Trace($"{item.Name}: dropped source {source}: {reason.Message}");
     }
 
     private P2PException NoSourceLeft(string state)
     {
         var reasons = string.Join("; ", item.SourceFailures.Select(f => $"{f.Key}: {f.Value}"));
-        var code = item.SourceFailures.Values.Any(r => r.Contains("bad data", StringComparison.Ordinal)) ? ProtocolError.VerificationFailed : ProtocolError.ConnectionLost;
+        // One reason shared by every source (the file is unknown everywhere, every copy is bad) is the error's code.
+        var codes = _failureCodes.Distinct().ToList();
+        var code = codes.Count == 1 ? codes[0] : codes.Contains(ProtocolError.VerificationFailed) ? ProtocolError.VerificationFailed : ProtocolError.ConnectionLost;
         return new P2PException(code, $"'{item.Name}' could not be downloaded ({state}); every source failed: {reasons}");
     }
 

@@ -2,7 +2,7 @@ namespace P2PTransfer.Transfer;
 
 /// <summary>
 /// Which source fetches which piece of one file. Each missing piece goes to one source; once none is left
-/// unassigned, an idle source also takes a piece another source still has under way (end game), so the last pieces
+/// unassigned, a source with nothing under way also takes a piece another source still has under way (end game), so the last pieces
 /// never wait on one slow source. A source that fails gives its pieces back.
 /// </summary>
 internal sealed class PieceScheduler
@@ -54,8 +54,8 @@ internal sealed class PieceScheduler
                 }
             }
 
-            // End game: help with pieces under way elsewhere.
-            for (int piece = 0; piece < _verified.Length; piece++)
+            // End game: a source with nothing under way helps with pieces under way elsewhere.
+            for (int piece = 0; held.Count == 0 && piece < _verified.Length; piece++)
             {
                 if (!_verified[piece] && _holders[piece] < MaxHolders && !held.Contains(piece))
                 {

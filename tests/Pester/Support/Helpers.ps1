@@ -15,8 +15,9 @@ function Wait-Until([scriptblock] $Condition, [double] $TimeoutSec = 10) {
 . (Join-Path $PSScriptRoot '../../../tools/PwshCommandLine.ps1')
 
 # Starts a node in its own pwsh process (so it can be killed) and returns the process and the node's endpoint.
-# With -Share, the node shares that folder and the endpoint is written once it is indexed.
-function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot, [string] $Share) {
+# With -Share, the node shares that folder and the endpoint is written once it is indexed. With -DieAfterPieces,
+# the process kills itself (no goodbye, like a crash or a pulled cable) once it has uploaded that many pieces.
+function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot, [string] $Share, [int] $DieAfterPieces = 0) {
     $endpointFile = Join-Path $StateRoot "$Name.endpoint"
     $shareArgument = if ($Share) { "-Share '$Share'" } else { '' }
     $script = @"
@@ -24,7 +25,12 @@ Import-Module '$script:ModulePath'
 `$node = Start-P2PNode -Name '$Name' -ListenAddress '$Address' -Port 0 -StateDirectory '$(Join-Path $StateRoot $Name)' $shareArgument
 if ('$Share') { Publish-P2PFile -Node `$node -LiteralPath '$Share' -Wait | Out-Null }
 Set-Content -Path '$endpointFile' -Value `$node.Endpoint
-Start-Sleep -Seconds 120   # bounded: the test kills it long before
+`$deadline = [DateTime]::UtcNow.AddSeconds(120)   # bounded: the test kills it long before
+if ($DieAfterPieces -le 0) { Start-Sleep -Seconds 120 }
+while ([DateTime]::UtcNow -lt `$deadline) {
+    if (`$node.TransferCounters.PiecesServed -ge $DieAfterPieces) { Stop-Process -Id `$PID -Force }
+    Start-Sleep -Milliseconds 2
+}
 "@
     $pwsh = Get-PwshCommandLine
     $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)

@@ -1,0 +1,239 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Support/Helpers.ps1')
+    Import-Module $ModulePath -Force
+
+    # A file of random bytes (content nobody else has), written once per test file.
+    function New-RandomFile([string] $Path, [long] $Size) {
+        $bytes = [byte[]]::new($Size)
+        [Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
+        New-Item -ItemType Directory -Force -Path (Split-Path $Path) | Out-Null
+        [IO.File]::WriteAllBytes($Path, $bytes)
+        Get-Item -LiteralPath $Path
+    }
+
+    # Starts a node on 127.0.0.<Octet> sharing $Share and waits until everything in it is hashed.
+    function Start-SharingNode([string] $Name, [int] $Octet, [string] $Share, [int] $MaxUploads = 16) {
+        $node = Start-P2PNode -Name $Name -ListenAddress "127.0.0.$Octet" -Port 0 -StateDirectory (Join-Path $TestDrive "state/$Name") -Share $Share -MaxUploads $MaxUploads
+        Publish-P2PFile -Node $node -LiteralPath $Share -Wait | Out-Null
+        $node
+    }
+
+    function Copy-Share([string] $From, [string] $To) {
+        New-Item -ItemType Directory -Force -Path $To | Out-Null
+        Copy-Item -Path (Join-Path $From '*') -Destination $To
+        $To
+    }
+}
+
+Describe 'Downloading a 64 MiB file that three nodes share' {
+    BeforeAll {
+        $original = New-RandomFile (Join-Path $TestDrive 'share-a/big.bin') 64MB
+        $hash = (Get-FileHash -LiteralPath $original.FullName -Algorithm SHA256).Hash
+        $shares = @((Split-Path $original.FullName), (Copy-Share (Split-Path $original.FullName) (Join-Path $TestDrive 'share-b')), (Copy-Share (Split-Path $original.FullName) (Join-Path $TestDrive 'share-c')))
+        $nodes = 0..2 | ForEach-Object { Start-SharingNode "t$_" (31 + $_) $shares[$_] }
+        Connect-P2PPeer -Node $nodes[0] -Address $nodes[1].Endpoint | Out-Null
+        Connect-P2PPeer -Node $nodes[1] -Address $nodes[2].Endpoint | Out-Null
+    }
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'fetches pieces from every source at once and the file matches Get-FileHash' {
+        $results = Find-P2PFile -Node $nodes[0] big.bin -TimeoutSec 1
+        $results.Count | Should -Be 3
+        $before = $nodes | ForEach-Object { $_.TransferCounters.PiecesServed }
+
+        $file = $results | Receive-P2PFile -Destination (Join-Path $TestDrive 'dl-multi') -PassThru
+
+        $file | Should -BeOfType ([IO.FileInfo])
+        $file.Name | Should -Be 'big.bin'
+        (Get-FileHash -LiteralPath $file.FullName).Hash | Should -Be $hash
+        for ($i = 0; $i -lt 3; $i++) { $nodes[$i].TransferCounters.PiecesServed - $before[$i] | Should -BeGreaterThan 0 -Because "source t$i must serve pieces" }
+        Get-ChildItem (Join-Path $TestDrive 'dl-multi') -Filter '*.p2ppart*' | Should -BeNullOrEmpty
+    }
+
+    It 'detects a source whose copy is corrupted, excludes it, and still writes the right file' {
+        $bad = Join-Path $shares[2] 'big.bin'
+        $stamp = (Get-Item -LiteralPath $bad).LastWriteTimeUtc
+        $stream = [IO.File]::OpenWrite($bad)
+        try {
+            # Damage every piece this source could be asked for, keeping size and last-write time, so its index still announces the old hashes.
+            for ($piece = 0; $piece -lt 64; $piece++) { $stream.Position = $piece * 1MB + 100; $stream.Write([byte[]](1..64), 0, 64) }
+        }
+        finally { $stream.Dispose() }
+        (Get-Item -LiteralPath $bad).LastWriteTimeUtc = $stamp
+        $before = $nodes[2].TransferCounters.PiecesServed
+
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Size 64MB -Source $nodes[2].Endpoint, $nodes[0].Endpoint, $nodes[1].Endpoint -Destination (Join-Path $TestDrive 'dl-corrupt') -Verbose 4>&1
+
+        (Get-FileHash -LiteralPath (Join-Path $TestDrive 'dl-corrupt/big.bin')).Hash | Should -Be $hash
+        $nodes[2].TransferCounters.PiecesServed - $before | Should -BeGreaterThan 0 -Because 'the corrupted source was asked'
+        ($verbose | Out-String) | Should -Match ([regex]::Escape("dropped source $($nodes[2].Endpoint)") + '.*bad data for piece')
+    }
+
+    It 'names the source when every source sends bad data, and never gives the file its name' {
+        $destination = Join-Path $TestDrive 'dl-all-bad'
+
+        { Receive-P2PFile -Hash $hash -Name big.bin -Size 64MB -Source $nodes[2].Endpoint -Destination $destination -ErrorAction Stop } |
+            Should -Throw -ErrorId 'VerificationFailed*' -ExpectedMessage "*$($nodes[2].Endpoint)*bad data*"
+        Join-Path $destination 'big.bin' | Should -Not -Exist
+    }
+}
+
+Describe 'A source that dies in the middle of a download' {
+    BeforeAll {
+        $original = New-RandomFile (Join-Path $TestDrive 'share-x/big.bin') 64MB
+        $hash = (Get-FileHash -LiteralPath $original.FullName).Hash
+        $shareY = Copy-Share (Split-Path $original.FullName) (Join-Path $TestDrive 'share-y')
+        # Killed (no goodbye) right after it has sent 6 pieces, while the others are still being fetched.
+        $doomed = Start-ExternalNode -Name 'doomed' -Address '127.0.0.41' -StateRoot (Join-Path $TestDrive 'ext') -Share (Split-Path $original.FullName) -DieAfterPieces 6
+        $survivor = Start-SharingNode 'survivor' 42 $shareY
+    }
+    AfterAll {
+        if (-not $doomed.Process.HasExited) { $doomed.Process.Kill() }
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'completes from the other source and says which source it dropped' {
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Size 64MB -Source $doomed.Endpoint, $survivor.Endpoint -Destination (Join-Path $TestDrive 'dl') -Verbose 4>&1
+
+        (Get-FileHash -LiteralPath (Join-Path $TestDrive 'dl/big.bin')).Hash | Should -Be $hash
+        $doomed.Process.WaitForExit(5000) | Should -BeTrue -Because 'the source was killed during the download'
+        ($verbose | Out-String) | Should -Match ([regex]::Escape("dropped source $($doomed.Endpoint)"))
+        $survivor.TransferCounters.PiecesServed | Should -BeLessThan 64 -Because 'the dead source delivered some pieces before it died'
+    }
+}
+
+Describe 'Resuming an interrupted download' {
+    BeforeAll {
+        $original = New-RandomFile (Join-Path $TestDrive 'share-r/big.bin') 32MB
+        $hash = (Get-FileHash -LiteralPath $original.FullName).Hash
+        $only = Start-ExternalNode -Name 'only' -Address '127.0.0.51' -StateRoot (Join-Path $TestDrive 'ext') -Share (Split-Path $original.FullName) -DieAfterPieces 10
+        $destination = Join-Path $TestDrive 'dl'
+    }
+    AfterAll {
+        if (-not $only.Process.HasExited) { $only.Process.Kill() }
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'leaves a partial file when its only source dies, then fetches only the missing pieces' {
+        { Receive-P2PFile -Hash $hash -Name big.bin -Source $only.Endpoint -Destination $destination -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionLost*'
+        Join-Path $destination 'big.bin' | Should -Not -Exist
+        Join-Path $destination 'big.bin.p2ppart' | Should -Exist
+        Join-Path $destination 'big.bin.p2ppart.pieces' | Should -Exist
+
+        $again = Start-SharingNode 'again' 52 (Split-Path $original.FullName)
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Source $again.Endpoint -Destination $destination -Verbose 4>&1 | Out-String
+
+        $verbose | Should -Match 'resuming, (\d+) of 32 piece\(s\) verified already'
+        $resumed = [int]([regex]::Match($verbose, 'resuming, (\d+) of 32').Groups[1].Value)
+        $resumed | Should -BeGreaterThan 0
+        $again.TransferCounters.PiecesServed | Should -Be (32 - $resumed) -Because 'verified pieces are not fetched again'
+        (Get-FileHash -LiteralPath (Join-Path $destination 'big.bin')).Hash | Should -Be $hash
+        Get-ChildItem $destination -Filter '*.p2ppart*' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'What a node refuses to serve' {
+    BeforeAll {
+        $shared = New-RandomFile (Join-Path $TestDrive 'share/inside.bin') 3MB
+        $outside = New-RandomFile (Join-Path $TestDrive 'private/outside.bin') 1000
+        $node = Start-SharingNode 'guard' 61 (Split-Path $shared.FullName)
+        $sharedHash = (Get-FileHash -LiteralPath $shared.FullName).Hash
+    }
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'refuses a file outside its shares (it is not found by its hash)' {
+        $hash = (Get-FileHash -LiteralPath $outside.FullName).Hash
+        { Receive-P2PFile -Hash $hash -Name outside.bin -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnknownFile*' -ExpectedMessage "*shares no file with hash $hash*"
+        Join-Path $TestDrive 'dl/outside.bin' | Should -Not -Exist
+    }
+
+    It 'refuses an unknown hash with a clear error' {
+        $unknown = 'AB' * 32
+        { Receive-P2PFile -Hash $unknown -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UnknownFile*' -ExpectedMessage "*guard shares no file with hash $unknown*"
+        $node.TransferCounters.RequestsRefused | Should -BeGreaterThan 0
+    }
+
+    It 'refuses a piece out of range' {
+        $client = [P2PTransfer.Client.NodeClient]::ConnectAsync($node.Endpoint).GetAwaiter().GetResult()
+        try {
+            $bytes = [Convert]::FromHexString($sharedHash)
+            $refusal = { $client.GetPieceAsync($bytes, 3, [Threading.CancellationToken]::None).GetAwaiter().GetResult() } | Should -Throw -PassThru
+            $refusal.Exception.InnerException.Code, $refusal.Exception.Code | Should -Contain ([P2PTransfer.Protocol.ProtocolError]::PieceOutOfRange)
+            $refusal.Exception.Message | Should -Match 'piece 3 is out of range.*has 3 piece'
+            # The connection is still good for a piece that exists.
+            $piece = $client.GetPieceAsync($bytes, 2, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            $piece.Length | Should -Be 1MB
+            $piece.Release()
+        }
+        finally { $client.DisposeAsync().AsTask().Wait(5000) | Out-Null }
+    }
+
+    It 'never writes outside the destination, whatever name the network gives' {
+        { Receive-P2PFile -Hash $sharedHash -Name '../escaped.bin' -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*not a safe file name*'
+        Join-Path $TestDrive 'escaped.bin' | Should -Not -Exist
+    }
+}
+
+Describe 'Receive-P2PFile as a user drives it' {
+    BeforeAll {
+        $share = Join-Path $TestDrive 'many'
+        New-Item -ItemType Directory -Path $share | Out-Null
+        1..1000 | ForEach-Object { [IO.File]::WriteAllText((Join-Path $share ('small-{0:d4}.txt' -f $_)), "small file number $_ " + ('x' * ($_ % 97))) }
+        $node = Start-SharingNode 'many' 71 $share
+    }
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'downloads a batch of 1,000 small files found by one search, with one command' {
+        $destination = Join-Path $TestDrive 'dl-many'
+
+        Find-P2PFile -Server $node.Endpoint 'small-*' -TimeoutSec 2 | Receive-P2PFile -Destination $destination
+
+        $got = Get-ChildItem -LiteralPath $destination
+        $got.Count | Should -Be 1000
+        $expected = Get-ChildItem -LiteralPath $share | Get-FileHash | Select-Object -ExpandProperty Hash | Sort-Object
+        $got | Get-FileHash | Select-Object -ExpandProperty Hash | Sort-Object | Should -Be $expected
+    }
+
+    It 'downloads nothing with -WhatIf' {
+        $destination = Join-Path $TestDrive 'dl-whatif'
+        Find-P2PFile -Server $node.Endpoint 'small-000*' -TimeoutSec 1 | Receive-P2PFile -Destination $destination -WhatIf
+        Get-ChildItem -LiteralPath $destination -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $node.TransferCounters.PiecesServed | Should -Be 1000 -Because 'only the batch above was served'
+    }
+
+    It 'skips a file the destination already holds, refuses other content without -Force and replaces it with -Force' {
+        $destination = Join-Path $TestDrive 'dl-names'
+        $result = Find-P2PFile -Server $node.Endpoint 'small-0001.txt' -TimeoutSec 1
+        $result | Receive-P2PFile -Destination $destination
+        $served = $node.TransferCounters.PiecesServed
+
+        $same = $result | Receive-P2PFile -Destination $destination -PassThru
+        $same.FullName | Should -Be (Join-Path $destination 'small-0001.txt')
+        $node.TransferCounters.PiecesServed | Should -Be $served -Because 'the same content is not downloaded again'
+
+        Set-Content -LiteralPath (Join-Path $destination 'small-0001.txt') -Value 'something else'
+        { $result | Receive-P2PFile -Destination $destination -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationExists*' -ExpectedMessage '*-Force*'
+        $result | Receive-P2PFile -Destination $destination -Force
+        (Get-FileHash (Join-Path $destination 'small-0001.txt')).Hash | Should -Be $result.Hash
+    }
+
+    It 'writes nothing to the pipeline without -PassThru, and a failed file does not stop the others' {
+        $good = Find-P2PFile -Server $node.Endpoint 'small-0002.txt' -TimeoutSec 1
+        $bad = [pscustomobject]@{ Hash = 'CD' * 32; Name = 'missing.txt'; Endpoint = $node.Endpoint }
+        $out = @($bad, $good) | Receive-P2PFile -Destination (Join-Path $TestDrive 'dl-mixed') -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        $out | Should -BeNullOrEmpty
+        $failures.Count | Should -Be 1
+        $failures[0].TargetObject | Should -Be 'missing.txt'
+        Join-Path $TestDrive 'dl-mixed/small-0002.txt' | Should -Exist
+    }
+}
