@@ -134,6 +134,47 @@ Describe 'Resuming an interrupted download' {
     }
 }
 
+Describe 'Ctrl+C in the middle of a download' -Skip:$IsWindows {
+    BeforeAll {
+        $original = New-RandomFile (Join-Path $TestDrive 'share-h/big.bin') 32MB
+        $hash = (Get-FileHash -LiteralPath $original.FullName).Hash
+        # Hangs (SIGSTOP) after sending 12 pieces: the download waits on it until Ctrl+C.
+        $hung = Start-ExternalNode -Name 'hung' -Address '127.0.0.55' -StateRoot (Join-Path $TestDrive 'ext') -Share (Split-Path $original.FullName) -FreezeAfterPieces 12
+        $destination = Join-Path $TestDrive 'dl'
+    }
+    AfterAll {
+        if (-not $hung.Process.HasExited) { & kill -CONT $hung.Process.Id; $hung.Process.Kill() }
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'stops promptly without an error and leaves a partial file that the same command resumes' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$ModulePath'; Receive-P2PFile -Hash $hash -Name big.bin -Source $($hung.Endpoint) -Destination '$destination'")
+            $async = $ps.BeginInvoke()
+            Wait-Until { $ps.Streams.Progress | Where-Object { $_.ActivityId -eq 1 -and $_.RecordType -eq 'Processing' } } -TimeoutSec 20 | Should -BeTrue
+            Wait-Until { $hung.Process.Refresh(); (Get-Content "/proc/$($hung.Process.Id)/stat" -Raw).Split(' ')[2] -eq 'T' } -TimeoutSec 20 | Should -BeTrue -Because 'the source hangs mid-download'
+
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            Wait-Until { $async.IsCompleted } -TimeoutSec 3 | Should -BeTrue
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 3
+            $ps.Streams.Error | Should -BeNullOrEmpty
+            $ps.Streams.Progress | Where-Object { $_.ActivityId -eq 1 -and $_.RecordType -eq 'Processing' } | Select-Object -First 1 -ExpandProperty StatusDescription | Should -Match 'of 32.0 MiB at .*/s from 1 source\(s\)'
+        }
+        finally { $ps.Dispose() }
+        Join-Path $destination 'big.bin' | Should -Not -Exist
+        Join-Path $destination 'big.bin.p2ppart' | Should -Exist
+
+        $again = Start-SharingNode 'again-h' 56 (Split-Path $original.FullName)
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Source $again.Endpoint -Destination $destination -Verbose 4>&1 | Out-String
+        $resumed = [int]([regex]::Match($verbose, 'resuming, (\d+) of 32').Groups[1].Value)
+        $resumed | Should -BeGreaterThan 0
+        $again.TransferCounters.PiecesServed | Should -Be (32 - $resumed)
+        (Get-FileHash -LiteralPath (Join-Path $destination 'big.bin')).Hash | Should -Be $hash
+    }
+}
+
 Describe 'What a node refuses to serve' {
     BeforeAll {
         $shared = New-RandomFile (Join-Path $TestDrive 'share/inside.bin') 3MB
@@ -224,6 +265,22 @@ Describe 'Receive-P2PFile as a user drives it' {
         { $result | Receive-P2PFile -Destination $destination -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationExists*' -ExpectedMessage '*-Force*'
         $result | Receive-P2PFile -Destination $destination -Force
         (Get-FileHash (Join-Path $destination 'small-0001.txt')).Hash | Should -Be $result.Hash
+    }
+
+    It 'shows progress for the batch and each file, and completes every bar when files succeed or fail' {
+        $ps = [powershell]::Create()
+        try {
+            $good = Find-P2PFile -Server $node.Endpoint 'small-000*' -TimeoutSec 1
+            $bad = [pscustomobject]@{ Hash = 'EF' * 32; Name = 'gone.txt'; Endpoint = $node.Endpoint; Size = 5MB }
+            $null = $ps.AddScript("Import-Module '$ModulePath'; `$input | Receive-P2PFile -Destination '$(Join-Path $TestDrive 'dl-progress')' -ErrorAction SilentlyContinue")
+            $ps.Invoke(@($good) + $bad) | Out-Null
+            $batch = @($ps.Streams.Progress | Where-Object ActivityId -EQ 0)
+            $batch.StatusDescription | Should -Contain 'Done'
+            $batch[0].StatusDescription | Should -Match '^0 of 1 file\(s\) done'
+            $batch[-1].RecordType | Should -Be 'Completed'
+            $ps.Streams.Error.Count | Should -Be 1
+        }
+        finally { $ps.Dispose() }
     }
 
     It 'writes nothing to the pipeline without -PassThru, and a failed file does not stop the others' {

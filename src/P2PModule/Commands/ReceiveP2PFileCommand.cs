@@ -16,6 +16,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     private readonly HashSet<int> _shownProgress = [];
     private DownloadBatch? _batch;
     private long _lastProgress;
+    private bool _ended;
 
     /// <summary>SHA-256 of the content, 64 hex digits (a search result's Hash).</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
@@ -125,6 +126,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         }
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
         {
+            CloseProgress("Cancelled");
             throw new PipelineStoppedException();
         }
         catch (AggregateException)
@@ -133,6 +135,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         }
 
         Report(force: true);
+        _ended = true;
     }
 
     public void Dispose()
@@ -142,19 +145,40 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
             _batch = null;
             batch.Cancel();
             WaitQuietly(batch.DisposeAsync().AsTask());
+            if (!_ended)
+            {
+                CloseProgress("Cancelled");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes every progress bar still shown (Ctrl+C). A stopped pipeline refuses records from its commands, so
+    /// then they go to the host directly, which takes them off the screen.
+    /// </summary>
+    private void CloseProgress(string status)
+    {
+        var records = _shownProgress
+            .Select(number => new ProgressRecord(number, "Receiving", status) { RecordType = ProgressRecordType.Completed, ParentActivityId = 0 })
+            .Append(new ProgressRecord(0, "Receiving files", status) { RecordType = ProgressRecordType.Completed })
+            .ToList();
+        _shownProgress.Clear();
+        foreach (var record in records)
+        {
             try
             {
-                // Ctrl+C: progress bars still on screen are closed.
-                foreach (var number in _shownProgress)
-                {
-                    WriteProgress(new ProgressRecord(number, "Receiving", "Cancelled") { RecordType = ProgressRecordType.Completed, ParentActivityId = 0 });
-                }
-
-                WriteProgress(new ProgressRecord(0, "Receiving files", "Cancelled") { RecordType = ProgressRecordType.Completed });
+                WriteProgress(record);
             }
-            catch (Exception ex) when (ex is PipelineStoppedException or InvalidOperationException or NotImplementedException)
+            catch (Exception ex) when (ex is PipelineStoppedException or InvalidOperationException)
             {
-                // The pipeline is gone: nothing is shown any more.
+                try
+                {
+                    Host?.UI?.WriteProgress(0, record);
+                }
+                catch (Exception hostFailure) when (hostFailure is NotImplementedException or InvalidOperationException or PipelineStoppedException)
+                {
+                    // A host without progress display: nothing is shown anyway.
+                }
             }
         }
     }

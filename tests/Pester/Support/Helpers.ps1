@@ -16,8 +16,9 @@ function Wait-Until([scriptblock] $Condition, [double] $TimeoutSec = 10) {
 
 # Starts a node in its own pwsh process (so it can be killed) and returns the process and the node's endpoint.
 # With -Share, the node shares that folder and the endpoint is written once it is indexed. With -DieAfterPieces,
-# the process kills itself (no goodbye, like a crash or a pulled cable) once it has uploaded that many pieces.
-function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot, [string] $Share, [int] $DieAfterPieces = 0) {
+# the process kills itself (no goodbye, like a crash or a pulled cable) once it has uploaded that many pieces; with
+# -FreezeAfterPieces it stops itself instead (SIGSTOP: connections stay open but nothing moves, like a hung machine).
+function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRoot, [string] $Share, [int] $DieAfterPieces = 0, [int] $FreezeAfterPieces = 0) {
     $endpointFile = Join-Path $StateRoot "$Name.endpoint"
     $shareArgument = if ($Share) { "-Share '$Share'" } else { '' }
     $script = @"
@@ -26,11 +27,15 @@ Import-Module '$script:ModulePath'
 if ('$Share') { Publish-P2PFile -Node `$node -LiteralPath '$Share' -Wait | Out-Null }
 Set-Content -Path '$endpointFile' -Value `$node.Endpoint
 `$deadline = [DateTime]::UtcNow.AddSeconds(120)   # bounded: the test kills it long before
-if ($DieAfterPieces -le 0) { Start-Sleep -Seconds 120 }
+if ($DieAfterPieces -le 0 -and $FreezeAfterPieces -le 0) { Start-Sleep -Seconds 120 }
 while ([DateTime]::UtcNow -lt `$deadline) {
-    if (`$node.TransferCounters.PiecesServed -ge $DieAfterPieces) { Stop-Process -Id `$PID -Force }
+    `$served = `$node.TransferCounters.PiecesServed
+    if ($DieAfterPieces -gt 0 -and `$served -ge $DieAfterPieces) { Stop-Process -Id `$PID -Force }
+    if ($FreezeAfterPieces -gt 0 -and `$served -ge $FreezeAfterPieces) { & kill -STOP `$PID; break }
     Start-Sleep -Milliseconds 2
 }
+Start-Sleep -Seconds 120
+
 "@
     $pwsh = Get-PwshCommandLine
     $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)
