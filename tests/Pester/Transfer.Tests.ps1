@@ -272,7 +272,7 @@ Describe 'Receive-P2PFile as a user drives it' {
         try {
             $good = Find-P2PFile -Server $node.Endpoint 'small-000*' -TimeoutSec 1
             $bad = [pscustomobject]@{ Hash = 'EF' * 32; Name = 'gone.txt'; Endpoint = $node.Endpoint; Size = 5MB }
-            $null = $ps.AddScript("Import-Module '$ModulePath'; `$input | Receive-P2PFile -Destination '$(Join-Path $TestDrive 'dl-progress')' -ErrorAction SilentlyContinue")
+            $null = $ps.AddScript("Import-Module '$ModulePath'; `$input | Receive-P2PFile -Destination '$(Join-Path $TestDrive 'dl-progress')'")
             $ps.Invoke(@($good) + $bad) | Out-Null
             $batch = @($ps.Streams.Progress | Where-Object ActivityId -EQ 0)
             $batch.StatusDescription | Should -Contain 'Done'
