@@ -82,7 +82,7 @@ function Measure-Run([string] $Phase, [hashtable] $Method, [int] $Run, [bool] $C
 }
 
 function Invoke-Phase([string] $Phase, [hashtable[]] $Methods) {
-    Log "phase $Phase: warm-up, then $Runs round(s) of $($Methods.Name -join ', ')"
+    Log "phase ${Phase}: warm-up, then $Runs round(s) of $($Methods.Name -join ', ')"
     foreach ($m in $Methods) { Measure-Run $Phase $m 0 $false | Add-Content -LiteralPath $ResultFile }
     for ($r = 1; $r -le $Runs; $r++) {
         for ($k = 0; $k -lt $Methods.Count; $k++) {

@@ -34,6 +34,12 @@ public sealed class DownloadBatch : IAsyncDisposable
     /// <summary>Every item added, in order.</summary>
     public IReadOnlyList<DownloadItem> Items => [.. _byHash.Values.OrderBy(i => i.Number)];
 
+    /// <summary>True when the batch has this content already (another input names one more source of it).</summary>
+    public bool Contains(string hash) => _byHash.ContainsKey(hash.ToUpperInvariant());
+
+    /// <summary>The folder files are downloaded into (full path).</summary>
+    public string Destination => Path.GetFullPath(_options.Destination);
+
     /// <summary>
     /// Adds a content to download from <paramref name="source"/> ('host:port'), or the source to the content's
     /// download when the hash is in the batch already (then null is returned). Throws <see cref="ArgumentException"/>

@@ -88,14 +88,14 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
             try
             {
-                if (batch.Items.Any(i => i.Hash.Equals(Hash, StringComparison.OrdinalIgnoreCase)))
+                if (batch.Contains(Hash))
                 {
                     batch.Add(Hash, Name, Size, source);
                     continue;
                 }
 
                 var fileName = DownloadBatch.SafeFileName(Name, Hash.ToUpperInvariant());
-                var target = Path.Combine(ResolvePath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path), fileName);
+                var target = Path.Combine(batch.Destination, fileName);
                 if (!ShouldProcess(target, $"Download {Hash.ToUpperInvariant()} from {source}"))
                 {
                     _declined.Add(Hash);

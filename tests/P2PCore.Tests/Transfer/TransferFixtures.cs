@@ -1,0 +1,291 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Tests.Support;
+using P2PTransfer.Transfer;
+
+namespace P2PTransfer.Tests.Transfer;
+
+/// <summary>Nodes that share given files, content made to order, and reading transfer answers off a raw connection.</summary>
+public static class TransferFixtures
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    public const int MiB = TransferLimits.PieceSize;
+
+    /// <summary>Bytes that differ from seed to seed and from piece to piece (no two pieces of a file hash the same).</summary>
+    public static byte[] Content(long length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    public static string HashOf(byte[] content) => Convert.ToHexString(SHA256.HashData(content));
+
+    public static byte[] HashBytes(byte[] content) => SHA256.HashData(content);
+
+    /// <summary>The piece hashes of a content laid end to end, as a node's index holds them.</summary>
+    public static byte[] PieceHashes(byte[] content)
+    {
+        int pieces = TransferLimits.PieceCount(content.Length);
+        var hashes = new byte[pieces * 32];
+        for (int piece = 0; piece < pieces; piece++)
+        {
+            SHA256.HashData(content.AsSpan(piece * MiB, TransferLimits.PieceLength(content.Length, piece)), hashes.AsSpan(piece * 32));
+        }
+
+        return hashes;
+    }
+
+    /// <summary>Starts a node sharing a folder of its own holding these files; returns once every file is hashed.</summary>
+    public static async Task<(P2PNode Node, string Folder)> StartSharingAsync(TestNodes nodes, string name, int host, IEnumerable<(string Name, byte[] Content)> files, Action<NodeOptions>? configure = null)
+    {
+        var folder = Path.Combine(nodes.Root, $"share-{name}");
+        Directory.CreateDirectory(folder);
+        var list = files.ToList();
+        foreach (var (file, content) in list)
+        {
+            var path = Path.Combine(folder, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, content);
+        }
+
+        var node = await nodes.StartAsync(name, host, options =>
+        {
+            options.Index.Shares = [folder];
+            configure?.Invoke(options);
+        });
+        await TestShare.IdleAsync(node.Index);
+        Assert.Equal(list.Count, node.Index.GetFiles().Count(f => f.Hash is not null));
+        return (node, folder);
+    }
+
+    /// <summary>A destination folder of its own below the test's root.</summary>
+    public static string Destination(TestNodes nodes, string name = "downloads") => Path.Combine(nodes.Root, name);
+
+    /// <summary>Options whose index does not look at changes for the length of a test: a file changed on disk keeps its old row.</summary>
+    public static void FrozenIndex(NodeOptions options)
+    {
+        options.Index.ChangeDelay = TimeSpan.FromMinutes(10);
+        options.Index.ReconcileInterval = TimeSpan.FromMinutes(10);
+    }
+
+    /// <summary>The request id of a transfer answer; null for other frames.</summary>
+    public static uint? RequestIdOf(IMessage message) => message switch
+    {
+        PieceList list => list.RequestId,
+        PieceData data => data.RequestId,
+        TransferRefused refused => refused.RequestId,
+        _ => null,
+    };
+
+    /// <summary>Reads until the answer to <paramref name="requestId"/> has arrived (bounded in frames and time).</summary>
+    public static async Task<IMessage> ReplyAsync(RawConnection raw, uint requestId)
+    {
+        for (int count = 1; count <= 500; count++)
+        {
+            var frames = await raw.ReadFramesAsync(count, Wait);
+            if (frames.FirstOrDefault(f => RequestIdOf(f) == requestId) is { } found)
+            {
+                return found;
+            }
+
+            count = frames.Count;
+        }
+
+        throw new Xunit.Sdk.XunitException($"no answer to request {requestId}");
+    }
+
+    /// <summary>Reads until <paramref name="count"/> transfer answers have arrived; returns them in arrival order.</summary>
+    public static async Task<List<IMessage>> TransferRepliesAsync(RawConnection raw, int count)
+    {
+        for (int frames = 1; frames <= 500; frames++)
+        {
+            var all = await raw.ReadFramesAsync(frames, Wait);
+            var replies = all.Where(f => RequestIdOf(f) is not null).ToList();
+            if (replies.Count >= count)
+            {
+                return replies;
+            }
+
+            frames = all.Count;
+        }
+
+        throw new Xunit.Sdk.XunitException($"fewer than {count} transfer answers arrived");
+    }
+
+    public static TransferRefused Refused(IMessage reply, ProtocolError reason)
+    {
+        var refused = Assert.IsType<TransferRefused>(reply);
+        Assert.Equal(reason, refused.Reason);
+        Assert.False(string.IsNullOrWhiteSpace(refused.Message));
+        return refused;
+    }
+
+    /// <summary>
+    /// Writes a partial download by hand, in the record format of docs/protocol.md §15: the data file holds the
+    /// pieces marked verified (zeros elsewhere) and the record marks them.
+    /// </summary>
+    public static void WritePartial(string destination, byte[] content, Func<int, bool> verified, byte[]? recordHash = null)
+    {
+        int pieces = TransferLimits.PieceCount(content.Length);
+        var data = new byte[content.Length];
+        var bitmap = new byte[(pieces + 7) / 8];
+        for (int piece = 0; piece < pieces; piece++)
+        {
+            if (verified(piece))
+            {
+                content.AsSpan(piece * MiB, TransferLimits.PieceLength(content.Length, piece)).CopyTo(data.AsSpan(piece * MiB));
+                bitmap[piece / 8] |= (byte)(1 << (piece % 8));
+            }
+        }
+
+        var hashes = PieceHashes(content);
+        var record = new byte[4 + 2 + 8 + 32 + 4 + hashes.Length + bitmap.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(record, 0x50325052);
+        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(4), 1);
+        BinaryPrimitives.WriteInt64BigEndian(record.AsSpan(6), content.Length);
+        (recordHash ?? HashBytes(content)).CopyTo(record.AsSpan(14));
+        BinaryPrimitives.WriteInt32BigEndian(record.AsSpan(46), pieces);
+        hashes.CopyTo(record.AsSpan(50));
+        bitmap.CopyTo(record.AsSpan(50 + hashes.Length));
+        Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+        File.WriteAllBytes(destination + ".p2ppart", data);
+        File.WriteAllBytes(destination + ".p2ppart.pieces", record);
+    }
+
+    /// <summary>Runs a batch to its end, bounded in time.</summary>
+    public static async Task RunAsync(DownloadBatch batch, TimeSpan? within = null)
+    {
+        await batch.WhenAllAsync().WaitAsync(within ?? TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>What an item ended with, for assertion messages.</summary>
+    public static string Describe(DownloadItem item) =>
+        $"{item.Name}: {item.State}, error: {item.Error?.Message ?? "none"}, failures: {string.Join(" | ", item.SourceFailures.Select(f => $"{f.Key}: {f.Value}"))}";
+}
+
+/// <summary>
+/// A source that answers its handshake and then goes silent: it forwards the node's first frame (Welcome) to the
+/// downloader and holds everything after, while still passing the downloader's requests on. One connection.
+/// </summary>
+public sealed class SilentAfterWelcomeProxy : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+
+    public SilentAfterWelcomeProxy(string upstream)
+    {
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(1);
+        Endpoint = _listener.LocalEndPoint!.ToString()!;
+        _run = RunAsync(IPEndPoint.Parse(upstream));
+    }
+
+    public string Endpoint { get; }
+
+    /// <summary>Bytes of requests passed on to the node.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    private long _forwarded;
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        await _run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    private async Task RunAsync(IPEndPoint upstream)
+    {
+        try
+        {
+            using var down = await _listener.AcceptAsync(_stop.Token);
+            using var up = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await up.ConnectAsync(upstream, _stop.Token);
+            await Task.WhenAll(RequestsAsync(down, up), WelcomeOnlyAsync(up, down));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task RequestsAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            for (int chunk = 0; chunk < 100_000; chunk++)
+            {
+                int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                Interlocked.Add(ref _forwarded, n);
+                await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task WelcomeOnlyAsync(Socket from, Socket to)
+    {
+        try
+        {
+            var header = new byte[ProtocolLimits.FrameHeaderLength];
+            if (!await ReceiveExactlyAsync(from, header))
+            {
+                return;
+            }
+
+            var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
+            if (!await ReceiveExactlyAsync(from, body))
+            {
+                return;
+            }
+
+            await to.SendAsync(header, SocketFlags.None, _stop.Token);
+            await to.SendAsync(body, SocketFlags.None, _stop.Token);
+
+            // From here on nothing reaches the downloader; reading on keeps the node's writes from blocking.
+            var sink = new byte[64 * 1024];
+            for (int chunk = 0; chunk < 1_000_000; chunk++)
+            {
+                if (await from.ReceiveAsync(sink, SocketFlags.None, _stop.Token) == 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task<bool> ReceiveExactlyAsync(Socket from, byte[] buffer)
+    {
+        for (int got = 0; got < buffer.Length;)
+        {
+            int n = await from.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, _stop.Token);
+            if (n == 0)
+            {
+                return false;
+            }
+
+            got += n;
+        }
+
+        return true;
+    }
+}
