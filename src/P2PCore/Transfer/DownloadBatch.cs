@@ -48,6 +48,11 @@ public sealed class DownloadBatch : IAsyncDisposable
     public DownloadItem? Add(string hash, string? name, long? size, string source)
     {
         var bytes = FileQuery.ParseHash(hash);
+        if (size is < 0 or > TransferLimits.MaxFileSize)
+        {
+            throw new ArgumentException($"a size of {size:N0} bytes is outside 0..{TransferLimits.MaxFileSize:N0}");
+        }
+
         Net.NetworkAddress.Parse(source, Node.NodeOptions.DefaultPort);
         var key = Convert.ToHexString(bytes);
         if (_byHash.TryGetValue(key, out var existing))

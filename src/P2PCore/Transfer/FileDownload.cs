@@ -95,6 +95,14 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, the search said {expected:N0}");
                 }
 
+                if (total > TransferLimits.MaxFileSize)
+                {
+                    throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, more than the {TransferLimits.MaxFileSize:N0} a download may have");
+                }
+
+                // Before the rest of the list: a file that cannot fit is an error now, not after fetching its list.
+                EnsureFreeSpace(total);
+
                 int count = TransferLimits.PieceCount(total);
                 var hashes = new byte[count * 32];
                 int have = 0;
@@ -122,6 +130,10 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
 
                 _listSource = source;
                 return (total, hashes);
+            }
+            catch (P2PException ex) when (ex.Code == ProtocolError.InsufficientSpace)
+            {
+                throw;
             }
             catch (Exception ex) when (ex is P2PException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {

@@ -38,6 +38,9 @@ public static class TransferLimits
     /// <summary>A file waits this long in all for a busy source (the others failed) before it fails.</summary>
     public static readonly TimeSpan BusyGiveUpAfter = TimeSpan.FromSeconds(60);
 
+    /// <summary>Largest file a downloader accepts (2 TiB: a piece list of 64 MiB); a source announcing more is dropped.</summary>
+    public const long MaxFileSize = 2L << 40;
+
     public static int PieceCount(long size) => FileDigest.PieceCount(size);
 
     public static int PieceLength(long size, int piece) => (int)Math.Min(PieceSize, size - ((long)piece * PieceSize));

@@ -1,0 +1,227 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using P2PTransfer.Net;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Transfer;
+
+namespace P2PTransfer.Tests.Transfer;
+
+/// <summary>
+/// A downloader facing a source that lies: a fake server on loopback that completes the handshake and then answers
+/// transfer requests as the test scripts it. Nothing it says may crash the downloader, exhaust its memory, or make a
+/// wrong file appear under its final name.
+/// </summary>
+public sealed class HostileSourceTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "p2pt-hostile-" + Guid.NewGuid().ToString("N"));
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_source_announcing_a_file_larger_than_the_free_space_fails_before_any_data_or_partial_file()
+    {
+        var hash = SHA256.HashData("whatever"u8);
+        long huge = TransferLimits.MaxFileSize; // 2 TiB: more than this machine's temporary folder has free
+        Assert.True(new DriveInfo(_root).AvailableFreeSpace < huge);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, huge, list.FirstPiece, new byte[TransferLimits.MaxPieceHashesPerFrame * 32]),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(hash, "huge.bin", null, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        var error = Assert.IsType<P2PException>(item.Error);
+        Assert.Equal(ProtocolError.InsufficientSpace, error.Code);
+        Assert.Contains("not enough free space", error.Message);
+        Assert.Equal(1, source.PieceListRequests);
+        Assert.Empty(Directory.GetFiles(_root));
+    }
+
+    [Fact]
+    public async Task A_source_announcing_an_absurd_size_is_dropped_without_harm()
+    {
+        var hash = SHA256.HashData("absurd"u8);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, long.MaxValue, 0, new byte[32]),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(hash, "absurd.bin", null, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        Assert.Contains("more than the", item.SourceFailures[source.Endpoint]);
+        Assert.Empty(Directory.GetFiles(_root));
+    }
+
+    [Fact]
+    public async Task A_false_piece_list_that_the_data_matches_is_caught_by_the_whole_file_hash_and_the_file_never_gets_its_name()
+    {
+        // The source serves content B and B's piece list, but under content A's hash: every piece checks out against
+        // the list; only the whole-file hash can tell.
+        var real = new byte[3 * TransferLimits.PieceSize];
+        var served = new byte[3 * TransferLimits.PieceSize];
+        RandomNumberGenerator.Fill(real);
+        RandomNumberGenerator.Fill(served);
+        var hash = SHA256.HashData(real);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, served.Length, 0, TransferFixtures.PieceHashes(served)),
+            PieceRequest piece => PieceData.FromBytes(piece.RequestId, piece.Piece, served.AsSpan((int)piece.Piece * TransferLimits.PieceSize, TransferLimits.PieceSize)),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(hash, "liar.bin", served.Length, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        var error = Assert.IsType<P2PException>(item.Error);
+        Assert.Equal(ProtocolError.VerificationFailed, error.Code);
+        Assert.Contains($"piece list from {source.Endpoint}", error.Message);
+        Assert.False(File.Exists(Path.Combine(_root, "liar.bin")));
+        Assert.False(File.Exists(Path.Combine(_root, "liar.bin" + PartialFile.DataSuffix)), "unverifiable data is not kept for a resume");
+    }
+
+    [Fact]
+    public async Task A_source_answering_with_another_piece_or_a_short_piece_is_dropped_and_the_file_is_not_written()
+    {
+        var content = new byte[2 * TransferLimits.PieceSize];
+        RandomNumberGenerator.Fill(content);
+        var hash = SHA256.HashData(content);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, content.Length, 0, TransferFixtures.PieceHashes(content)),
+            PieceRequest piece => PieceData.FromBytes(piece.RequestId, piece.Piece, content.AsSpan(0, 1000)),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(hash, "short.bin", content.Length, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        Assert.Contains("bad data for piece", item.SourceFailures[source.Endpoint]);
+        Assert.False(File.Exists(Path.Combine(_root, "short.bin")));
+    }
+
+    [Fact]
+    public async Task A_source_that_stops_answering_is_dropped_after_the_stall_timeout()
+    {
+        var content = new byte[2 * TransferLimits.PieceSize];
+        RandomNumberGenerator.Fill(content);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, content.Length, 0, TransferFixtures.PieceHashes(content)),
+            _ => null, // pieces are never answered
+        });
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var item = await DownloadAsync(SHA256.HashData(content), "stall.bin", content.Length, source.Endpoint, stall: TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        Assert.Contains("sent nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1.4, 10);
+        Assert.True(File.Exists(Path.Combine(_root, "stall.bin" + PartialFile.DataSuffix)), "the partial file stays, to be resumed");
+    }
+
+    private async Task<DownloadItem> DownloadAsync(byte[] hash, string name, long? size, string source, TimeSpan? stall = null)
+    {
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = _root, StallTimeout = stall ?? TransferLimits.StallTimeout });
+        var item = batch.Add(Convert.ToHexString(hash), name, size, source)!;
+        await batch.WhenAllAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return item;
+    }
+
+    /// <summary>A server that says Welcome and then answers each transfer request with what the script returns (null: no answer).</summary>
+    private sealed class FakeSource : IAsyncDisposable
+    {
+        private readonly Socket _listener;
+        private readonly Func<IMessage, IMessage?> _script;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<FrameConnection> _connections = [];
+        private readonly Task _accepting;
+        private int _pieceListRequests;
+
+        private FakeSource(Func<IMessage, IMessage?> script)
+        {
+            _script = script;
+            _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            _listener.Listen();
+            Endpoint = NetworkAddress.Format((IPEndPoint)_listener.LocalEndPoint!);
+            _accepting = AcceptAsync();
+        }
+
+        public string Endpoint { get; }
+
+        public int PieceListRequests => Volatile.Read(ref _pieceListRequests);
+
+        public static FakeSource Start(Func<IMessage, IMessage?> script) => new(script);
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            _listener.Dispose();
+            await _accepting;
+            foreach (var connection in _connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        private async Task AcceptAsync()
+        {
+            var serving = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    var socket = await _listener.AcceptAsync(_stop.Token);
+                    var connection = new FrameConnection(socket);
+                    _connections.Add(connection);
+                    serving.Add(ServeAsync(connection));
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+            }
+
+            await Task.WhenAll(serving);
+        }
+
+        private async Task ServeAsync(FrameConnection connection)
+        {
+            try
+            {
+                await Handshake.AcceptAsync(connection, TimeSpan.FromSeconds(5), _stop.Token);
+                await connection.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), Endpoint, "liar"), _stop.Token);
+                while (await connection.ReceiveAsync(ProtocolLimits.MaxPayload, _stop.Token) is { } request)
+                {
+                    if (request is PieceListRequest)
+                    {
+                        Interlocked.Increment(ref _pieceListRequests);
+                    }
+
+                    if (request is PieceListRequest or PieceRequest && _script(request) is { } answer)
+                    {
+                        await connection.SendAsync(answer, _stop.Token);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or P2PException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+}
