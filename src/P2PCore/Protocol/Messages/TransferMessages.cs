@@ -81,6 +81,9 @@ public sealed record PieceRequest(uint RequestId, byte[] Hash, uint Piece) : IMe
 /// </summary>
 public sealed class PieceData : IMessage
 {
+    // Pieces are 1 MiB: the shared pool keeps only a few arrays that size per core, and a downloader has dozens in
+    // flight, so misses would allocate on the large object heap all the time. A pool of their own keeps them.
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(TransferLimits.PieceSize, 64);
     private readonly PieceFiller? _fill;
     private byte[]? _buffer;
 
@@ -115,7 +118,7 @@ public sealed class PieceData : IMessage
     /// <summary>A piece held in memory (tests, and senders that already have the bytes).</summary>
     public static PieceData FromBytes(uint requestId, uint piece, ReadOnlySpan<byte> data)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, data.Length));
+        var buffer = Buffers.Rent(Math.Max(1, data.Length));
         data.CopyTo(buffer);
         return new PieceData(requestId, piece, data.Length, null, buffer);
     }
@@ -140,7 +143,7 @@ public sealed class PieceData : IMessage
     {
         if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Buffers.Return(buffer);
         }
     }
 
@@ -149,7 +152,7 @@ public sealed class PieceData : IMessage
         uint id = reader.ReadUInt32();
         uint piece = reader.ReadUInt32();
         int length = (int)reader.Remaining;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        var buffer = Buffers.Rent(Math.Max(1, length));
         reader.ReadInto(buffer.AsSpan(0, length));
         return new PieceData(id, piece, length, null, buffer);
     }
