@@ -19,7 +19,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private static readonly TimeSpan SearchGrace = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<uint, RemoteSearch> _searches = new();
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _transfers = new();
-    private readonly SemaphoreSlim _piecesInFlight = new(Upload.MaxPiecesInFlight);
+    // Below the server's limit: requests this side gave up on may still be under way there.
+    private readonly SemaphoreSlim _piecesInFlight = new(Upload.MaxPiecesInFlight - 16);
     private int _lastTransferId;
     private readonly Task _run;
     private int _lastSearchId;

@@ -32,8 +32,25 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         _upload?.Dispose();
     }
 
-    /// <summary>On the node's keep-alive tick: an upload with nothing under way gives its slot back.</summary>
-    internal void Tick() => _upload?.ReleaseIfIdle();
+    /// <summary>
+    /// On the node's keep-alive tick: an upload with nothing under way gives its slot back; a downloader that has
+    /// taken nothing for the keep-alive dead-after time while pieces wait for it is closed (it asks but does not read).
+    /// </summary>
+    internal void Tick()
+    {
+        if (_upload is not { } upload)
+        {
+            return;
+        }
+
+        if (upload.IsStuck(node.Options.DeadAfter))
+        {
+            _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read the pieces it asked for");
+            return;
+        }
+
+        upload.ReleaseIfIdle();
+    }
 
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Downloads many contents at once (at most <see cref="DownloadOptions.ThrottleLimit"/> at a time), each from all of
 /// its sources. Inputs with the same hash are one download with several sources; a source that joins while its
-/// content downloads is put to work at once. One failure is that item's alone. Needs no local node.
+/// content downloads is put to work within a quarter of a second. One failure is that item's alone. Needs no local node.
 /// </summary>
 public sealed class DownloadBatch : IAsyncDisposable
 {
@@ -17,7 +17,8 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly SemaphoreSlim _throttle;
     private readonly ConcurrentDictionary<string, DownloadItem> _byHash = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(StringComparer.OrdinalIgnoreCase);
+    // Names that are one file on this system: case matters on Linux, not on Windows or macOS.
+    private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<DownloadItem> _finished = new();
     private readonly List<Task> _running = [];
     private int _count;
@@ -53,7 +54,15 @@ public sealed class DownloadBatch : IAsyncDisposable
             throw new ArgumentException($"a size of {size:N0} bytes is outside 0..{TransferLimits.MaxFileSize:N0}");
         }
 
-        Net.NetworkAddress.Parse(source, Node.NodeOptions.DefaultPort);
+        try
+        {
+            Net.NetworkAddress.Parse(source, Node.NodeOptions.DefaultPort);
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"'{source}' is not a source endpoint ('host:port'): {ex.Message}", ex);
+        }
+
         var key = Convert.ToHexString(bytes);
         if (_byHash.TryGetValue(key, out var existing))
         {
@@ -119,7 +128,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             return hash;
         }
 
-        if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':']) >= 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
+        if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || IsWindowsReserved(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
             || name.Trim().Length == 0 || name.EndsWith(PartialFile.DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(PartialFile.RecordSuffix, StringComparison.OrdinalIgnoreCase)
             || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
         {
@@ -127,6 +136,19 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         return name;
+    }
+
+    /// <summary>Names Windows gives to devices, or cannot keep (a trailing dot or space): refused everywhere, so a batch behaves the same on every system.</summary>
+    private static bool IsWindowsReserved(string name)
+    {
+        if (name.EndsWith('.') || name.EndsWith(' ') || name.Any(char.IsControl))
+        {
+            return true;
+        }
+
+        var stem = name.Split('.')[0].TrimEnd().ToUpperInvariant();
+        return stem is "CON" or "PRN" or "AUX" or "NUL"
+            || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && stem[3] is >= '1' and <= '9');
     }
 
     private async Task RunItemAsync(DownloadItem item)

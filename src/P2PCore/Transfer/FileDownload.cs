@@ -31,7 +31,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
         else
         {
-            _listSource = "an earlier run";
+            _listSource = "the partial file's record";
         }
 
         if (partial.VerifiedPieces > 0)
@@ -50,8 +50,9 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             if (!whole.AsSpan().SequenceEqual(item.HashBytes))
             {
                 partial.Abandon();
-                throw new P2PException(ProtocolError.VerificationFailed,
-                    $"'{item.Name}': every piece matched the piece list from {_listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
+                throw new P2PException(ProtocolError.VerificationFailed, _listSource == "the partial file's record"
+                    ? $"'{item.Name}': the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: the partial file from an earlier run did not hold what its record said; it was removed, and the next run starts afresh"
+                    : $"'{item.Name}': every piece matched the piece list from {_listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
             }
 
             partial.Complete(options.Force);
@@ -83,53 +84,44 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             return (size, item.HashBytes);
         }
 
-        foreach (var source in item.Sources)
+        // Sources are asked one at a time, including any that join meanwhile; a busy one is asked again later.
+        var asked = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var busy = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        long? busySince = null;
+        while (true)
         {
+            long now = Environment.TickCount64;
+            var source = item.Sources.FirstOrDefault(s => !asked.Contains(s) && !item.SourceFailures.ContainsKey(s)
+                && (!busy.TryGetValue(s, out var at) || now - at >= TransferLimits.BusyRetryDelay.TotalMilliseconds));
+            if (source is null)
+            {
+                if (busy.Count > 0 && now - busySince < TransferLimits.BusyGiveUpAfter.TotalMilliseconds)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                foreach (var stillBusy in busy.Keys)
+                {
+                    Fail(stillBusy, new NodeUnavailableException(ProtocolError.NodeBusy, $"still busy after {TransferLimits.BusyGiveUpAfter.TotalSeconds:0} s"));
+                }
+
+                throw NoSourceLeft("no source gave its piece list");
+            }
+
+            asked.Add(source);
             try
             {
-                var client = await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
-                var first = await client.GetPieceListAsync(item.HashBytes, 0, cancellationToken).ConfigureAwait(false);
-                long total = first.Size;
-                if (item.Size is { } expected && expected != total)
-                {
-                    throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, the search said {expected:N0}");
-                }
-
-                if (total > TransferLimits.MaxFileSize)
-                {
-                    throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, more than the {TransferLimits.MaxFileSize:N0} a download may have");
-                }
-
-                // Before the rest of the list: a file that cannot fit is an error now, not after fetching its list.
-                EnsureFreeSpace(total);
-
-                int count = TransferLimits.PieceCount(total);
-                var hashes = new byte[count * 32];
-                int have = 0;
-                for (var page = first; ;)
-                {
-                    if (page.FirstPiece != have || page.Count == 0 && have < count || have + page.Count > count)
-                    {
-                        throw new P2PException(ProtocolError.VerificationFailed, $"its piece list does not fit a file of {total:N0} bytes");
-                    }
-
-                    page.Hashes.CopyTo(hashes, have * 32);
-                    have += page.Count;
-                    if (have == count)
-                    {
-                        break;
-                    }
-
-                    page = await client.GetPieceListAsync(item.HashBytes, have, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (count == 1 && !hashes.AsSpan().SequenceEqual(item.HashBytes))
-                {
-                    throw new P2PException(ProtocolError.VerificationFailed, "its only piece hash is not the file's hash");
-                }
-
+                var result = await FetchPieceListFromAsync(source, cancellationToken).ConfigureAwait(false);
                 _listSource = source;
-                return (total, hashes);
+                return result;
+            }
+            catch (NodeUnavailableException ex) when (ex.Code == ProtocolError.NodeBusy)
+            {
+                Trace($"{item.Name}: {source} is busy; asking again in {TransferLimits.BusyRetryDelay.TotalSeconds:0.#} s");
+                asked.Remove(source);
+                busy[source] = Environment.TickCount64;
+                busySince ??= busy[source];
             }
             catch (P2PException ex) when (ex.Code == ProtocolError.InsufficientSpace)
             {
@@ -137,11 +129,56 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             }
             catch (Exception ex) when (ex is P2PException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
+                busy.Remove(source);
                 Fail(source, ex);
             }
         }
+    }
 
-        throw NoSourceLeft("no source gave its piece list");
+    private async Task<(long Size, byte[] PieceHashes)> FetchPieceListFromAsync(string source, CancellationToken cancellationToken)
+    {
+        var client = await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
+        var first = await WithinStallTimeoutAsync(client.GetPieceListAsync(item.HashBytes, 0, cancellationToken), client, source, cancellationToken).ConfigureAwait(false);
+        long total = first.Size;
+        if (item.Size is { } expected && expected != total)
+        {
+            throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, the search said {expected:N0}");
+        }
+
+        if (total > TransferLimits.MaxFileSize)
+        {
+            throw new P2PException(ProtocolError.VerificationFailed, $"it reports {total:N0} bytes, more than the {TransferLimits.MaxFileSize:N0} a download may have");
+        }
+
+        // Before the rest of the list: a file that cannot fit is an error now, not after fetching its list.
+        EnsureFreeSpace(total);
+
+        int count = TransferLimits.PieceCount(total);
+        var hashes = new byte[count * 32];
+        int have = 0;
+        for (var page = first; ;)
+        {
+            if (page.FirstPiece != have || page.Count == 0 && have < count || have + page.Count > count)
+            {
+                throw new P2PException(ProtocolError.VerificationFailed, $"its piece list does not fit a file of {total:N0} bytes");
+            }
+
+            page.Hashes.CopyTo(hashes, have * 32);
+            have += page.Count;
+            if (have == count)
+            {
+                break;
+            }
+
+            page = await WithinStallTimeoutAsync(client.GetPieceListAsync(item.HashBytes, have, cancellationToken), client, source, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (count == 1 && !hashes.AsSpan().SequenceEqual(item.HashBytes))
+        {
+            throw new P2PException(ProtocolError.VerificationFailed, "its only piece hash is not the file's hash");
+        }
+
+        return (total, hashes);
     }
 
     private void EnsureFreeSpace(long size)
@@ -327,7 +364,8 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
-    private async Task<PieceData> WithinStallTimeoutAsync(Task<PieceData> request, NodeClient client, string source, CancellationToken cancellationToken)
+    /// <summary>Waits for an answer while the source keeps sending something; one that sends nothing for the stall timeout is given up on.</summary>
+    private async Task<T> WithinStallTimeoutAsync<T>(Task<T> request, NodeClient client, string source, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -339,6 +377,8 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             {
                 if (Environment.TickCount64 - client.Connection.LastReceived > options.StallTimeout.TotalMilliseconds)
                 {
+                    // Whatever arrives later is not needed.
+                    _ = request.ContinueWith(static t => (t.Result as PieceData)?.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     throw new P2PException(ProtocolError.Timeout, $"{source} sent nothing for {options.StallTimeout.TotalSeconds:0.#} s");
                 }
             }

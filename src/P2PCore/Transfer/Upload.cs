@@ -38,6 +38,13 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
         }
     }
 
+    /// <summary>
+    /// True when pieces wait to be sent but nothing has left for <paramref name="deadAfter"/>: the downloader asks
+    /// but does not read. Its connection is then closed, so it cannot keep an upload slot from others.
+    /// </summary>
+    public bool IsStuck(TimeSpan deadAfter) =>
+        Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 - connection.LastSent > deadAfter.TotalMilliseconds;
+
     /// <summary>Gives the slot back when nothing has been under way for a while (called on the node's keep-alive tick).</summary>
     public void ReleaseIfIdle()
     {
@@ -149,6 +156,13 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
                 return open;
             }
 
+            // Looked up before a slot is taken: probing for unknown hashes cannot keep real downloaders waiting.
+            if (service.Index.FindByHash(key) is not { } found)
+            {
+                Refuse(requestId, ProtocolError.UnknownFile, $"node {service.NodeName} shares no file with hash {key}");
+                return null;
+            }
+
             if (!_active)
             {
                 if (!service.TryBegin(out _lease, out bool closing))
@@ -177,12 +191,6 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
             ServedFile file;
             try
             {
-                if (service.Index.FindByHash(key) is not { } found)
-                {
-                    Refuse(requestId, ProtocolError.UnknownFile, $"node {service.NodeName} shares no file with hash {key}");
-                    return null;
-                }
-
                 file = ServedFile.Open(found.File, found.Digest, service.Counters);
             }
             catch (P2PException ex)

@@ -26,7 +26,7 @@ public class HostileInputTests
             { "oversized length", oversized[..6], ProtocolError.FrameTooLarge },
             { "bad magic", badMagic, ProtocolError.BadMagic },
             { "ping before hello", FrameCodec.ToArray(new Ping(1)), ProtocolError.UnexpectedMessage },
-            { "unknown code", [0x42, 0, 0, 0, 0, 0], ProtocolError.UnknownCode },
+            { "unknown code", [0x5F, 0, 0, 0, 0, 0], ProtocolError.UnknownCode },
         };
     }
 

@@ -101,7 +101,7 @@ public class FrameCodecTests
     [InlineData(0x00)]
     [InlineData(0x08)]
     [InlineData(0x24)]
-    [InlineData(0x40)]
+    [InlineData(0x45)]
     [InlineData(0xFF)]
     public void Unknown_codes_are_refused(byte code)
     {

@@ -1,0 +1,755 @@
+using System.Diagnostics;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Tests.Support;
+using P2PTransfer.Transfer;
+using static P2PTransfer.Tests.Transfer.TransferFixtures;
+
+namespace P2PTransfer.Tests.Transfer;
+
+/// <summary>
+/// Downloads from real nodes over loopback into real files: whole and verified from one source or many, in spite of
+/// a source with a corrupted copy, resumed without fetching again what is on disk, never writing outside the
+/// destination, never replacing other content without -Force.
+/// </summary>
+public class DownloadTests
+{
+    private static DownloadBatch Batch(string destination, bool force = false, int maxSources = TransferLimits.DefaultMaxSources, TimeSpan? stall = null, CancellationToken cancellationToken = default) =>
+        new(new DownloadOptions { Destination = destination, Force = force, MaxSources = maxSources, StallTimeout = stall ?? TransferLimits.StallTimeout }, cancellationToken);
+
+    private static void AssertArrived(DownloadItem item, byte[] content)
+    {
+        Assert.True(item.State == DownloadState.Completed, Describe(item));
+        Assert.Equal(content.LongLength, item.Size);
+        Assert.Equal(item.Destination, item.File!.FullName);
+        Assert.True(File.ReadAllBytes(item.Destination).AsSpan().SequenceEqual(content), $"{item.Name}: the content differs");
+        Assert.False(File.Exists(item.Destination + PartialFile.DataSuffix), "no partial data is left");
+        Assert.False(File.Exists(item.Destination + PartialFile.RecordSuffix), "no partial record is left");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_multi_piece_file_from_one_source_arrives_intact_with_each_piece_served_once(bool sizeKnown)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((5 * MiB) + 123, 100);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("five.bin", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(content), "five.bin", sizeKnown ? content.Length : null, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(content.LongLength, item.BytesDone);
+        Assert.Equal(0, item.BytesResumed);
+        Assert.Empty(item.SourceFailures);
+        Assert.Equal(6, node.TransferCounters.PiecesServed);
+        Assert.Equal(content.LongLength, node.TransferCounters.BytesServed);
+        Assert.Equal(1, node.TransferCounters.PieceListsServed);
+        Assert.Equal(1, node.TransferCounters.UploadsStarted);
+        Assert.True(batch.TryTakeFinished(out var finished));
+        Assert.Same(item, finished);
+        Assert.False(batch.TryTakeFinished(out _));
+    }
+
+    [Fact]
+    public async Task A_file_held_by_three_nodes_is_fetched_from_all_of_them_and_arrives_intact()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((20 * MiB) + 1, 101);
+        var servers = new List<P2PNode>();
+        for (int i = 0; i < 3; i++)
+        {
+            servers.Add((await StartSharingAsync(nodes, $"s{i}", i + 1, [("shared.bin", content)])).Node);
+        }
+
+        var hash = HashOf(content);
+        await using var batch = Batch(Destination(nodes));
+        var item = batch.Add(hash, "shared.bin", content.Length, servers[0].Endpoint)!;
+        Assert.Null(batch.Add(hash, "other-name.bin", content.Length, servers[1].Endpoint));
+        Assert.Null(batch.Add(hash.ToLowerInvariant(), null, null, servers[2].Endpoint));
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Single(batch.Items);
+        Assert.Equal(servers.Select(s => s.Endpoint), item.Sources);
+        Assert.Empty(item.SourceFailures);
+        Assert.All(servers, s => Assert.True(s.TransferCounters.PiecesServed >= 1, $"{s.Name} served no piece: {string.Join(", ", servers.Select(x => x.TransferCounters.PiecesServed))}"));
+        Assert.InRange(servers.Sum(s => s.TransferCounters.PiecesServed), 21, 2 * 21);
+        Assert.Equal(1, servers.Sum(s => s.TransferCounters.PieceListsServed));
+    }
+
+    [Fact]
+    public async Task MaxSources_one_uses_a_single_source_while_it_works()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((6 * MiB) + 9, 102);
+        var first = (await StartSharingAsync(nodes, "s0", 1, [("f.bin", content)])).Node;
+        var second = (await StartSharingAsync(nodes, "s1", 2, [("f.bin", content)])).Node;
+        await using var batch = Batch(Destination(nodes), maxSources: 1);
+
+        var hash = HashOf(content);
+        var item = batch.Add(hash, "f.bin", content.Length, first.Endpoint)!;
+        batch.Add(hash, "f.bin", content.Length, second.Endpoint);
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(7, first.TransferCounters.PiecesServed);
+        Assert.Equal(0, second.TransferCounters.PiecesServed);
+        Assert.Equal(0, second.TransferCounters.UploadsStarted);
+    }
+
+    [Fact]
+    public async Task A_source_with_a_corrupted_copy_is_dropped_for_bad_data_and_the_file_still_arrives_from_the_others()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((12 * MiB) + 5, 103);
+        var (bad, badFolder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
+        var good1 = (await StartSharingAsync(nodes, "good1", 2, [("f.bin", content)])).Node;
+        var good2 = (await StartSharingAsync(nodes, "good2", 3, [("f.bin", content)])).Node;
+
+        // One byte changed in every piece of the bad node's copy; its last-write time is put back, so its index keeps the old hashes.
+        var path = Path.Combine(badFolder, "f.bin");
+        var indexed = File.GetLastWriteTimeUtc(path);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            for (long offset = 100; offset < content.Length; offset += MiB)
+            {
+                stream.Position = offset;
+                stream.WriteByte((byte)~content[offset]);
+            }
+        }
+
+        File.SetLastWriteTimeUtc(path, indexed);
+        var hash = HashOf(content);
+        await using var batch = Batch(Destination(nodes));
+        var item = batch.Add(hash, "f.bin", content.Length, bad.Endpoint)!;
+        batch.Add(hash, null, null, good1.Endpoint);
+        batch.Add(hash, null, null, good2.Endpoint);
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        var failure = Assert.Single(item.SourceFailures);
+        Assert.Equal(bad.Endpoint, failure.Key);
+        Assert.Contains("bad data", failure.Value);
+        Assert.True(bad.TransferCounters.PiecesServed >= 1);
+        Assert.Equal(0, bad.TransferCounters.ReadFailures);
+        Assert.True(good1.TransferCounters.PiecesServed + good2.TransferCounters.PiecesServed >= 13);
+    }
+
+    [Fact]
+    public async Task A_file_whose_only_source_sends_bad_data_fails_VerificationFailed_and_never_gets_its_name()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 5, 104);
+        var (node, folder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
+        var path = Path.Combine(folder, "f.bin");
+        var indexed = File.GetLastWriteTimeUtc(path);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = 10;
+            stream.WriteByte((byte)~content[10]);
+        }
+
+        File.SetLastWriteTimeUtc(path, indexed);
+        await using var batch = Batch(Destination(nodes));
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        var error = Assert.IsType<P2PException>(item.Error);
+        Assert.Equal(ProtocolError.VerificationFailed, error.Code);
+        Assert.Contains(node.Endpoint, error.Message);
+        Assert.Contains("bad data", item.SourceFailures[node.Endpoint]);
+        Assert.False(File.Exists(item.Destination));
+    }
+
+    [Theory]
+    [InlineData("cancelled")]
+    [InlineData("connection to the source cut")]
+    public async Task An_interrupted_download_resumes_and_fetches_only_the_missing_pieces(string interruption)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((6 * MiB) + 7, 105);
+        var first = (await StartSharingAsync(nodes, "first", 1, [("f.bin", content)])).Node;
+        var second = (await StartSharingAsync(nodes, "second", 2, [("f.bin", content)])).Node;
+        var destination = Destination(nodes);
+
+        // The first source is behind a slow path (about 6 MB/s), so the download is stopped partway.
+        await using (var slow = new LatencyProxy("127.0.0.1", first.Endpoint, TimeSpan.FromMilliseconds(10)))
+        {
+            await using var batch = Batch(destination);
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, slow.Endpoint)!;
+            Assert.True(await Eventually.TrueAsync(() => item.BytesDone >= 2 * MiB, Wait), $"progress: {item.BytesDone}");
+            if (interruption == "cancelled")
+            {
+                batch.Cancel();
+            }
+            else
+            {
+                // As a source that dies, or a network that fails, would: the connection ends with a reset.
+                await slow.DisposeAsync();
+            }
+
+            await RunAsync(batch);
+            Assert.True(item.State == (interruption == "cancelled" ? DownloadState.Cancelled : DownloadState.Failed), Describe(item));
+            Assert.InRange(item.BytesDone, 2 * MiB, content.Length - 1);
+        }
+
+        Assert.False(File.Exists(Path.Combine(destination, "f.bin")));
+        Assert.True(File.Exists(Path.Combine(destination, "f.bin" + PartialFile.DataSuffix)));
+        Assert.True(File.Exists(Path.Combine(destination, "f.bin" + PartialFile.RecordSuffix)));
+
+        await using (var batch = Batch(destination))
+        {
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, second.Endpoint)!;
+            await RunAsync(batch);
+
+            AssertArrived(item, content);
+            long resumedPieces = item.BytesResumed / MiB;
+            Assert.InRange(resumedPieces, 2, 6);
+            Assert.Equal(7 - resumedPieces, second.TransferCounters.PiecesServed);
+            Assert.Equal(0, second.TransferCounters.PieceListsServed);
+            Assert.Equal(content.LongLength, item.BytesDone);
+        }
+    }
+
+    [Fact]
+    public async Task A_partial_file_fetches_exactly_the_pieces_its_record_does_not_mark()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((9 * MiB) + 3, 106);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        int[] have = [0, 2, 3, 7, 9];
+        WritePartial(Path.Combine(destination, "f.bin"), content, have.Contains);
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal((4 * MiB) + 3, item.BytesResumed);
+        Assert.Equal(5, node.TransferCounters.PiecesServed);
+        Assert.Equal(5L * MiB, node.TransferCounters.BytesServed);
+        Assert.Equal(0, node.TransferCounters.PieceListsServed);
+    }
+
+    [Fact]
+    public async Task A_partial_file_with_every_piece_verified_is_completed_without_fetching_anything()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 3, 107);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        WritePartial(Path.Combine(destination, "f.bin"), content, _ => true);
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(content.LongLength, item.BytesResumed);
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+        Assert.Equal(0, node.TransferCounters.PieceListsServed);
+    }
+
+    [Fact]
+    public async Task A_partial_file_recorded_for_other_content_is_discarded_and_the_file_fetched_whole()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 3, 108);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        WritePartial(Path.Combine(destination, "f.bin"), content, _ => true, recordHash: HashBytes(Content(10, 109)));
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(0, item.BytesResumed);
+        Assert.Equal(4, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_partial_record_that_does_not_parse_is_discarded_and_the_file_fetched_whole()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 110);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        File.WriteAllBytes(Path.Combine(destination, "f.bin" + PartialFile.DataSuffix), Content(5000, 111));
+        File.WriteAllBytes(Path.Combine(destination, "f.bin" + PartialFile.RecordSuffix), Content(77, 112));
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(0, item.BytesResumed);
+        Assert.Equal(3, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_partial_file_whose_data_does_not_match_its_record_fails_the_whole_file_check_and_is_removed()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 113);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        var final = Path.Combine(destination, "f.bin");
+        WritePartial(final, content, piece => piece == 0);
+        using (var stream = new FileStream(final + PartialFile.DataSuffix, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = 5;
+            stream.WriteByte((byte)~content[5]);
+        }
+
+        await using (var batch = Batch(destination))
+        {
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+            await RunAsync(batch);
+
+            Assert.True(item.State == DownloadState.Failed, Describe(item));
+            Assert.Equal(ProtocolError.VerificationFailed, Assert.IsType<P2PException>(item.Error).Code);
+            Assert.False(File.Exists(final));
+            Assert.False(File.Exists(final + PartialFile.DataSuffix));
+            Assert.False(File.Exists(final + PartialFile.RecordSuffix));
+        }
+
+        // Nothing unverifiable is left: the next run fetches the file whole and gets it right.
+        await using (var batch = Batch(destination))
+        {
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+            await RunAsync(batch);
+            AssertArrived(item, content);
+        }
+    }
+
+    [Fact]
+    public async Task A_destination_already_holding_the_content_is_skipped_without_asking_the_source()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 114);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        var path = Path.Combine(destination, "f.bin");
+        File.WriteAllBytes(path, content);
+        var written = File.GetLastWriteTimeUtc(path);
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Skipped, Describe(item));
+        Assert.Equal(path, item.File!.FullName);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(path));
+        Assert.Equal(0, node.TransferCounters.PiecesServed + node.TransferCounters.PieceListsServed);
+        Assert.Equal(0, node.TransferCounters.UploadsStarted);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task A_destination_holding_other_content_fails_DestinationExists_and_is_left_alone(int sizeDifference)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 115);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        var path = Path.Combine(destination, "f.bin");
+        var other = Content(content.Length + sizeDifference, 116);
+        File.WriteAllBytes(path, other);
+        await using var batch = Batch(destination);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Failed, Describe(item));
+        var error = Assert.IsType<P2PException>(item.Error);
+        Assert.Equal(ProtocolError.DestinationExists, error.Code);
+        Assert.Contains("-Force", error.Message);
+        Assert.Equal(other, File.ReadAllBytes(path));
+        Assert.False(File.Exists(path + PartialFile.DataSuffix));
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_destination_holding_other_content_is_replaced_with_Force()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 117);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        File.WriteAllBytes(Path.Combine(destination, "f.bin"), Content(content.Length, 118));
+        await using var batch = Batch(destination, force: true);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(3, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_destination_that_is_a_folder_fails_DestinationExists_even_with_Force()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(500, 119);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(Path.Combine(destination, "f.bin"));
+        await using var batch = Batch(destination, force: true);
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Failed, Describe(item));
+        Assert.Equal(ProtocolError.DestinationExists, Assert.IsType<P2PException>(item.Error).Code);
+        Assert.True(Directory.Exists(Path.Combine(destination, "f.bin")));
+    }
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("a/b")]
+    [InlineData("a\\b")]
+    [InlineData("/etc/passwd")]
+    [InlineData("..\\..\\x")]
+    [InlineData("c:x")]
+    [InlineData("nul\0.txt")]
+    [InlineData("   ")]
+    [InlineData("x.p2ppart")]
+    [InlineData("x.P2PPART.pieces")]
+    public async Task An_unsafe_file_name_is_refused_by_Add_with_ArgumentException_and_nothing_is_written(string name)
+    {
+        await using var nodes = new TestNodes();
+        var destination = Destination(nodes);
+        await using var batch = Batch(destination);
+        var before = Directory.GetFileSystemEntries(nodes.Root, "*", SearchOption.AllDirectories);
+
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('A', 64), name, 10, "127.0.0.1:1"));
+
+        Assert.Empty(batch.Items);
+        await RunAsync(batch);
+        Assert.Equal(before, Directory.GetFileSystemEntries(nodes.Root, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_name_longer_than_255_bytes_is_refused_and_no_name_means_the_hash_is_the_name()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(700, 120);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        await using var batch = Batch(destination);
+
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('B', 64), new string('é', 128), 10, node.Endpoint));
+        var item = batch.Add(HashOf(content).ToLowerInvariant(), null, content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.Equal(HashOf(content), item.Name);
+        Assert.Equal(Path.Combine(destination, HashOf(content)), item.Destination);
+        AssertArrived(item, content);
+    }
+
+    [Fact]
+    public async Task Add_refuses_a_malformed_hash_a_malformed_source_and_two_contents_with_one_name()
+    {
+        await using var nodes = new TestNodes();
+        await using var batch = Batch(Destination(nodes));
+
+        Assert.Throws<ArgumentException>(() => batch.Add("not-a-hash", "x", 1, "127.0.0.1:1"));
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('G', 64), "x", 1, "127.0.0.1:1"));
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('A', 63), "x", 1, "127.0.0.1:1"));
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('A', 64), "x", -1, "127.0.0.1:1"));
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('A', 64), "x", 1, ""));
+        var badPort = Record.Exception(() => batch.Add(new string('A', 64), "x", 1, "127.0.0.1:99999"));
+        Assert.True(badPort is ArgumentException or FormatException, $"a malformed source: {badPort?.GetType().Name ?? "no exception"}");
+        Assert.Empty(batch.Items);
+
+        Assert.NotNull(batch.Add(new string('A', 64), "same.bin", 1, "127.0.0.1:1"));
+        Assert.Throws<ArgumentException>(() => batch.Add(new string('B', 64), "same.bin", 1, "127.0.0.1:1"));
+        Assert.Single(batch.Items);
+        batch.Cancel();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1000)]
+    [InlineData(MiB - 1)]
+    [InlineData(MiB)]
+    public async Task A_single_piece_file_of_known_size_downloads_without_a_piece_list_request(int size)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(size, 121);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("one.bin", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(content), "one.bin", size, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(0, node.TransferCounters.PieceListsServed);
+        Assert.Equal(1, node.TransferCounters.PiecesServed);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(MiB)]
+    [InlineData(MiB + 1)]
+    [InlineData(2 * MiB)]
+    public async Task A_file_at_a_piece_boundary_of_unknown_size_asks_for_the_list_once_and_arrives_intact(int size)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(size, 122);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("edge.bin", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(content), "edge.bin", null, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(1, node.TransferCounters.PieceListsServed);
+        Assert.Equal(TransferLimits.PieceCount(size), node.TransferCounters.PiecesServed);
+    }
+
+    [Theory]
+    [InlineData(3000, 5000)]
+    [InlineData(3000, (3 * MiB) + 1)]
+    [InlineData((3 * MiB) + 1, 3000)]
+    [InlineData((3 * MiB) + 1, (3 * MiB) + 2)]
+    public async Task A_size_from_the_search_that_the_source_contradicts_fails_VerificationFailed_and_writes_no_file(int actual, int announced)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(actual, 134);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(content), "f.bin", announced, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Failed, Describe(item));
+        Assert.Equal(ProtocolError.VerificationFailed, Assert.IsType<P2PException>(item.Error).Code);
+        Assert.True(item.SourceFailures.ContainsKey(node.Endpoint));
+        Assert.False(File.Exists(item.Destination));
+    }
+
+    [Fact]
+    public async Task Two_hundred_small_files_in_one_batch_all_arrive_over_one_connection()
+    {
+        await using var nodes = new TestNodes();
+        var files = Enumerable.Range(0, 200).Select(i => ($"file-{i:000}.dat", Content(1 + ((i * 7919) % 20_000), 1000 + i))).ToList();
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, files);
+        await using var batch = Batch(Destination(nodes));
+        var clock = Stopwatch.StartNew();
+
+        var items = files.Select(f => batch.Add(HashOf(f.Item2), f.Item1, f.Item2.Length, node.Endpoint)!).ToList();
+        await RunAsync(batch);
+
+        for (int i = 0; i < files.Count; i++)
+        {
+            AssertArrived(items[i], files[i].Item2);
+        }
+
+        int finished = 0;
+        while (batch.TryTakeFinished(out _) && finished <= files.Count)
+        {
+            finished++;
+        }
+
+        Assert.Equal(200, finished);
+        Assert.Equal(200, node.TransferCounters.PiecesServed);
+        Assert.Equal(0, node.TransferCounters.PieceListsServed);
+        Assert.Equal(1, node.TransferCounters.UploadsStarted);
+        Assert.Equal(Enumerable.Range(1, 200), batch.Items.Select(i => i.Number));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"200 small files took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_source_that_does_not_share_the_content_and_one_that_cannot_be_reached_are_dropped_and_the_others_complete_it()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 3, 123);
+        var good = (await StartSharingAsync(nodes, "good", 1, [("f.bin", content)])).Node;
+        var stranger = (await StartSharingAsync(nodes, "stranger", 2, [("other.bin", Content(100, 124))])).Node;
+        var closedPort = ClosedPort();
+        var hash = HashOf(content);
+
+        // The good source is slow (about 6 MB/s), so the others are surely tried while it works.
+        await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(10));
+        await using var batch = Batch(Destination(nodes));
+        var item = batch.Add(hash, "f.bin", null, slow.Endpoint)!;
+        batch.Add(hash, null, null, stranger.Endpoint);
+        batch.Add(hash, null, null, closedPort);
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Equal(2, item.SourceFailures.Count);
+        Assert.Contains("shares no file", item.SourceFailures[stranger.Endpoint]);
+        Assert.True(item.SourceFailures.ContainsKey(closedPort));
+        Assert.Equal(4, good.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_file_no_source_shares_fails_with_UnknownFile_naming_every_source()
+    {
+        await using var nodes = new TestNodes();
+        var first = (await StartSharingAsync(nodes, "a", 1, [("a.bin", Content(100, 125))])).Node;
+        var second = (await StartSharingAsync(nodes, "b", 2, [("b.bin", Content(100, 126))])).Node;
+        var missing = Content((2 * MiB) + 1, 127);
+        var hash = HashOf(missing);
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), ThrottleLimit = 1 });
+        await using var blocker = await QueueBehindASlowDownloadAsync(nodes, batch);
+
+        var item = batch.Add(hash, "m.bin", null, first.Endpoint)!;
+        batch.Add(hash, null, null, second.Endpoint);
+        Assert.Equal(DownloadState.Queued, item.State);
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Failed, Describe(item));
+        var error = Assert.IsType<P2PException>(item.Error);
+        Assert.Equal(ProtocolError.UnknownFile, error.Code);
+        Assert.Contains(first.Endpoint, error.Message);
+        Assert.Contains(second.Endpoint, error.Message);
+        Assert.False(File.Exists(item.Destination));
+        Assert.False(File.Exists(item.Destination + PartialFile.DataSuffix));
+    }
+
+    [Theory]
+    [InlineData(1000)]
+    [InlineData((2 * MiB) + 3)]
+    public async Task A_busy_source_is_asked_again_and_the_file_arrives_once_a_slot_frees(int size)
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(size, 128);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)], o => o.MaxUploads = 1);
+        var holder = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        await holder.SendAsync(new PieceListRequest(1, HashBytes(content), 0));
+        Assert.IsType<PieceList>(await ReplyAsync(holder, 1));
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        Assert.True(await Eventually.TrueAsync(() => node.TransferCounters.UploadsRefusedBusy >= 1, Wait));
+        Assert.True(item.State == DownloadState.Running, Describe(item));
+        holder.Dispose();
+        await RunAsync(batch, TimeSpan.FromSeconds(5));
+
+        AssertArrived(item, content);
+        Assert.Empty(item.SourceFailures);
+        Assert.Equal(TransferLimits.PieceCount(size), node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_source_that_goes_silent_does_not_hold_up_the_last_pieces_the_others_take_them_in_the_end_game()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((10 * MiB) + 3, 129);
+        var good = (await StartSharingAsync(nodes, "good", 1, [("f.bin", content)])).Node;
+        var silent = (await StartSharingAsync(nodes, "silent", 2, [("f.bin", content)])).Node;
+        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+
+        // The good source is a little slow, so the silent one surely takes pieces before the good one is done.
+        await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(2));
+        await using var batch = Batch(Destination(nodes));
+        var clock = Stopwatch.StartNew();
+
+        var hash = HashOf(content);
+        var item = batch.Add(hash, "f.bin", content.Length, slow.Endpoint)!;
+        batch.Add(hash, null, null, proxy.Endpoint);
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the file took {clock.Elapsed}: it waited on the silent source (stall timeout {TransferLimits.StallTimeout})");
+        Assert.True(silent.TransferCounters.PiecesServed >= 1, "the silent source was asked for pieces");
+        Assert.Equal(11, good.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_silent_only_source_of_a_one_piece_file_is_dropped_after_the_stall_timeout()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(5000, 130);
+        var silent = (await StartSharingAsync(nodes, "silent", 1, [("f.bin", content)])).Node;
+        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1));
+
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, proxy.Endpoint)!;
+        await RunAsync(batch, TimeSpan.FromSeconds(5));
+
+        Assert.True(item.State == DownloadState.Failed, Describe(item));
+        Assert.Contains("sent nothing", item.SourceFailures[proxy.Endpoint]);
+    }
+
+    [Fact]
+    public async Task A_source_that_goes_silent_before_answering_the_piece_list_is_dropped_after_the_stall_timeout_and_the_next_source_used()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 131);
+        var silent = (await StartSharingAsync(nodes, "silent", 1, [("f.bin", content)])).Node;
+        var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
+        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1), cancellationToken: stop.Token);
+
+        var hash = HashOf(content);
+        var item = batch.Add(hash, "f.bin", content.Length, proxy.Endpoint)!;
+        batch.Add(hash, null, null, good.Endpoint);
+        await RunAsync(batch, TimeSpan.FromSeconds(6));
+
+        Assert.True(item.State == DownloadState.Completed, $"{Describe(item)}; piece lists served by the good source: {good.TransferCounters.PieceListsServed}");
+        Assert.Contains("sent nothing", item.SourceFailures[proxy.Endpoint]);
+    }
+
+    [Fact]
+    public async Task A_source_that_joins_while_another_is_asked_for_the_piece_list_is_asked_in_turn()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 3, 132);
+        var hash = HashOf(content);
+        var stranger = (await StartSharingAsync(nodes, "stranger", 1, [("other.bin", Content(100, 133))])).Node;
+        var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
+
+        // The first source answers slowly (it does not have the file); the second joins while it is being asked.
+        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(150));
+        await using var batch = Batch(Destination(nodes));
+        var item = batch.Add(hash, "f.bin", content.Length, slow.Endpoint)!;
+        Assert.True(await Eventually.TrueAsync(() => item.State == DownloadState.Running, Wait));
+        await Task.Delay(100);
+        Assert.Null(batch.Add(hash, null, null, good.Endpoint));
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Contains("shares no file", item.SourceFailures[slow.Endpoint]);
+        Assert.Equal(1, good.TransferCounters.PieceListsServed);
+    }
+
+    /// <summary>
+    /// Fills a batch of ThrottleLimit 1 with a download that takes about half a second (a one-piece file behind a
+    /// slow path), so that the items added next wait, Queued, with all their sources known when they start.
+    /// </summary>
+    private static async Task<LatencyProxy> QueueBehindASlowDownloadAsync(TestNodes nodes, DownloadBatch batch)
+    {
+        var content = Content(100, 199);
+        var node = (await StartSharingAsync(nodes, "blocker", 9, [("blocker.bin", content)])).Node;
+        var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(100));
+        var blocker = batch.Add(HashOf(content), "blocker.bin", content.Length, slow.Endpoint)!;
+        Assert.True(await Eventually.TrueAsync(() => blocker.State == DownloadState.Running, Wait));
+        return slow;
+    }
+
+    private static string ClosedPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return socket.LocalEndPoint!.ToString()!;
+    }
+}
