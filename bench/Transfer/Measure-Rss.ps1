@@ -12,6 +12,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module $ModulePath
+$Source = @($Source | ForEach-Object { $_ -split "," } | Where-Object { $_ })   # one comma-separated argument under pwsh -File
 function Get-PeakKiB { [long](((Get-Content /proc/$PID/status | Select-String VmHWM).Line -split '\s+')[1]) }
 $baseline = Get-PeakKiB
 $clock = [Diagnostics.Stopwatch]::StartNew()

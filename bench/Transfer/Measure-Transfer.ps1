@@ -3,11 +3,13 @@
 # started from this same process and timed the same way (Stopwatch around the command, process start included).
 #
 # For each phase: one warm-up run of every method, then -Runs rounds; each round runs every method once, in an order
-# rotated from round to round. Before every run the download folder is deleted (with any *.p2ppart* files) and
-# `sync` is run, the same for every method. The output of the last round is compared with the source (cmp).
+# rotated from round to round. Before every run what earlier runs downloaded is deleted (with any *.p2ppart* files),
+# a new empty folder is made for this run and `sync` is run, the same for every method. The output of the last round is compared with the source (cmp).
 #
 # Writes one TSV line per run to -ResultFile:
 #   phase  method  run(0 = warm-up)  seconds  ok(1/0)  client_cpu_s  server_cpu_s  per_server_cpu_s(comma list)
+#   client_user_s  client_sys_s  other_cpu_s (CPU used meanwhile by every other process on the machine: other load)
+#   kernel_cpu_s (kernel threads + irq/softirq meanwhile: loopback TCP, writeback)
 # client CPU: this process for ours, the reaped child (curl/aria2c) for the references; server CPU: the node
 # processes for ours, the nginx master and workers for the references (utime+stime from /proc/<pid>/stat).
 param(
@@ -23,8 +25,8 @@ param(
     [Parameter(Mandatory)] [string] $SmallUrlBase,      # http://127.0.0.1:port/small
     [Parameter(Mandatory)] [string] $SmallDir,          # the source folder of the small files (for the comparison)
     [Parameter(Mandatory)] [int] $SmallCount,
-    [Parameter(Mandatory)] [int[]] $NodePids,
-    [Parameter(Mandatory)] [int[]] $NginxPids,
+    [Parameter(Mandatory)] [string[]] $NodePids,        # lists may also come as one comma-separated argument (pwsh -File)
+    [Parameter(Mandatory)] [string[]] $NginxPids,
     [Parameter(Mandatory)] [string] $AccessLog,         # nginx access log (big-file requests only)
     [Parameter(Mandatory)] [string] $ResultsDir,
     [string[]] $Phases = @('single', 'multi', 'small'),
@@ -35,8 +37,16 @@ Set-StrictMode -Version Latest
 $ProgressPreference = 'SilentlyContinue'   # no progress bars: nothing is drawn while timing
 Import-Module $ModulePath
 
+function Split-List([string[]] $List) { , @($List | ForEach-Object { $_ -split ',' } | Where-Object { $_ }) }
+$Endpoints = Split-List $Endpoints
+$BigUrls = Split-List $BigUrls
+$Phases = Split-List $Phases
+$NodePids = [int[]](Split-List $NodePids)
+$NginxPids = [int[]](Split-List $NginxPids)
+
 $name = Split-Path -Leaf $BigPath
-$curl = @('-q', '--noproxy', '*', '-sSf', '--no-progress-meter')
+# no '*' anywhere: pwsh on Unix expands wildcards in bare arguments of native commands
+$curl = @('-q', '--noproxy', '127.0.0.1', '-sSf', '--no-progress-meter')
 $aria = @('--no-conf', '-q', '--allow-overwrite=true', '--auto-file-renaming=false', '--file-allocation=falloc',
           '--max-tries=1', '--disable-ipv6=true', '--console-log-level=error')
 
@@ -48,11 +58,40 @@ function Get-Ticks([int] $Id) {
     $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
     return @([long]$fields[11], [long]$fields[12], [long]$fields[13], [long]$fields[14])
 }
+# Busy ticks of the whole machine (user nice system irq softirq steal) and of that irq + softirq alone, to see CPU
+# used by anything else meanwhile.
+function Get-MachineTicks {
+    $f = ([IO.File]::ReadAllLines('/proc/stat')[0] -split '\s+')
+    return @(([long]$f[1] + [long]$f[2] + [long]$f[3] + [long]$f[6] + [long]$f[7] + [long]$f[8]), ([long]$f[6] + [long]$f[7]))
+}
+# CPU ticks (utime+stime) of every process now: pid -> @(ticks, name, kernel thread?). Kernel threads are kthreadd
+# and its children (ksoftirqd, kworker writeback, jbd2, ...).
+function Get-AllTicks {
+    $all = @{}
+    foreach ($dir in [IO.Directory]::GetDirectories('/proc')) {
+        $id = [IO.Path]::GetFileName($dir)
+        if ($id -notmatch '^\d+$') { continue }
+        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
+        $open = $stat.IndexOf('(')
+        $close = $stat.LastIndexOf(')')
+        $fields = $stat.Substring($close + 2).Split(' ')
+        $all[[int]$id] = @(([long]$fields[11] + [long]$fields[12]), $stat.Substring($open + 1, $close - $open - 1), ($id -eq '2' -or $fields[1] -eq '2'))
+    }
+    return $all
+}
 function Get-ServerTicks([int[]] $Ids) { , @($Ids | ForEach-Object { $t = Get-Ticks $_; $t[0] + $t[1] }) }
 
+# Every run downloads into a new folder under -DownloadDir; what earlier runs downloaded is deleted first. (On ext4 the
+# bench marks -DownloadDir as a "top directory" (chattr +T) so that each new folder gets a block group of its own:
+# ext4 skips inodes deleted less than a minute ago when it allocates new ones, and thousands of fresh deletions in one
+# group made every file creation of the next run slower, run after run, for ours and curl alike.)
+$script:runNumber = 0
 function Reset-Downloads {
-    if (Test-Path -LiteralPath $DownloadDir) { Remove-Item -LiteralPath $DownloadDir -Recurse -Force }
-    $null = New-Item -ItemType Directory -Path $DownloadDir
+    $null = New-Item -ItemType Directory -Path $DownloadDir -Force
+    Get-ChildItem -LiteralPath $DownloadDir -Force | Remove-Item -Recurse -Force
+    $script:runNumber++
+    $script:dl = Join-Path $DownloadDir ('run{0:000}' -f $script:runNumber)
+    $null = New-Item -ItemType Directory -Path $script:dl
     & sync
 }
 
@@ -62,23 +101,47 @@ function Measure-Run([string] $Phase, [hashtable] $Method, [int] $Run, [bool] $C
     $servers = @($Method.Servers)
     $selfBefore = Get-Ticks $PID
     $serverBefore = Get-ServerTicks $servers
+    $allBefore = Get-AllTicks
+    $machineBefore = Get-MachineTicks
     $ok = 1
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    try { & $Method.Body }
+    try { $null = & $Method.Body }   # nothing may reach the result file
     catch { $ok = 0; Log "FAILED $Phase/$($Method.Name) run ${Run}: $($_.Exception.Message)" }
     $seconds = $clock.Elapsed.TotalSeconds
     $selfAfter = Get-Ticks $PID
     $serverAfter = Get-ServerTicks $servers
-    $client = if ($Method.Ours) { ($selfAfter[0] + $selfAfter[1]) - ($selfBefore[0] + $selfBefore[1]) }
-              else { ($selfAfter[2] + $selfAfter[3]) - ($selfBefore[2] + $selfBefore[3]) }
+    $machineAfter = Get-MachineTicks
+    $allAfter = Get-AllTicks
+    # ours: this process; references: the reaped child (cutime/cstime)
+    $k = if ($Method.Ours) { 0 } else { 2 }
+    $clientUser = $selfAfter[$k] - $selfBefore[$k]
+    $clientSys = $selfAfter[$k + 1] - $selfBefore[$k + 1]
+    $client = $clientUser + $clientSys
     $perServer = for ($i = 0; $i -lt $servers.Count; $i++) { ($serverAfter[$i] - $serverBefore[$i]) / $ClockTicks }
     $serverTotal = ($perServer | Measure-Object -Sum).Sum
-    if ($ok -and $Check) {
-        try { & $Method.Verify } catch { $ok = 0; Log "VERIFY FAILED $Phase/$($Method.Name): $($_.Exception.Message)" }
+    $mine = 0; for ($i = 0; $i -lt 4; $i++) { $mine += $selfAfter[$i] - $selfBefore[$i] }
+    # kernel: kernel threads + irq/softirq time (loopback TCP, writeback); other: every other process (other load)
+    $kernelThreads = 0L
+    $others = foreach ($id in $allAfter.Keys) {
+        $before = if ($allBefore.ContainsKey($id)) { $allBefore[$id][0] } else { 0L }
+        $delta = $allAfter[$id][0] - $before
+        if ($delta -le 0) { continue }
+        if ($allAfter[$id][2]) { $kernelThreads += $delta }
+        elseif ($id -ne $PID -and $id -notin $servers) { [pscustomobject]@{ Id = $id; Name = $allAfter[$id][1]; Ticks = $delta } }
     }
-    Log ("{0,-6} {1,-12} run {2}: {3,7:0.000} s  client cpu {4:0.00} s  server cpu {5:0.00} s{6}" -f $Phase, $Method.Name, $Run, $seconds, ($client / $ClockTicks), $serverTotal, $(if ($ok) { '' } else { '  FAILED' }))
+    $kernel = ($kernelThreads + ($machineAfter[1] - $machineBefore[1])) / $ClockTicks
+    $other = [Math]::Max(0.0, ($machineAfter[0] - $machineBefore[0] - $mine) / $ClockTicks - $serverTotal - $kernel)
+    if ($other -gt 0.3) {
+        $top = @($others | Sort-Object Ticks -Descending | Select-Object -First 4 | ForEach-Object { '{0}({1}) {2:0.00} s' -f $_.Name, $_.Id, ($_.Ticks / $ClockTicks) })
+        Log "  other load during $Phase/$($Method.Name) run ${Run}: $(if ($top) { $top -join ', ' } else { 'processes that started and ended meanwhile' })"
+    }
+    if ($ok -and $Check) {
+        try { $null = & $Method.Verify } catch { $ok = 0; Log "VERIFY FAILED $Phase/$($Method.Name): $($_.Exception.Message)" }
+    }
+    Log ("{0,-6} {1,-12} run {2}: {3,7:0.000} s  cpu s: client {4:0.00}  server {5:0.00}  kernel {6:0.00}  other processes {7:0.00}{8}" -f $Phase, $Method.Name, $Run, $seconds, ($client / $ClockTicks), $serverTotal, $kernel, $other, $(if ($ok) { '' } else { '  FAILED' }))
     return @($Phase, $Method.Name, $Run, ('{0:0.000000}' -f $seconds), $ok, ('{0:0.00}' -f ($client / $ClockTicks)),
-             ('{0:0.00}' -f $serverTotal), (($perServer | ForEach-Object { '{0:0.00}' -f $_ }) -join ',')) -join "`t"
+             ('{0:0.00}' -f $serverTotal), (($perServer | ForEach-Object { '{0:0.00}' -f $_ }) -join ','),
+             ('{0:0.00}' -f ($clientUser / $ClockTicks)), ('{0:0.00}' -f ($clientSys / $ClockTicks)), ('{0:0.00}' -f $other), ('{0:0.00}' -f $kernel)) -join "`t"
 }
 
 function Invoke-Phase([string] $Phase, [hashtable[]] $Methods) {
@@ -133,7 +196,8 @@ if ('small' -in $Phases) {
         throw "expected $SmallCount small files; the search found $($found.Count), the folder holds $($sources.Count)"
     }
     $config = Join-Path $ResultsDir 'curl-small.cfg'
-    $lines = foreach ($s in $sources) { "url = `"$SmallUrlBase/$($s.Name)`""; "output = `"$(Join-Path $dl $s.Name)`"" }
+    # 1,000 url/output pairs; the output names are relative to --output-dir (each run has a folder of its own)
+    $lines = foreach ($s in $sources) { "url = `"$SmallUrlBase/$($s.Name)`""; "output = `"$($s.Name)`"" }
     Set-Content -LiteralPath $config -Value $lines
     $verifySmall = {
         foreach ($s in $sources) {
@@ -148,7 +212,7 @@ if ('small' -in $Phases) {
         @{ Name = 'ours-1000'; Ours = $true; Servers = @($NodePids[0])
            Body = { $found | Receive-P2PFile -Destination $dl -ErrorAction Stop }; Verify = $verifySmall }
         @{ Name = 'curl-K-1000'; Ours = $false; Servers = $NginxPids
-           Body = { & curl @curl -K $config; Assert-Exit curl }; Verify = $verifySmall }
+           Body = { & curl @curl --output-dir $dl -K $config; Assert-Exit curl }; Verify = $verifySmall }
     )
 }
 Log "timed phases done; peak RSS of this long-lived process: $((Get-Content /proc/$PID/status | Select-String VmHWM).Line -replace '\s+', ' ')"
