@@ -25,7 +25,12 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             partial = PartialFile.TryResume(item.Destination, size, item.HashBytes);
             if (partial is null)
             {
-                EnsureFreeSpace(size);
+                if (TransferLimits.PieceCount(size) > 1)
+                {
+                    // A file of one piece is written in one go: a full disk fails that write with the same clear error.
+                    EnsureFreeSpace(size);
+                }
+
                 partial = PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
             }
         }
@@ -40,9 +45,10 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             Trace($"{item.Name}: resuming, {partial.VerifiedPieces} of {partial.PieceCount} piece(s) verified already");
         }
 
-        using var hasher = new WholeFileHasher(partial);
+        // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file check.
+        using var hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var hashing = hasher.RunAsync(stop.Token);
+        var hashing = hasher?.RunAsync(stop.Token) ?? Task.FromResult(partial.PieceCount == 0 ? SHA256.HashData([]) : item.HashBytes);
         try
         {
             await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
@@ -202,7 +208,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     }
 
     /// <summary>Runs one worker per source (up to MaxSources, more as sources join or fail) until every piece is verified.</summary>
-    private async Task FetchPiecesAsync(PartialFile partial, WholeFileHasher hasher, CancellationToken cancellationToken)
+    private async Task FetchPiecesAsync(PartialFile partial, WholeFileHasher? hasher, CancellationToken cancellationToken)
     {
         var scheduler = new PieceScheduler(partial.PieceCount, partial.IsVerified);
         var workers = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);
@@ -265,7 +271,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     /// is nothing left for it; a failure, a stall or bad data drops the source (its pieces go to the others).
     /// Never throws: what went wrong is recorded in the item.
     /// </summary>
-    private async Task RunSourceAsync(string source, PartialFile partial, PieceScheduler scheduler, WholeFileHasher hasher, CancellationToken cancellationToken)
+    private async Task RunSourceAsync(string source, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher, CancellationToken cancellationToken)
     {
         await Task.Yield();
         var held = new HashSet<int>();
@@ -331,7 +337,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
-    private void Accept(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher hasher)
+    private void Accept(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher)
     {
         bool kept = false;
         try
@@ -348,7 +354,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             {
                 scheduler.Verified(piece);
                 item.Verified(expected);
-                kept = hasher.Offer(piece, data);
+                kept = hasher?.Offer(piece, data) ?? false;
             }
             else
             {

@@ -9,6 +9,7 @@ namespace P2PTransfer.Transfer;
 /// and the record of verified pieces in <c>NAME.p2ppart.pieces</c> (the file's size, hash and piece hashes, then one
 /// bit per piece). A piece's bit is written only after its data, so a killed process or a lost network leaves a
 /// record that never claims a piece it does not have; the next run trusts the record and fetches only the rest.
+/// A file of one piece has no record (there is nothing to resume within a piece) and is written in one go.
 /// </summary>
 internal sealed class PartialFile : IDisposable
 {
@@ -20,13 +21,13 @@ internal sealed class PartialFile : IDisposable
 
     private readonly object _gate = new();
     private readonly SafeFileHandle _data;
-    private readonly SafeFileHandle _record;
+    private readonly SafeFileHandle? _record;
     private readonly byte[] _bitmap;
     private readonly int _bitmapOffset;
     private int _verified;
     private bool _disposed;
 
-    private PartialFile(string destination, long size, byte[] hash, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle record, byte[] bitmap, int verified)
+    private PartialFile(string destination, long size, byte[] hash, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap, int verified)
     {
         Destination = destination;
         Size = size;
@@ -86,9 +87,19 @@ internal sealed class PartialFile : IDisposable
     {
         var recordPath = destination + RecordSuffix;
         var dataPath = destination + DataSuffix;
-        if (!File.Exists(recordPath) || !File.Exists(dataPath))
+        if (TransferLimits.PieceCount(size) <= 1)
         {
-            Discard(destination);
+            return null;
+        }
+
+        bool hasRecord = File.Exists(recordPath);
+        if (!hasRecord || !File.Exists(dataPath))
+        {
+            if (hasRecord)
+            {
+                Discard(destination);
+            }
+
             return null;
         }
 
@@ -137,14 +148,20 @@ internal sealed class PartialFile : IDisposable
     /// <summary>Starts a new partial file, reserving the space on disk first (a disk that cannot hold it fails here, not midway).</summary>
     public static PartialFile Create(string destination, long size, byte[] hash, byte[] pieceHashes)
     {
-        Discard(destination);
         int pieces = TransferLimits.PieceCount(size);
         SafeFileHandle? data = null;
         SafeFileHandle? record = null;
         try
         {
-            data = File.OpenHandle(destination + DataSuffix, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
-            record = File.OpenHandle(destination + RecordSuffix, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            if (pieces <= 1)
+            {
+                // One write makes the file: no reservation, no record.
+                data = File.OpenHandle(destination + DataSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+                return new PartialFile(destination, size, hash, pieceHashes, data, null, new byte[1], 0);
+            }
+
+            data = File.OpenHandle(destination + DataSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
+            record = File.OpenHandle(destination + RecordSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
             var header = new byte[HeaderLength + pieceHashes.Length + ((pieces + 7) / 8)];
             BinaryPrimitives.WriteUInt32BigEndian(header, Magic);
             BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(4), RecordVersion);
@@ -206,7 +223,11 @@ internal sealed class PartialFile : IDisposable
             }
 
             _bitmap[piece / 8] |= (byte)(1 << (piece % 8));
-            RandomAccess.Write(_record, _bitmap.AsSpan(piece / 8, 1), _bitmapOffset + (piece / 8));
+            if (_record is not null)
+            {
+                RandomAccess.Write(_record, _bitmap.AsSpan(piece / 8, 1), _bitmapOffset + (piece / 8));
+            }
+
             _verified++;
             return true;
         }
@@ -234,7 +255,10 @@ internal sealed class PartialFile : IDisposable
     {
         Dispose();
         File.Move(DataPath, Destination, overwrite);
-        File.Delete(RecordPath);
+        if (_record is not null)
+        {
+            File.Delete(RecordPath);
+        }
     }
 
     /// <summary>Removes a partial file and its record (unverifiable data).</summary>
@@ -257,7 +281,7 @@ internal sealed class PartialFile : IDisposable
         }
 
         _data.Dispose();
-        _record.Dispose();
+        _record?.Dispose();
     }
 
     private static void Discard(string destination)
