@@ -40,7 +40,8 @@ Start-Sleep -Seconds 120
     $pwsh = Get-PwshCommandLine
     $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)
     $process = Start-Process -FilePath $pwsh[0] -ArgumentList $arguments -PassThru
-    if (-not (Wait-Until { Test-Path $endpointFile } -TimeoutSec 30)) {
+    # The file exists a moment before its text is in it: wait for the endpoint itself.
+    if (-not (Wait-Until { (Test-Path $endpointFile) -and (Get-Content $endpointFile -Raw -ErrorAction SilentlyContinue) -match ':\d+' } -TimeoutSec 30)) {
         $process.Kill()
         throw "external node $Name did not start"
     }
