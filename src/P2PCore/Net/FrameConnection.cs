@@ -15,6 +15,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
     private const int FlushBatchBytes = 1024 * 1024;
 
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _reader;
@@ -29,6 +30,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private int _disposing;
     private int _reading;
     private int _readerCompleted;
+    private int _flushing;
 
     /// <param name="readBufferSize">Least bytes read from the socket at a time: larger for connections that receive bulk data.</param>
     public FrameConnection(Socket socket, int readBufferSize = 16 * 1024)
@@ -117,6 +119,9 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the socket: shows a remote still reading.</summary>
     public long LastSent => Interlocked.Read(ref _lastSent);
+
+    /// <summary>True while frames wait to be sent or are being written to the socket.</summary>
+    public bool IsSending => _outbox.Reader.Count > 0 || Volatile.Read(ref _flushing) != 0;
 
     /// <summary>Frames waiting in the send queue.</summary>
     public int QueuedFrames => _outbox.Reader.Count;
@@ -295,7 +300,9 @@ public sealed class FrameConnection : IAsyncDisposable
                     batched += written;
                 }
 
+                Volatile.Write(ref _flushing, 1);
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
+                Volatile.Write(ref _flushing, 0);
                 Interlocked.Exchange(ref _lastSent, Environment.TickCount64);
                 if (flush.IsCompleted)
                 {

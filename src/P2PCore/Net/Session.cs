@@ -206,7 +206,9 @@ public abstract class Session
         long lastReceived = Connection.LastReceived;
         long pingSent = Interlocked.Read(ref _keepAliveSentAt);
         bool pingOutstanding = pingSent > lastReceived;
-        if (pingOutstanding && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
+        // A remote still taking the bulk data queued ahead of our ping is slow, not dead.
+        bool draining = Connection.IsSending && now - Connection.LastSent < SlowReaderGrace(deadAfter).TotalMilliseconds;
+        if (pingOutstanding && !draining && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
         {
             // Error(108) is sent in case the remote still reads (a slow sender); the close is bounded either way.
             _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent no whole frame for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
@@ -227,6 +229,12 @@ public abstract class Session
             }
         }
     }
+
+    /// <summary>
+    /// A remote that takes a whole frame at least this often is alive, however long answers wait behind them: a
+    /// 1 MiB piece takes seconds on a slow link, and a Ping queued behind it cannot be answered sooner (30 s by default).
+    /// </summary>
+    public static TimeSpan SlowReaderGrace(TimeSpan deadAfter) => deadAfter * 5;
 
     /// <summary>Sends a message, or closes the session when its send queue stays full (the remote is not reading).</summary>
     protected bool SendOrClose(IMessage message)

@@ -29,7 +29,6 @@ public sealed class DownloadBatch : IAsyncDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _pool = new SourcePool(_stop.Token);
         _throttle = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
-        Directory.CreateDirectory(options.Destination);
     }
 
     /// <summary>Every item added, in order.</summary>
@@ -79,6 +78,8 @@ public sealed class DownloadBatch : IAsyncDisposable
             throw new ArgumentException($"two different contents would both be saved as '{destination}' ({_byDestination[destination].Hash} and {key})");
         }
 
+        // Made with the first download, not before: -WhatIf or no input leaves no folder behind.
+        Directory.CreateDirectory(_options.Destination);
         _byHash[key] = item;
         lock (_running)
         {
@@ -130,7 +131,7 @@ public sealed class DownloadBatch : IAsyncDisposable
 
         if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || IsWindowsReserved(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
             || name.Trim().Length == 0 || name.EndsWith(PartialFile.DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(PartialFile.RecordSuffix, StringComparison.OrdinalIgnoreCase)
-            || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+            || System.Text.Encoding.UTF8.GetByteCount(name) > 255 - PartialFile.RecordSuffix.Length)
         {
             throw new ArgumentException($"'{name}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");
         }

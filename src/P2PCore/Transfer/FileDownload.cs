@@ -13,6 +13,7 @@ namespace P2PTransfer.Transfer;
 internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options)
 {
     private readonly System.Collections.Concurrent.ConcurrentBag<ProtocolError> _failureCodes = [];
+    private Exception? _localFailure;
     private string _listSource = "?";
 
     public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
@@ -48,7 +49,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file check.
         using var hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var hashing = hasher?.RunAsync(stop.Token) ?? Task.FromResult(partial.PieceCount == 0 ? SHA256.HashData([]) : item.HashBytes);
+        var hashing = hasher is not null ? Task.Run(() => hasher.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? SHA256.HashData([]) : item.HashBytes);
         try
         {
             await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
@@ -75,7 +76,16 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             {
             }
 
-            partial.Dispose();
+            if (partial.PieceCount <= 1)
+            {
+                // Nothing to resume within one piece: leave no partial file behind.
+                partial.Abandon();
+            }
+            else
+            {
+                partial.Dispose();
+            }
+
             throw;
         }
     }
@@ -231,6 +241,11 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     }
                 }
 
+                if (Volatile.Read(ref _localFailure) is { } local)
+                {
+                    throw local;
+                }
+
                 var running = workers.Where(w => !ended.Contains(w.Key)).Select(w => w.Value).ToList();
                 if (running.Count == 0)
                 {
@@ -322,6 +337,11 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        catch (Exception ex) when (ex is P2PException { Code: ProtocolError.InsufficientSpace } || (ex is IOException && !IsFromSource(ex)))
+        {
+            // This machine's disk failed: no other source can help.
+            Interlocked.CompareExchange(ref _localFailure, ex, null);
+        }
         catch (Exception ex) when (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             Fail(source, ex);
@@ -350,7 +370,18 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 throw new P2PException(ProtocolError.VerificationFailed, $"{source} sent bad data for piece {piece} of '{item.Name}' (it does not match the piece's hash); that source is no longer used for it");
             }
 
-            if (partial.WritePiece(piece, data.Data.Span))
+            bool written;
+            try
+            {
+                written = partial.WritePiece(piece, data.Data.Span);
+            }
+            catch
+            {
+                scheduler.Release(piece);
+                throw;
+            }
+
+            if (written)
             {
                 scheduler.Verified(piece);
                 item.Verified(expected);
@@ -384,7 +415,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 if (Environment.TickCount64 - client.Connection.LastReceived > options.StallTimeout.TotalMilliseconds)
                 {
                     // Whatever arrives later is not needed.
-                    _ = request.ContinueWith(static t => (t.Result as PieceData)?.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    Discard(request);
                     throw new P2PException(ProtocolError.Timeout, $"{source} sent nothing for {options.StallTimeout.TotalSeconds:0.#} s");
                 }
             }
@@ -402,9 +433,30 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         while (queue.TryDequeue(out var pending))
         {
             // Whatever still arrives for these requests is not needed.
-            _ = pending.Data.ContinueWith(static t => t.Result.Release(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Discard(pending.Data);
         }
     }
+
+    /// <summary>An answer nobody waits for any more: its piece buffer goes back to the pool, its failure is observed.</summary>
+    private static void Discard<T>(Task<T> request) =>
+        request.ContinueWith(
+            static t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    (t.Result as PieceData)?.Release();
+                }
+                else
+                {
+                    _ = t.Exception;
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+    /// <summary>Socket failures come wrapped as P2PException; a bare IOException is this machine's file system.</summary>
+    private static bool IsFromSource(Exception ex) => ex.InnerException is System.Net.Sockets.SocketException;
 
     private void Fail(string source, Exception reason)
     {

@@ -107,7 +107,7 @@ internal sealed class PartialFile : IDisposable
         SafeFileHandle? data = null;
         try
         {
-            record = File.OpenHandle(recordPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            record = OpenLocked(recordPath, FileMode.Open);
             long length = RandomAccess.GetLength(record);
             int pieces = TransferLimits.PieceCount(size);
             int expected = HeaderLength + (pieces * 32) + ((pieces + 7) / 8);
@@ -129,12 +129,24 @@ internal sealed class PartialFile : IDisposable
             var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32)).ToArray();
             data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
             int verified = 0;
+            long needed = 0;
             for (int piece = 0; piece < pieces; piece++)
             {
-                verified += (bitmap[piece / 8] >> (piece % 8)) & 1;
+                int bit = (bitmap[piece / 8] >> (piece % 8)) & 1;
+                verified += bit;
+                needed = bit == 1 ? ((long)piece * TransferLimits.PieceSize) + TransferLimits.PieceLength(size, piece) : needed;
+            }
+
+            if (RandomAccess.GetLength(data) < needed)
+            {
+                throw new InvalidDataException("the data is shorter than the pieces its record marks");
             }
 
             return new PartialFile(destination, size, hash, pieceHashes, data, record, bitmap, verified);
+        }
+        catch (DownloadInUseException)
+        {
+            throw;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -142,6 +154,22 @@ internal sealed class PartialFile : IDisposable
             data?.Dispose();
             Discard(destination);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Opens the file that marks a download in progress, exclusively (a lock other processes see too), without
+    /// truncating it first: a second download to the same destination is refused rather than spoiling the first.
+    /// </summary>
+    private static SafeFileHandle OpenLocked(string path, FileMode mode)
+    {
+        try
+        {
+            return File.OpenHandle(path, mode, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex) when (File.Exists(path) && !IsDiskFull(ex))
+        {
+            throw new DownloadInUseException(path, ex);
         }
     }
 
@@ -155,13 +183,16 @@ internal sealed class PartialFile : IDisposable
         {
             if (pieces <= 1)
             {
-                // One write makes the file: no reservation, no record.
-                data = File.OpenHandle(destination + DataSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+                // One write makes the file: no reservation, no record. Locked before it is emptied.
+                data = OpenLocked(destination + DataSuffix, FileMode.OpenOrCreate);
+                RandomAccess.SetLength(data, 0);
                 return new PartialFile(destination, size, hash, pieceHashes, data, null, new byte[1], 0);
             }
 
+            // The record is the lock: taken before anything is emptied.
+            record = OpenLocked(destination + RecordSuffix, FileMode.OpenOrCreate);
+            RandomAccess.SetLength(record, 0);
             data = File.OpenHandle(destination + DataSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
-            record = File.OpenHandle(destination + RecordSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
             var header = new byte[HeaderLength + pieceHashes.Length + ((pieces + 7) / 8)];
             BinaryPrimitives.WriteUInt32BigEndian(header, Magic);
             BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(4), RecordVersion);
@@ -178,6 +209,10 @@ internal sealed class PartialFile : IDisposable
             record?.Dispose();
             Discard(destination);
             throw new P2PException(ProtocolError.InsufficientSpace, $"not enough free space for '{destination}' ({size:N0} bytes)", ex);
+        }
+        catch (DownloadInUseException)
+        {
+            throw;
         }
         catch
         {
@@ -295,3 +330,7 @@ internal sealed class PartialFile : IDisposable
     /// <summary>ENOSPC on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
     internal static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 39 or 112;
 }
+
+/// <summary>Another download (in this process or another) is writing to the same destination right now.</summary>
+public sealed class DownloadInUseException(string path, Exception inner)
+    : P2PException(ProtocolError.DestinationExists, $"'{path}' is in use by another download to the same destination", inner);

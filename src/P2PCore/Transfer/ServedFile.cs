@@ -54,7 +54,8 @@ internal sealed class ServedFile
         try
         {
             if (RandomAccess.GetLength(handle) != digest.Size
-                || System.IO.File.GetLastWriteTimeUtc(handle) != file.LastWriteTime.ToUniversalTime())
+                || System.IO.File.GetLastWriteTimeUtc(handle) != file.LastWriteTime.ToUniversalTime()
+                || !OpenedWhereIndexed(handle, file.FullName))
             {
                 throw new P2PException(ProtocolError.FileChanged, changed);
             }
@@ -142,6 +143,29 @@ internal sealed class ServedFile
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Where the open handle really leads, checked after opening: a link swapped in between the path checks and the
+    /// open (or a share root replaced by a link) would lead elsewhere. Linux tells through /proc; elsewhere the path
+    /// checks before the open are all there is.
+    /// </summary>
+    private static bool OpenedWhereIndexed(SafeFileHandle handle, string fullName)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        try
+        {
+            var target = new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
+            return target is null || string.Equals(target, fullName, StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

@@ -43,17 +43,30 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
     /// but does not read. Its connection is then closed, so it cannot keep an upload slot from others.
     /// </summary>
     public bool IsStuck(TimeSpan deadAfter) =>
-        Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 - connection.LastSent > deadAfter.TotalMilliseconds;
+        Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 - connection.LastSent > Session.SlowReaderGrace(deadAfter).TotalMilliseconds;
 
     /// <summary>Gives the slot back when nothing has been under way for a while (called on the node's keep-alive tick).</summary>
     public void ReleaseIfIdle()
     {
-        lock (_gate)
+        // The tick serves every connection: it never waits for one that is busy opening a file.
+        if (!Monitor.TryEnter(_gate))
         {
-            if (_active && Volatile.Read(ref _inFlight) == 0 && Environment.TickCount64 - Volatile.Read(ref _lastActivity) > TransferLimits.UploadIdleAfter.TotalMilliseconds)
+            return;
+        }
+
+        try
+        {
+            // A closing node lets go of idle uploads sooner (a downloader between two requests gets a second), so
+            // the drain is not held up by downloaders that are done.
+            var idleAfter = service.IsClosing ? 1000 : TransferLimits.UploadIdleAfter.TotalMilliseconds;
+            if (_active && Volatile.Read(ref _inFlight) == 0 && Environment.TickCount64 - Volatile.Read(ref _lastActivity) >= idleAfter)
             {
                 EndUpload();
             }
+        }
+        finally
+        {
+            Monitor.Exit(_gate);
         }
     }
 
@@ -151,6 +164,8 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
 
             if (_open.TryGetValue(key, out var open))
             {
+                // Under the lock: the idle release cannot close a file between this and its use.
+                Touch();
                 _recent.Remove(key);
                 _recent.AddFirst(key);
                 return open;
@@ -199,6 +214,7 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
                 return null;
             }
 
+            Touch();
             _open[key] = file;
             _recent.AddFirst(key);
             if (_recent.Count > TransferLimits.OpenFilesPerUpload)

@@ -28,7 +28,13 @@ public sealed class UploadService(ShareIndex index, WorkTracker work, int maxUpl
     /// </summary>
     internal bool TryBegin(out WorkLease lease, out bool closing)
     {
-        closing = false;
+        closing = work.IsClosing;
+        if (closing)
+        {
+            lease = default;
+            return false;
+        }
+
         if (Interlocked.Increment(ref _slots) > MaxUploads)
         {
             Interlocked.Decrement(ref _slots);

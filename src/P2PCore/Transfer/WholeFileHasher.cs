@@ -53,6 +53,7 @@ internal sealed class WholeFileHasher : IDisposable
             int count = _file.PieceCount;
             while (_next < count)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 PieceData? held;
                 lock (_gate)
                 {

@@ -58,9 +58,14 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
     protected override void BeginProcessing()
     {
-        var destination = ResolvePath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path);
+        var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path, out var provider, out _);
         try
         {
+            if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+            {
+                throw new ArgumentException($"-Destination '{Destination}' is not a folder of the file system (it belongs to the {provider.Name} provider)");
+            }
+
             if (File.Exists(destination))
             {
                 throw new ArgumentException($"-Destination '{destination}' is a file; it must be a folder");

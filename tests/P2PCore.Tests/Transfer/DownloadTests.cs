@@ -434,6 +434,7 @@ public class DownloadTests
         await using var nodes = new TestNodes();
         var destination = Destination(nodes);
         await using var batch = Batch(destination);
+        Directory.CreateDirectory(nodes.Root);
         var before = Directory.GetFileSystemEntries(nodes.Root, "*", SearchOption.AllDirectories);
 
         Assert.Throws<ArgumentException>(() => batch.Add(new string('A', 64), name, 10, "127.0.0.1:1"));

@@ -225,3 +225,35 @@ public sealed class HostileSourceTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>Two downloads to one destination at once: the second is refused and the first's partial files stay whole.</summary>
+public sealed class PartialFileLockTests
+{
+    [Fact]
+    public void A_second_download_to_a_destination_in_use_is_refused_without_touching_the_first()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "p2pt-lock-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            var destination = Path.Combine(root, "x.bin");
+            var first = new byte[3 * TransferLimits.PieceSize];
+            RandomNumberGenerator.Fill(first);
+            using var running = PartialFile.Create(destination, first.Length, SHA256.HashData(first), TransferFixtures.PieceHashes(first));
+            Assert.True(running.WritePiece(0, first.AsSpan(0, TransferLimits.PieceSize)));
+
+            var other = new byte[2 * TransferLimits.PieceSize];
+            var error = Assert.Throws<DownloadInUseException>(() => PartialFile.Create(destination, other.Length, SHA256.HashData(other), TransferFixtures.PieceHashes(other)));
+            Assert.Equal(ProtocolError.DestinationExists, error.Code);
+            Assert.Throws<DownloadInUseException>(() => PartialFile.TryResume(destination, first.Length, SHA256.HashData(first)));
+
+            Assert.True(File.Exists(destination + PartialFile.RecordSuffix));
+            Assert.True(running.IsVerified(0));
+            Assert.True(running.WritePiece(1, first.AsSpan(TransferLimits.PieceSize, TransferLimits.PieceSize)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}

@@ -435,7 +435,7 @@ public class UploadTests
 
         // It keeps writing (pings), so it is not silent: only its not reading could get it dropped.
         bool freed = false;
-        for (int tick = 0; tick < 12 && !freed; tick++)
+        for (int tick = 0; tick < 48 && !freed; tick++)
         {
             await Task.Delay(250);
             try
@@ -449,6 +449,6 @@ public class UploadTests
             freed = node.TransferCounters.UploadsActive == 0;
         }
 
-        Assert.True(freed, $"after 3 s the downloader that reads nothing still holds the only upload slot: active {node.TransferCounters.UploadsActive}, served {node.TransferCounters.PiecesServed}, connections {node.ConnectionCount}");
+        Assert.True(freed, $"after 12 s the downloader that reads nothing still holds the only upload slot: active {node.TransferCounters.UploadsActive}, served {node.TransferCounters.PiecesServed}, connections {node.ConnectionCount}");
     }
 }
