@@ -193,6 +193,12 @@ Describe 'What a node refuses to serve' {
         Join-Path $TestDrive 'dl/outside.bin' | Should -Not -Exist
     }
 
+    It 'serves as many downloaders at once as -MaxUploads says' {
+        $small = Start-SharingNode 'small-slots' 62 (Split-Path $shared.FullName) -MaxUploads 3
+        $small.Uploads.MaxUploads | Should -Be 3
+        $node.Uploads.MaxUploads | Should -Be 16
+    }
+
     It 'refuses an unknown hash with a clear error' {
         $unknown = 'AB' * 32
         { Receive-P2PFile -Hash $unknown -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl') -ErrorAction Stop } |

@@ -123,7 +123,8 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
         }
     }
 
-    private static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null || entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
+    /// <summary>A symbolic link or junction (file or folder): never followed, never served.</summary>
+    internal static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null || entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
 
     private bool IsExcluded(FileSystemInfo entry) =>
         excludedPaths.Contains(entry.FullName)

@@ -23,6 +23,7 @@ public sealed class DownloadItem
 {
     private readonly object _gate = new();
     private readonly List<string> _sources = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _failures = new(StringComparer.OrdinalIgnoreCase);
     private readonly Stopwatch _clock = new();
     private long _bytesDone;
     private long _bytesResumed;
@@ -87,8 +88,6 @@ public sealed class DownloadItem
     public IReadOnlyDictionary<string, string> SourceFailures => _failures;
 
     internal byte[] HashBytes { get; }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _failures = new(StringComparer.OrdinalIgnoreCase);
 
     public IReadOnlyList<string> Sources
     {

@@ -15,6 +15,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     private readonly System.Collections.Concurrent.ConcurrentBag<ProtocolError> _failureCodes = [];
     private Exception? _localFailure;
     private string _listSource = "?";
+    private bool _listFromRecord;
 
     public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
     {
@@ -37,7 +38,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
         else
         {
-            _listSource = "the partial file's record";
+            _listFromRecord = true;
         }
 
         if (partial.VerifiedPieces > 0)
@@ -57,7 +58,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             if (!whole.AsSpan().SequenceEqual(item.HashBytes))
             {
                 partial.Abandon();
-                throw new P2PException(ProtocolError.VerificationFailed, _listSource == "the partial file's record"
+                throw new P2PException(ProtocolError.VerificationFailed, _listFromRecord
                     ? $"'{item.Name}': the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: the partial file from an earlier run did not hold what its record said; it was removed, and the next run starts afresh"
                     : $"'{item.Name}': every piece matched the piece list from {_listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
             }

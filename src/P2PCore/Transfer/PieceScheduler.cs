@@ -41,17 +41,15 @@ internal sealed class PieceScheduler
     {
         lock (_gate)
         {
+            // Every piece below the cursor is verified or under way (Release moves it back when one is given up).
             for (; _cursor < _verified.Length && (_verified[_cursor] || _holders[_cursor] > 0); _cursor++)
             {
             }
 
-            for (int piece = _cursor; piece < _verified.Length; piece++)
+            if (_cursor < _verified.Length)
             {
-                if (!_verified[piece] && _holders[piece] == 0)
-                {
-                    _holders[piece] = 1;
-                    return piece;
-                }
+                _holders[_cursor] = 1;
+                return _cursor;
             }
 
             // End game: a source with nothing under way helps with pieces under way elsewhere.

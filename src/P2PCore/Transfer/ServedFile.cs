@@ -125,14 +125,14 @@ internal sealed class ServedFile
     {
         try
         {
-            if (IsLink(fullName))
+            if (ShareScanner.IsLink(new FileInfo(fullName)))
             {
                 return true;
             }
 
             for (var folder = Path.GetDirectoryName(fullName); folder is not null && folder.Length > share.Length; folder = Path.GetDirectoryName(folder))
             {
-                if (IsLink(folder))
+                if (ShareScanner.IsLink(new DirectoryInfo(folder)))
                 {
                     return true;
                 }
@@ -169,9 +169,4 @@ internal sealed class ServedFile
         }
     }
 
-    private static bool IsLink(string path)
-    {
-        var info = new FileInfo(path);
-        return info.LinkTarget is not null || info.Attributes.HasFlag(FileAttributes.ReparsePoint);
-    }
 }
