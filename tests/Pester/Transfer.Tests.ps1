@@ -95,7 +95,8 @@ Describe 'A source that dies in the middle of a download' {
     }
 
     It 'completes from the other source and says which source it dropped' {
-        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Size 64MB -Source $doomed.Endpoint, $survivor.Endpoint -Destination (Join-Path $TestDrive 'dl') -Verbose 4>&1
+        # Paced (64 MiB take 2 s), so the source surely dies mid-download and not after it.
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Size 64MB -Source $doomed.Endpoint, $survivor.Endpoint -Destination (Join-Path $TestDrive 'dl') -MaxBytesPerSecond 32MB -Verbose 4>&1
 
         (Get-FileHash -LiteralPath (Join-Path $TestDrive 'dl/big.bin')).Hash | Should -Be $hash
         $doomed.Process.WaitForExit(5000) | Should -BeTrue -Because 'the source was killed during the download'
@@ -117,7 +118,8 @@ Describe 'Resuming an interrupted download' {
     }
 
     It 'leaves a partial file when its only source dies, then fetches only the missing pieces' {
-        { Receive-P2PFile -Hash $hash -Name big.bin -Source $only.Endpoint -Destination $destination -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionLost*'
+        # Paced (32 MiB take 2 s), so the source surely dies mid-download and not after it.
+        { Receive-P2PFile -Hash $hash -Name big.bin -Source $only.Endpoint -Destination $destination -MaxBytesPerSecond 16MB -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionLost*'
         Join-Path $destination 'big.bin' | Should -Not -Exist
         Join-Path $destination 'big.bin.p2ppart' | Should -Exist
         Join-Path $destination 'big.bin.p2ppart.pieces' | Should -Exist
@@ -138,7 +140,7 @@ Describe 'Ctrl+C in the middle of a download' -Skip:$IsWindows {
     BeforeAll {
         $original = New-RandomFile (Join-Path $TestDrive 'share-h/big.bin') 32MB
         $hash = (Get-FileHash -LiteralPath $original.FullName).Hash
-        # Hangs (SIGSTOP) after sending 12 pieces: the download waits on it until Ctrl+C.
+        # Hangs (SIGSTOP) after sending 12 pieces: the download (paced, 32 MiB take 2 s) waits on it until Ctrl+C.
         $hung = Start-ExternalNode -Name 'hung' -Address '127.0.0.55' -StateRoot (Join-Path $TestDrive 'ext') -Share (Split-Path $original.FullName) -FreezeAfterPieces 12
         $destination = Join-Path $TestDrive 'dl'
     }
@@ -150,7 +152,7 @@ Describe 'Ctrl+C in the middle of a download' -Skip:$IsWindows {
     It 'stops promptly without an error and leaves a partial file that the same command resumes' {
         $ps = [powershell]::Create()
         try {
-            $null = $ps.AddScript("Import-Module '$ModulePath'; Receive-P2PFile -Hash $hash -Name big.bin -Source $($hung.Endpoint) -Destination '$destination'")
+            $null = $ps.AddScript("Import-Module '$ModulePath'; Receive-P2PFile -Hash $hash -Name big.bin -Source $($hung.Endpoint) -Destination '$destination' -MaxBytesPerSecond 16MB")
             $async = $ps.BeginInvoke()
             Wait-Until { $ps.Streams.Progress | Where-Object { $_.ActivityId -eq 1 -and $_.RecordType -eq 'Processing' } } -TimeoutSec 20 | Should -BeTrue
             Wait-Until { $hung.Process.Refresh(); (Get-Content "/proc/$($hung.Process.Id)/stat" -Raw).Split(' ')[2] -eq 'T' } -TimeoutSec 20 | Should -BeTrue -Because 'the source hangs mid-download'

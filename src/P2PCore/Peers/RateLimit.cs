@@ -1,8 +1,9 @@
 namespace P2PTransfer.Peers;
 
 /// <summary>
-/// A token bucket: <see cref="PerSecond"/> requests a second on average, bursts up to <see cref="Burst"/>.
-/// Lets a peer or client send what a busy network needs while a flood from it is dropped, not queued.
+/// A token bucket: <see cref="PerSecond"/> tokens a second on average, bursts up to <see cref="Burst"/>.
+/// Counting requests, it lets a peer or client send what a busy network needs while a flood from it is dropped, not
+/// queued (<see cref="TryTake"/>); counting bytes, it paces a download to a bandwidth (<see cref="TryTakeOnCredit"/>).
 /// </summary>
 public sealed class RateLimit(double perSecond, double burst)
 {
@@ -18,9 +19,7 @@ public sealed class RateLimit(double perSecond, double burst)
     {
         lock (_gate)
         {
-            long now = Environment.TickCount64;
-            _tokens = Math.Min(Burst, _tokens + ((now - _updatedAt) * PerSecond / 1000.0));
-            _updatedAt = now;
+            Refill();
             if (_tokens < 1)
             {
                 return false;
@@ -29,5 +28,33 @@ public sealed class RateLimit(double perSecond, double burst)
             _tokens -= 1;
             return true;
         }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="amount"/> tokens when the bucket is not in debt, even if fewer are left (it goes into
+    /// debt, so an amount larger than the burst is never refused for ever); otherwise says how long until the debt is paid.
+    /// </summary>
+    public bool TryTakeOnCredit(double amount, out TimeSpan wait)
+    {
+        lock (_gate)
+        {
+            Refill();
+            if (_tokens < 0)
+            {
+                wait = TimeSpan.FromMilliseconds(Math.Ceiling(-_tokens * 1000.0 / PerSecond));
+                return false;
+            }
+
+            _tokens -= amount;
+            wait = TimeSpan.Zero;
+            return true;
+        }
+    }
+
+    private void Refill()
+    {
+        long now = Environment.TickCount64;
+        _tokens = Math.Min(Burst, _tokens + ((now - _updatedAt) * PerSecond / 1000.0));
+        _updatedAt = now;
     }
 }

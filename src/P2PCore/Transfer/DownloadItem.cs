@@ -163,6 +163,12 @@ public sealed class DownloadOptions
     /// <summary>Sources used at once for one file (the others stand by in case one fails).</summary>
     public int MaxSources { get; init; } = TransferLimits.DefaultMaxSources;
 
+    /// <summary>
+    /// Bandwidth of the whole command, in bytes a second (every file and source together); null for no limit.
+    /// Pieces are requested no faster than this, so the average rate keeps to it (a piece may arrive in a burst).
+    /// </summary>
+    public long? MaxBytesPerSecond { get; init; }
+
     /// <summary>Replace a destination file whose content differs.</summary>
     public bool Force { get; init; }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using P2PTransfer.Client;
+using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 
@@ -10,7 +11,7 @@ namespace P2PTransfer.Transfer;
 /// against the file's identity at the end), pieces fetched from every source in parallel and verified as they
 /// arrive, the whole file's SHA-256 computed alongside, and only then the final name.
 /// </summary>
-internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options)
+internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options, RateLimit? bandwidth)
 {
     private readonly System.Collections.Concurrent.ConcurrentBag<ProtocolError> _failureCodes = [];
     private Exception? _localFailure;
@@ -302,8 +303,27 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 try
                 {
                     client ??= await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
-                    while (queue.Count < TransferLimits.PiecesInFlightPerSource && scheduler.Next(held) is var next && next >= 0)
+                    while (queue.Count < TransferLimits.PiecesInFlightPerSource)
                     {
+                        // -MaxBytesPerSecond: a piece is requested only when the command's bandwidth allows it; pieces
+                        // already requested are taken in meanwhile, so nothing that arrived waits on the limit.
+                        if (scheduler.Next(held) is var next && next < 0)
+                        {
+                            break;
+                        }
+
+                        if (bandwidth is not null && !bandwidth.TryTakeOnCredit(TransferLimits.PieceLength(partial.Size, next), out var wait))
+                        {
+                            scheduler.Release(next);
+                            if (queue.Count > 0)
+                            {
+                                break;
+                            }
+
+                            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                            continue;
+                        }
+
                         held.Add(next);
                         queue.Enqueue((next, client.GetPieceAsync(item.HashBytes, next, cancellationToken)));
                     }

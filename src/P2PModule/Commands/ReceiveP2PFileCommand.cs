@@ -50,6 +50,11 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [ValidateRange(1, 64)]
     public int MaxSources { get; set; } = TransferLimits.DefaultMaxSources;
 
+    /// <summary>Bandwidth of the whole command (all files and sources), in bytes a second: -MaxBytesPerSecond 10MB.</summary>
+    [Parameter]
+    [ValidateRange(1024, long.MaxValue)]
+    public long? MaxBytesPerSecond { get; set; }
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -72,7 +77,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
             }
 
             _batch = new DownloadBatch(
-                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, Force = Force, Trace = Trace },
+                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace },
                 StopToken);
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)

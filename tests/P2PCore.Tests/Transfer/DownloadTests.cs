@@ -102,6 +102,45 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task MaxBytesPerSecond_holds_a_batch_from_two_sources_to_the_limit_small_files_and_pieces_alike()
+    {
+        await using var nodes = new TestNodes();
+        var big = Content(8 * MiB, 103);
+        var small = Enumerable.Range(0, 20).Select(i => ($"small-{i:00}.bin", Content(100_000, 200 + i))).ToList();
+        var first = (await StartSharingAsync(nodes, "s0", 1, [("big.bin", big), .. small])).Node;
+        var second = (await StartSharingAsync(nodes, "s1", 2, [("big.bin", big)])).Node;
+        const long rate = 4 * MiB;
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = rate });
+
+        var clock = Stopwatch.StartNew();
+        var item = batch.Add(HashOf(big), "big.bin", big.Length, first.Endpoint)!;
+        batch.Add(HashOf(big), "big.bin", big.Length, second.Endpoint);
+        var smallItems = small.Select(f => (Item: batch.Add(HashOf(f.Item2), f.Item1, f.Item2.Length, first.Endpoint)!, Content: f.Item2)).ToList();
+        await RunAsync(batch, TimeSpan.FromSeconds(30));
+        clock.Stop();
+
+        AssertArrived(item, big);
+        Assert.All(smallItems, s => AssertArrived(s.Item, s.Content));
+        Assert.True(first.TransferCounters.PiecesServed > 20 && second.TransferCounters.PiecesServed > 0, "both sources served pieces");
+        // 10 MB in all: a quarter of a second of burst and one piece on credit may go at once, the rest at 4 MiB/s.
+        long total = big.Length + (20 * 100_000);
+        double atLeast = (total - (rate / 4) - MiB) / (double)rate;
+        Assert.True(clock.Elapsed.TotalSeconds >= atLeast, $"{total:N0} bytes took {clock.Elapsed.TotalSeconds:0.00} s; at {rate:N0} B/s they need at least {atLeast:0.00} s");
+    }
+
+    [Fact]
+    public void A_byte_budget_lets_one_amount_go_on_credit_then_waits_until_the_debt_is_paid()
+    {
+        var budget = new P2PTransfer.Peers.RateLimit(perSecond: 1000, burst: 250);
+
+        Assert.True(budget.TryTakeOnCredit(250, out var wait));
+        Assert.Equal(TimeSpan.Zero, wait);
+        Assert.True(budget.TryTakeOnCredit(5000, out _), "an amount beyond the burst goes on credit rather than never");
+        Assert.False(budget.TryTakeOnCredit(1, out wait));
+        Assert.InRange(wait.TotalMilliseconds, 4000, 5000);
+    }
+
+    [Fact]
     public async Task A_source_with_a_corrupted_copy_is_dropped_for_bad_data_and_the_file_still_arrives_from_the_others()
     {
         await using var nodes = new TestNodes();
