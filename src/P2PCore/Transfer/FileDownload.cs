@@ -337,7 +337,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     var data = await WithinStallTimeoutAsync(request, client, source, cancellationToken).ConfigureAwait(false);
                     queue.Dequeue();
                     held.Remove(piece);
-                    Accept(source, piece, data, partial, scheduler, hasher);
+                    await AcceptAsync(source, piece, data, partial, scheduler, hasher, cancellationToken).ConfigureAwait(false);
                     busySince = null;
                 }
                 catch (NodeUnavailableException ex) when (ex.Code == ProtocolError.NodeBusy)
@@ -378,14 +378,13 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
-    private void Accept(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher)
+    private async Task AcceptAsync(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher, CancellationToken cancellationToken)
     {
         bool kept = false;
         try
         {
             int expected = TransferLimits.PieceLength(partial.Size, piece);
-            Span<byte> actual = stackalloc byte[32];
-            if (data.Length != expected || !SHA256.TryHashData(data.Data.Span, actual, out _) || !actual.SequenceEqual(partial.PieceHash(piece)))
+            if (data.Length != expected || !MatchesItsHash(partial, piece, data))
             {
                 scheduler.Release(piece);
                 throw new P2PException(ProtocolError.VerificationFailed, $"{source} sent bad data for piece {piece} of '{item.Name}' (it does not match the piece's hash); that source is no longer used for it");
@@ -394,7 +393,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             bool written;
             try
             {
-                written = partial.WritePiece(piece, data.Data.Span);
+                written = await partial.WritePieceAsync(piece, data.Data, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -420,6 +419,12 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 data.Release();
             }
         }
+    }
+
+    private static bool MatchesItsHash(PartialFile partial, int piece, PieceData data)
+    {
+        Span<byte> actual = stackalloc byte[32];
+        return SHA256.TryHashData(data.Data.Span, actual, out _) && actual.SequenceEqual(partial.PieceHash(piece));
     }
 
     /// <summary>Waits for an answer while the source keeps sending something; one that sends nothing for the stall timeout is given up on.</summary>

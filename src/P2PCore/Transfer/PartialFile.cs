@@ -20,6 +20,7 @@ internal sealed class PartialFile : IDisposable
     private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
 
     private readonly object _gate = new();
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle? _record;
     private readonly byte[] _bitmap;
@@ -233,14 +234,39 @@ internal sealed class PartialFile : IDisposable
 
     public ReadOnlySpan<byte> PieceHash(int piece) => PieceHashes.AsSpan(piece * 32, 32);
 
-    /// <summary>Writes a verified piece at its offset, then records it. False when it was recorded already (two sources sent it).</summary>
-    public bool WritePiece(int piece, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Writes a verified piece at its offset, then records it; false when it was recorded already (two sources sent it).
+    /// One piece is written at a time: the other source workers wait here without a thread. (Concurrent writes to one
+    /// file serialize on its inode lock in the kernel anyway, where a waiting writer spins on a CPU while the first
+    /// copies its megabyte.)
+    /// </summary>
+    public async ValueTask<bool> WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (IsVerified(piece))
         {
             return false;
         }
 
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (IsVerified(piece))
+            {
+                return false;
+            }
+
+            Write(piece, data.Span);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        return Record(piece);
+    }
+
+    private void Write(int piece, ReadOnlySpan<byte> data)
+    {
         try
         {
             RandomAccess.Write(_data, data, (long)piece * TransferLimits.PieceSize);
@@ -249,7 +275,10 @@ internal sealed class PartialFile : IDisposable
         {
             throw new P2PException(ProtocolError.InsufficientSpace, $"the disk of '{Destination}' is full", ex);
         }
+    }
 
+    private bool Record(int piece)
+    {
         lock (_gate)
         {
             if (_disposed || IsVerifiedUnlocked(piece))

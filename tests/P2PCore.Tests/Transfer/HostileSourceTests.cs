@@ -230,7 +230,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
 public sealed class PartialFileLockTests
 {
     [Fact]
-    public void A_second_download_to_a_destination_in_use_is_refused_without_touching_the_first()
+    public async Task A_second_download_to_a_destination_in_use_is_refused_without_touching_the_first()
     {
         var root = Path.Combine(Path.GetTempPath(), "p2pt-lock-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
@@ -240,7 +240,7 @@ public sealed class PartialFileLockTests
             var first = new byte[3 * TransferLimits.PieceSize];
             RandomNumberGenerator.Fill(first);
             using var running = PartialFile.Create(destination, first.Length, SHA256.HashData(first), TransferFixtures.PieceHashes(first));
-            Assert.True(running.WritePiece(0, first.AsSpan(0, TransferLimits.PieceSize)));
+            Assert.True(await running.WritePieceAsync(0, first.AsMemory(0, TransferLimits.PieceSize), CancellationToken.None));
 
             var other = new byte[2 * TransferLimits.PieceSize];
             var error = Assert.Throws<DownloadInUseException>(() => PartialFile.Create(destination, other.Length, SHA256.HashData(other), TransferFixtures.PieceHashes(other)));
@@ -249,7 +249,7 @@ public sealed class PartialFileLockTests
 
             Assert.True(File.Exists(destination + PartialFile.RecordSuffix));
             Assert.True(running.IsVerified(0));
-            Assert.True(running.WritePiece(1, first.AsSpan(TransferLimits.PieceSize, TransferLimits.PieceSize)));
+            Assert.True(await running.WritePieceAsync(1, first.AsMemory(TransferLimits.PieceSize, TransferLimits.PieceSize), CancellationToken.None));
         }
         finally
         {
