@@ -19,6 +19,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private static readonly TimeSpan SearchGrace = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<uint, RemoteSearch> _searches = new();
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _transfers = new();
+    private long _lastTransferAnswer = Environment.TickCount64;
     // Below the server's limit: requests this side gave up on may still be under way there.
     private readonly SemaphoreSlim _piecesInFlight = new(Upload.MaxPiecesInFlight - 16);
     private int _lastTransferId;
@@ -41,6 +42,12 @@ public sealed class NodeClient : Session, IAsyncDisposable
 
     // Pieces arrive in 1 MiB frames: read them in large chunks, not 16 KiB at a time.
     private const int TransferReadBuffer = 256 * 1024;
+
+    /// <summary>
+    /// Milliseconds (Environment.TickCount64) when the last answer to one of this client's transfer requests arrived.
+    /// Keep-alive frames do not count: a server that answers pings but sends no data is stalled all the same.
+    /// </summary>
+    public long LastTransferAnswer => Interlocked.Read(ref _lastTransferAnswer);
 
     /// <summary>The piece hashes of a file the server shares (from <paramref name="firstPiece"/> on, one frame's worth), and its size.</summary>
     public async Task<PieceList> GetPieceListAsync(byte[] hash, int firstPiece, CancellationToken cancellationToken)
@@ -262,6 +269,10 @@ public sealed class NodeClient : Session, IAsyncDisposable
                 if (!_transfers.TryGetValue(id, out var waiting) || !waiting.TrySetResult(message))
                 {
                     (message as PieceData)?.Release();
+                }
+                else
+                {
+                    Interlocked.Exchange(ref _lastTransferAnswer, Environment.TickCount64);
                 }
 
                 return ValueTask.FromResult(true);

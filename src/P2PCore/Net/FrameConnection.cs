@@ -26,6 +26,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private readonly Task _writeLoop;
     private IMessage? _lastFrame;
     private long _lastReceived = Environment.TickCount64;
+    private long _lastLargeFrameProgress;
     private long _lastSent = Environment.TickCount64;
     private int _disposing;
     private int _reading;
@@ -67,6 +68,12 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>Milliseconds (Environment.TickCount64) when the last whole frame arrived; drives keep-alive.</summary>
     public long LastReceived => Interlocked.Read(ref _lastReceived);
+
+    /// <summary>Frames at least this large (pieces, piece lists) show progress before they are whole: see <see cref="LastLargeFrameProgress"/>.</summary>
+    public const int LargeFrameBytes = 64 * 1024;
+
+    /// <summary>Milliseconds (Environment.TickCount64) when bytes of a large frame last arrived, whole or not; 0 before any.</summary>
+    public long LastLargeFrameProgress => Interlocked.Read(ref _lastLargeFrameProgress);
 
     /// <summary>Opens a TCP connection, failing with a clear error when nobody answers in time.</summary>
     public static async Task<FrameConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
@@ -259,6 +266,12 @@ public sealed class FrameConnection : IAsyncDisposable
                     consumed = buffer.Start;
                     examined = consumed;
                     return message;
+                }
+
+                if (FrameCodec.DeclaredPayloadLength(buffer) >= LargeFrameBytes)
+                {
+                    // Bytes of a large frame (a piece) arrived: a slow link is making progress.
+                    Interlocked.Exchange(ref _lastLargeFrameProgress, Environment.TickCount64);
                 }
 
                 if (result.IsCompleted)

@@ -9,6 +9,19 @@ namespace P2PTransfer.Protocol;
 /// </summary>
 public static class FrameCodec
 {
+    /// <summary>The payload length the frame at the front of <paramref name="buffer"/> declares; -1 before its header is in.</summary>
+    public static long DeclaredPayloadLength(in ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length < ProtocolLimits.FrameHeaderLength)
+        {
+            return -1;
+        }
+
+        Span<byte> header = stackalloc byte[ProtocolLimits.FrameHeaderLength];
+        buffer.Slice(0, ProtocolLimits.FrameHeaderLength).CopyTo(header);
+        return BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
+    }
+
     /// <summary>
     /// Reads one frame from the front of <paramref name="buffer"/>. Returns false when more bytes are needed.
     /// On success the buffer is trimmed past the frame. Bad headers throw before the body is buffered.

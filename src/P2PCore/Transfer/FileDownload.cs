@@ -427,9 +427,13 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         return SHA256.TryHashData(data.Data.Span, actual, out _) && actual.SequenceEqual(partial.PieceHash(piece));
     }
 
-    /// <summary>Waits for an answer while the source keeps sending something; one that sends nothing for the stall timeout is given up on.</summary>
+    /// <summary>
+    /// Waits for an answer while the source keeps delivering: answers to transfer requests, or bytes of a piece still
+    /// on its way. One that delivers nothing for the stall timeout is given up on, even if it answers keep-alive pings.
+    /// </summary>
     private async Task<T> WithinStallTimeoutAsync<T>(Task<T> request, NodeClient client, string source, CancellationToken cancellationToken)
     {
+        long waitingSince = Environment.TickCount64;
         while (true)
         {
             try
@@ -438,11 +442,12 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             }
             catch (TimeoutException)
             {
-                if (Environment.TickCount64 - client.Connection.LastReceived > options.StallTimeout.TotalMilliseconds)
+                long delivered = Math.Max(waitingSince, Math.Max(client.LastTransferAnswer, client.Connection.LastLargeFrameProgress));
+                if (Environment.TickCount64 - delivered > options.StallTimeout.TotalMilliseconds)
                 {
                     // Whatever arrives later is not needed.
                     Discard(request);
-                    throw new P2PException(ProtocolError.Timeout, $"{source} sent nothing for {options.StallTimeout.TotalSeconds:0.#} s");
+                    throw new P2PException(ProtocolError.Timeout, $"{source} delivered nothing for {options.StallTimeout.TotalSeconds:0.#} s");
                 }
             }
         }

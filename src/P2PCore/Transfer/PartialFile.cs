@@ -20,6 +20,7 @@ internal sealed class PartialFile : IDisposable
     private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
 
     private readonly object _gate = new();
+    private const int WriteChunk = 16 * 1024;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle? _record;
@@ -267,9 +268,16 @@ internal sealed class PartialFile : IDisposable
 
     private void Write(int piece, ReadOnlySpan<byte> data)
     {
+        long offset = (long)piece * TransferLimits.PieceSize;
         try
         {
-            RandomAccess.Write(_data, data, (long)piece * TransferLimits.PieceSize);
+            // In 16 KiB writes, as curl writes: Linux sizes page-cache folios by the write, and large folios come
+            // from memory the kernel may have handed back to a VM's host. Measured on a 2-core VM: 1 MiB writes cost
+            // 0.4 to 2.5 s of system time per GiB from run to run, 16 KiB writes 0.5 to 0.8 s every time.
+            for (int written = 0; written < data.Length; written += WriteChunk)
+            {
+                RandomAccess.Write(_data, data.Slice(written, Math.Min(WriteChunk, data.Length - written)), offset + written);
+            }
         }
         catch (IOException ex) when (IsDiskFull(ex))
         {

@@ -141,6 +141,23 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task A_slow_source_whose_piece_takes_longer_than_the_stall_timeout_is_kept_while_its_bytes_arrive()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(MiB + 1, 104);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)]);
+        // At most 64 KiB every 150 ms: the 1 MiB piece takes about 2.4 s to come, the stall timeout is 1 s.
+        await using var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(150));
+        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1));
+
+        var item = batch.Add(HashOf(content), "slow.bin", content.Length, slow.Endpoint)!;
+        await RunAsync(batch, TimeSpan.FromSeconds(30));
+
+        AssertArrived(item, content);
+        Assert.Empty(item.SourceFailures);
+    }
+
+    [Fact]
     public async Task A_source_with_a_corrupted_copy_is_dropped_for_bad_data_and_the_file_still_arrives_from_the_others()
     {
         await using var nodes = new TestNodes();
@@ -726,7 +743,7 @@ public class DownloadTests
         await RunAsync(batch, TimeSpan.FromSeconds(5));
 
         Assert.True(item.State == DownloadState.Failed, Describe(item));
-        Assert.Contains("sent nothing", item.SourceFailures[proxy.Endpoint]);
+        Assert.Contains("delivered nothing", item.SourceFailures[proxy.Endpoint]);
     }
 
     [Fact]
@@ -746,7 +763,7 @@ public class DownloadTests
         await RunAsync(batch, TimeSpan.FromSeconds(6));
 
         Assert.True(item.State == DownloadState.Completed, $"{Describe(item)}; piece lists served by the good source: {good.TransferCounters.PieceListsServed}");
-        Assert.Contains("sent nothing", item.SourceFailures[proxy.Endpoint]);
+        Assert.Contains("delivered nothing", item.SourceFailures[proxy.Endpoint]);
     }
 
     [Fact]

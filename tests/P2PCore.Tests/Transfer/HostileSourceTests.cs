@@ -130,9 +130,28 @@ public sealed class HostileSourceTests : IAsyncLifetime
         var item = await DownloadAsync(SHA256.HashData(content), "stall.bin", content.Length, source.Endpoint, stall: TimeSpan.FromSeconds(1.5));
 
         Assert.Equal(DownloadState.Failed, item.State);
-        Assert.Contains("sent nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
+        Assert.Contains("delivered nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
         Assert.InRange(clock.Elapsed.TotalSeconds, 1.4, 10);
         Assert.True(File.Exists(Path.Combine(_root, "stall.bin" + PartialFile.DataSuffix)), "the partial file stays, to be resumed");
+    }
+
+    [Fact]
+    public async Task A_source_that_answers_keep_alive_but_sends_no_data_is_dropped_after_the_stall_timeout()
+    {
+        var content = new byte[2 * TransferLimits.PieceSize];
+        RandomNumberGenerator.Fill(content);
+        await using var source = FakeSource.Start(
+            request => request switch
+            {
+                PieceListRequest list => new PieceList(list.RequestId, content.Length, 0, TransferFixtures.PieceHashes(content)),
+                _ => null, // pieces are never answered, but the connection is kept lively with pings
+            },
+            pingEvery: TimeSpan.FromMilliseconds(200));
+
+        var item = await DownloadAsync(SHA256.HashData(content), "pings.bin", content.Length, source.Endpoint, stall: TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        Assert.Contains("delivered nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
     }
 
     private async Task<DownloadItem> DownloadAsync(byte[] hash, string name, long? size, string source, TimeSpan? stall = null)
@@ -148,14 +167,16 @@ public sealed class HostileSourceTests : IAsyncLifetime
     {
         private readonly Socket _listener;
         private readonly Func<IMessage, IMessage?> _script;
+        private readonly TimeSpan? _pingEvery;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<FrameConnection> _connections = [];
         private readonly Task _accepting;
         private int _pieceListRequests;
 
-        private FakeSource(Func<IMessage, IMessage?> script)
+        private FakeSource(Func<IMessage, IMessage?> script, TimeSpan? pingEvery)
         {
             _script = script;
+            _pingEvery = pingEvery;
             _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _listener.Listen();
@@ -167,7 +188,8 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
         public int PieceListRequests => Volatile.Read(ref _pieceListRequests);
 
-        public static FakeSource Start(Func<IMessage, IMessage?> script) => new(script);
+        /// <summary>A source answering requests with <paramref name="script"/>; with <paramref name="pingEvery"/> it also pings its downloaders, as a node's keep-alive does.</summary>
+        public static FakeSource Start(Func<IMessage, IMessage?> script, TimeSpan? pingEvery = null) => new(script, pingEvery);
 
         public async ValueTask DisposeAsync()
         {
@@ -200,12 +222,32 @@ public sealed class HostileSourceTests : IAsyncLifetime
             await Task.WhenAll(serving);
         }
 
+        private async Task PingAsync(FrameConnection connection, TimeSpan every)
+        {
+            try
+            {
+                for (ulong nonce = 1; nonce < 1000; nonce++)
+                {
+                    await Task.Delay(every, _stop.Token);
+                    await connection.SendAsync(new Ping(nonce), _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or P2PException or ObjectDisposedException)
+            {
+            }
+        }
+
         private async Task ServeAsync(FrameConnection connection)
         {
             try
             {
                 await Handshake.AcceptAsync(connection, TimeSpan.FromSeconds(5), _stop.Token);
                 await connection.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), Endpoint, "liar"), _stop.Token);
+                if (_pingEvery is { } every)
+                {
+                    _ = PingAsync(connection, every);
+                }
+
                 while (await connection.ReceiveAsync(ProtocolLimits.MaxPayload, _stop.Token) is { } request)
                 {
                     if (request is PieceListRequest)

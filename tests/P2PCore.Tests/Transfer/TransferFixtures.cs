@@ -171,17 +171,20 @@ public static class TransferFixtures
 }
 
 /// <summary>
-/// A source that answers its handshake and then goes silent: it forwards the node's first frame (Welcome) to the
-/// downloader and holds everything after, while still passing the downloader's requests on. One connection.
+/// A source that holds back some of the node's frames: by default it answers its handshake and then goes silent (it
+/// forwards the node's first frame, Welcome, and nothing after); with <c>pass</c> it forwards the frames that
+/// function lets through (by their number and code). The downloader's requests are always passed on. One connection.
 /// </summary>
 public sealed class SilentAfterWelcomeProxy : IAsyncDisposable
 {
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
+    private readonly Func<int, MessageCode, bool> _pass;
     private readonly Task _run;
 
-    public SilentAfterWelcomeProxy(string upstream)
+    public SilentAfterWelcomeProxy(string upstream, Func<int, MessageCode, bool>? pass = null)
     {
+        _pass = pass ?? ((number, _) => number == 0);
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(1);
@@ -210,7 +213,7 @@ public sealed class SilentAfterWelcomeProxy : IAsyncDisposable
             using var down = await _listener.AcceptAsync(_stop.Token);
             using var up = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await up.ConnectAsync(upstream, _stop.Token);
-            await Task.WhenAll(RequestsAsync(down, up), WelcomeOnlyAsync(up, down));
+            await Task.WhenAll(RequestsAsync(down, up), PassedFramesAsync(up, down));
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -239,32 +242,29 @@ public sealed class SilentAfterWelcomeProxy : IAsyncDisposable
         }
     }
 
-    private async Task WelcomeOnlyAsync(Socket from, Socket to)
+    private async Task PassedFramesAsync(Socket from, Socket to)
     {
         try
         {
+            // Every frame is read whole (so the node's writes never block); only those passed reach the downloader.
             var header = new byte[ProtocolLimits.FrameHeaderLength];
-            if (!await ReceiveExactlyAsync(from, header))
+            for (int number = 0; number < 1_000_000; number++)
             {
-                return;
-            }
-
-            var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
-            if (!await ReceiveExactlyAsync(from, body))
-            {
-                return;
-            }
-
-            await to.SendAsync(header, SocketFlags.None, _stop.Token);
-            await to.SendAsync(body, SocketFlags.None, _stop.Token);
-
-            // From here on nothing reaches the downloader; reading on keeps the node's writes from blocking.
-            var sink = new byte[64 * 1024];
-            for (int chunk = 0; chunk < 1_000_000; chunk++)
-            {
-                if (await from.ReceiveAsync(sink, SocketFlags.None, _stop.Token) == 0)
+                if (!await ReceiveExactlyAsync(from, header))
                 {
                     return;
+                }
+
+                var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
+                if (!await ReceiveExactlyAsync(from, body))
+                {
+                    return;
+                }
+
+                if (_pass(number, (MessageCode)header[0]))
+                {
+                    await to.SendAsync(header, SocketFlags.None, _stop.Token);
+                    await to.SendAsync(body, SocketFlags.None, _stop.Token);
                 }
             }
         }
