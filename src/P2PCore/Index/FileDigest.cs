@@ -15,6 +15,8 @@ public sealed class FileDigest
 
     public const int HashSize = 32;
 
+    private byte[]? _pieceRoot;
+
     public FileDigest(long size, byte[] sha256, byte[] pieceHashes)
     {
         if (sha256.Length != HashSize || pieceHashes.Length != PieceCount(size) * HashSize)
@@ -25,7 +27,6 @@ public sealed class FileDigest
         Size = size;
         Sha256 = sha256;
         PieceHashes = pieceHashes;
-        PieceRoot = SHA256.HashData(pieceHashes);
     }
 
     public long Size { get; }
@@ -35,7 +36,8 @@ public sealed class FileDigest
     /// <summary>The piece hashes laid end to end, 32 bytes each.</summary>
     public byte[] PieceHashes { get; }
 
-    public byte[] PieceRoot { get; }
+    /// <summary>SHA-256 of <see cref="PieceHashes"/>, computed when first asked for (storing a digest): a lookup that only serves the file has no use for it.</summary>
+    public byte[] PieceRoot => _pieceRoot ??= SHA256.HashData(PieceHashes);
 
     public string Hash => Convert.ToHexString(Sha256);
 

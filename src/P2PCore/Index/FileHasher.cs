@@ -76,19 +76,31 @@ public static class FileHasher
     private static int Read(SafeFileHandle handle, byte[] buffer, long offset, long expectedSize)
     {
         var length = (int)Math.Min(FileDigest.PieceSize, expectedSize - offset);
-        var filled = 0;
-        while (filled < length)
+        var filled = ReadFully(handle, buffer.AsSpan(0, length), offset);
+        if (filled < length)
         {
-            var read = RandomAccess.Read(handle, buffer.AsSpan(filled, length - filled), offset + filled);
+            throw new FileChangedException($"the file became shorter while it was read ({offset + filled} of {expectedSize} bytes)");
+        }
+
+        return length;
+    }
+
+    /// <summary>Reads at <paramref name="offset"/> until <paramref name="destination"/> is full or the file ends; returns the bytes read.</summary>
+    internal static int ReadFully(SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        int filled = 0;
+        while (filled < destination.Length)
+        {
+            int read = RandomAccess.Read(handle, destination[filled..], offset + filled);
             if (read == 0)
             {
-                throw new FileChangedException($"the file became shorter while it was read ({offset + filled} of {expectedSize} bytes)");
+                break;
             }
 
             filled += read;
         }
 
-        return length;
+        return filled;
     }
 
     private static void EnsureUnchanged(SafeFileHandle handle, long? expectedModified, string path)

@@ -27,6 +27,7 @@ public sealed class DownloadBatch : IAsyncDisposable
     public DownloadBatch(DownloadOptions options, CancellationToken cancellationToken = default)
     {
         _options = options;
+        Destination = Path.GetFullPath(options.Destination);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _pool = new SourcePool(_stop.Token);
         _throttle = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
@@ -38,10 +39,13 @@ public sealed class DownloadBatch : IAsyncDisposable
     public IReadOnlyList<DownloadItem> Items => [.. _byHash.Values.OrderBy(i => i.Number)];
 
     /// <summary>True when the batch has this content already (another input names one more source of it).</summary>
-    public bool Contains(string hash) => _byHash.ContainsKey(hash.ToUpperInvariant());
+    public bool Contains(string hash) => _byHash.ContainsKey(hash.Trim().ToUpperInvariant());
 
     /// <summary>The folder files are downloaded into (full path).</summary>
-    public string Destination => Path.GetFullPath(_options.Destination);
+    public string Destination { get; }
+
+    /// <summary>Where <see cref="Add"/> would save this content (for -WhatIf); <see cref="ArgumentException"/> for an unsafe name.</summary>
+    public string TargetPath(string hash, string? name) => Path.Combine(Destination, SafeFileName(name, hash.Trim().ToUpperInvariant()));
 
     /// <summary>
     /// Adds a content to download from <paramref name="source"/> ('host:port'), or the source to the content's
@@ -73,7 +77,7 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         var fileName = SafeFileName(name, key);
-        var destination = Path.Combine(Path.GetFullPath(_options.Destination), fileName);
+        var destination = Path.Combine(Destination, fileName);
         var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
         item.AddSource(source);
         if (!_byDestination.TryAdd(destination, item))
@@ -82,7 +86,11 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         // Made with the first download, not before: -WhatIf or no input leaves no folder behind.
-        Directory.CreateDirectory(_options.Destination);
+        if (_byHash.IsEmpty)
+        {
+            Directory.CreateDirectory(Destination);
+        }
+
         _byHash[key] = item;
         lock (_running)
         {

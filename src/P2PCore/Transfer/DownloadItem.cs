@@ -100,18 +100,15 @@ public sealed class DownloadItem
         }
     }
 
-    /// <summary>Adds a source; false when it was known already.</summary>
-    internal bool AddSource(string endpoint)
+    /// <summary>Adds a source, unless it is known already.</summary>
+    internal void AddSource(string endpoint)
     {
         lock (_gate)
         {
-            if (_sources.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
+            if (!_sources.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
             {
-                return false;
+                _sources.Add(endpoint);
             }
-
-            _sources.Add(endpoint);
-            return true;
         }
     }
 

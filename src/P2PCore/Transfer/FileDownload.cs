@@ -24,18 +24,11 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         if (partial is null)
         {
             var (size, pieceHashes) = await FetchPieceListAsync(cancellationToken).ConfigureAwait(false);
+            // With the size known beforehand, the partial file was looked for already. (Free space was checked
+            // with the list; a file of one piece is written in one go, and a full disk fails that write clearly.)
+            partial = item.Size is null ? PartialFile.TryResume(item.Destination, size, item.HashBytes) : null;
             item.Size = size;
-            partial = PartialFile.TryResume(item.Destination, size, item.HashBytes);
-            if (partial is null)
-            {
-                if (TransferLimits.PieceCount(size) > 1)
-                {
-                    // A file of one piece is written in one go: a full disk fails that write with the same clear error.
-                    EnsureFreeSpace(size);
-                }
-
-                partial = PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
-            }
+            partial ??= PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
         }
         else
         {
@@ -51,7 +44,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file check.
         using var hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var hashing = hasher is not null ? Task.Run(() => hasher.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? SHA256.HashData([]) : item.HashBytes);
+        var hashing = hasher is not null ? Task.Run(() => hasher.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
         try
         {
             await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
@@ -291,7 +284,6 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     private async Task RunSourceAsync(string source, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        var held = new HashSet<int>();
         var queue = new Queue<(int Piece, Task<PieceData> Data)>();
         NodeClient? client = null;
         var busySince = (long?)null;
@@ -307,7 +299,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     {
                         // -MaxBytesPerSecond: a piece is requested only when the command's bandwidth allows it; pieces
                         // already requested are taken in meanwhile, so nothing that arrived waits on the limit.
-                        if (scheduler.Next(held) is var next && next < 0)
+                        if (scheduler.Next(idle: queue.Count == 0) is var next && next < 0)
                         {
                             break;
                         }
@@ -324,7 +316,6 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                             continue;
                         }
 
-                        held.Add(next);
                         queue.Enqueue((next, client.GetPieceAsync(item.HashBytes, next, cancellationToken)));
                     }
 
@@ -336,14 +327,13 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     var (piece, request) = queue.Peek();
                     var data = await WithinStallTimeoutAsync(request, client, source, cancellationToken).ConfigureAwait(false);
                     queue.Dequeue();
-                    held.Remove(piece);
                     await AcceptAsync(source, piece, data, partial, scheduler, hasher, cancellationToken).ConfigureAwait(false);
                     busySince = null;
                 }
                 catch (NodeUnavailableException ex) when (ex.Code == ProtocolError.NodeBusy)
                 {
                     // 'Busy' is not a failure: give the pieces back, try this source again a little later.
-                    GiveBack(queue, held, scheduler);
+                    GiveBack(queue, scheduler);
                     busySince ??= Environment.TickCount64;
                     if (Environment.TickCount64 - busySince > TransferLimits.BusyGiveUpAfter.TotalMilliseconds)
                     {
@@ -374,7 +364,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         finally
         {
             item.SourceActive(-1);
-            GiveBack(queue, held, scheduler);
+            GiveBack(queue, scheduler);
         }
     }
 
@@ -401,15 +391,11 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 throw;
             }
 
+            scheduler.Verified(piece);
             if (written)
             {
-                scheduler.Verified(piece);
                 item.Verified(expected);
                 kept = hasher?.Offer(piece, data) ?? false;
-            }
-            else
-            {
-                scheduler.Verified(piece);
             }
         }
         finally
@@ -453,16 +439,11 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
-    private static void GiveBack(Queue<(int Piece, Task<PieceData> Data)> queue, HashSet<int> held, PieceScheduler scheduler)
+    private static void GiveBack(Queue<(int Piece, Task<PieceData> Data)> queue, PieceScheduler scheduler)
     {
-        foreach (var piece in held)
-        {
-            scheduler.Release(piece);
-        }
-
-        held.Clear();
         while (queue.TryDequeue(out var pending))
         {
+            scheduler.Release(pending.Piece);
             // Whatever still arrives for these requests is not needed.
             Discard(pending.Data);
         }

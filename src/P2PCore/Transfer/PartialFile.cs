@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
+using P2PTransfer.Index;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
@@ -29,11 +30,10 @@ internal sealed class PartialFile : IDisposable
     private int _verified;
     private bool _disposed;
 
-    private PartialFile(string destination, long size, byte[] hash, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap, int verified)
+    private PartialFile(string destination, long size, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap, int verified)
     {
         Destination = destination;
         Size = size;
-        Hash = hash;
         PieceHashes = pieceHashes;
         _data = data;
         _record = record;
@@ -49,8 +49,6 @@ internal sealed class PartialFile : IDisposable
     public string RecordPath => Destination + RecordSuffix;
 
     public long Size { get; }
-
-    public byte[] Hash { get; }
 
     /// <summary>The piece hashes this download verifies against (from the record, or as first fetched).</summary>
     public byte[] PieceHashes { get; }
@@ -78,8 +76,6 @@ internal sealed class PartialFile : IDisposable
             }
         }
     }
-
-    public SafeFileHandle Data => _data;
 
     /// <summary>
     /// Reads the record left by an earlier run for this content; null when there is none or it belongs to other
@@ -144,7 +140,7 @@ internal sealed class PartialFile : IDisposable
                 throw new InvalidDataException("the data is shorter than the pieces its record marks");
             }
 
-            return new PartialFile(destination, size, hash, pieceHashes, data, record, bitmap, verified);
+            return new PartialFile(destination, size, pieceHashes, data, record, bitmap, verified);
         }
         catch (DownloadInUseException)
         {
@@ -188,7 +184,7 @@ internal sealed class PartialFile : IDisposable
                 // One write makes the file: no reservation, no record. Locked before it is emptied.
                 data = OpenLocked(destination + DataSuffix, FileMode.OpenOrCreate);
                 RandomAccess.SetLength(data, 0);
-                return new PartialFile(destination, size, hash, pieceHashes, data, null, new byte[1], 0);
+                return new PartialFile(destination, size, pieceHashes, data, null, new byte[1], 0);
             }
 
             // The record is the lock: taken before anything is emptied.
@@ -203,7 +199,7 @@ internal sealed class PartialFile : IDisposable
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(46), pieces);
             pieceHashes.CopyTo(header.AsSpan(HeaderLength));
             RandomAccess.Write(record, header, 0);
-            return new PartialFile(destination, size, hash, pieceHashes, data, record, new byte[(pieces + 7) / 8], 0);
+            return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8], 0);
         }
         catch (IOException ex) when (IsDiskFull(ex))
         {
@@ -257,13 +253,13 @@ internal sealed class PartialFile : IDisposable
             }
 
             Write(piece, data.Span);
+            // Recorded before the next writer checks: a second copy of the piece (end game) is not written again.
+            return Record(piece);
         }
         finally
         {
             _writeGate.Release();
         }
-
-        return Record(piece);
     }
 
     private void Write(int piece, ReadOnlySpan<byte> data)
@@ -308,17 +304,9 @@ internal sealed class PartialFile : IDisposable
     /// <summary>Reads a piece back (for the whole-file hash, when it was not at hand in memory).</summary>
     public void ReadPiece(int piece, Span<byte> destination)
     {
-        long offset = (long)piece * TransferLimits.PieceSize;
-        int filled = 0;
-        while (filled < destination.Length)
+        if (FileHasher.ReadFully(_data, destination, (long)piece * TransferLimits.PieceSize) < destination.Length)
         {
-            int read = RandomAccess.Read(_data, destination[filled..], offset + filled);
-            if (read == 0)
-            {
-                throw new IOException($"'{DataPath}' is shorter than its record says");
-            }
-
-            filled += read;
+            throw new IOException($"'{DataPath}' is shorter than its record says");
         }
     }
 

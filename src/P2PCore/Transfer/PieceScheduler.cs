@@ -36,8 +36,11 @@ internal sealed class PieceScheduler
         }
     }
 
-    /// <summary>The next piece for a source (which has <paramref name="held"/> under way already), or -1 when there is none for it.</summary>
-    public int Next(ISet<int> held)
+    /// <summary>
+    /// The next piece for a source, or -1 when there is none for it. Only an <paramref name="idle"/> source (nothing
+    /// under way) is given a piece another source still has under way.
+    /// </summary>
+    public int Next(bool idle)
     {
         lock (_gate)
         {
@@ -53,9 +56,9 @@ internal sealed class PieceScheduler
             }
 
             // End game: a source with nothing under way helps with pieces under way elsewhere.
-            for (int piece = 0; held.Count == 0 && piece < _verified.Length; piece++)
+            for (int piece = 0; idle && piece < _verified.Length; piece++)
             {
-                if (!_verified[piece] && _holders[piece] < MaxHolders && !held.Contains(piece))
+                if (!_verified[piece] && _holders[piece] < MaxHolders)
                 {
                     _holders[piece]++;
                     return piece;
@@ -66,20 +69,17 @@ internal sealed class PieceScheduler
         }
     }
 
-    /// <summary>A piece arrived and was verified; false when another source delivered it first.</summary>
-    public bool Verified(int piece)
+    /// <summary>A piece arrived and was verified (by this source, or another one first).</summary>
+    public void Verified(int piece)
     {
         lock (_gate)
         {
             _holders[piece] = Math.Max(0, _holders[piece] - 1);
-            if (_verified[piece])
+            if (!_verified[piece])
             {
-                return false;
+                _verified[piece] = true;
+                _remaining--;
             }
-
-            _verified[piece] = true;
-            _remaining--;
-            return true;
         }
     }
 

@@ -16,15 +16,12 @@ internal sealed class ServedFile
     private readonly TransferCounters _counters;
     private int _references = 1;
 
-    private ServedFile(SafeFileHandle handle, SharedFile file, FileDigest digest, TransferCounters counters)
+    private ServedFile(SafeFileHandle handle, FileDigest digest, TransferCounters counters)
     {
         _handle = handle;
-        File = file;
         Digest = digest;
         _counters = counters;
     }
-
-    public SharedFile File { get; }
 
     public FileDigest Digest { get; }
 
@@ -60,7 +57,7 @@ internal sealed class ServedFile
                 throw new P2PException(ProtocolError.FileChanged, changed);
             }
 
-            return new ServedFile(handle, file, digest, counters);
+            return new ServedFile(handle, digest, counters);
         }
         catch
         {
@@ -90,20 +87,10 @@ internal sealed class ServedFile
     /// </summary>
     public void Fill(int piece, Span<byte> destination)
     {
-        long offset = (long)piece * TransferLimits.PieceSize;
         int filled = 0;
         try
         {
-            while (filled < destination.Length)
-            {
-                int read = RandomAccess.Read(_handle, destination[filled..], offset + filled);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                filled += read;
-            }
+            filled = FileHasher.ReadFully(_handle, destination, (long)piece * TransferLimits.PieceSize);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {

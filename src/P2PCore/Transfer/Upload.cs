@@ -166,8 +166,13 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
             {
                 // Under the lock: the idle release cannot close a file between this and its use.
                 Touch();
-                _recent.Remove(key);
-                _recent.AddFirst(key);
+                if (_recent.First!.Value != key)
+                {
+                    // Most requests are for the file asked for last: only a switch reorders the list.
+                    _recent.Remove(key);
+                    _recent.AddFirst(key);
+                }
+
                 return open;
             }
 

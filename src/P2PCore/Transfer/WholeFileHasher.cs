@@ -21,27 +21,22 @@ internal sealed class WholeFileHasher : IDisposable
 
     public WholeFileHasher(PartialFile file) => _file = file;
 
-    /// <summary>Bytes hashed so far (the in-order prefix).</summary>
-    public long HashedBytes => Math.Min(_file.Size, (long)Volatile.Read(ref _next) * TransferLimits.PieceSize);
-
     /// <summary>Offers a verified piece still in memory; true when the hasher took it (it releases it), false when the caller keeps it.</summary>
     public bool Offer(int piece, PieceData data)
     {
+        bool taken;
         lock (_gate)
         {
-            if (piece < _next || piece >= _next + MaxHeld || !_held.TryAdd(piece, data))
-            {
-                Signal();
-                return false;
-            }
+            taken = piece >= _next && piece < _next + MaxHeld && _held.TryAdd(piece, data);
         }
 
+        // Taken or not, the piece is verified: the hasher may go on (reading it back when it was not taken).
         Signal();
-        return true;
+        return taken;
     }
 
     /// <summary>Wakes the hasher: a piece was verified.</summary>
-    public void Signal() => _signal.Writer.TryWrite(true);
+    private void Signal() => _signal.Writer.TryWrite(true);
 
     /// <summary>Hashes every piece in order as it becomes verified; returns the whole file's SHA-256.</summary>
     public async Task<byte[]> RunAsync(CancellationToken cancellationToken)

@@ -104,8 +104,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                     continue;
                 }
 
-                var fileName = DownloadBatch.SafeFileName(Name, Hash.ToUpperInvariant());
-                var target = Path.Combine(batch.Destination, fileName);
+                var target = batch.TargetPath(Hash, Name);
                 if (!ShouldProcess(target, $"Download {Hash.ToUpperInvariant()} from {source}"))
                 {
                     _declined.Add(Hash);
