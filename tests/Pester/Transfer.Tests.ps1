@@ -199,6 +199,18 @@ Describe 'What a node refuses to serve' {
         $small = Start-SharingNode 'small-slots' 62 (Split-Path $shared.FullName) -MaxUploads 3
         $small.Uploads.MaxUploads | Should -Be 3
         $node.Uploads.MaxUploads | Should -Be 16
+
+        # Three downloaders each hold a slot (an upload lasts 3 s past its last request); the fourth is told 'busy'.
+        $bytes = [Convert]::FromHexString($sharedHash)
+        $none = [Threading.CancellationToken]::None
+        $clients = 1..4 | ForEach-Object { [P2PTransfer.Client.NodeClient]::ConnectAsync($small.Endpoint).GetAwaiter().GetResult() }
+        try {
+            foreach ($client in $clients[0..2]) { $client.GetPieceListAsync($bytes, 0, $none).GetAwaiter().GetResult().Size | Should -Be 3MB }
+            $refusal = { $clients[3].GetPieceListAsync($bytes, 0, $none).GetAwaiter().GetResult() } | Should -Throw -PassThru
+            $refusal.Exception.InnerException.Code, $refusal.Exception.Code | Should -Contain ([P2PTransfer.Protocol.ProtocolError]::NodeBusy)
+            $small.TransferCounters.UploadsRefusedBusy | Should -Be 1
+        }
+        finally { foreach ($client in $clients) { $client.DisposeAsync().AsTask().Wait(5000) | Out-Null } }
     }
 
     It 'refuses an unknown hash with a clear error' {
