@@ -95,8 +95,10 @@ public sealed class HostileSourceTests : IAsyncLifetime
         Assert.False(File.Exists(Path.Combine(_root, "liar.bin" + PartialFile.DataSuffix)), "unverifiable data is not kept for a resume");
     }
 
-    [Fact]
-    public async Task A_source_answering_with_another_piece_or_a_short_piece_is_dropped_and_the_file_is_not_written()
+    [Theory]
+    [InlineData("a short piece", "bad data for piece")]
+    [InlineData("another piece", "sent piece 1 for a request of piece 0")]
+    public async Task A_source_answering_with_another_piece_or_a_short_piece_is_dropped_and_the_file_is_not_written(string answer, string reason)
     {
         var content = new byte[2 * TransferLimits.PieceSize];
         RandomNumberGenerator.Fill(content);
@@ -104,14 +106,16 @@ public sealed class HostileSourceTests : IAsyncLifetime
         await using var source = FakeSource.Start(request => request switch
         {
             PieceListRequest list => new PieceList(list.RequestId, content.Length, 0, TransferFixtures.PieceHashes(content)),
-            PieceRequest piece => PieceData.FromBytes(piece.RequestId, piece.Piece, content.AsSpan(0, 1000)),
+            PieceRequest piece when answer == "a short piece" => PieceData.FromBytes(piece.RequestId, piece.Piece, content.AsSpan(0, 1000)),
+            // The right bytes of the other piece, labelled as what they are: not what was asked for.
+            PieceRequest piece => PieceData.FromBytes(piece.RequestId, 1 - piece.Piece, content.AsSpan((int)(1 - piece.Piece) * TransferLimits.PieceSize, TransferLimits.PieceSize)),
             _ => null,
         });
 
         var item = await DownloadAsync(hash, "short.bin", content.Length, source.Endpoint);
 
         Assert.Equal(DownloadState.Failed, item.State);
-        Assert.Contains("bad data for piece", item.SourceFailures[source.Endpoint]);
+        Assert.Contains(reason, item.SourceFailures[source.Endpoint]);
         Assert.False(File.Exists(Path.Combine(_root, "short.bin")));
     }
 
