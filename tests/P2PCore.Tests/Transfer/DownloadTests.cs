@@ -146,9 +146,10 @@ public class DownloadTests
         await using var nodes = new TestNodes();
         var content = Content(MiB + 1, 104);
         var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)]);
-        // At most 64 KiB every 150 ms: the 1 MiB piece takes about 2.4 s to come, the stall timeout is 1 s.
-        await using var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(150));
-        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1));
+        // At most 64 KiB every 300 ms: the 1 MiB piece takes about 4.8 s to come, twice the stall timeout of 2.5 s
+        // (whose margin covers the 600 ms a request and its first bytes spend in the proxy, on a busy machine too).
+        await using var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(300));
+        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(2.5));
 
         var item = batch.Add(HashOf(content), "slow.bin", content.Length, slow.Endpoint)!;
         await RunAsync(batch, TimeSpan.FromSeconds(30));
