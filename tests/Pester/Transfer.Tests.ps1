@@ -258,7 +258,7 @@ Describe 'Receive-P2PFile as a user drives it' {
     It 'downloads a batch of 1,000 small files found by one search, with one command' {
         $destination = Join-Path $TestDrive 'dl-many'
 
-        Find-P2PFile -Server $node.Endpoint 'small-*' -TimeoutSec 2 | Receive-P2PFile -Destination $destination
+        Find-P2PFile -Server $node.Endpoint 'small-*' -TimeoutSec 10 | Receive-P2PFile -Destination $destination
 
         $got = Get-ChildItem -LiteralPath $destination
         $got.Count | Should -Be 1000

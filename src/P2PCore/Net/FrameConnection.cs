@@ -28,6 +28,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private long _lastReceived = Environment.TickCount64;
     private long _lastLargeFrameProgress;
     private long _lastSent = Environment.TickCount64;
+    private long _lastLargeFrameSent;
     private int _disposing;
     private int _reading;
     private int _readerCompleted;
@@ -126,6 +127,12 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the socket: shows a remote still reading.</summary>
     public long LastSent => Interlocked.Read(ref _lastSent);
+
+    /// <summary>
+    /// Milliseconds (Environment.TickCount64) when a large frame was last handed to the socket; 0 before any. The
+    /// kernel's buffers still hold its tail for the remote to read, which a slow remote may take seconds to do.
+    /// </summary>
+    public long LastLargeFrameSent => Interlocked.Read(ref _lastLargeFrameSent);
 
     /// <summary>True while frames wait to be sent or are being written to the socket.</summary>
     public bool IsSending => _outbox.Reader.Count > 0 || Volatile.Read(ref _flushing) != 0;
@@ -306,17 +313,24 @@ public sealed class FrameConnection : IAsyncDisposable
                 // At most about 1 MiB goes to the socket per flush: writers refilling the queue as fast as it drains
                 // must not move everything into the writer's memory past a remote that does not read.
                 int batched = 0;
+                bool large = false;
                 while (batched < FlushBatchBytes && outbox.TryRead(out var message))
                 {
                     int written = FrameCodec.Write(message, _writer);
                     Counters.Sent(written);
                     batched += written;
+                    large |= written >= LargeFrameBytes;
                 }
 
                 Volatile.Write(ref _flushing, 1);
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
                 Volatile.Write(ref _flushing, 0);
-                Interlocked.Exchange(ref _lastSent, Environment.TickCount64);
+                long now = Environment.TickCount64;
+                Interlocked.Exchange(ref _lastSent, now);
+                if (large)
+                {
+                    Interlocked.Exchange(ref _lastLargeFrameSent, now);
+                }
                 if (flush.IsCompleted)
                 {
                     return;

@@ -206,8 +206,10 @@ public abstract class Session
         long lastReceived = Connection.LastReceived;
         long pingSent = Interlocked.Read(ref _keepAliveSentAt);
         bool pingOutstanding = pingSent > lastReceived;
-        // A remote still taking the bulk data queued ahead of our ping is slow, not dead.
-        bool draining = Connection.IsSending && now - Connection.LastSent < SlowReaderGrace(deadAfter).TotalMilliseconds;
+        // A remote still taking the bulk data queued ahead of our ping is slow, not dead: the data may wait in our
+        // queue, or already sit in the kernel's buffers, which a slow link takes seconds to empty.
+        long grace = (long)SlowReaderGrace(deadAfter).TotalMilliseconds;
+        bool draining = (Connection.IsSending && now - Connection.LastSent < grace) || now - Connection.LastLargeFrameSent < grace;
         if (pingOutstanding && !draining && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
         {
             // Error(108) is sent in case the remote still reads (a slow sender); the close is bounded either way.

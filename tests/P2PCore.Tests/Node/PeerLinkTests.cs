@@ -57,7 +57,7 @@ public class PeerLinkTests
         Assert.Equal(ProtocolError.DuplicateLink, reverse.Code);
 
         // The pair stays linked by one link (by the lower-id rule it may now be the one b dialed).
-        Assert.True(await Eventually.TrueAsync(() => a.GetPeers().Count == 1 && b.GetPeers().Count == 1, TimeSpan.FromSeconds(3)));
+        Assert.True(await Eventually.TrueAsync(() => a.GetPeers().Count == 1 && b.GetPeers().Count == 1, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public class PeerLinkTests
         }
 
         await a.ConnectPeerAsync(b.Endpoint);
-        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public class PeerLinkTests
         var node = await nodes.StartAsync("polite");
         var peerId = Guid.NewGuid();
         var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
-        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         var disconnecting = node.DisconnectPeerAsync(peerId);
         var (messages, endOfStream) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
@@ -190,7 +190,7 @@ public class PeerLinkTests
 
         work.Dispose();
         await stopping.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.True(await Eventually.TrueAsync(() => left.PeerCount == 0 && right.PeerCount == 0, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => left.PeerCount == 0 && right.PeerCount == 0, TimeSpan.FromSeconds(5)));
         Assert.Equal(1, left.Counters.PeerLinksClosed);
     }
 
@@ -200,7 +200,7 @@ public class PeerLinkTests
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("survivor");
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid()));
-        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         raw.Abort();
 
@@ -213,7 +213,7 @@ public class PeerLinkTests
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("watcher", configure: TestNodes.FastKeepAlive);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid(), "mute"));
-        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         // The socket stays open but never answers a ping: a pulled cable, as the node sees it.
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(5)));

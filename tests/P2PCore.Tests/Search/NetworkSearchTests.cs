@@ -78,7 +78,7 @@ public class NetworkSearchTests
             results.Add(result);
             if (results.Count == 2)
             {
-                Assert.True(await Eventually.TrueAsync(() => net[2].SearchCounters.ResponsesRouted == 1, TimeSpan.FromSeconds(3)));
+                Assert.True(await Eventually.TrueAsync(() => net[2].SearchCounters.ResponsesRouted == 1, TimeSpan.FromSeconds(10)));
                 await slowPath.DisposeAsync();
             }
 
@@ -101,7 +101,7 @@ public class NetworkSearchTests
         var net = await SearchNetwork.StartAsync(nodes, 3);
         await SearchNetwork.LinkAsync(net, (0, 1), (0, 2));
         var (work, stopping) = await TestNodes.BeginClosingAsync(net[1], TimeSpan.FromSeconds(10));
-        Assert.True(await Eventually.TrueAsync(() => net[0].GetPeers().Any(p => p.Name == "n1" && p.State == Peers.PeerState.RemoteClosing), TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => net[0].GetPeers().Any(p => p.Name == "n1" && p.State == Peers.PeerState.RemoteClosing), TimeSpan.FromSeconds(10)));
 
         var clock = Stopwatch.StartNew();
         var results = await SearchNetwork.SearchAsync(net[0], timeoutSec: 1);
@@ -150,8 +150,8 @@ public class NetworkSearchTests
             break;
         }
 
-        Assert.True(await Eventually.TrueAsync(() => net[0].Search.ActiveSearches == 0, TimeSpan.FromSeconds(2)));
-        Assert.True(await Eventually.TrueAsync(() => net[0].Work.Active == 0, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => net[0].Search.ActiveSearches == 0, TimeSpan.FromSeconds(10)));
+        Assert.True(await Eventually.TrueAsync(() => net[0].Work.Active == 0, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
@@ -254,16 +254,16 @@ public class NetworkSearchTests
             File.WriteAllText(Path.Combine(node.Shares[0], $"ordinary-name-number-{i:000}.txt"), "an ordinary file");
         }
 
-        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count() == 151 && !node.Index.IsBusy, TimeSpan.FromSeconds(20)));
+        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count() == 151 && !node.Index.IsBusy, TimeSpan.FromSeconds(30)), "the index did not settle on 151 files");
         var rawId = Guid.NewGuid();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
         var slow = new FileQuery { Pattern = "^(.*)(.*)(.*)(.*)(.*)!$" };
         await raw.SendAsync([.. Enumerable.Range(0, 60).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, stack, slow)))]);
-        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 60, TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 60, TimeSpan.FromSeconds(20)), $"the node received {node.SearchCounters.RequestsReceived} of the peer's 60 queries");
         using var client = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
         await client.SendAsync([.. Enumerable.Range(1, 8).SelectMany(id => FrameCodec.ToArray(new SearchRequest((uint)id, 0, 30_000, 10, slow)))]);
-        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.SearchesStarted == 8, TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.SearchesStarted == 8, TimeSpan.FromSeconds(20)), $"the node started {node.SearchCounters.SearchesStarted} of the client's 8 searches");
 
         var clock = Stopwatch.StartNew();
         var own = await SearchNetwork.SearchAsync(node, ttl: 0, timeoutSec: 10);

@@ -48,7 +48,7 @@ public sealed class TestNodes : IAsyncDisposable
     {
         Assert.True(node.Work.TryBegin(out var work));
         var stopping = node.StopAsync(drainTimeout);
-        Assert.True(await Eventually.TrueAsync(() => node.Status == NodeStatus.Closing, TimeSpan.FromSeconds(2)));
+        Assert.True(await Eventually.TrueAsync(() => node.Status == NodeStatus.Closing, TimeSpan.FromSeconds(10)));
         return (work, stopping);
     }
 
