@@ -100,7 +100,7 @@ Describe 'Start-P2PNode, Get-P2PNode and Stop-P2PNode' {
 
     It 'links to -Peer addresses at start and reports the ones it cannot reach' {
         $hub = Start-P2PNode -Name hub -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/hub
-        $unreachable = "127.0.0.1:$($hub.Port + 1)"
+        $unreachable = "127.0.0.1:1"
         $spoke = Start-P2PNode -Name spoke -ListenAddress 127.0.0.2 -Port 0 -StateDirectory TestDrive:/state/spoke -Peer $hub.Endpoint, $unreachable -ErrorVariable failures -ErrorAction SilentlyContinue
 
         $spoke.Status | Should -Be 'Running'

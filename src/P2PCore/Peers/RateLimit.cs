@@ -51,6 +51,16 @@ public sealed class RateLimit(double perSecond, double burst)
         }
     }
 
+    /// <summary>Takes <paramref name="amount"/> tokens whatever is left, going into debt if need be.</summary>
+    public void Charge(double amount)
+    {
+        lock (_gate)
+        {
+            Refill();
+            _tokens -= amount;
+        }
+    }
+
     private void Refill()
     {
         long now = Environment.TickCount64;

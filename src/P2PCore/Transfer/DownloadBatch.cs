@@ -16,7 +16,7 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly SourcePool _pool;
     private readonly CancellationTokenSource _stop;
     private readonly SemaphoreSlim _throttle;
-    private readonly Peers.RateLimit? _bandwidth;
+    private readonly Bandwidth? _bandwidth;
     private readonly ConcurrentDictionary<string, DownloadItem> _byHash = new(StringComparer.OrdinalIgnoreCase);
     // Names that are one file on this system: case matters on Linux, not on Windows or macOS.
     private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
@@ -31,8 +31,8 @@ public sealed class DownloadBatch : IAsyncDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _pool = new SourcePool(_stop.Token);
         _throttle = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
-        // One limit for the whole command (every file, every source); a quarter of a second of burst.
-        _bandwidth = options.MaxBytesPerSecond is { } rate ? new Peers.RateLimit(rate, rate / 4.0) : null;
+        // One limit for the whole command (every file, every source).
+        _bandwidth = options.MaxBytesPerSecond is { } rate ? new Bandwidth(rate) : null;
     }
 
     /// <summary>Every item added, in order.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using P2PTransfer.Client;
-using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 
@@ -11,7 +10,7 @@ namespace P2PTransfer.Transfer;
 /// against the file's identity at the end), pieces fetched from every source in parallel and verified as they
 /// arrive, the whole file's SHA-256 computed alongside, and only then the final name.
 /// </summary>
-internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options, RateLimit? bandwidth)
+internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options, Bandwidth? bandwidth)
 {
     private readonly System.Collections.Concurrent.ConcurrentBag<ProtocolError> _failureCodes = [];
     private Exception? _localFailure;
@@ -297,23 +296,32 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     client ??= await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
                     while (queue.Count < TransferLimits.PiecesInFlightPerSource)
                     {
-                        // -MaxBytesPerSecond: a piece is requested only when the command's bandwidth allows it; pieces
-                        // already requested are taken in meanwhile, so nothing that arrived waits on the limit.
-                        if (scheduler.Next(idle: queue.Count == 0) is var next && next < 0)
+                        int next;
+                        if (bandwidth is not null && queue.Count == 0)
                         {
-                            break;
-                        }
-
-                        if (bandwidth is not null && !bandwidth.TryTakeOnCredit(TransferLimits.PieceLength(partial.Size, next), out var wait))
-                        {
-                            scheduler.Release(next);
-                            if (queue.Count > 0)
+                            // -MaxBytesPerSecond, nothing under way: wait for this source's turn at the budget.
+                            using var turn = await bandwidth.WaitTurnAsync(cancellationToken).ConfigureAwait(false);
+                            if ((next = scheduler.Next(idle: true)) < 0)
                             {
                                 break;
                             }
 
-                            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-                            continue;
+                            turn.Take(TransferLimits.PieceLength(partial.Size, next));
+                        }
+                        else
+                        {
+                            if ((next = scheduler.Next(idle: queue.Count == 0)) < 0)
+                            {
+                                break;
+                            }
+
+                            // With pieces under way, one more goes only if the budget allows it now; otherwise the
+                            // pieces already requested are taken meanwhile, so nothing that arrived waits on the limit.
+                            if (bandwidth is not null && !bandwidth.TryTake(TransferLimits.PieceLength(partial.Size, next)))
+                            {
+                                scheduler.Release(next);
+                                break;
+                            }
                         }
 
                         queue.Enqueue((next, client.GetPieceAsync(item.HashBytes, next, cancellationToken)));

@@ -141,6 +141,37 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task Sources_waiting_for_the_bandwidth_go_first_come_first_served_and_nobody_jumps_the_queue()
+    {
+        var bandwidth = new Bandwidth(bytesPerSecond: 1000);
+        Assert.True(bandwidth.TryTake(1000), "the first piece goes on credit: 750 bytes of debt, 0.75 s");
+        var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
+
+        async Task WaitAndTakeAsync(int source)
+        {
+            await Task.Delay(source * 50);
+            using var turn = await bandwidth.WaitTurnAsync(CancellationToken.None);
+            order.Enqueue(source);
+            turn.Take(100);
+        }
+
+        var waiting = Enumerable.Range(0, 3).Select(WaitAndTakeAsync).ToArray();
+        await Task.Delay(200);
+        Assert.False(bandwidth.TryTake(1), "a source that does not queue cannot take while others wait");
+        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([0, 1, 2], order);
+
+        using (var turn = await bandwidth.WaitTurnAsync(CancellationToken.None))
+        {
+            Assert.False(bandwidth.TryTake(1), "nobody takes beside the one whose turn it is");
+            turn.Take(1);
+        }
+
+        await Task.Delay(600);
+        Assert.True(bandwidth.TryTake(1), "once the turns are over and the debt paid, a piece goes at once");
+    }
+
+    [Fact]
     public async Task A_slow_source_whose_piece_takes_longer_than_the_stall_timeout_is_kept_while_its_bytes_arrive()
     {
         await using var nodes = new TestNodes();
