@@ -143,7 +143,7 @@ public class SearchHostileInputTests
             File.WriteAllText(Path.Combine(deep, $"{longName}-{i:0000}.txt"), "x");
         }
 
-        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count(f => f.State == SharedFileState.Ready) == 5001, TimeSpan.FromSeconds(60)));
+        Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count(f => f.State == SharedFileState.Ready) == 5001, TimeSpan.FromSeconds(120)));
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
         for (uint id = 1; id <= SearchLimits.MaxSearchesPerClient; id++)
