@@ -52,7 +52,7 @@ Describe 'Peer links between nodes of a session' {
         $failure.FullyQualifiedErrorId | Should -BeLike 'NodeClosing*'
         $failure.Exception.Message | Should -Be "node middle ($($middle.Endpoint)) is shutting down"
 
-        Wait-Until { -not (Get-P2PPeer -Node $left) -and -not (Get-P2PPeer -Node $right) } -TimeoutSec 3 | Should -BeTrue
+        Wait-Until { -not (Get-P2PPeer -Node $left) -and -not (Get-P2PPeer -Node $right) } -TimeoutSec 5 | Should -BeTrue
         $left.Counters.PeerLinksClosed | Should -Be 1
         { Test-P2PNode $middle.Endpoint -TimeoutSec 2 -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionLost*'
     }
@@ -83,7 +83,7 @@ Describe 'Peer links between nodes of a session' {
         Get-P2PPeer -Node $middle | Where-Object Name -eq 'left' | Disconnect-P2PPeer
 
         (Get-P2PPeer -Node $middle).Name | Should -Be 'right'
-        Wait-Until { -not (Get-P2PPeer -Node $left) } -TimeoutSec 2 | Should -BeTrue
+        Wait-Until { -not (Get-P2PPeer -Node $left) } -TimeoutSec 5 | Should -BeTrue
         { Disconnect-P2PPeer -Node $middle -Endpoint $left.Endpoint -ErrorAction Stop } | Should -Throw -ErrorId 'PeerNotFound*'
     }
 

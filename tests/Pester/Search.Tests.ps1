@@ -38,7 +38,7 @@ Describe 'Searching a line of six nodes' {
     It 'with TTL <ttl> finds exactly the files within <ttl> hops of the end it starts from' -ForEach @(
         @{ ttl = 0 }, @{ ttl = 1 }, @{ ttl = 2 }, @{ ttl = 3 }, @{ ttl = 4 }
     ) {
-        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL $ttl -TimeoutSec 1
+        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL $ttl -TimeoutSec 3
 
         $found.Name | Sort-Object | Should -Be @(0..$ttl | ForEach-Object { "file-n$_.txt" })
         $found | ForEach-Object { $_.Hops | Should -Be ([int]$_.NodeName.Substring(1)) }
@@ -47,13 +47,13 @@ Describe 'Searching a line of six nodes' {
     It 'with the maximum TTL finds every file, each from the node that has it, and streams them as they come' {
         $arrivals = [Collections.Generic.List[double]]::new()
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL 7 -TimeoutSec 2 | ForEach-Object { $arrivals.Add($clock.Elapsed.TotalSeconds); $_ }
+        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL 7 -TimeoutSec 4 | ForEach-Object { $arrivals.Add($clock.Elapsed.TotalSeconds); $_ }
 
         $found.Name | Sort-Object | Should -Be @(0..5 | ForEach-Object { "file-n$_.txt" })
         ($found | Where-Object Name -EQ 'file-n5.txt').Endpoint | Should -Be $line[5].Endpoint
         $found | Should -BeOfType ([P2PTransfer.Search.P2PSearchResult])
-        $arrivals[0] | Should -BeLessThan 1.0
-        $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 1.9
+        $arrivals[0] | Should -BeLessThan 2.5 -Because 'results stream before the search ends'
+        $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 3.9
     }
 
     It 'refuses a TTL above the maximum with a clear error' {
@@ -61,7 +61,7 @@ Describe 'Searching a line of six nodes' {
     }
 
     It 'traces the route of each response with -Verbose' {
-        $verbose = Find-P2PFile -Node $line[0] 'file-n3*' -TimeoutSec 1 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $verbose = Find-P2PFile -Node $line[0] 'file-n3*' -TimeoutSec 3 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
 
         $route = ($line[0..3] | ForEach-Object Endpoint) -join ' > '
         $verbose.Message | Should -Contain "1 file(s) from n3 ($($line[3].Endpoint)), 3 hop(s), route $route"
@@ -81,7 +81,7 @@ Describe 'Searching networks with loops' {
         $nodes = 0..7 | ForEach-Object { Start-SharingNode $_ }
         Connect-Nodes $nodes $edges
 
-        $found = Find-P2PFile -Node $nodes[0] 'file-*' -TimeoutSec 1.5
+        $found = Find-P2PFile -Node $nodes[0] 'file-*' -TimeoutSec 3
 
         $found.Name | Sort-Object | Should -Be @(0..7 | ForEach-Object { "file-n$_.txt" })
         ($found | Group-Object NodeId | Where-Object Count -GT 1) | Should -BeNullOrEmpty
@@ -135,11 +135,11 @@ Describe 'Searching when nodes fail or close' {
             $elapsed = Measure-Command { $found = Find-P2PFile -Node $nodes[0] 'file-*' -TimeoutSec 1.5 }
 
             $found.Name | Sort-Object | Should -Be @('file-n0.txt', 'file-n2.txt')
-            $elapsed.TotalSeconds | Should -BeLessThan 2.5
+            $elapsed.TotalSeconds | Should -BeLessThan 5 -Because 'it ends at its timeout, not when the closing n1 does (20 s)'
             $nodes[1].SearchCounters.RequestsReceived | Should -Be 0 -Because "peers do not send requests to a node that announced it is closing"
 
             # Piped in with others, the closing node is an error for itself alone.
-            $piped = $nodes[1], $nodes[0], $nodes[0] | Find-P2PFile 'file-*' -TimeoutSec 1 -ErrorVariable failed -ErrorAction SilentlyContinue
+            $piped = $nodes[1], $nodes[0], $nodes[0] | Find-P2PFile 'file-*' -TimeoutSec 3 -ErrorVariable failed -ErrorAction SilentlyContinue
             $failed.Count | Should -Be 1
             $failed[0].FullyQualifiedErrorId | Should -BeLike 'NodeClosing*'
             $piped.Name | Sort-Object | Should -Be @('file-n0.txt', 'file-n2.txt')
@@ -163,7 +163,7 @@ Describe 'Searching as a pure client' {
 
         $found = Invoke-InNewSession @"
 if (Get-P2PNode) { throw 'this session should have no node' }
-Find-P2PFile -Server '$server' 'file-*' -TimeoutSec 1.5 | Select-Object Name, NodeName, Hops, Endpoint, Hash
+Find-P2PFile -Server '$server' 'file-*' -TimeoutSec 3 | Select-Object Name, NodeName, Hops, Endpoint, Hash
 "@
 
         $found.Name | Sort-Object | Should -Be @('file-n0.txt', 'file-n1.txt', 'file-n2.txt')
@@ -179,7 +179,7 @@ Find-P2PFile -Server '$server' 'file-*' -TimeoutSec 1.5 | Select-Object Name, No
         $node = Get-P2PNode n0
         $found = Find-P2PFile -Server $node.Endpoint 'file-*' -MaxResults 1 -TimeoutSec 60
         @($found).Count | Should -Be 1
-        Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 3 | Should -BeTrue
+        Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
     }
 }
 
@@ -206,7 +206,7 @@ Describe 'Stopping a search' {
 
             $elapsed.TotalSeconds | Should -BeLessThan 3
             $shell.Streams.Error | Should -BeNullOrEmpty
-            Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 3 | Should -BeTrue
+            Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
         }
         finally {
             $shell.Dispose()

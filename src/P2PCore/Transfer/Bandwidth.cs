@@ -14,8 +14,11 @@ internal sealed class Bandwidth(long bytesPerSecond)
     private readonly SemaphoreSlim _turn = new(1, 1);
     private int _queued;
 
+    /// <summary>Callers waiting for their turn or holding it.</summary>
+    public int Waiting => Volatile.Read(ref _queued);
+
     /// <summary>Pays for <paramref name="bytes"/> at once when nobody waits for a turn and the budget is not in debt.</summary>
-    public bool TryTake(long bytes) => Volatile.Read(ref _queued) == 0 && _budget.TryTakeOnCredit(bytes, out _);
+    public bool TryTake(long bytes) => Waiting == 0 && _budget.TryTakeOnCredit(bytes, out _);
 
     /// <summary>
     /// Waits until it is this caller's turn and the budget is out of debt. The caller then pays with

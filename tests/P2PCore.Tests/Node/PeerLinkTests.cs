@@ -148,14 +148,14 @@ public class PeerLinkTests
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         var disconnecting = node.DisconnectPeerAsync(peerId);
-        var (messages, endOfStream) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(3));
+        var (messages, endOfStream) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(10));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         raw.Dispose();
 
         Assert.True(endOfStream, "the node should half-close after its goodbye");
         Assert.Equal(ProtocolError.Disconnected, Assert.IsType<Bye>(messages.Last()).Reason);
         Assert.True(await disconnecting.WaitAsync(TimeSpan.FromSeconds(5)));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"disconnect took {clock.Elapsed.TotalMilliseconds:0} ms after the peer closed");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"disconnect took {clock.Elapsed.TotalMilliseconds:0} ms after the peer closed");
     }
 
     [Fact]
@@ -227,15 +227,24 @@ public class PeerLinkTests
     public async Task A_quiet_but_healthy_link_stays_up_on_keep_alive()
     {
         await using var nodes = new TestNodes();
-        var a = await nodes.StartAsync("a", host: 1, TestNodes.FastKeepAlive);
-        var b = await nodes.StartAsync("b", host: 2, TestNodes.FastKeepAlive);
+        // Pings every 300 ms, dead after 3 s: a pause of a busy machine is not a dead link, and the wait below still
+        // spans more than two dead-after times, so a keep-alive that failed to keep the link would show.
+        static void KeepAlive(NodeOptions options)
+        {
+            options.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+            options.DeadAfter = TimeSpan.FromSeconds(3);
+        }
+
+        var a = await nodes.StartAsync("a", host: 1, KeepAlive);
+        var b = await nodes.StartAsync("b", host: 2, KeepAlive);
         await a.ConnectPeerAsync(b.Endpoint);
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(7));
         Assert.True(a.PeerCount == 1, string.Join(Environment.NewLine, a.Log.Recent().Concat(b.Log.Recent())));
         var peer = Assert.Single(a.GetPeers());
         Assert.NotNull(peer.RoundTripMs);
         Assert.True(peer.FramesReceived > 2);
         Assert.Equal(0, a.Counters.KeepAliveTimeouts);
+        Assert.Equal(0, b.Counters.KeepAliveTimeouts);
     }
 }

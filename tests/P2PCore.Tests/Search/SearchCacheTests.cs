@@ -66,8 +66,8 @@ public class SearchCacheTests
     [Fact]
     public async Task Entries_expire_after_their_lifetime()
     {
-        var requests = new RequestCache(lifetime: TimeSpan.FromMilliseconds(100));
-        var responses = new ResponseCache(lifetime: TimeSpan.FromMilliseconds(100));
+        var requests = new RequestCache(lifetime: TimeSpan.FromSeconds(1));
+        var responses = new ResponseCache(lifetime: TimeSpan.FromSeconds(1));
         var id = Guid.NewGuid();
         var source = Guid.NewGuid();
         Assert.Equal(RequestAdmission.New, requests.Admit(id, 1, Entry));
@@ -75,7 +75,7 @@ public class SearchCacheTests
         Assert.False(responses.TryAdd(id, source, 0));
         Assert.True(responses.TryAdd(id, source, 1));
 
-        await Task.Delay(300);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
 
         Assert.False(requests.Contains(id));
         Assert.Equal(RequestAdmission.New, requests.Admit(id, 1, Entry));

@@ -12,6 +12,7 @@ public sealed class LatencyProxy : IAsyncDisposable
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
+    private volatile bool _holdingUpstream;
 
     public LatencyProxy(string host, string upstream, TimeSpan latency)
     {
@@ -23,6 +24,9 @@ public sealed class LatencyProxy : IAsyncDisposable
     }
 
     public string Endpoint { get; }
+
+    /// <summary>From now on what the upstream sends is held, never passed on: it stays on the way however slow the test is.</summary>
+    public void HoldUpstream() => _holdingUpstream = true;
 
     public async ValueTask DisposeAsync()
     {
@@ -38,14 +42,14 @@ public sealed class LatencyProxy : IAsyncDisposable
             using var down = await _listener.AcceptAsync(_stop.Token);
             using var up = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await up.ConnectAsync(upstream, _stop.Token);
-            await Task.WhenAll(PumpAsync(down, up, latency), PumpAsync(up, down, latency));
+            await Task.WhenAll(PumpAsync(down, up, latency, fromUpstream: false), PumpAsync(up, down, latency, fromUpstream: true));
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to, TimeSpan latency)
+    private async Task PumpAsync(Socket from, Socket to, TimeSpan latency, bool fromUpstream)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -55,6 +59,10 @@ public sealed class LatencyProxy : IAsyncDisposable
             {
                 int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
                 await Task.Delay(latency, _stop.Token);
+                if (fromUpstream && _holdingUpstream)
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
+                }
                 if (n == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);

@@ -54,7 +54,7 @@ public static class SearchNetwork
         [.. Enumerable.Range(0, count).SelectMany(i => Enumerable.Range(i + 1, count - i - 1).Select(j => (i, j)))];
 
     /// <summary>Runs a search to its end and returns every result.</summary>
-    public static async Task<List<P2PSearchResult>> SearchAsync(P2PNode entry, FileQuery? query = null, int ttl = SearchLimits.MaxTtl, double timeoutSec = 1.5, int maxResults = int.MaxValue)
+    public static async Task<List<P2PSearchResult>> SearchAsync(P2PNode entry, FileQuery? query = null, int ttl = SearchLimits.MaxTtl, double timeoutSec = 3, int maxResults = int.MaxValue)
     {
         var results = new List<P2PSearchResult>();
         var options = new SearchOptions { Ttl = ttl, Timeout = TimeSpan.FromSeconds(timeoutSec), MaxResults = maxResults };

@@ -66,7 +66,8 @@ public class DownloadTests
         }
 
         var hash = HashOf(content);
-        await using var batch = Batch(Destination(nodes));
+        // Paced (about 2 s in all), so the first source cannot take the whole file before the others have connected.
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 10 * MiB });
         var item = batch.Add(hash, "shared.bin", content.Length, servers[0].Endpoint)!;
         Assert.Null(batch.Add(hash, "other-name.bin", content.Length, servers[1].Endpoint));
         Assert.Null(batch.Add(hash.ToLowerInvariant(), null, null, servers[2].Endpoint));
@@ -144,31 +145,34 @@ public class DownloadTests
     public async Task Sources_waiting_for_the_bandwidth_go_first_come_first_served_and_nobody_jumps_the_queue()
     {
         var bandwidth = new Bandwidth(bytesPerSecond: 1000);
-        Assert.True(bandwidth.TryTake(1000), "the first piece goes on credit: 750 bytes of debt, 0.75 s");
+        Assert.True(bandwidth.TryTake(3250), "the first piece goes on credit: 3,000 bytes of debt, 3 s");
         var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
 
         async Task WaitAndTakeAsync(int source)
         {
-            await Task.Delay(source * 50);
             using var turn = await bandwidth.WaitTurnAsync(CancellationToken.None);
             order.Enqueue(source);
             turn.Take(100);
         }
 
-        var waiting = Enumerable.Range(0, 3).Select(WaitAndTakeAsync).ToArray();
-        await Task.Delay(200);
-        Assert.False(bandwidth.TryTake(1), "a source that does not queue cannot take while others wait");
-        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
+        var waiting = new List<Task>();
+        for (int source = 0; source < 3; source++)
+        {
+            waiting.Add(WaitAndTakeAsync(source));
+            Assert.True(await Eventually.TrueAsync(() => bandwidth.Waiting == waiting.Count, TimeSpan.FromSeconds(2)), $"source {source} queues");
+        }
+
+        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(15));
         Assert.Equal([0, 1, 2], order);
 
+        await Task.Delay(400);
         using (var turn = await bandwidth.WaitTurnAsync(CancellationToken.None))
         {
-            Assert.False(bandwidth.TryTake(1), "nobody takes beside the one whose turn it is");
+            Assert.False(bandwidth.TryTake(1), "nobody takes beside the one whose turn it is, debt or not");
             turn.Take(1);
         }
 
-        await Task.Delay(600);
-        Assert.True(bandwidth.TryTake(1), "once the turns are over and the debt paid, a piece goes at once");
+        Assert.True(bandwidth.TryTake(1), "with nobody waiting and no debt, a piece goes at once");
     }
 
     [Fact]
@@ -268,10 +272,11 @@ public class DownloadTests
         var second = (await StartSharingAsync(nodes, "second", 2, [("f.bin", content)])).Node;
         var destination = Destination(nodes);
 
-        // The first source is behind a slow path (about 6 MB/s), so the download is stopped partway.
+        // The first source is behind a slow path, and the download keeps to 2 MiB/s, so it is surely stopped partway:
+        // two seconds of pieces are still to come when it is stopped, even on a busy machine.
         await using (var slow = new LatencyProxy("127.0.0.1", first.Endpoint, TimeSpan.FromMilliseconds(10)))
         {
-            await using var batch = Batch(destination);
+            await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, MaxBytesPerSecond = 2 * MiB });
             var item = batch.Add(HashOf(content), "f.bin", content.Length, slow.Endpoint)!;
             Assert.True(await Eventually.TrueAsync(() => item.BytesDone >= 2 * MiB, Wait), $"progress: {item.BytesDone}");
             if (interruption == "cancelled")
@@ -676,9 +681,9 @@ public class DownloadTests
         var closedPort = ClosedPort();
         var hash = HashOf(content);
 
-        // The good source is slow (about 6 MB/s), so the others are surely tried while it works.
+        // The good source is slow and the download paced (about 2 s), so the others are surely tried while it works.
         await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(10));
-        await using var batch = Batch(Destination(nodes));
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 2 * MiB });
         var item = batch.Add(hash, "f.bin", null, slow.Endpoint)!;
         batch.Add(hash, null, null, stranger.Endpoint);
         batch.Add(hash, null, null, closedPort);
@@ -749,8 +754,8 @@ public class DownloadTests
         var silent = (await StartSharingAsync(nodes, "silent", 2, [("f.bin", content)])).Node;
         await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
 
-        // The good source is a little slow, so the silent one surely takes pieces before the good one is done.
-        await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(2));
+        // The good source is slow (about 2 s for the file), so the silent one surely takes pieces before the good one is done.
+        await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(10));
         await using var batch = Batch(Destination(nodes));
         var clock = Stopwatch.StartNew();
 
@@ -760,7 +765,7 @@ public class DownloadTests
         await RunAsync(batch);
 
         AssertArrived(item, content);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the file took {clock.Elapsed}: it waited on the silent source (stall timeout {TransferLimits.StallTimeout})");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"the file took {clock.Elapsed}: it waited on the silent source (stall timeout {TransferLimits.StallTimeout})");
         Assert.True(silent.TransferCounters.PiecesServed >= 1, "the silent source was asked for pieces");
         Assert.Equal(11, good.TransferCounters.PiecesServed);
     }
@@ -789,13 +794,13 @@ public class DownloadTests
         var silent = (await StartSharingAsync(nodes, "silent", 1, [("f.bin", content)])).Node;
         var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
         await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1), cancellationToken: stop.Token);
 
         var hash = HashOf(content);
         var item = batch.Add(hash, "f.bin", content.Length, proxy.Endpoint)!;
         batch.Add(hash, null, null, good.Endpoint);
-        await RunAsync(batch, TimeSpan.FromSeconds(6));
+        await RunAsync(batch, TimeSpan.FromSeconds(20));
 
         Assert.True(item.State == DownloadState.Completed, $"{Describe(item)}; piece lists served by the good source: {good.TransferCounters.PieceListsServed}");
         Assert.Contains("delivered nothing", item.SourceFailures[proxy.Endpoint]);
@@ -811,7 +816,7 @@ public class DownloadTests
         var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
 
         // The first source answers slowly (it does not have the file); the second joins while it is being asked.
-        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(150));
+        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(500));
         await using var batch = Batch(Destination(nodes));
         var item = batch.Add(hash, "f.bin", content.Length, slow.Endpoint)!;
         Assert.True(await Eventually.TrueAsync(() => item.State == DownloadState.Running, Wait));

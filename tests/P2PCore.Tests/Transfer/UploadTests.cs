@@ -377,7 +377,7 @@ public class UploadTests
         await downloading.SendAsync(new PieceRequest(1, HashBytes(served), 0));
         Assert.IsType<PieceData>(await ReplyAsync(downloading, 1));
 
-        var stopping = node.StopAsync(TimeSpan.FromSeconds(5));
+        var stopping = node.StopAsync(TimeSpan.FromSeconds(30));
         Assert.True(await Eventually.TrueAsync(() => node.Work.IsClosing, Wait));
         await newcomer.SendAsync(new PieceRequest(1, HashBytes(served), 0));
         await downloading.SendAsync(new PieceRequest(2, HashBytes(served), 0));
@@ -395,7 +395,7 @@ public class UploadTests
         // The downloader leaves: its upload ends and the stop completes well before the drain timeout.
         downloading.Dispose();
         newcomer.Dispose();
-        await stopping.WaitAsync(TimeSpan.FromSeconds(3));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, node.TransferCounters.UploadsActive);
     }
 
