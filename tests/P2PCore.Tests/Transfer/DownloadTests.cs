@@ -180,10 +180,12 @@ public class DownloadTests
     {
         await using var nodes = new TestNodes();
         var content = Content(MiB + 1, 104);
-        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)]);
-        // At most 64 KiB every 300 ms: the 1 MiB piece takes about 4.8 s to come, twice the stall timeout of 2.5 s
-        // (whose margin covers the 600 ms a request and its first bytes spend in the proxy, on a busy machine too).
-        await using var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(300));
+        // The node pings after 300 ms of quiet and judges after 1.5 s: well within the piece's time on the link.
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)], TestNodes.FastKeepAlive);
+        // A link of 64 KiB every 300 ms: the 1 MiB piece takes about 4.8 s to come, twice the stall timeout of 2.5 s,
+        // while its bytes arrive steadily. The node's socket empties at once into the link, so only its tail is left
+        // in flight when the node's keep-alive pings (the ping then waits behind seconds of data).
+        await using var slow = new ThrottledProxy("127.0.0.1", node.Endpoint, 64 * 1024, TimeSpan.FromMilliseconds(300));
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(2.5));
 
         var item = batch.Add(HashOf(content), "slow.bin", content.Length, slow.Endpoint)!;
