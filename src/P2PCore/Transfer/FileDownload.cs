@@ -427,17 +427,30 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     /// </summary>
     private async Task<T> WithinStallTimeoutAsync<T>(Task<T> request, NodeClient client, string source, CancellationToken cancellationToken)
     {
+        const int LookEvery = 1000;
         long waitingSince = Environment.TickCount64;
+        long lookedAt = waitingSince;
         while (true)
         {
             try
             {
-                return await request.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                return await request.WaitAsync(TimeSpan.FromMilliseconds(LookEvery), cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
+                long now = Environment.TickCount64;
                 long delivered = Math.Max(waitingSince, Math.Max(client.LastTransferAnswer, client.Connection.LastLargeFrameProgress));
-                if (Environment.TickCount64 - delivered > options.StallTimeout.TotalMilliseconds)
+                bool late = now - lookedAt > 2 * LookEvery;
+                lookedAt = now;
+                // A look that comes a second late means this side stalled (a busy machine, a suspended laptop): the
+                // connection's reader did not run either, so bytes that came meanwhile are not counted yet. Such a
+                // look does not judge the source, up to three stall timeouts.
+                if (late && now - delivered < 3 * options.StallTimeout.TotalMilliseconds)
+                {
+                    continue;
+                }
+
+                if (now - delivered > options.StallTimeout.TotalMilliseconds)
                 {
                     // Whatever arrives later is not needed.
                     Discard(request);

@@ -180,13 +180,17 @@ public class DownloadTests
     {
         await using var nodes = new TestNodes();
         var content = Content(MiB + 1, 104);
-        // The node pings after 300 ms of quiet and judges after 1.5 s: well within the piece's time on the link.
-        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)], TestNodes.FastKeepAlive);
-        // A link of 64 KiB every 300 ms: the 1 MiB piece takes about 4.8 s to come, twice the stall timeout of 2.5 s,
-        // while its bytes arrive steadily. The node's socket empties at once into the link, so only its tail is left
-        // in flight when the node's keep-alive pings (the ping then waits behind seconds of data).
-        await using var slow = new ThrottledProxy("127.0.0.1", node.Endpoint, 64 * 1024, TimeSpan.FromMilliseconds(300));
-        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(2.5));
+        // The node pings after 300 ms of quiet and judges an unanswered ping after 3 s: well within the piece's time on the link.
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("slow.bin", content)], options =>
+        {
+            options.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+            options.DeadAfter = TimeSpan.FromSeconds(3);
+        });
+        // A link of 64 KiB every 500 ms: the 1 MiB piece takes about 8 s to come, twice the stall timeout of 4 s, while
+        // its bytes arrive steadily. The link takes the node's data at once, so the node's send queue is empty and its
+        // ping waits behind seconds of data it already sent.
+        await using var slow = new ThrottledProxy("127.0.0.1", node.Endpoint, 64 * 1024, TimeSpan.FromMilliseconds(500));
+        await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(4));
 
         var item = batch.Add(HashOf(content), "slow.bin", content.Length, slow.Endpoint)!;
         await RunAsync(batch, TimeSpan.FromSeconds(30));
