@@ -58,7 +58,8 @@ public sealed class IndexCrashTests
 
         // Work committed before the kill was kept: only the rest (and the changed file) was read again.
         Assert.True(index.Counters.FilesHashed <= small + large - readyAtKill + 1, $"hashed {index.Counters.FilesHashed} after the restart, {readyAtKill} were ready before");
-        Assert.True(index.Counters.FilesUnchanged >= readyAtKill);
+        // Every file ready at the kill is found unchanged, except the two touched after it if they were among them.
+        Assert.True(index.Counters.FilesUnchanged >= readyAtKill - 2, $"{index.Counters.FilesUnchanged} unchanged after the restart, {readyAtKill} were ready before");
     }
 
     private static Process StartChild(TestShare share)
