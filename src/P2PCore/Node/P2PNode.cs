@@ -238,7 +238,9 @@ public sealed class P2PNode : IAsyncDisposable
         {
             if (_stopTask is null)
             {
+                // From the moment the node says it is closing, nothing new begins (a request racing the announcement too).
                 _status = NodeStatus.Closing;
+                Work.RefuseNew();
                 _stopTask = StopCoreAsync(drainTimeout ?? _options.DrainTimeout);
             }
 

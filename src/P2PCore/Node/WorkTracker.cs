@@ -57,6 +57,15 @@ public sealed class WorkTracker
         }
     }
 
+    /// <summary>Refuses new work from now on; running work goes on (the node calls it the moment it starts closing).</summary>
+    public void RefuseNew()
+    {
+        lock (_gate)
+        {
+            _closing = true;
+        }
+    }
+
     /// <summary>
     /// Refuses new work and waits until running work ends or the timeout passes, then cancels what is still
     /// running. True when all work finished in time.
