@@ -131,6 +131,32 @@ public class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task Nothing_new_begins_from_the_moment_the_node_says_it_is_closing()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("prompt");
+        Assert.True(node.Work.TryBegin(out var work));
+        // The stop is held where it tells listeners it is closing, before it announces it to peers and drains.
+        using var held = new ManualResetEventSlim();
+        node.StatusChanged += (_, e) =>
+        {
+            if (e.Status == NodeStatus.Closing)
+            {
+                held.Wait(TimeSpan.FromSeconds(10));
+            }
+        };
+
+        var stopping = node.StopAsync(TimeSpan.FromSeconds(30));
+
+        // A request that races the Closing announcement is refused too.
+        Assert.Equal(NodeStatus.Closing, node.Status);
+        Assert.False(node.Work.TryBegin(out _));
+        held.Set();
+        work.Dispose();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Work_under_way_finishes_before_stop_returns()
     {
         await using var nodes = new TestNodes();
