@@ -15,7 +15,6 @@ public sealed class FrameConnection : IAsyncDisposable
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
     private const int FlushBatchBytes = 1024 * 1024;
 
-
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _reader;

@@ -72,10 +72,10 @@ public sealed class WorkTracker
     /// </summary>
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
+        RefuseNew();
         Task idle;
         lock (_gate)
         {
-            _closing = true;
             idle = _idle.Task;
         }
 

@@ -294,36 +294,9 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 try
                 {
                     client ??= await pool.GetAsync(source, cancellationToken).ConfigureAwait(false);
-                    while (queue.Count < TransferLimits.PiecesInFlightPerSource)
+                    while (queue.Count < TransferLimits.PiecesInFlightPerSource
+                        && await NextPieceAsync(scheduler, idle: queue.Count == 0, partial.Size, cancellationToken).ConfigureAwait(false) is var next && next >= 0)
                     {
-                        int next;
-                        if (bandwidth is not null && queue.Count == 0)
-                        {
-                            // -MaxBytesPerSecond, nothing under way: wait for this source's turn at the budget.
-                            using var turn = await bandwidth.WaitTurnAsync(cancellationToken).ConfigureAwait(false);
-                            if ((next = scheduler.Next(idle: true)) < 0)
-                            {
-                                break;
-                            }
-
-                            turn.Take(TransferLimits.PieceLength(partial.Size, next));
-                        }
-                        else
-                        {
-                            if ((next = scheduler.Next(idle: queue.Count == 0)) < 0)
-                            {
-                                break;
-                            }
-
-                            // With pieces under way, one more goes only if the budget allows it now; otherwise the
-                            // pieces already requested are taken meanwhile, so nothing that arrived waits on the limit.
-                            if (bandwidth is not null && !bandwidth.TryTake(TransferLimits.PieceLength(partial.Size, next)))
-                            {
-                                scheduler.Release(next);
-                                break;
-                            }
-                        }
-
                         queue.Enqueue((next, client.GetPieceAsync(item.HashBytes, next, cancellationToken)));
                     }
 
@@ -374,6 +347,40 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             item.SourceActive(-1);
             GiveBack(queue, scheduler);
         }
+    }
+
+    /// <summary>
+    /// The next piece for a source to request, or -1 for none now. With -MaxBytesPerSecond it is paid for first: a
+    /// source with nothing under way waits for its turn at the budget; one with pieces under way gets one more only
+    /// if the budget allows it at once (it takes what it requested meanwhile, so nothing that arrived waits on the limit).
+    /// </summary>
+    private async ValueTask<int> NextPieceAsync(PieceScheduler scheduler, bool idle, long size, CancellationToken cancellationToken)
+    {
+        if (bandwidth is null)
+        {
+            return scheduler.Next(idle);
+        }
+
+        if (idle)
+        {
+            using var turn = await bandwidth.WaitTurnAsync(cancellationToken).ConfigureAwait(false);
+            int piece = scheduler.Next(idle: true);
+            if (piece >= 0)
+            {
+                turn.Take(TransferLimits.PieceLength(size, piece));
+            }
+
+            return piece;
+        }
+
+        int next = scheduler.Next(idle: false);
+        if (next >= 0 && !bandwidth.TryTake(TransferLimits.PieceLength(size, next)))
+        {
+            scheduler.Release(next);
+            return -1;
+        }
+
+        return next;
     }
 
     private async Task AcceptAsync(string source, int piece, PieceData data, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher, CancellationToken cancellationToken)

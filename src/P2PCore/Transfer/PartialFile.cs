@@ -19,9 +19,9 @@ internal sealed class PartialFile : IDisposable
     private const uint Magic = 0x50325052; // "P2PR"
     private const ushort RecordVersion = 1;
     private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
+    private const int WriteChunk = 16 * 1024;
 
     private readonly object _gate = new();
-    private const int WriteChunk = 16 * 1024;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle? _record;

@@ -155,5 +155,4 @@ internal sealed class ServedFile
             return false;
         }
     }
-
 }

@@ -20,6 +20,9 @@ public static class TransferLimits
     /// <summary>An upload with no request under way for this long gives its slot back.</summary>
     public static readonly TimeSpan UploadIdleAfter = TimeSpan.FromSeconds(3);
 
+    /// <summary>The same on a closing node: downloaders that are done do not hold up the drain.</summary>
+    public static readonly TimeSpan UploadIdleAfterWhileClosing = TimeSpan.FromSeconds(1);
+
     /// <summary>Open files an upload keeps (by hash), so small files in a row and pieces of one file do not reopen.</summary>
     public const int OpenFilesPerUpload = 32;
 

@@ -56,9 +56,7 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
 
         try
         {
-            // A closing node lets go of idle uploads sooner (a downloader between two requests gets a second), so
-            // the drain is not held up by downloaders that are done.
-            var idleAfter = service.IsClosing ? 1000 : TransferLimits.UploadIdleAfter.TotalMilliseconds;
+            var idleAfter = (service.IsClosing ? TransferLimits.UploadIdleAfterWhileClosing : TransferLimits.UploadIdleAfter).TotalMilliseconds;
             if (_active && Volatile.Read(ref _inFlight) == 0 && Environment.TickCount64 - Volatile.Read(ref _lastActivity) >= idleAfter)
             {
                 EndUpload();
