@@ -151,7 +151,20 @@ public abstract class P2PCmdlet : PSCmdlet
         }
     }
 
-    protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+    /// <summary>
+    /// A path the user gave (relative, '~', a PSDrive) as a full file-system path. Paths of other providers (Env:,
+    /// Variable:, the registry) are refused with <see cref="ArgumentException"/> naming <paramref name="parameter"/>.
+    /// </summary>
+    protected string ResolvePath(string path, string parameter)
+    {
+        var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+        {
+            throw new ArgumentException($"-{parameter} '{path}' is not a path of the file system (it belongs to the {provider.Name} provider)");
+        }
+
+        return resolved;
+    }
 
     /// <summary>
     /// The node to act on: the one given, else the session's only running node. A given node that cannot be used

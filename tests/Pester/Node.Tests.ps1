@@ -82,6 +82,15 @@ Describe 'Start-P2PNode, Get-P2PNode and Stop-P2PNode' {
         Get-P2PNode | Should -BeNullOrEmpty
     }
 
+    It 'refuses a share or state directory that is not a file-system path, naming it' {
+        $failure = { Start-P2PNode -Share Env:\PATH -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/x -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage "*-Share 'Env:\PATH' is not a path of the file system*" -PassThru
+        $failure.TargetObject | Should -Be 'Env:\PATH'
+        { Start-P2PNode -StateDirectory Variable:\state -ListenAddress 127.0.0.1 -Port 0 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-StateDirectory*Variable provider*'
+        Get-P2PNode | Should -BeNullOrEmpty
+    }
+
     It 'refuses a second node on the same state directory' {
         Start-P2PNode -Name one -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/same | Out-Null
         { Start-P2PNode -Name two -ListenAddress 127.0.0.1 -Port 0 -StateDirectory TestDrive:/state/same -ErrorAction Stop } |

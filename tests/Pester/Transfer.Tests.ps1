@@ -245,6 +245,14 @@ Describe 'What a node refuses to serve' {
             Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*not a safe file name*'
         Join-Path $TestDrive 'escaped.bin' | Should -Not -Exist
     }
+
+    It 'refuses a destination that is not a file-system folder, and writes nothing' {
+        $servedBefore = $node.TransferCounters.PiecesServed
+        { Receive-P2PFile -Hash $sharedHash -Name shared.bin -Source $node.Endpoint -Destination Variable:\dl -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-Destination*is not a path of the file system*'
+        $node.TransferCounters.PiecesServed | Should -Be $servedBefore
+        Test-Path Variable:\dl | Should -BeFalse
+    }
 }
 
 Describe 'Receive-P2PFile as a user drives it' {

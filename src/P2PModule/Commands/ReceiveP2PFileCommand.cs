@@ -63,14 +63,10 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
     protected override void BeginProcessing()
     {
-        var destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination ?? SessionState.Path.CurrentFileSystemLocation.Path, out var provider, out _);
+        var destination = Destination ?? SessionState.Path.CurrentFileSystemLocation.Path;
         try
         {
-            if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
-            {
-                throw new ArgumentException($"-Destination '{Destination}' is not a folder of the file system (it belongs to the {provider.Name} provider)");
-            }
-
+            destination = ResolvePath(destination, nameof(Destination));
             if (File.Exists(destination))
             {
                 throw new ArgumentException($"-Destination '{destination}' is a file; it must be a folder");

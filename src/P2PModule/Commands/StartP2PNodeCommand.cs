@@ -55,24 +55,38 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
 
     protected override void ProcessRecord()
     {
+        string? stateDirectory = null;
+        List<string>? shares = null;
+        string? resolving = null;
+        string Resolve(string path, string parameter)
+        {
+            resolving = path;
+            return ResolvePath(path, parameter);
+        }
+
+        try
+        {
+            stateDirectory = StateDirectory is null ? null : Resolve(StateDirectory, nameof(StateDirectory));
+            // Without -Share the node shares what its state directory shared last time.
+            shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(share => Resolve(share, nameof(Share)))] : null;
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, resolving));
+        }
+
         var options = new NodeOptions
         {
             Name = Name,
             Port = Port,
             ListenAddress = ListenAddress,
             AdvertisedHost = AdvertisedHost,
-            StateDirectory = StateDirectory is null ? null : ResolvePath(StateDirectory),
+            StateDirectory = stateDirectory,
             DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
             MaxUploads = MaxUploads,
-            Index = new IndexOptions
-            {
-                // Without -Share the node shares what its state directory shared last time.
-                Shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(ResolvePath)] : null,
-                Exclude = Exclude,
-            },
+            Index = new IndexOptions { Shares = shares, Exclude = Exclude },
         };
 
-        var shares = options.Index.Shares;
         var target = $"{ListenAddress}:{Port} sharing {(shares is null ? "what it shared last time" : shares.Count == 0 ? "nothing" : string.Join(", ", shares))}";
         if (!ShouldProcess(target, "Start P2P node"))
         {
