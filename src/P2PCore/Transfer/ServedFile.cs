@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using P2PTransfer.Index;
 using P2PTransfer.Protocol;
@@ -52,7 +53,7 @@ internal sealed class ServedFile
         {
             if (RandomAccess.GetLength(handle) != digest.Size
                 || System.IO.File.GetLastWriteTimeUtc(handle) != file.LastWriteTime.ToUniversalTime()
-                || !OpenedWhereIndexed(handle, file.FullName))
+                || !OpenedWhereIndexed(handle, file.Share, file.FullName))
             {
                 throw new P2PException(ProtocolError.FileChanged, changed);
             }
@@ -135,10 +136,11 @@ internal sealed class ServedFile
 
     /// <summary>
     /// Where the open handle really leads, checked after opening: a link swapped in between the path checks and the
-    /// open (or a share root replaced by a link) would lead elsewhere. Linux tells through /proc; elsewhere the path
-    /// checks before the open are all there is.
+    /// open (or a share root replaced by a link) would lead elsewhere. The folders above the share may be links (the
+    /// user's layout: a linked data disk, macOS's /tmp); from the share down nothing may be. Linux tells through /proc;
+    /// elsewhere the path checks before the open are all there is.
     /// </summary>
-    private static bool OpenedWhereIndexed(SafeFileHandle handle, string fullName)
+    private static bool OpenedWhereIndexed(SafeFileHandle handle, string share, string fullName)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -148,11 +150,43 @@ internal sealed class ServedFile
         try
         {
             var target = new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget;
-            return target is null || string.Equals(target, fullName, StringComparison.Ordinal);
+            if (target is null)
+            {
+                return true;
+            }
+
+            var above = Path.GetDirectoryName(share);
+            var expected = above is null ? fullName : Path.Join(RealPath(above), fullName.AsSpan(above.Length));
+            return string.Equals(target, expected, StringComparison.Ordinal);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false;
         }
     }
+
+    /// <summary>The path with every link on it resolved (realpath(3)); Linux only, where it is called.</summary>
+    private static string RealPath(string path)
+    {
+        var resolved = NativeRealPath(path, IntPtr.Zero);
+        if (resolved == IntPtr.Zero)
+        {
+            throw new IOException($"'{path}' cannot be resolved (errno {Marshal.GetLastPInvokeError()})");
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved)!;
+        }
+        finally
+        {
+            NativeFree(resolved);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "realpath", SetLastError = true)]
+    private static extern IntPtr NativeRealPath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+
+    [DllImport("libc", EntryPoint = "free")]
+    private static extern void NativeFree(IntPtr pointer);
 }

@@ -304,6 +304,52 @@ public class UploadTests
         Assert.Equal(0, node.TransferCounters.BytesServed);
     }
 
+    [Fact]
+    public async Task A_share_root_replaced_by_a_link_after_indexing_is_refused_FileChanged()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // Only Linux tells where an open handle leads (/proc/self/fd); elsewhere the path checks are all.
+        }
+
+        await using var nodes = new TestNodes();
+        var content = Content(4096, 21);
+        var (node, folder) = await StartSharingAsync(nodes, "server", 1, [("doc.bin", content)], FrozenIndex);
+        // A look-alike elsewhere: same name, size and last-write time, other bytes.
+        var lookAlike = Path.Combine(nodes.Root, "elsewhere");
+        Directory.CreateDirectory(lookAlike);
+        File.WriteAllBytes(Path.Combine(lookAlike, "doc.bin"), Content(4096, 22));
+        File.SetLastWriteTimeUtc(Path.Combine(lookAlike, "doc.bin"), File.GetLastWriteTimeUtc(Path.Combine(folder, "doc.bin")));
+        Directory.Move(folder, folder + "-moved");
+        Directory.CreateSymbolicLink(folder, lookAlike);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+
+        await raw.SendAsync(new PieceRequest(1, HashBytes(content), 0));
+
+        Refused(await ReplyAsync(raw, 1), ProtocolError.FileChanged);
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_share_given_through_a_linked_parent_folder_is_served()
+    {
+        // Common on real machines: a share below a linked folder (macOS /tmp, a data disk linked into home).
+        await using var nodes = new TestNodes();
+        var real = Path.Combine(nodes.Root, "real");
+        Directory.CreateDirectory(Path.Combine(real, "pub"));
+        var content = Content(3000, 20);
+        File.WriteAllBytes(Path.Combine(real, "pub", "doc.bin"), content);
+        var linked = Path.Combine(nodes.Root, "linked");
+        Directory.CreateSymbolicLink(linked, real);
+        var node = await nodes.StartAsync("server", 1, options => options.Index.Shares = [Path.Combine(linked, "pub")]);
+        await TestShare.IdleAsync(node.Index);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+
+        await raw.SendAsync(new PieceRequest(1, HashBytes(content), 0));
+
+        Assert.True(Assert.IsType<PieceData>(await ReplyAsync(raw, 1)).Data.Span.SequenceEqual(content));
+    }
+
     public static TheoryData<string, byte[], ProtocolError> BadTransferFrames()
     {
         var cut = FrameCodec.ToArray(new PieceRequest(1, new byte[32], 0))[..26];
