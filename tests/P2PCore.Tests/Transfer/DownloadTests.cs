@@ -173,6 +173,24 @@ public class DownloadTests
         }
 
         Assert.True(bandwidth.TryTake(1), "with nobody waiting and no debt, a piece goes at once");
+
+        // A source that gives up waiting leaves the queue: it does not block everyone after it.
+        bandwidth.TryTake(2000);
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bandwidth.WaitTurnAsync(giveUp.Token));
+        Assert.Equal(0, bandwidth.Waiting);
+    }
+
+    [Fact]
+    public void A_charge_puts_the_budget_into_debt_whatever_is_left()
+    {
+        var budget = new P2PTransfer.Peers.RateLimit(perSecond: 1000, burst: 250);
+
+        budget.Charge(1250);
+
+        Assert.False(budget.TryTakeOnCredit(1, out var wait));
+        Assert.InRange(wait.TotalMilliseconds, 900, 1000);
+        Assert.False(budget.TryTake());
     }
 
     [Fact]
@@ -192,11 +210,14 @@ public class DownloadTests
         await using var slow = new ThrottledProxy("127.0.0.1", node.Endpoint, 64 * 1024, TimeSpan.FromMilliseconds(500));
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(4));
 
+        var clock = Stopwatch.StartNew();
         var item = batch.Add(HashOf(content), "slow.bin", content.Length, slow.Endpoint)!;
         await RunAsync(batch, TimeSpan.FromSeconds(30));
+        clock.Stop();
         await Task.Delay(TimeSpan.FromSeconds(1)); // a few of the node's keep-alive ticks
 
         AssertArrived(item, content);
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(6), $"the link was slow: the piece took {clock.Elapsed.TotalSeconds:0.0} s, longer than the 4 s stall timeout");
         Assert.Empty(item.SourceFailures);
         // The node's ping waits behind the piece's tail in the socket buffers; it must not take the slow reader for dead.
         Assert.Equal(0, node.Counters.KeepAliveTimeouts);
@@ -790,6 +811,7 @@ public class DownloadTests
 
         Assert.True(item.State == DownloadState.Failed, Describe(item));
         Assert.Contains("delivered nothing", item.SourceFailures[proxy.Endpoint]);
+        Assert.False(File.Exists(item.Destination + PartialFile.DataSuffix), "nothing to resume within one piece: no partial file is left");
     }
 
     [Fact]

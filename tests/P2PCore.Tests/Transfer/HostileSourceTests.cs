@@ -156,6 +156,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
         Assert.Equal(DownloadState.Failed, item.State);
         Assert.Contains("delivered nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
+        Assert.True(source.PingsSent >= 3, $"the connection was kept lively: {source.PingsSent} ping(s)");
     }
 
     private async Task<DownloadItem> DownloadAsync(byte[] hash, string name, long? size, string source, TimeSpan? stall = null)
@@ -172,6 +173,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
         private readonly Socket _listener;
         private readonly Func<IMessage, IMessage?> _script;
         private readonly TimeSpan? _pingEvery;
+        private int _pingsSent;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<FrameConnection> _connections = [];
         private readonly Task _accepting;
@@ -194,6 +196,9 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
         /// <summary>A source answering requests with <paramref name="script"/>; with <paramref name="pingEvery"/> it also pings its downloaders, as a node's keep-alive does.</summary>
         public static FakeSource Start(Func<IMessage, IMessage?> script, TimeSpan? pingEvery = null) => new(script, pingEvery);
+
+        /// <summary>Pings handed to the downloader's connection.</summary>
+        public int PingsSent => Volatile.Read(ref _pingsSent);
 
         public async ValueTask DisposeAsync()
         {
@@ -234,6 +239,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
                 {
                     await Task.Delay(every, _stop.Token);
                     await connection.SendAsync(new Ping(nonce), _stop.Token);
+                    Interlocked.Increment(ref _pingsSent);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or P2PException or ObjectDisposedException)
