@@ -171,113 +171,45 @@ public static class TransferFixtures
 }
 
 /// <summary>
-/// A source that holds back some of the node's frames: by default it answers its handshake and then goes silent (it
-/// forwards the node's first frame, Welcome, and nothing after); with <c>pass</c> it forwards the frames that
-/// function lets through (by their number and code). The downloader's requests are always passed on. One connection.
+/// A source that answers its handshake and then goes silent: it forwards the node's first frame, Welcome, and nothing
+/// after (every frame is still read whole, so the node's writes never block). The downloader's requests are passed on.
 /// </summary>
-public sealed class SilentAfterWelcomeProxy : IAsyncDisposable
+public sealed class SilentAfterWelcomeProxy : OneConnectionProxy
 {
-    private readonly Socket _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Func<int, MessageCode, bool> _pass;
-    private readonly Task _run;
+    public SilentAfterWelcomeProxy(string upstream)
+        : base("127.0.0.1") => Start(upstream);
 
-    public SilentAfterWelcomeProxy(string upstream, Func<int, MessageCode, bool>? pass = null)
+    protected override Task ClientToNodeAsync(Socket client, Socket node) => ForwardAsync(client, node);
+
+    protected override Task NodeToClientAsync(Socket node, Socket client) => Quietly(async () =>
     {
-        _pass = pass ?? ((number, _) => number == 0);
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(1);
-        Endpoint = _listener.LocalEndPoint!.ToString()!;
-        _run = RunAsync(IPEndPoint.Parse(upstream));
-    }
-
-    public string Endpoint { get; }
-
-    /// <summary>Bytes of requests passed on to the node.</summary>
-    public long Forwarded => Interlocked.Read(ref _forwarded);
-
-    private long _forwarded;
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Dispose();
-        await _run.WaitAsync(TimeSpan.FromSeconds(5));
-    }
-
-    private async Task RunAsync(IPEndPoint upstream)
-    {
-        try
+        var header = new byte[ProtocolLimits.FrameHeaderLength];
+        for (int number = 0; number < 1_000_000; number++)
         {
-            using var down = await _listener.AcceptAsync(_stop.Token);
-            using var up = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await up.ConnectAsync(upstream, _stop.Token);
-            await Task.WhenAll(RequestsAsync(down, up), PassedFramesAsync(up, down));
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task RequestsAsync(Socket from, Socket to)
-    {
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            for (int chunk = 0; chunk < 100_000; chunk++)
+            if (!await ReceiveExactlyAsync(node, header))
             {
-                int n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
-                if (n == 0)
-                {
-                    return;
-                }
+                return;
+            }
 
-                Interlocked.Add(ref _forwarded, n);
-                await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _stop.Token);
+            var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
+            if (!await ReceiveExactlyAsync(node, body))
+            {
+                return;
+            }
+
+            if (number == 0)
+            {
+                await client.SendAsync(header, SocketFlags.None, Stopping);
+                await client.SendAsync(body, SocketFlags.None, Stopping);
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task PassedFramesAsync(Socket from, Socket to)
-    {
-        try
-        {
-            // Every frame is read whole (so the node's writes never block); only those passed reach the downloader.
-            var header = new byte[ProtocolLimits.FrameHeaderLength];
-            for (int number = 0; number < 1_000_000; number++)
-            {
-                if (!await ReceiveExactlyAsync(from, header))
-                {
-                    return;
-                }
-
-                var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
-                if (!await ReceiveExactlyAsync(from, body))
-                {
-                    return;
-                }
-
-                if (_pass(number, (MessageCode)header[0]))
-                {
-                    await to.SendAsync(header, SocketFlags.None, _stop.Token);
-                    await to.SendAsync(body, SocketFlags.None, _stop.Token);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
+    });
 
     private async Task<bool> ReceiveExactlyAsync(Socket from, byte[] buffer)
     {
         for (int got = 0; got < buffer.Length;)
         {
-            int n = await from.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, _stop.Token);
+            int n = await from.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, Stopping);
             if (n == 0)
             {
                 return false;
