@@ -96,8 +96,31 @@ function Invoke-Xunit {
     return [pscustomobject]@{ Passed = $passed; Failed = $failed }
 }
 
+# The console tests read a real terminal through tmux. A clean machine has only what this script installs: when
+# tmux is missing, install it with apt-get as root (refreshing the package lists if the first try fails). Where it
+# cannot be had, say so; those tests then fail with the same message rather than pass unseen.
+function Install-Tmux {
+    if (Get-Command tmux -CommandType Application -ErrorAction Ignore) { return }
+    $canInstall = $IsLinux -and (Get-Command apt-get -CommandType Application -ErrorAction Ignore) -and (& id -u) -eq '0'
+    if (-not $canInstall) {
+        Write-Warning 'tmux is not installed and cannot be installed here (it needs apt-get as root): the console tests will fail'
+        return
+    }
+    Write-Host '==> Installing tmux (apt-get)'
+    $apt = @('DEBIAN_FRONTEND=noninteractive', 'apt-get', '-q', '-o', 'DPkg::Lock::Timeout=120')
+    & env @apt install -y tmux | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        & env @apt update | Out-Host
+        & env @apt install -y tmux | Out-Host
+    }
+    if (-not (Get-Command tmux -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning 'apt-get could not install tmux: the console tests will fail'
+    }
+}
+
 function Invoke-PesterSuite {
     Write-Host '==> Pester'
+    Install-Tmux
     $pester = Get-PesterPath
     $resultFile = Join-Path $ResultsDir 'pester.json'
     New-Item -ItemType Directory -Force $ResultsDir | Out-Null
