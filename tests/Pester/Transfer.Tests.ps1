@@ -303,6 +303,16 @@ Describe 'Receive-P2PFile as a user drives it' {
         (Get-FileHash (Join-Path $destination 'small-0001.txt')).Hash | Should -Be $result.Hash
     }
 
+    It 'writes with -PassThru each file as Get-Item gives it, so its default view shows mode and size' {
+        $destination = Join-Path $TestDrive 'dl-passthru'
+        $file = Find-P2PFile -Server $node.Endpoint 'small-0003.txt' -TimeoutSec 5 | Receive-P2PFile -Destination $destination -PassThru
+
+        $file | Should -BeOfType ([IO.FileInfo])
+        $item = Get-Item -LiteralPath (Join-Path $destination 'small-0003.txt')
+        $file.PSPath | Should -Be $item.PSPath
+        ($file | Out-String) | Should -Be ($item | Out-String)
+    }
+
     It 'shows progress for the batch and each file, and completes every bar when files succeed or fail' {
         $ps = [powershell]::Create()
         try {

@@ -233,6 +233,13 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         }
     }
 
+    // The file as the file-system provider gives it (as Get-Item does): a bare FileInfo lacks the provider's
+    // properties (PSPath, and on Unix the mode, owner and size that its default view shows).
+    private void WriteFile(FileInfo file)
+    {
+        WriteObject(SessionState.InvokeProvider.Item.Get([file.FullName], force: true, literalPath: true), enumerateCollection: true);
+    }
+
     private void Finish(DownloadItem item)
     {
         if (_shownProgress.Remove(item.Number))
@@ -246,7 +253,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                 WriteVerbose($"{item.Name}: {Bytes(item.Size ?? 0)} verified in {item.Elapsed.TotalSeconds:0.00} s ({Bytes((long)item.BytesPerSecond)}/s){(item.BytesResumed > 0 ? $", {Bytes(item.BytesResumed)} resumed from an earlier run" : string.Empty)} -> {item.Destination}");
                 if (PassThru)
                 {
-                    WriteObject(item.File);
+                    WriteFile(item.File!);
                 }
 
                 break;
@@ -254,7 +261,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                 WriteVerbose($"{item.Name}: {item.Destination} already holds this content; not downloaded again");
                 if (PassThru)
                 {
-                    WriteObject(item.File);
+                    WriteFile(item.File!);
                 }
 
                 break;
