@@ -6,6 +6,7 @@
     Tasks (run in the order given):
       Build    compile and lay out the module in out/P2PTransfer (with its help)
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
+               (installs tmux for the console tests with apt-get when it is missing and this runs as root)
       Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
       Package  Build, then write out/repository/P2PTransfer.<version>.nupkg
       Clean    remove out/ and the bin/obj folders
