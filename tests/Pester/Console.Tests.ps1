@@ -37,10 +37,10 @@ Describe 'Find-P2PFile at an interactive prompt' {
             throw 'tmux is not installed: the console tests need a real terminal (Debian: apt-get install tmux; build.ps1 Test installs it when run as root)'
         }
 
-        # A private tmux server (its own socket), so nothing here touches the user's sessions.
+        # A private tmux server (its own socket, no user configuration), so nothing here touches the user's sessions.
         $script:Socket = "p2p-console-$PID-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
         function Invoke-Tmux {
-            $output = & tmux -L $script:Socket @args 2>&1
+            $output = & tmux -f /dev/null -L $script:Socket @args 2>&1
             if ($LASTEXITCODE -ne 0) { throw "tmux $($args -join ' ') failed: $output" }
             $output
         }
