@@ -724,7 +724,10 @@ public sealed class P2PNode : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            throw new P2PException(ProtocolError.ConnectionLost, $"cannot listen on {NetworkAddress.Format(address.ToString(), port)}: {ex.Message}", ex);
+            var where = NetworkAddress.Format(address.ToString(), port);
+            throw ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? new P2PException(ProtocolError.AddressInUse, $"cannot listen on {where}: the address is already in use (another program or node listens on port {port})", ex)
+                : new P2PException(ProtocolError.ConnectionLost, $"cannot listen on {where}: {ex.Message}", ex);
         }
     }
 
