@@ -84,4 +84,25 @@ Describe 'Errors that say what happened' {
             $failure.Exception.Message | Should -Not -BeLike '*UnknownCode*'
         }
     }
+
+    It 'fails each file it cannot write with PermissionDenied and goes on with the rest of the batch' -Skip:(-not $IsLinux) {
+        $share = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive 'share-rw')
+        Set-Content -LiteralPath (Join-Path $share 'one.txt') -Value 'one'
+        Set-Content -LiteralPath (Join-Path $share 'two.txt') -Value 'two'
+        $node = Start-P2PNode -Name rw -ListenAddress 127.0.0.2 -Port 0 -StateDirectory TestDrive:/state/rw -Share $share
+        Publish-P2PFile -Node $node -LiteralPath $share -Wait | Out-Null
+        $found = Find-P2PFile -Node $node -LocalOnly -Name one.txt, two.txt
+        $found.Count | Should -Be 2
+        # A folder no one can make, root included (mode bits do not stop root; /sys refuses every new name).
+        $destination = "/sys/p2ptransfer-$([guid]::NewGuid().ToString('N'))/sub"
+
+        $found | Receive-P2PFile -Destination $destination -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        # One error per file: the first does not end the command, the second file is still tried.
+        $failures.Count | Should -Be 2
+        $failures.TargetObject | Sort-Object | Should -Be @('one.txt', 'two.txt')
+        $failures.CategoryInfo.Category | Should -Be @('PermissionDenied', 'PermissionDenied')
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'AccessDenied*'
+        $failures[0].Exception.Message | Should -BeLike "*cannot create the destination folder '$destination'*"
+    }
 }
