@@ -5,6 +5,7 @@ using System.Text;
 using P2PTransfer.Client;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Node;
@@ -78,6 +79,33 @@ public class DialErrorTests
         var error = await Assert.ThrowsAsync<P2PException>(() => NodeClient.ConnectAsync(server.Endpoint));
 
         Assert.True(error.Code == ProtocolError.NotP2PNode, $"{what}: {error.Code} {error.Message}");
+    }
+
+    public static TheoryData<string, byte[], string> BrokenWelcomes()
+    {
+        var availabilityThree = FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "w"));
+        availabilityThree[ProtocolLimits.FrameHeaderLength + 2] = 3;
+        return new TheoryData<string, byte[], string>
+        {
+            { "availability 3", availabilityThree, "availability" },
+            { "a zero node id", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.Empty, "127.0.0.1:1", "w")), "nodeId" },
+            { "the endpoint 'garbage'", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "garbage", "w")), "endpoint" },
+            { "an empty endpoint", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "", "w")), "endpoint" },
+            { "an empty name", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "")), "name" },
+            { "a name with a slash", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "a/b")), "name" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BrokenWelcomes))]
+    public async Task A_welcome_whose_fields_break_their_rules_fails_the_dial_MalformedFrame(string what, byte[] welcome, string field)
+    {
+        await using var server = new BadRequestServer(welcome);
+
+        var error = await Assert.ThrowsAsync<ProtocolException>(() => NodeClient.ConnectAsync(server.Endpoint));
+
+        Assert.True(error.Code == ProtocolError.MalformedFrame, $"{what}: {error.Code} {error.Message}");
+        Assert.Contains(field, error.Message);
     }
 
     /// <summary>
