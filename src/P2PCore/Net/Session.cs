@@ -14,6 +14,7 @@ public abstract class Session
     private readonly ConcurrentDictionary<ulong, (long SentAt, TaskCompletionSource<TimeSpan> Reply)> _pings = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _endLock = new();
+    private readonly Func<MessageCode, ProtocolException?> _refuseCode;
     private long _nextNonce = Random.Shared.NextInt64();
     private long _keepAliveSentAt;
     private ulong _keepAliveNonce;
@@ -33,6 +34,7 @@ public abstract class Session
         _remoteAvailability = (int)remoteAvailability;
         Since = DateTimeOffset.Now;
         CreatedAt = Environment.TickCount64;
+        _refuseCode = RefuseCode;
     }
 
     public FrameConnection Connection { get; }
@@ -97,7 +99,7 @@ public abstract class Session
         {
             while (true)
             {
-                var message = await Connection.ReceiveAsync(ProtocolLimits.MaxPayload, RefuseCode, cancellationToken).ConfigureAwait(false);
+                var message = await Connection.ReceiveAsync(ProtocolLimits.MaxPayload, _refuseCode, cancellationToken).ConfigureAwait(false);
                 if (message is null)
                 {
                     Ended(ProtocolError.ConnectionLost, $"{Describe()} closed the connection");
