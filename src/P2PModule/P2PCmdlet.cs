@@ -224,7 +224,9 @@ public abstract class P2PCmdlet : PSCmdlet
 
     private static ErrorCategory CategoryOf(ProtocolError code) => code switch
     {
-        ProtocolError.NodeClosing or ProtocolError.NodeBusy or ProtocolError.Shutdown => ErrorCategory.ResourceUnavailable,
+        ProtocolError.NodeClosing or ProtocolError.NodeBusy or ProtocolError.Shutdown or ProtocolError.AddressInUse => ErrorCategory.ResourceUnavailable,
+        ProtocolError.HostNotFound => ErrorCategory.ObjectNotFound,
+        ProtocolError.NotP2PNode => ErrorCategory.InvalidData,
         ProtocolError.ConnectionLost or ProtocolError.Disconnected => ErrorCategory.ConnectionError,
         ProtocolError.Timeout or ProtocolError.HandshakeTimeout or ProtocolError.KeepAliveTimeout => ErrorCategory.OperationTimeout,
         ProtocolError.SelfLink => ErrorCategory.InvalidOperation,

@@ -253,6 +253,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
         }
     }
 
+    protected override bool TakesRequest(MessageCode code) => code is MessageCode.SearchResults or MessageCode.SearchDone or MessageCode.PieceList or MessageCode.PieceData or MessageCode.TransferRefused;
+
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
         switch (message)

@@ -107,12 +107,18 @@ public sealed class FrameConnection : IAsyncDisposable
     /// Reads the next message. Returns null when the remote closed cleanly between frames.
     /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken socket.
     /// </summary>
-    public async ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken)
+    public ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken) => ReceiveAsync(maxPayload, null, cancellationToken);
+
+    /// <summary>
+    /// Reads the next message; <paramref name="refuse"/> judges its code from the header, before the payload is
+    /// buffered or decoded (see <see cref="FrameCodec.TryReadFrame(ref System.Buffers.ReadOnlySequence{byte}, int, Func{MessageCode, ProtocolException?}?, out Frame)"/>).
+    /// </summary>
+    public async ValueTask<IMessage?> ReceiveAsync(int maxPayload, Func<MessageCode, ProtocolException?>? refuse, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _reading, 1);
         try
         {
-            return await ReceiveCoreAsync(maxPayload, cancellationToken).ConfigureAwait(false);
+            return await ReceiveCoreAsync(maxPayload, refuse, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -245,7 +251,7 @@ public sealed class FrameConnection : IAsyncDisposable
         _disposed.TrySetResult();
     }
 
-    private async ValueTask<IMessage?> ReceiveCoreAsync(int maxPayload, CancellationToken cancellationToken)
+    private async ValueTask<IMessage?> ReceiveCoreAsync(int maxPayload, Func<MessageCode, ProtocolException?>? refuse, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -264,7 +270,7 @@ public sealed class FrameConnection : IAsyncDisposable
             var examined = buffer.End;
             try
             {
-                if (FrameCodec.TryReadFrame(ref buffer, maxPayload, out var frame))
+                if (FrameCodec.TryReadFrame(ref buffer, maxPayload, refuse, out var frame))
                 {
                     var message = MessageDecoder.Decode(frame);
                     Counters.Received(ProtocolLimits.FrameHeaderLength + frame.Payload.Length);

@@ -20,7 +20,17 @@ public static class Handshake
         try
         {
             await connection.SendAsync(hello, cancellationToken).ConfigureAwait(false);
-            var reply = await ReceiveFirstAsync(connection, timeout, cancellationToken).ConfigureAwait(false);
+            IMessage? reply;
+            try
+            {
+                reply = await ReceiveFirstAsync(connection, timeout, WelcomeOrError, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProtocolException ex) when (ex.Code is ProtocolError.UnknownCode or ProtocolError.ReservedFlags or ProtocolError.FrameTooLarge or ProtocolError.UnexpectedMessage)
+            {
+                // The first header is not that of a Welcome or an Error: whatever answered, it does not speak this protocol.
+                throw new P2PException(ProtocolError.NotP2PNode, $"{address} is not a P2PTransfer node: its answer to Hello is not a Welcome or Error frame ({ex.Message})", ex);
+            }
+
             switch (reply)
             {
                 case Welcome { Availability: NodeAvailability.Available } welcome:
@@ -31,10 +41,8 @@ public static class Handshake
                     throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {welcome.Name} ({Where(welcome, address)}) is busy: connection limit reached");
                 case ErrorMessage error:
                     throw new P2PException(error.Error, $"{address} refused the connection: {error.Message}");
-                case null:
-                    throw new P2PException(ProtocolError.ConnectionLost, $"{address} closed the connection during the handshake");
                 default:
-                    throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{address} answered Hello with {reply.Code}");
+                    throw new P2PException(ProtocolError.ConnectionLost, $"{address} closed the connection during the handshake");
             }
         }
         catch
@@ -47,24 +55,26 @@ public static class Handshake
     /// <summary>Server side: reads the dialer's Hello. Throws <see cref="ProtocolException"/> for anything else.</summary>
     public static async Task<Hello> AcceptAsync(FrameConnection connection, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var first = await ReceiveFirstAsync(connection, timeout, cancellationToken).ConfigureAwait(false);
-        return first switch
-        {
-            Hello hello => hello,
-            null => throw new P2PException(ProtocolError.ConnectionLost, $"{connection.RemoteEndPoint} closed the connection before saying Hello"),
-            _ => throw new ProtocolException(ProtocolError.UnexpectedMessage, $"the first frame must be Hello, got {first.Code}"),
-        };
+        var first = await ReceiveFirstAsync(connection, timeout, HelloOnly, cancellationToken).ConfigureAwait(false);
+        return first as Hello ?? throw new P2PException(ProtocolError.ConnectionLost, $"{connection.RemoteEndPoint} closed the connection before saying Hello");
     }
+
+    // The place of a frame is judged from its header, before its payload is read (docs/protocol.md section 2).
+    private static ProtocolException? HelloOnly(MessageCode code) =>
+        code == MessageCode.Hello ? null : new ProtocolException(ProtocolError.UnexpectedMessage, $"the first frame must be Hello, got {code}");
+
+    private static ProtocolException? WelcomeOrError(MessageCode code) =>
+        code is MessageCode.Welcome or MessageCode.Error ? null : new ProtocolException(ProtocolError.UnexpectedMessage, $"the first frame must be Welcome or Error, got {code}");
 
     private static string Where(Welcome welcome, string address) => welcome.Endpoint.Length > 0 ? welcome.Endpoint : address;
 
-    private static async Task<IMessage?> ReceiveFirstAsync(FrameConnection connection, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<IMessage?> ReceiveFirstAsync(FrameConnection connection, TimeSpan timeout, Func<MessageCode, ProtocolException?> refuse, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
         try
         {
-            return await connection.ReceiveAsync(ProtocolLimits.MaxHandshakePayload, timer.Token).ConfigureAwait(false);
+            return await connection.ReceiveAsync(ProtocolLimits.MaxHandshakePayload, refuse, timer.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -71,6 +71,12 @@ public static class NetworkAddress
             return new IPEndPoint(literal, port);
         }
 
+        if (IsReservedInvalid(host))
+        {
+            // RFC 6761, 6.4: names under .invalid never resolve, and resolvers answer so at once, without asking the network.
+            throw new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): names under .invalid never exist (RFC 6761)");
+        }
+
         IPAddress[] addresses;
         try
         {
@@ -78,12 +84,19 @@ public static class NetworkAddress
         }
         catch (SocketException ex)
         {
-            throw new P2PException(ProtocolError.ConnectionLost, $"cannot resolve '{host}': {ex.Message}", ex);
+            throw new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): {ex.Message}", ex);
         }
 
         var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
         return chosen is null
-            ? throw new P2PException(ProtocolError.ConnectionLost, $"'{host}' has no address")
+            ? throw new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): it has no address")
             : new IPEndPoint(chosen, port);
+    }
+
+    /// <summary>The special-use name 'invalid' and every name below it (RFC 6761).</summary>
+    private static bool IsReservedInvalid(string host)
+    {
+        var name = host.TrimEnd('.');
+        return name.Equals("invalid", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".invalid", StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -14,6 +14,7 @@ public abstract class Session
     private readonly ConcurrentDictionary<ulong, (long SentAt, TaskCompletionSource<TimeSpan> Reply)> _pings = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _endLock = new();
+    private readonly Func<MessageCode, ProtocolException?> _refuseCode;
     private long _nextNonce = Random.Shared.NextInt64();
     private long _keepAliveSentAt;
     private ulong _keepAliveNonce;
@@ -33,6 +34,7 @@ public abstract class Session
         _remoteAvailability = (int)remoteAvailability;
         Since = DateTimeOffset.Now;
         CreatedAt = Environment.TickCount64;
+        _refuseCode = RefuseCode;
     }
 
     public FrameConnection Connection { get; }
@@ -97,7 +99,7 @@ public abstract class Session
         {
             while (true)
             {
-                var message = await Connection.ReceiveAsync(ProtocolLimits.MaxPayload, cancellationToken).ConfigureAwait(false);
+                var message = await Connection.ReceiveAsync(ProtocolLimits.MaxPayload, _refuseCode, cancellationToken).ConfigureAwait(false);
                 if (message is null)
                 {
                     Ended(ProtocolError.ConnectionLost, $"{Describe()} closed the connection");
@@ -257,12 +259,26 @@ public abstract class Session
     protected virtual ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
         throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request this connection takes in protocol v{ProtocolLimits.Version}");
 
+    /// <summary>
+    /// Whether this session's role takes frames of this code besides Ping, Pong, Status, Bye and Error (which every
+    /// connection takes after the handshake). Judged from the frame's header, before its payload is read.
+    /// </summary>
+    protected virtual bool TakesRequest(MessageCode code) => false;
+
     /// <summary>Called when the remote announces an availability different from the last one.</summary>
     protected virtual void OnRemoteStatus(NodeAvailability availability)
     {
     }
 
     protected string Describe() => RemoteName.Length > 0 ? $"node {RemoteName} ({RemoteEndpoint})" : RemoteEndpoint;
+
+    private ProtocolException? RefuseCode(MessageCode code) => code switch
+    {
+        MessageCode.Ping or MessageCode.Pong or MessageCode.Status or MessageCode.Bye or MessageCode.Error => null,
+        MessageCode.Hello or MessageCode.Welcome => new ProtocolException(ProtocolError.UnexpectedMessage, $"{code} is only valid as the first frame of a connection"),
+        _ when TakesRequest(code) => null,
+        _ => new ProtocolException(ProtocolError.UnexpectedMessage, $"{code} is not a message this connection takes in protocol v{ProtocolLimits.Version}"),
+    };
 
     private async ValueTask<bool> DispatchAsync(IMessage message, CancellationToken cancellationToken)
     {

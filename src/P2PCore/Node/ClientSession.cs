@@ -52,6 +52,8 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         upload.ReleaseIfIdle();
     }
 
+    protected override bool TakesRequest(MessageCode code) => code is MessageCode.Search or MessageCode.SearchCancel or MessageCode.QueryHit or MessageCode.PieceListRequest or MessageCode.PieceRequest;
+
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
         switch (message)

@@ -31,7 +31,7 @@ public sealed partial class NodeStateDirectory : IDisposable
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "P2PTransfer", "nodes");
 
     /// <summary>Node names are also folder names: letters, digits, '.', '_' and '-', at most 64 characters.</summary>
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    public static bool IsValidName(string name) => WireRules.IsNodeName(name);
 
     /// <summary>
     /// Picks the node's name and folder from the options and locks the folder. <paramref name="check"/> sees the
@@ -125,9 +125,6 @@ public sealed partial class NodeStateDirectory : IDisposable
 
         return cleaned.Length > 64 ? cleaned[..64] : cleaned;
     }
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex NamePattern();
 
     [GeneratedRegex("[^A-Za-z0-9._-]")]
     private static partial Regex InvalidNameCharacters();

@@ -48,7 +48,12 @@ public sealed class P2PNode : IAsyncDisposable
         Id = state.NodeId;
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         ListenAddress = ((IPEndPoint)listener.LocalEndPoint!).Address.ToString();
-        Endpoint = Text.Require(NetworkAddress.Format(advertisedHost, Port), ProtocolLimits.MaxEndpointBytes, "the advertised endpoint");
+        Endpoint = NetworkAddress.Format(advertisedHost, Port);
+        if (!WireRules.IsEndpoint(Endpoint))
+        {
+            // Peers refuse a Hello whose endpoint breaks the protocol's grammar (protocol.md section 5).
+            throw new ArgumentException($"the advertised endpoint '{Text.Truncate(Endpoint, 300)}' is not 'host:port' with a host name or IP address that the protocol allows (see -AdvertisedHost)");
+        }
         StartedAt = DateTimeOffset.Now;
         Search = new SearchRouter(this, options);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
@@ -419,20 +424,14 @@ public sealed class P2PNode : IAsyncDisposable
             return;
         }
 
-        if (hello.NodeId == Guid.Empty)
-        {
-            await Refuse(connection, new ProtocolException(ProtocolError.UnexpectedMessage, "a peer link needs the dialer's node id")).ConfigureAwait(false);
-            return;
-        }
-
         if (hello.NodeId == Id)
         {
             await Refuse(connection, new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself")).ConfigureAwait(false);
             return;
         }
 
-        var remoteEndpoint = hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint;
-        var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, remoteEndpoint, Interlocked.Increment(ref _linkSequence));
+        // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
+        var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, Interlocked.Increment(ref _linkSequence));
         if (!RegisterInbound(link, welcome))
         {
             await RefuseClosing(connection).ConfigureAwait(false);
@@ -724,7 +723,10 @@ public sealed class P2PNode : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            throw new P2PException(ProtocolError.ConnectionLost, $"cannot listen on {NetworkAddress.Format(address.ToString(), port)}: {ex.Message}", ex);
+            var where = NetworkAddress.Format(address.ToString(), port);
+            throw ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? new P2PException(ProtocolError.AddressInUse, $"cannot listen on {where}: the address is already in use (another program or node listens on port {port})", ex)
+                : new P2PException(ProtocolError.ConnectionLost, $"cannot listen on {where}: {ex.Message}", ex);
         }
     }
 

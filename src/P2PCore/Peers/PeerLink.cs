@@ -56,6 +56,8 @@ public sealed class PeerLink : Session
 
     public P2PPeer Snapshot() => new(this, _node);
 
+    protected override bool TakesRequest(MessageCode code) => code is MessageCode.Query or MessageCode.QueryHit;
+
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
         switch (message)

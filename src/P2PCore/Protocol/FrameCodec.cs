@@ -26,7 +26,15 @@ public static class FrameCodec
     /// Reads one frame from the front of <paramref name="buffer"/>. Returns false when more bytes are needed.
     /// On success the buffer is trimmed past the frame. Bad headers throw before the body is buffered.
     /// </summary>
-    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxPayload, out Frame frame)
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxPayload, out Frame frame) =>
+        TryReadFrame(ref buffer, maxPayload, null, out frame);
+
+    /// <summary>
+    /// Reads one frame, judging its header in the order of docs/protocol.md section 2: the code is known, the flags
+    /// are 0, the length is within the limit, then the code is one this connection takes at this point
+    /// (<paramref name="refuse"/> returns the error for a code that is not, or null). All of it before the body is buffered.
+    /// </summary>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxPayload, Func<MessageCode, ProtocolException?>? refuse, out Frame frame)
     {
         frame = default;
         if (buffer.Length < ProtocolLimits.FrameHeaderLength)
@@ -52,6 +60,11 @@ public static class FrameCodec
         if (length > (uint)limit)
         {
             throw new ProtocolException(ProtocolError.FrameTooLarge, $"{code} frame of {length} bytes exceeds the limit of {limit} bytes");
+        }
+
+        if (refuse?.Invoke(code) is { } refusal)
+        {
+            throw refusal;
         }
 
         long total = ProtocolLimits.FrameHeaderLength + (long)length;

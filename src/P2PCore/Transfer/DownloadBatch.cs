@@ -85,12 +85,6 @@ public sealed class DownloadBatch : IAsyncDisposable
             throw new ArgumentException($"two different contents would both be saved as '{destination}' ({_byDestination[destination].Hash} and {key})");
         }
 
-        // Made with the first download, not before: -WhatIf or no input leaves no folder behind.
-        if (_byHash.IsEmpty)
-        {
-            Directory.CreateDirectory(Destination);
-        }
-
         _byHash[key] = item;
         lock (_running)
         {
@@ -172,6 +166,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             try
             {
                 item.Start();
+                EnsureDestination();
                 if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
                 {
                     _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
@@ -198,6 +193,23 @@ public sealed class DownloadBatch : IAsyncDisposable
         finally
         {
             _finished.Enqueue(item);
+        }
+    }
+
+    /// <summary>
+    /// Makes the destination folder, by each download as it starts (not before: -WhatIf or no input leaves no folder
+    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error; it never
+    /// stops the batch.
+    /// </summary>
+    private void EnsureDestination()
+    {
+        try
+        {
+            Directory.CreateDirectory(Destination);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"cannot create the destination folder '{Destination}': {ex.Message}", ex);
         }
     }
 

@@ -50,6 +50,149 @@ public class HostileInputTests
         await bystander.PingAsync(Wait);
     }
 
+    /// <summary>A Hello frame with any field values, even ones the protocol forbids.</summary>
+    private static byte[] HelloBytes(byte role, Guid id, string endpoint, string name, uint magic = ProtocolLimits.Magic, ushort version = ProtocolLimits.Version)
+    {
+        var frame = FrameCodec.ToArray(new Hello(version, ConnectionRole.Peer, id, endpoint, name));
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(ProtocolLimits.FrameHeaderLength), magic);
+        frame[ProtocolLimits.FrameHeaderLength + 6] = role;
+        return frame;
+    }
+
+    public static TheoryData<string, byte[], ProtocolError, string> HandshakeRefusals()
+    {
+        var id = Guid.NewGuid();
+        var pingWithoutNonce = new byte[] { (byte)MessageCode.Ping, 0, 0, 0, 0, 0 };
+        var flagsAndTooLong = FrameCodec.ToArray(new Ping(1));
+        flagsAndTooLong[1] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(flagsAndTooLong.AsSpan(2), 1_000_000);
+        var unknownWithFlags = new byte[] { 0x30, 1, 0, 0, 0, 0 };
+        var tooLongPing = new byte[] { (byte)MessageCode.Ping, 0, 0, 0, 0, 9 };
+        return new TheoryData<string, byte[], ProtocolError, string>
+        {
+            // Section 5: what each field may hold.
+            { "a peer Hello with a zero node id", HelloBytes(2, Guid.Empty, "127.0.0.1:1", "p"), ProtocolError.MalformedFrame, "nodeId" },
+            { "a role of 0", HelloBytes(0, id, "127.0.0.1:1", "p"), ProtocolError.MalformedFrame, "role" },
+            { "a role of 3", HelloBytes(3, id, "127.0.0.1:1", "p"), ProtocolError.MalformedFrame, "role" },
+            { "a peer Hello with an empty endpoint", HelloBytes(2, id, "", "p"), ProtocolError.MalformedFrame, "endpoint" },
+            { "a peer Hello with the endpoint 'garbage'", HelloBytes(2, id, "garbage", "p"), ProtocolError.MalformedFrame, "endpoint" },
+            { "a client Hello with the endpoint 'garbage'", HelloBytes(1, Guid.Empty, "garbage", ""), ProtocolError.MalformedFrame, "endpoint" },
+            { "a port with a leading zero", HelloBytes(2, id, "127.0.0.1:080", "p"), ProtocolError.MalformedFrame, "endpoint" },
+            { "a node name with a space", HelloBytes(2, id, "127.0.0.1:1", "two words"), ProtocolError.MalformedFrame, "name" },
+            { "a node name starting with a dot", HelloBytes(1, Guid.Empty, "", ".hidden"), ProtocolError.MalformedFrame, "name" },
+            // Section 2: the header in order (code, flags, length, place), then the payload.
+            { "an unknown code with flags set", unknownWithFlags, ProtocolError.UnknownCode, "0x30" },
+            { "flags set and a length beyond the limit", flagsAndTooLong, ProtocolError.ReservedFlags, "flags" },
+            { "a Ping first, longer than any Ping", tooLongPing, ProtocolError.FrameTooLarge, "Ping" },
+            { "a Ping first, without its nonce", pingWithoutNonce, ProtocolError.UnexpectedMessage, "Hello" },
+            // Section 5: Hello's fields are read in order, the first that fails names the error.
+            { "a bad magic and a bad role", HelloBytes(9, id, "garbage", "p", magic: 0x48545450), ProtocolError.BadMagic, "magic" },
+            { "version 2 and a bad role", HelloBytes(9, id, "garbage", "p", version: 2), ProtocolError.UnsupportedVersion, "version 2" },
+            { "a zero peer id and a bad endpoint", HelloBytes(2, Guid.Empty, "garbage", "p"), ProtocolError.MalformedFrame, "nodeId" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HandshakeRefusals))]
+    public async Task Each_handshake_refusal_gets_its_defined_code(string what, byte[] bytes, ProtocolError expected, string named)
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+
+        await raw.SendAsync(bytes);
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
+
+        Assert.True(closed, $"{what}: the node should close the connection");
+        var error = Assert.IsType<ErrorMessage>(Assert.Single(messages));
+        Assert.True(expected == error.Error, $"{what}: expected {expected}, got {error.Error} ({error.Message})");
+        Assert.Contains(named, error.Message);
+        Assert.Equal(0, node.PeerCount);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:47100")]
+    [InlineData("[::1]:1")]
+    [InlineData("node-1.example.org:65535")]
+    public async Task A_peer_that_announces_a_valid_endpoint_is_linked_under_it(string endpoint)
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), endpoint, "p"));
+
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
+        Assert.Equal(endpoint, Assert.Single(node.GetPeers()).Endpoint);
+    }
+
+    [Fact]
+    public async Task A_client_may_leave_endpoint_and_name_empty()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        await raw.SendAsync(new Ping(3));
+        Assert.Equal(new Pong(3), (await raw.ReadFramesAsync(2, Wait))[1]);
+    }
+
+    [Fact]
+    public async Task A_peer_hello_with_the_nodes_own_id_is_refused_SelfLink_as_an_Error()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+
+        await raw.SendAsync(RawConnection.PeerHello(node.Id));
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
+
+        Assert.True(closed);
+        Assert.Equal(ProtocolError.SelfLink, Assert.IsType<ErrorMessage>(Assert.Single(messages)).Error);
+    }
+
+    [Fact]
+    public async Task Past_the_connection_limit_a_malformed_hello_gets_its_error_not_busy()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("small", configure: o => o.MaxConnections = 1);
+        await using var first = await NodeClient.ConnectAsync(node.Endpoint);
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+
+        await raw.SendAsync(HelloBytes(2, Guid.Empty, "127.0.0.1:1", "p"));
+        var (messages, _) = await raw.ReadUntilClosedAsync(Wait);
+
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.IsType<ErrorMessage>(Assert.Single(messages)).Error);
+    }
+
+    public static TheoryData<string, Hello, byte[], ProtocolError> AfterHandshake() => new()
+    {
+        // The place of a code is judged from the header, before its payload: a broken payload of a misplaced code is 105.
+        { "a Hello again, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Hello, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a Welcome from the dialer, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Welcome, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a Query on a client connection, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Query, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a PieceRequest on a peer link, with no payload", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.PieceRequest, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a Search on a peer link, with no payload", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.Search, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        // A code the connection takes, with a payload that breaks its fields, is 100.
+        { "a Status with availability 3", RawConnection.ClientHello(), [(byte)MessageCode.Status, 0, 0, 0, 0, 1, 3], ProtocolError.MalformedFrame },
+        { "a Status with availability 255 on a peer link", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.Status, 0, 0, 0, 0, 1, 255], ProtocolError.MalformedFrame },
+        { "a PieceRequest without its piece", RawConnection.ClientHello(), [(byte)MessageCode.PieceRequest, 0, 0, 0, 0, 36, .. new byte[36]], ProtocolError.MalformedFrame },
+    };
+
+    [Theory]
+    [MemberData(nameof(AfterHandshake))]
+    public async Task After_the_handshake_each_violation_gets_its_defined_code(string what, Hello hello, byte[] bytes, ProtocolError expected)
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, hello);
+
+        await raw.SendAsync(bytes);
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
+
+        Assert.True(closed, $"{what}: the node should close the connection");
+        var error = Assert.IsType<ErrorMessage>(messages.Last());
+        Assert.True(expected == error.Error, $"{what}: expected {expected}, got {error.Error} ({error.Message})");
+    }
+
     [Fact]
     public async Task A_bad_frame_after_the_handshake_closes_that_connection_with_an_error()
     {
@@ -57,7 +200,8 @@ public class HostileInputTests
         var node = await nodes.StartAsync("guard");
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
 
-        await raw.SendAsync([(byte)MessageCode.Hello, 0, 0, 0, 0, 0]);
+        // A Ping without its nonce.
+        await raw.SendAsync([(byte)MessageCode.Ping, 0, 0, 0, 0, 0]);
         var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
 
         Assert.True(closed);

@@ -43,6 +43,19 @@ public class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task An_advertised_host_that_makes_no_valid_endpoint_is_refused_at_start_and_releases_everything()
+    {
+        await using var nodes = new TestNodes();
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => nodes.StartAsync("odd", configure: o => o.AdvertisedHost = "my_host"));
+        Assert.Contains("my_host", error.Message);
+
+        // The state directory is unlocked again: the same node starts with a host name peers accept.
+        var node = await nodes.StartAsync("odd", configure: o => o.AdvertisedHost = "my-host.example");
+        Assert.StartsWith("my-host.example:", node.Endpoint);
+    }
+
+    [Fact]
     public async Task Two_running_nodes_cannot_share_a_state_directory()
     {
         await using var nodes = new TestNodes();

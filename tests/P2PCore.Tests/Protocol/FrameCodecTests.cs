@@ -12,7 +12,7 @@ public class FrameCodecTests
 
     private static readonly IMessage[] AllMessages =
     [
-        new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-α"),
+        new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-a"),
         new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", ""),
         new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
         new Welcome(ProtocolLimits.Version, NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
@@ -22,6 +22,7 @@ public class FrameCodecTests
         new Pong(42),
         new Status(NodeAvailability.Closing),
         new Bye(ProtocolError.Shutdown, "node n1 (127.0.0.1:1) is shutting down"),
+        new Bye(ProtocolError.None, "fertig ✓ — 終わり 🎉"),
         new ErrorMessage(ProtocolError.FrameTooLarge, "too large"),
         new ErrorMessage(ProtocolError.DuplicateLink, ""),
     ];

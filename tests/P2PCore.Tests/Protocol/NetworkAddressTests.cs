@@ -1,4 +1,5 @@
 using P2PTransfer.Net;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Tests.Protocol;
 
@@ -32,5 +33,64 @@ public class NetworkAddressTests
     {
         Assert.Equal("[::1]:7", NetworkAddress.Format("::1", 7));
         Assert.Equal("127.0.0.1:7", NetworkAddress.Format("127.0.0.1", 7));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:47100")]
+    [InlineData("0.0.0.0:1")]
+    [InlineData("255.255.255.255:65535")]
+    [InlineData("localhost:1")]
+    [InlineData("node-1.example.org:47100")]
+    [InlineData("A.B-c.d9:2")]
+    [InlineData("[::1]:5000")]
+    [InlineData("[2001:db8::7]:47100")]
+    [InlineData("[::ffff:10.0.0.1]:1")]
+    public void An_endpoint_of_the_wire_grammar_is_valid(string endpoint)
+    {
+        Assert.True(WireRules.IsEndpoint(endpoint));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("garbage")]
+    [InlineData("host")]
+    [InlineData(":80")]
+    [InlineData("host:")]
+    [InlineData("host:0")]
+    [InlineData("host:65536")]
+    [InlineData("host:080")]
+    [InlineData("host:+80")]
+    [InlineData("host: 80")]
+    [InlineData(" host:80")]
+    [InlineData("127.0.0.01:80")]
+    [InlineData("127.0.0.256:80")]
+    [InlineData("127.0.1:80")]
+    [InlineData("1.2.3.4.5:80")]
+    [InlineData("-host:80")]
+    [InlineData("host-:80")]
+    [InlineData("ho_st:80")]
+    [InlineData("host..org:80")]
+    [InlineData("host.org.:80")]
+    [InlineData("héllo:80")]
+    [InlineData("::1:80")]
+    [InlineData("[::1]")]
+    [InlineData("[::1]80")]
+    [InlineData("[127.0.0.1]:80")]
+    [InlineData("[fe80::1%eth0]:80")]
+    [InlineData("[]:80")]
+    public void An_endpoint_outside_the_wire_grammar_is_invalid(string endpoint)
+    {
+        Assert.False(WireRules.IsEndpoint(endpoint));
+    }
+
+    [Fact]
+    public void Endpoint_limits_are_253_characters_of_host_name_63_per_label_and_262_in_all()
+    {
+        string label = new('a', 63);
+        string host = string.Join('.', label, label, label, new string('b', 61));
+        Assert.Equal(253, host.Length);
+        Assert.True(WireRules.IsEndpoint($"{host}:65535"));
+        Assert.False(WireRules.IsEndpoint($"{host}b:1"));
+        Assert.False(WireRules.IsEndpoint($"{new string('a', 64)}:1"));
     }
 }

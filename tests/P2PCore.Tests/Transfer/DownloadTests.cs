@@ -55,6 +55,55 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task A_destination_folder_that_cannot_be_made_fails_each_file_on_its_own_with_access_denied()
+    {
+        await using var nodes = new TestNodes();
+        var one = Content(1000, 31);
+        var two = Content(2000, 32);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("one.bin", one), ("two.bin", two)]);
+        var destination = Path.Combine(UnwritableFolder(nodes), "sub");
+        await using var batch = Batch(destination);
+
+        // Adding does not touch the file system: each download finds out for itself, and fails alone.
+        var first = batch.Add(HashOf(one), "one.bin", one.Length, node.Endpoint)!;
+        var second = batch.Add(HashOf(two), "two.bin", two.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        foreach (var item in new[] { first, second })
+        {
+            Assert.True(item.State == DownloadState.Failed, Describe(item));
+            var error = Assert.IsType<UnauthorizedAccessException>(item.Error);
+            Assert.Contains($"cannot create the destination folder '{destination}'", error.Message);
+        }
+
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    /// <summary>
+    /// A folder in which no one can make a folder, root included (tests may run as root, which ignores mode bits): on
+    /// Linux a new name under /sys, elsewhere a folder without write permission.
+    /// </summary>
+    private static string UnwritableFolder(TestNodes nodes)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return $"/sys/p2ptransfer-{Guid.NewGuid():N}";
+        }
+
+        var folder = Directory.CreateDirectory(Path.Combine(nodes.Root, "read-only")).FullName;
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        }
+        else
+        {
+            new DirectoryInfo(folder).Attributes |= FileAttributes.ReadOnly;
+        }
+
+        return folder;
+    }
+
+    [Fact]
     public async Task A_file_held_by_three_nodes_is_fetched_from_all_of_them_and_arrives_intact()
     {
         await using var nodes = new TestNodes();

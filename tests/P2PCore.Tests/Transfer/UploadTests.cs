@@ -465,6 +465,30 @@ public class UploadTests
     }
 
     [Fact]
+    public async Task Piece_requests_past_64_pending_are_refused_NodeBusy_while_piece_list_requests_are_never_counted()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content(8 * MiB, 25);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("big.bin", content)]);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
+        var hash = HashBytes(content);
+
+        // In one write, reading nothing: 64 piece requests, 8 piece-list requests, 36 piece requests, one last list
+        // request. Requests are handled in order, so when the last list is served every request before it was judged.
+        var burst = Enumerable.Range(1, 64).Select(i => (IMessage)new PieceRequest((uint)i, hash, (uint)(i % 8)))
+            .Concat(Enumerable.Range(65, 8).Select(i => (IMessage)new PieceListRequest((uint)i, hash, 0)))
+            .Concat(Enumerable.Range(73, 36).Select(i => (IMessage)new PieceRequest((uint)i, hash, (uint)(i % 8))))
+            .Append(new PieceListRequest(109, hash, 0));
+        await raw.SendAsync(burst.SelectMany(FrameCodec.ToArray).ToArray());
+
+        Assert.True(await Eventually.TrueAsync(() => node.TransferCounters.PieceListsServed == 9, Wait), $"piece lists served: {node.TransferCounters.PieceListsServed}");
+        // Only the 36 piece requests after the first 64 can be refused; each piece the node wrote to the socket before
+        // they arrived made room for one (the socket takes few: this side reads nothing and its buffer is 4 KiB).
+        Assert.InRange(node.TransferCounters.UploadsRefusedBusy, 36 - 16, 36);
+        Assert.Equal(0, node.TransferCounters.RequestsRefused);
+    }
+
+    [Fact]
     public async Task A_downloader_that_requests_pieces_but_never_reads_them_does_not_keep_its_slot_from_others()
     {
         await using var nodes = new TestNodes();

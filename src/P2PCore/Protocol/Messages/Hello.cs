@@ -34,10 +34,28 @@ public sealed record Hello(ushort Version, ConnectionRole Role, Guid NodeId, str
             throw new ProtocolException(ProtocolError.UnsupportedVersion, $"protocol version {version} is not supported; this node speaks version {ProtocolLimits.Version}");
         }
 
+        // The fields in order; each is checked as it is read (docs/protocol.md section 5).
         var role = reader.ReadEnum<ConnectionRole>("role");
         var nodeId = reader.ReadGuid();
+        if (role == ConnectionRole.Peer && nodeId == Guid.Empty)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, "Hello field 'nodeId' is zero: a peer (role 2) must give its node id");
+        }
+
         var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "endpoint");
+        if (endpoint.Length == 0 ? role == ConnectionRole.Peer : !WireRules.IsEndpoint(endpoint))
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, endpoint.Length == 0
+                ? "Hello field 'endpoint' is empty: a peer (role 2) must give the endpoint of its server"
+                : $"Hello field 'endpoint' is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
+        }
+
         var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "name");
+        if (name.Length > 0 && !WireRules.IsNodeName(name))
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello field 'name' is not a node name (A-Z a-z 0-9 . _ -, starting with a letter or digit): '{name}'");
+        }
+
         return new Hello(version, role, nodeId, endpoint, name);
     }
 }
