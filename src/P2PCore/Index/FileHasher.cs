@@ -14,9 +14,10 @@ public static class FileHasher
     /// <summary>
     /// Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes
     /// long, or if its last-write time is not <paramref name="expectedModified"/> (UTC ticks; null to skip) before
-    /// and after the read, which catches same-size rewrites.
+    /// and after the read, which catches same-size rewrites. <paramref name="pieceRead"/>, if given, is awaited after
+    /// each piece is read, with the bytes read so far, while the file is still open.
     /// </summary>
-    public static async Task<FileDigest> HashAsync(string path, long expectedSize, long? expectedModified, CancellationToken cancellationToken)
+    public static async Task<FileDigest> HashAsync(string path, long expectedSize, long? expectedModified, CancellationToken cancellationToken, Func<long, CancellationToken, Task>? pieceRead = null)
     {
         if (expectedSize == 0)
         {
@@ -35,6 +36,11 @@ public static class FileHasher
             {
                 var length = Read(handle, buffers[0], 0, expectedSize);
                 SHA256.HashData(buffers[0].AsSpan(0, length), pieceHashes);
+                if (pieceRead is not null)
+                {
+                    await pieceRead(length, cancellationToken).ConfigureAwait(false);
+                }
+
                 EnsureEnd(handle, expectedSize, path);
                 EnsureUnchanged(handle, expectedModified, path);
                 return new FileDigest(expectedSize, pieceHashes, pieceHashes);
@@ -59,6 +65,10 @@ public static class FileHasher
                 var index = piece;
                 pieceTask = Task.Run(() => SHA256.HashData(buffer.AsSpan(0, length), pieceHashes.AsSpan(index * FileDigest.HashSize, FileDigest.HashSize)), CancellationToken.None);
                 whole.AppendData(buffer, 0, length);
+                if (pieceRead is not null)
+                {
+                    await pieceRead(offset + length, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             await pieceTask!.ConfigureAwait(false);

@@ -22,6 +22,7 @@ internal sealed class HashPipeline
     private readonly Func<IReadOnlyDictionary<long, ShareRoot>> _roots;
     private readonly Func<HashJob, bool> _stillShared;
     private readonly Action _stored;
+    private readonly Func<string, long, CancellationToken, Task>? _pieceRead;
     private readonly Channel<HashJob> _jobs = Channel.CreateBounded<HashJob>(new BoundedChannelOptions(FeedBatch));
     private readonly Channel<(HashJob Job, HashOutcome Outcome)> _outcomes = Channel.CreateBounded<(HashJob, HashOutcome)>(new BoundedChannelOptions(1024) { SingleReader = true });
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -38,7 +39,8 @@ internal sealed class HashPipeline
     /// <param name="roots">The shared roots by id, as they are now.</param>
     /// <param name="stillShared">False for a job whose file was unpublished while it waited.</param>
     /// <param name="stored">Called after each batch of results is stored.</param>
-    public HashPipeline(IndexDatabase db, NodeLog log, IndexCounters counters, Func<IReadOnlyDictionary<long, ShareRoot>> roots, Func<HashJob, bool> stillShared, Action stored)
+    /// <param name="pieceRead">Awaited after each piece a worker reads (<see cref="IndexOptions.PieceRead"/>).</param>
+    public HashPipeline(IndexDatabase db, NodeLog log, IndexCounters counters, Func<IReadOnlyDictionary<long, ShareRoot>> roots, Func<HashJob, bool> stillShared, Action stored, Func<string, long, CancellationToken, Task>? pieceRead = null)
     {
         _db = db;
         _log = log;
@@ -46,6 +48,7 @@ internal sealed class HashPipeline
         _roots = roots;
         _stillShared = stillShared;
         _stored = stored;
+        _pieceRead = pieceRead;
     }
 
     /// <summary>
@@ -176,7 +179,8 @@ internal sealed class HashPipeline
                         continue;
                     }
 
-                    var digest = await FileHasher.HashAsync(job.FullPath, job.Size, job.Modified, token).ConfigureAwait(false);
+                    Func<long, CancellationToken, Task>? pieceRead = _pieceRead is { } hook ? (read, t) => hook(job.FullPath, read, t) : null;
+                    var digest = await FileHasher.HashAsync(job.FullPath, job.Size, job.Modified, token, pieceRead).ConfigureAwait(false);
                     _counters.Hashed(job.Size);
                     outcome = job.Outcome(digest, null);
                 }

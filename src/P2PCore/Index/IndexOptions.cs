@@ -17,4 +17,11 @@ public sealed class IndexOptions
 
     /// <summary>Quiet time after a change notification before the changed paths are looked at.</summary>
     public TimeSpan ChangeDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Awaited by a hashing worker after each piece it reads, with the file's full path and the bytes of it read so
+    /// far, while the file is open; null for none. Follows hashing piece by piece (a crash test holds a worker inside
+    /// a file with it, so the process is killed mid-read).
+    /// </summary>
+    internal Func<string, long, CancellationToken, Task>? PieceRead { get; set; }
 }

@@ -49,7 +49,7 @@ public sealed class ShareIndex : IAsyncDisposable
         _tasks = new BackgroundTasks(log);
         _roots = new RootSet(db.LoadRoots());
         _excludedPaths = new HashSet<string>(db.LoadExcludedPaths(), ShareRoot.PathComparer);
-        _hashing = new HashPipeline(db, log, Counters, () => _roots.ById, StillShared, () => _progress = null);
+        _hashing = new HashPipeline(db, log, Counters, () => _roots.ById, StillShared, () => _progress = null, options.PieceRead);
         _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), () => _fullPassWanted = true);
     }
 

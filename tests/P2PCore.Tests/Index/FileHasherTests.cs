@@ -58,6 +58,26 @@ public sealed class FileHasherTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_piece_read_is_reported_with_the_bytes_read_so_far_while_the_file_is_open()
+    {
+        const int size = (5 * FileDigest.PieceSize) / 2;
+        var path = Path.Combine(_folder, "p.bin");
+        await File.WriteAllBytesAsync(path, new byte[size]);
+        var reads = new List<long>();
+
+        await FileHasher.HashAsync(path, size, null, CancellationToken.None, (read, _) =>
+        {
+            reads.Add(read);
+
+            // The hasher still has the file open: nothing may take it exclusively.
+            Assert.Throws<IOException>(() => File.Open(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose());
+            return Task.CompletedTask;
+        });
+
+        Assert.Equal([FileDigest.PieceSize, 2L * FileDigest.PieceSize, size], reads);
+    }
+
+    [Fact]
     public void A_stored_digest_rebuilds_the_same_piece_list()
     {
         var hash = SHA256.HashData("x"u8);

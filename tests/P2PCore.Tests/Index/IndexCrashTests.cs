@@ -26,12 +26,16 @@ public sealed class IndexCrashTests
             share.Write($"large/l{i:D2}.bin", content);
         }
 
+        // The child holds one worker half way through a large file, its handle open, while the other goes on
+        // hashing and storing, and reports once the index holds a hashed file: killing it then lands mid-indexing
+        // by construction, with a read under way.
         using var child = StartChild(share);
         var database = Path.Combine(share.State, "index.db");
+        string report;
         try
         {
-            // Kill once some files are hashed and others are not: the middle of indexing.
-            Assert.True(await Eventually.TrueAsync(() => CountReady(database) > 0, TimeSpan.FromSeconds(30)), "the child never started hashing");
+            report = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2))
+                ?? throw new InvalidOperationException($"the child ended without reporting: {await child.StandardError.ReadToEndAsync()}");
         }
         finally
         {
@@ -39,17 +43,26 @@ public sealed class IndexCrashTests
             await child.WaitForExitAsync();
         }
 
+        var (heldPath, heldRead, readyAtReport) = ParseReport(report);
+        var held = Path.GetRelativePath(share.Folder, heldPath).Replace(Path.DirectorySeparatorChar, '/');
+        Assert.StartsWith("large/", held);
+        Assert.InRange(heldRead, FileDigest.PieceSize, content.Length - 1);
+
         var readyAtKill = CountReady(database);
         Assert.InRange(readyAtKill, 1, small + large - 1);
+        Assert.True(readyAtKill >= readyAtReport, $"{readyAtReport} files were hashed when the child reported, {readyAtKill} after the kill");
+        Assert.NotEqual((long)SharedFileState.Ready, StateOf(database, held));
 
         // The disk changes before the node comes back: one file goes, one changes.
-        File.Delete(Path.Combine(share.Folder, "large", "l00.bin"));
+        var gone = held == "large/l00.bin" ? "l01.bin" : "l00.bin";
+        File.Delete(Path.Combine(share.Folder, "large", gone));
         share.Write("small/00/f0000.txt", "changed after the crash");
 
         var index = await share.OpenAsync();
 
         var files = index.GetFiles().ToList();
         Assert.Equal(small + large - 1, files.Count);
+        Assert.Contains(files, f => f.FullName == heldPath);
         Assert.All(files, f =>
         {
             Assert.Equal(SharedFileState.Ready, f.State);
@@ -78,25 +91,32 @@ public sealed class IndexCrashTests
         return Process.Start(start) ?? throw new InvalidOperationException("could not start the child process");
     }
 
-    private static long CountReady(string database)
+    /// <summary>Reads <c>held PATH BYTES ready N</c>, the child's report.</summary>
+    private static (string Path, long Read, long Ready) ParseReport(string report)
     {
-        if (!File.Exists(database))
+        var parts = report.Split(' ');
+        Assert.True(parts is [.., _, _, "ready", _] && parts[0] == "held", $"unexpected report from the child: {report}");
+        return (string.Join(' ', parts[1..^3]), long.Parse(parts[^3]), long.Parse(parts[^1]));
+    }
+
+    private static long CountReady(string database) =>
+        Convert.ToInt64(Query(database, "SELECT count(*) FROM files WHERE state = 1", null));
+
+    /// <summary>The state of a file's row (1 is hashed), read from the index the killed process left.</summary>
+    private static long StateOf(string database, string storedPath) =>
+        Convert.ToInt64(Query(database, "SELECT state FROM files WHERE path = $path", storedPath) ?? throw new InvalidOperationException($"no row for '{storedPath}'"));
+
+    private static object? Query(string database, string sql, string? path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (path is not null)
         {
-            return 0;
+            command.Parameters.AddWithValue("$path", path);
         }
 
-        try
-        {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM files WHERE state = 1";
-            return Convert.ToInt64(command.ExecuteScalar());
-        }
-        catch (SqliteException)
-        {
-            // Not created yet, or busy: ask again.
-            return 0;
-        }
+        return command.ExecuteScalar();
     }
 }

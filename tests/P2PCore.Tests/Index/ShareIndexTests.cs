@@ -234,12 +234,17 @@ public sealed class ShareIndexTests : IAsyncLifetime
     public async Task A_file_written_without_pause_does_not_hold_back_other_changes()
     {
         _share.Write("keep.txt", "k");
-        var index = await _share.OpenAsync();
+
+        // A quiet time far longer than the pauses between the log's lines, even on a busy machine: only the cap on
+        // how long changes may wait can get the new file looked at while the log is being written.
+        var index = await _share.OpenAsync(o => o.ChangeDelay = TimeSpan.FromSeconds(20));
+        var notified = index.Counters.ChangeNotifications;
         using var writing = new CancellationTokenSource();
         var log = Path.Combine(_share.Folder, "app.log");
         var writer = Task.Run(async () =>
         {
-            for (var i = 0; i < 200 && !writing.IsCancellationRequested; i++)
+            // At least a minute of lines, 50 ms apart; the test stops it once it has seen what it needs.
+            for (var i = 0; i < 1200 && !writing.IsCancellationRequested; i++)
             {
                 await File.AppendAllTextAsync(log, $"line {i}\n");
                 await Task.Delay(50);
@@ -248,11 +253,12 @@ public sealed class ShareIndexTests : IAsyncLifetime
 
         try
         {
-            await Task.Delay(300);
+            Assert.True(await Eventually.TrueAsync(() => index.Counters.ChangeNotifications > notified, Within), "the log being written was never noticed");
             var added = _share.Write("added.txt", "new");
-            Assert.True(await Eventually.TrueAsync(() => Listed(index).TryGetValue("pub/added.txt", out var f) && f.State == SharedFileState.Ready, TimeSpan.FromSeconds(5)));
+            Assert.True(await Eventually.TrueAsync(() => Listed(index).TryGetValue("pub/added.txt", out var f) && f.State == SharedFileState.Ready, TimeSpan.FromSeconds(30)));
+            Assert.False(writer.IsCompleted, "the new file must be shared while the log is still being written");
             Assert.Single(index.Search(new FileQuery { Names = ["added.txt"] }));
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await index.WaitHashedAsync([added], timeout.Token);
         }
         finally

@@ -9,7 +9,9 @@ namespace P2PTransfer.Tests.Support;
 public sealed class LatencyProxy : OneConnectionProxy
 {
     private readonly TimeSpan _latency;
-    private volatile bool _holdingUpstream;
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _upstreamBytes;
+    private long _holdAfterBytes = long.MaxValue;
 
     public LatencyProxy(string host, string upstream, TimeSpan latency)
         : base(host)
@@ -18,10 +20,30 @@ public sealed class LatencyProxy : OneConnectionProxy
         Start(upstream);
     }
 
-    /// <summary>From now on what the upstream sends is held, never passed on: it stays on the way however slow the test is.</summary>
-    public void HoldUpstream() => _holdingUpstream = true;
+    /// <summary>From now on what the upstream sends is held, not passed on until <see cref="ReleaseUpstream"/>: it stays on the way however slow the test is.</summary>
+    public void HoldUpstream() => Interlocked.Exchange(ref _holdAfterBytes, Interlocked.Read(ref _upstreamBytes));
+
+    /// <summary>
+    /// Passes what the upstream sends until at least <paramref name="bytes"/> have gone through (the chunk that gets
+    /// there is passed whole: at most 64 KiB more), then holds the rest until <see cref="ReleaseUpstream"/>.
+    /// One byte passes a node's Welcome and holds everything after it.
+    /// </summary>
+    public void HoldUpstreamAfter(long bytes) => Interlocked.Exchange(ref _holdAfterBytes, bytes);
+
+    /// <summary>Passes on what was held, and everything after it.</summary>
+    public void ReleaseUpstream() => _released.TrySetResult();
 
     protected override Task ClientToNodeAsync(Socket client, Socket node) => ForwardAsync(client, node, _latency);
 
-    protected override Task NodeToClientAsync(Socket node, Socket client) => ForwardAsync(node, client, _latency, () => _holdingUpstream);
+    protected override Task NodeToClientAsync(Socket node, Socket client) => ForwardAsync(node, client, _latency, UpstreamGateAsync);
+
+    private async Task UpstreamGateAsync(int length, CancellationToken stopping)
+    {
+        if (Interlocked.Read(ref _upstreamBytes) >= Interlocked.Read(ref _holdAfterBytes))
+        {
+            await _released.Task.WaitAsync(stopping);
+        }
+
+        Interlocked.Add(ref _upstreamBytes, length);
+    }
 }

@@ -42,8 +42,11 @@ public abstract class OneConnectionProxy : IAsyncDisposable
     /// <summary>What the node sends, on its way to the client.</summary>
     protected abstract Task NodeToClientAsync(Socket node, Socket client);
 
-    /// <summary>Passes chunks on as they come, each held for <paramref name="delay"/> first; until end of stream or dispose.</summary>
-    protected async Task ForwardAsync(Socket from, Socket to, TimeSpan delay = default, Func<bool>? hold = null)
+    /// <summary>
+    /// Passes chunks on as they come, each held for <paramref name="delay"/> first and then until <paramref name="gate"/>
+    /// (given the chunk's length) lets it through; until end of stream or dispose.
+    /// </summary>
+    protected async Task ForwardAsync(Socket from, Socket to, TimeSpan delay = default, Func<int, CancellationToken, Task>? gate = null)
     {
         var buffer = new byte[64 * 1024];
         await Quietly(async () =>
@@ -57,9 +60,9 @@ public abstract class OneConnectionProxy : IAsyncDisposable
                     await Task.Delay(delay, Stopping);
                 }
 
-                if (hold?.Invoke() == true)
+                if (gate is not null)
                 {
-                    await Task.Delay(Timeout.Infinite, Stopping);
+                    await gate(n, Stopping);
                 }
 
                 if (n == 0)

@@ -348,10 +348,11 @@ public class DownloadTests
         var second = (await StartSharingAsync(nodes, "second", 2, [("f.bin", content)])).Node;
         var destination = Destination(nodes);
 
-        // The first source is behind a slow path, and the download keeps to 2 MiB/s, so it is surely stopped partway:
-        // two seconds of pieces are still to come when it is stopped, even on a busy machine.
+        // The first source's path passes about 3 MiB and holds the rest, so the download is surely stopped partway
+        // (two pieces or more verified, three more to come), however fast or slow the machine.
         await using (var slow = new LatencyProxy("127.0.0.1", first.Endpoint, TimeSpan.FromMilliseconds(10)))
         {
+            slow.HoldUpstreamAfter(3 * MiB);
             await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, MaxBytesPerSecond = 2 * MiB });
             var item = batch.Add(HashOf(content), "f.bin", content.Length, slow.Endpoint)!;
             Assert.True(await Eventually.TrueAsync(() => item.BytesDone >= 2 * MiB, Wait), $"progress: {item.BytesDone}");
@@ -892,13 +893,15 @@ public class DownloadTests
         var stranger = (await StartSharingAsync(nodes, "stranger", 1, [("other.bin", Content(100, 133))])).Node;
         var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
 
-        // The first source answers slowly (it does not have the file); the second joins while it is being asked.
-        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(500));
+        // The first source does not have the file; its answer is held on the way (past its Welcome) until the second
+        // has joined, so the second joins while the first is being asked, however slow the machine.
+        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(10));
+        slow.HoldUpstreamAfter(1);
         await using var batch = Batch(Destination(nodes));
         var item = batch.Add(hash, "f.bin", content.Length, slow.Endpoint)!;
-        Assert.True(await Eventually.TrueAsync(() => item.State == DownloadState.Running, Wait));
-        await Task.Delay(100);
+        Assert.True(await Eventually.TrueAsync(() => stranger.TransferCounters.RequestsRefused == 1, Wait), "the first source was never asked");
         Assert.Null(batch.Add(hash, null, null, good.Endpoint));
+        slow.ReleaseUpstream();
         await RunAsync(batch);
 
         AssertArrived(item, content);

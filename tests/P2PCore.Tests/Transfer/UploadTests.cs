@@ -248,7 +248,9 @@ public class UploadTests
         File.WriteAllBytes(Path.Combine(outsideFolder, "secret.bin"), outside);
         var (node, folder) = await StartSharingAsync(nodes, "server", 1, [("shared.bin", shared)], o => o.Index.Exclude = ["*.secret"]);
         File.WriteAllBytes(Path.Combine(folder, "hidden.secret"), excluded);
-        await Task.Delay(500);
+
+        // A pass over the disk has seen the excluded file (and left it out) before it is asked for.
+        await node.Index.ReconcileAsync();
         await TestShare.IdleAsync(node.Index);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
 
