@@ -215,6 +215,14 @@ public sealed class DownloadBatch : IAsyncDisposable
             return null;
         }
 
+        if (!Index.RegularFile.Is(item.Destination))
+        {
+            // Never opened to compare (a named pipe would block): not this content. -Force replaces it.
+            return _options.Force
+                ? null
+                : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists and is not a regular file; use -Force to replace it");
+        }
+
         if (item.Size is null || existing.Length == item.Size)
         {
             await using var stream = new FileStream(item.Destination, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);

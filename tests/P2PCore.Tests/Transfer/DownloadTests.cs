@@ -540,6 +540,84 @@ public class DownloadTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_empty_file_arrives_as_an_empty_file_of_its_name_from_a_piece_list_of_no_pieces_without_a_piece_request(bool sizeKnown)
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [(".gitkeep", nothing), ("full.bin", Content(10, 140))]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(nothing), ".gitkeep", sizeKnown ? 0 : null, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, nothing);
+        Assert.Equal(1, node.TransferCounters.PieceListsServed);
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task An_empty_file_already_at_the_destination_is_skipped_and_a_named_pipe_there_is_never_opened_and_replaced_only_with_Force()
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("marker", nothing)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        File.WriteAllBytes(Path.Combine(destination, "marker"), nothing);
+        await using (var batch = Batch(destination))
+        {
+            var skipped = batch.Add(HashOf(nothing), "marker", 0, node.Endpoint)!;
+            await RunAsync(batch);
+            Assert.True(skipped.State == DownloadState.Skipped, Describe(skipped));
+        }
+
+        Assert.Equal(0, node.TransferCounters.UploadsStarted);
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var pipe = Path.Combine(destination, "pipe");
+        using (var mkfifo = Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        foreach (var force in new[] { false, true })
+        {
+            await using var batch = Batch(destination, force);
+            var item = batch.Add(HashOf(nothing), "pipe", 0, node.Endpoint)!;
+            try
+            {
+                // Opening the pipe to compare its content would wait for a writer for ever.
+                await RunAsync(batch);
+            }
+            catch (TimeoutException)
+            {
+                // Release a reader stuck on the pipe, so that the batch can be closed and the test ends.
+                _ = Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Write).Dispose());
+                throw;
+            }
+
+            if (force)
+            {
+                AssertArrived(item, nothing);
+            }
+            else
+            {
+                Assert.True(item.State == DownloadState.Failed, Describe(item));
+                var error = Assert.IsType<P2PException>(item.Error);
+                Assert.Equal(ProtocolError.DestinationExists, error.Code);
+                Assert.Contains("not a regular file", error.Message);
+                Assert.False(P2PTransfer.Index.RegularFile.Is(pipe), "the pipe is left as it was");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData("../x")]
     [InlineData("..")]
     [InlineData(".")]
