@@ -69,7 +69,7 @@ public class DownloadTests
         // Paced (about 2 s in all), so the first source cannot take the whole file before the others have connected.
         await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 10 * MiB });
         var item = batch.Add(hash, "shared.bin", content.Length, servers[0].Endpoint)!;
-        Assert.Null(batch.Add(hash, "other-name.bin", content.Length, servers[1].Endpoint));
+        Assert.Null(batch.Add(hash, "shared.bin", content.Length, servers[1].Endpoint));
         Assert.Null(batch.Add(hash.ToLowerInvariant(), null, null, servers[2].Endpoint));
         await RunAsync(batch);
 
@@ -555,6 +555,31 @@ public class DownloadTests
         AssertArrived(item, nothing);
         Assert.Equal(1, node.TransferCounters.PieceListsServed);
         Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task One_content_under_two_names_arrives_under_both_names_and_every_source_serves_both()
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (gitkeep, _) = await StartSharingAsync(nodes, "logs", 1, [(".gitkeep", nothing)]);
+        var (package, _) = await StartSharingAsync(nodes, "pkg", 2, [("__init__.py", nothing)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var first = batch.Add(HashOf(nothing), ".gitkeep", 0, gitkeep.Endpoint);
+        var second = batch.Add(HashOf(nothing), "__init__.py", 0, package.Endpoint);
+        Assert.Null(batch.Add(HashOf(nothing), ".gitkeep", 0, package.Endpoint));
+        Assert.True(batch.Contains(HashOf(nothing), "__init__.py"));
+        Assert.False(batch.Contains(HashOf(nothing), "marker"));
+        await RunAsync(batch);
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        AssertArrived(first, nothing);
+        AssertArrived(second, nothing);
+        Assert.Equal([gitkeep.Endpoint, package.Endpoint], first.Sources.Order());
+        Assert.Equal([gitkeep.Endpoint, package.Endpoint], second.Sources.Order());
+        Assert.Equal([first, second], batch.Items);
     }
 
     [Fact]
