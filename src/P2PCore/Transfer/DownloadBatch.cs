@@ -180,7 +180,7 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || IsWindowsReserved(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
-            || name.Trim().Length == 0 || name.EndsWith(PartialFile.DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(PartialFile.RecordSuffix, StringComparison.OrdinalIgnoreCase)
+            || name.Trim().Length == 0 || PartialFile.IsPartialName(name)
             || System.Text.Encoding.UTF8.GetByteCount(name) > 255 - PartialFile.RecordSuffix.Length)
         {
             throw new ArgumentException($"'{name}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using P2PTransfer.Index;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
@@ -555,6 +557,60 @@ public class DownloadTests
         AssertArrived(item, nothing);
         Assert.Equal(1, node.TransferCounters.PieceListsServed);
         Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_download_into_a_shared_folder_never_shares_its_partial_file_or_record_and_the_finished_file_is_shared_once_named()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((4 * MiB) + 9, 141);
+        var (source, _) = await StartSharingAsync(nodes, "server", 1, [("big.bin", content)]);
+        var (downloader, folder) = await StartSharingAsync(nodes, "downloader", 3, [("readme.txt", Content(10, 142))]);
+        var index = downloader.Index;
+        var target = Path.Combine(folder, "big.bin");
+        // big.bin.p2ppart and big.bin.p2ppart.pieces
+        static bool IsPartial(SharedFile file) => file.Name.StartsWith("big.bin.", StringComparison.Ordinal);
+
+        // Held after the first piece: the partial file and its record are made before any piece is requested, and
+        // the file cannot be finished while the rest is held.
+        await using (var gate = new GatedProxy("127.0.0.2", source.Endpoint, passFirst: MiB))
+        await using (var held = Batch(folder, stall: TimeSpan.FromMinutes(5)))
+        {
+            held.Add(HashOf(content), "big.bin", content.Length, gate.Endpoint);
+            await gate.Holding.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(File.Exists(target + PartialFile.DataSuffix));
+            Assert.True(File.Exists(target + PartialFile.RecordSuffix));
+
+            // The watcher has looked at every change made before the marker once the marker is listed; then a full
+            // scan looks again.
+            var marker = Path.Combine(folder, "marker.txt");
+            File.WriteAllText(marker, "written last");
+            Assert.True(await Eventually.TrueAsync(() => index.GetFiles().Any(f => f.FullName == marker), TimeSpan.FromSeconds(10)));
+            await TestShare.IdleAsync(index);
+            Assert.DoesNotContain(index.GetFiles(), IsPartial);
+            await index.ReconcileAsync();
+            await TestShare.IdleAsync(index);
+            Assert.DoesNotContain(index.GetFiles(), IsPartial);
+            Assert.Empty(index.Search(new FileQuery { Names = ["big.bin*"] }));
+            Assert.True(File.Exists(target + PartialFile.DataSuffix), "the partial file was there all along");
+            Assert.True(File.Exists(target + PartialFile.RecordSuffix), "the record was there all along");
+        }
+
+        // Stopped, its partial file kept; finished straight from the source, which renames the partial file to its name.
+        await using (var batch = Batch(folder))
+        {
+            var item = batch.Add(HashOf(content), "big.bin", content.Length, source.Endpoint)!;
+            await RunAsync(batch);
+            AssertArrived(item, content);
+        }
+
+        // The watcher sees the rename: the finished file is shared under its name.
+        Assert.True(await Eventually.TrueAsync(() => index.GetFiles().Any(f => f.Name == "big.bin" && f.State == SharedFileState.Ready), TimeSpan.FromSeconds(10)));
+        await TestShare.IdleAsync(index);
+        var shared = Assert.Single(index.GetFiles(), f => f.Name == "big.bin");
+        Assert.Equal(HashOf(content), shared.Hash);
+        Assert.Single(index.Search(new FileQuery { Names = ["big.bin*"] }));
+        Assert.DoesNotContain(index.GetFiles(), IsPartial);
     }
 
     [Fact]
