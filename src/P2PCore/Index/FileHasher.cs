@@ -12,8 +12,8 @@ namespace P2PTransfer.Index;
 public static class FileHasher
 {
     /// <summary>
-    /// Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes
-    /// long, or if its last-write time is not <paramref name="expectedModified"/> (UTC ticks; null to skip) before
+    /// Hashes the file; throws <see cref="FileChangedException"/> (without opening it) if it is no longer a regular
+    /// file, if it is not <paramref name="expectedSize"/> bytes long, or if its last-write time is not <paramref name="expectedModified"/> (UTC ticks; null to skip) before
     /// and after the read, which catches same-size rewrites.
     /// </summary>
     public static async Task<FileDigest> HashAsync(string path, long expectedSize, long? expectedModified, CancellationToken cancellationToken)

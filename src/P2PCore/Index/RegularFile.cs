@@ -18,9 +18,16 @@ internal static class RegularFile
     {
         if (OperatingSystem.IsWindows())
         {
-            // No named pipes or sockets in Windows folders; devices are not listed in them either.
-            var attributes = File.GetAttributes(path);
-            return (attributes & (FileAttributes.Directory | FileAttributes.Device | FileAttributes.ReparsePoint)) == 0;
+            try
+            {
+                // No named pipes or sockets in Windows folders; devices are not listed in them either.
+                var attributes = File.GetAttributes(path);
+                return (attributes & (FileAttributes.Directory | FileAttributes.Device | FileAttributes.ReparsePoint)) == 0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
         }
 
         return LStatMode(path) is { } mode && (mode & TypeMask) == Regular;
@@ -31,11 +38,11 @@ internal static class RegularFile
     {
         // The runtime's FileStatus starts with Flags and Mode (two 32-bit fields, in the machine's byte order); it
         // has grown at its end across versions, so the buffer leaves ample room.
-        var status = new byte[512];
-        return SystemNativeLStat(path, status) == 0 ? BitConverter.ToInt32(status, 4) : null;
+        Span<byte> status = stackalloc byte[512];
+        return SystemNativeLStat(path, ref MemoryMarshal.GetReference(status)) == 0 ? MemoryMarshal.Read<int>(status[4..]) : null;
     }
 
     /// <summary>The lstat of .NET's own native shim (libSystem.Native, shipped with every .NET on Unix): one structure layout on every Unix and architecture, unlike libc's struct stat.</summary>
     [DllImport("libSystem.Native", EntryPoint = "SystemNative_LStat", SetLastError = true)]
-    private static extern int SystemNativeLStat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [Out] byte[] output);
+    private static extern int SystemNativeLStat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref byte output);
 }
