@@ -180,6 +180,37 @@ Describe 'Publish-P2PFile, Unpublish-P2PFile and Get-P2PShare' {
         Unpublish-P2PFile $locked
     }
 
+    It 'unpublishes the files piped from Get-P2PShare, whatever the current folder, and publishes them again' {
+        $elsewhere = New-Item -ItemType Directory "TestDrive:/elsewhere-$(New-Guid)"
+        Push-Location $elsewhere
+        try {
+            Get-P2PShare -Name 'f2.txt' | Unpublish-P2PFile -ErrorAction Stop
+            (Get-P2PShare).Name | Should -Not -Contain 'f2.txt'
+
+            Get-ChildItem $root -Filter 'f2.txt' | Publish-P2PFile -Wait
+            (Get-P2PShare).Name | Should -Contain 'f2.txt'
+        }
+        finally {
+            Pop-Location
+        }
+    }
+
+    It 'names the shared file itself with -WhatIf for a file piped from Get-P2PShare, and changes nothing' {
+        $shared = Get-P2PShare -Name 'f1.txt'
+        $transcript = Join-Path (Resolve-Path 'TestDrive:/').ProviderPath "whatif-$(New-Guid).txt"
+        Start-Transcript -LiteralPath $transcript -UseMinimalHeader | Out-Null
+        try {
+            $shared | Unpublish-P2PFile -WhatIf
+        }
+        finally {
+            Stop-Transcript | Out-Null
+        }
+
+        $said = Get-Content -LiteralPath $transcript | Where-Object { $_ -like 'What if:*' }
+        $said | Should -Be "What if: Performing the operation `"Unpublish`" on target `"$($shared.FullName) on node publisher`"."
+        (Get-P2PShare).Name | Should -Contain 'f1.txt'
+    }
+
     It 'does nothing with -WhatIf' {
         Unpublish-P2PFile $root -WhatIf
         (Get-P2PShare).Count | Should -Be 4

@@ -255,6 +255,53 @@ Describe 'What a node refuses to serve' {
     }
 }
 
+Describe 'Copying a folder that holds empty files' {
+    BeforeAll {
+        $share = Join-Path $TestDrive 'project'
+        New-Item -ItemType Directory -Path (Join-Path $share 'pkg'), (Join-Path $share 'logs') | Out-Null
+        New-Item -ItemType File -Path (Join-Path $share 'pkg/__init__.py'), (Join-Path $share 'logs/.gitkeep') | Out-Null
+        'print("hello")' | Set-Content (Join-Path $share 'pkg/main.py')
+        $node = Start-SharingNode 'project' 75 $share
+        $nothing = (Get-FileHash -InputStream ([IO.MemoryStream]::new())).Hash
+    }
+    AfterAll {
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'finds the empty files with the hash of nothing and downloads them as empty files of their names' {
+        $destination = Join-Path $TestDrive 'dl-project'
+        $found = Find-P2PFile -Server $node.Endpoint -TimeoutSec 10
+        $found.Name | Sort-Object | Should -Be (@('.gitkeep', '__init__.py', 'main.py') | Sort-Object)
+        $empty = $found | Where-Object Size -EQ 0
+        $empty.Name | Sort-Object | Should -Be (@('.gitkeep', '__init__.py') | Sort-Object)
+        $empty.Hash | Should -Be @($nothing, $nothing)
+
+        $found | Receive-P2PFile -Destination $destination -ErrorAction Stop
+
+        $got = Get-ChildItem -LiteralPath $destination -Force
+        $got.Name | Sort-Object | Should -Be (@('.gitkeep', '__init__.py', 'main.py') | Sort-Object)
+        $got | Where-Object Name -NE 'main.py' | ForEach-Object Length | Should -Be @(0, 0)
+        (Get-FileHash (Join-Path $destination 'main.py')).Hash | Should -Be (Get-FileHash (Join-Path $share 'pkg/main.py')).Hash
+        $node.TransferCounters.PiecesServed | Should -Be 1 -Because 'an empty file has no piece to fetch'
+    }
+
+    It 'skips an empty file the destination already holds, and replaces other content only with -Force' {
+        $destination = Join-Path $TestDrive 'dl-marker'
+        $marker = Find-P2PFile -Server $node.Endpoint '.gitkeep' -TimeoutSec 10
+        $marker | Receive-P2PFile -Destination $destination
+        $lists = $node.TransferCounters.PieceListsServed
+
+        $same = $marker | Receive-P2PFile -Destination $destination -PassThru -ErrorAction Stop
+        $same.Length | Should -Be 0
+        $node.TransferCounters.PieceListsServed | Should -Be $lists -Because 'the same content is not downloaded again'
+
+        Set-Content -LiteralPath (Join-Path $destination '.gitkeep') -Value 'not empty'
+        { $marker | Receive-P2PFile -Destination $destination -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationExists*'
+        $marker | Receive-P2PFile -Destination $destination -Force -ErrorAction Stop
+        (Get-Item -LiteralPath (Join-Path $destination '.gitkeep') -Force).Length | Should -Be 0
+    }
+}
+
 Describe 'Receive-P2PFile as a user drives it' {
     BeforeAll {
         $share = Join-Path $TestDrive 'many'

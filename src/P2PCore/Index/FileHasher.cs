@@ -12,17 +12,18 @@ namespace P2PTransfer.Index;
 public static class FileHasher
 {
     /// <summary>
-    /// Hashes the file; throws <see cref="FileChangedException"/> if it is not <paramref name="expectedSize"/> bytes
-    /// long, or if its last-write time is not <paramref name="expectedModified"/> (UTC ticks; null to skip) before
-    /// and after the read, which catches same-size rewrites. <paramref name="pieceRead"/>, if given, is awaited after
-    /// each piece is read, with the bytes read so far, while the file is still open.
+    /// Hashes the file; throws <see cref="FileChangedException"/> (without opening it) if it is no longer a regular
+    /// file, if it is not <paramref name="expectedSize"/> bytes long, or if its last-write time is not
+    /// <paramref name="expectedModified"/> (UTC ticks; null to skip) before and after the read, which catches same-size
+    /// rewrites. <paramref name="pieceRead"/>, if given, is awaited after each piece is read, with the bytes read so
+    /// far, while the file is still open.
     /// </summary>
     public static async Task<FileDigest> HashAsync(string path, long expectedSize, long? expectedModified, CancellationToken cancellationToken, Func<long, CancellationToken, Task>? pieceRead = null)
     {
-        if (expectedSize == 0)
+        if (!RegularFile.Is(path))
         {
-            // Never opened: zero-length entries include FIFOs and devices, which would block a reader.
-            return FileDigest.Empty;
+            // Never opened: a named pipe would block its reader. (The scan found a regular file here; it was replaced.)
+            throw new FileChangedException($"'{path}' is not a regular file any more");
         }
 
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
@@ -32,6 +33,14 @@ public static class FileHasher
         var buffers = new[] { ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize), ArrayPool<byte>.Shared.Rent(FileDigest.PieceSize) };
         try
         {
+            if (pieces == 0)
+            {
+                // An empty file: its identity is the SHA-256 of nothing, and it has no pieces.
+                EnsureEnd(handle, expectedSize, path);
+                EnsureUnchanged(handle, expectedModified, path);
+                return FileDigest.Empty;
+            }
+
             if (pieces == 1)
             {
                 var length = Read(handle, buffers[0], 0, expectedSize);

@@ -1,12 +1,15 @@
 using P2PTransfer.Search;
+using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Index;
 
 /// <summary>
 /// Walks a shared root and yields the files it shares. The safety rules live here: links (to files or folders) are
-/// never followed, so nothing outside a share can be reached through one; empty files are not shared (they hold
-/// nothing, and named pipes, sockets and devices report no size, so they are never opened); excluded names and
-/// paths are skipped, also when a change below them is reported; the node's own state folder is never shared.
+/// never followed, so nothing outside a share can be reached through one; only regular files are shared, empty ones
+/// too, judged by their file type (named pipes, sockets and devices are never opened: a named pipe would block its
+/// reader); a download in progress (its partial file and record, <see cref="PartialFile.IsPartialName"/>) is never
+/// shared, only the finished file once it has its name; excluded names and paths are skipped, also when a change
+/// below them is reported; the node's own state folder is never shared.
 /// </summary>
 internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOnlySet<string> excludedPaths, string stateDirectory, Action<string> trace, Action<string> warn)
 {
@@ -135,7 +138,7 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
     {
         try
         {
-            if (!file.Exists || file.Length == 0 || IsLink(file) || root.StoredPath(file.FullName) is not { } stored)
+            if (!file.Exists || IsLink(file) || !RegularFile.Is(file.FullName) || PartialFile.IsPartialName(file.Name) || root.StoredPath(file.FullName) is not { } stored)
             {
                 if (file.Exists && IsLink(file))
                 {

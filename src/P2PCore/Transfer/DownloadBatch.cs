@@ -7,8 +7,10 @@ namespace P2PTransfer.Transfer;
 
 /// <summary>
 /// Downloads many contents at once (at most <see cref="DownloadOptions.ThrottleLimit"/> at a time), each from all of
-/// its sources. Inputs with the same hash are one download with several sources; a source that joins while its
-/// content downloads is put to work within a quarter of a second. One failure is that item's alone. Needs no local node.
+/// its sources. Inputs with the same hash and name (or no name) are one download with several sources; the same
+/// content under other names (every empty file has one hash: a folder's <c>.gitkeep</c> and <c>__init__.py</c>) is
+/// one download per name, and every source of the content serves each of them. A source that joins while its content downloads is put
+/// to work within a quarter of a second. One failure is that item's alone. Needs no local node.
 /// </summary>
 public sealed class DownloadBatch : IAsyncDisposable
 {
@@ -17,7 +19,8 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly SemaphoreSlim _throttle;
     private readonly Bandwidth? _bandwidth;
-    private readonly ConcurrentDictionary<string, DownloadItem> _byHash = new(StringComparer.OrdinalIgnoreCase);
+    // Every name a content is saved under (one item each); added to on the caller's thread only.
+    private readonly ConcurrentDictionary<string, List<DownloadItem>> _byHash = new(StringComparer.OrdinalIgnoreCase);
     // Names that are one file on this system: case matters on Linux, not on Windows or macOS.
     private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<DownloadItem> _finished = new();
@@ -36,10 +39,16 @@ public sealed class DownloadBatch : IAsyncDisposable
     }
 
     /// <summary>Every item added, in order.</summary>
-    public IReadOnlyList<DownloadItem> Items => [.. _byHash.Values.OrderBy(i => i.Number)];
+    public IReadOnlyList<DownloadItem> Items => [.. _byDestination.Values.OrderBy(i => i.Number)];
 
-    /// <summary>True when the batch has this content already (another input names one more source of it).</summary>
-    public bool Contains(string hash) => _byHash.ContainsKey(hash.Trim().ToUpperInvariant());
+    /// <summary>
+    /// True when the batch saves this content under this name already, or under any name when none is given (another
+    /// input names one more source of it); <see cref="ArgumentException"/> for an unsafe name.
+    /// </summary>
+    public bool Contains(string hash, string? name) =>
+        string.IsNullOrEmpty(name)
+            ? _byHash.ContainsKey(hash.Trim().ToUpperInvariant())
+            : _byDestination.TryGetValue(TargetPath(hash, name), out var item) && string.Equals(item.Hash, hash.Trim(), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The folder files are downloaded into (full path).</summary>
     public string Destination { get; }
@@ -48,9 +57,11 @@ public sealed class DownloadBatch : IAsyncDisposable
     public string TargetPath(string hash, string? name) => Path.Combine(Destination, SafeFileName(name, hash.Trim().ToUpperInvariant()));
 
     /// <summary>
-    /// Adds a content to download from <paramref name="source"/> ('host:port'), or the source to the content's
-    /// download when the hash is in the batch already (then null is returned). Throws <see cref="ArgumentException"/>
-    /// for a malformed hash, source or unsafe file name.
+    /// Adds a content to download from <paramref name="source"/> ('host:port') under a name, or the source to the
+    /// download of that content under that name (under every name, when none is given) when the batch has it already
+    /// (then null is returned). The source
+    /// also serves the content under its other names, and they serve this one. Throws <see cref="ArgumentException"/>
+    /// for a malformed hash, source or unsafe file name, or a name another content is saved under.
     /// </summary>
     public DownloadItem? Add(string hash, string? name, long? size, string source)
     {
@@ -70,22 +81,50 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         var key = Convert.ToHexString(bytes);
-        if (_byHash.TryGetValue(key, out var existing))
+        var fileName = SafeFileName(name, key);
+        var destination = Path.Combine(Destination, fileName);
+        if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
         {
-            existing.AddSource(source);
+            // No name of its own: one more source of the content, wherever it is saved.
+            foreach (var same in named)
+            {
+                same.AddSource(source);
+            }
+
             return null;
         }
 
-        var fileName = SafeFileName(name, key);
-        var destination = Path.Combine(Destination, fileName);
-        var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
-        item.AddSource(source);
-        if (!_byDestination.TryAdd(destination, item))
+        if (_byDestination.TryGetValue(destination, out var existing))
         {
-            throw new ArgumentException($"two different contents would both be saved as '{destination}' ({_byDestination[destination].Hash} and {key})");
+            if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+            }
+
+            foreach (var same in _byHash[key])
+            {
+                same.AddSource(source);
+            }
+
+            return null;
         }
 
-        _byHash[key] = item;
+        var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
+        var names = _byHash.GetOrAdd(key, _ => []);
+        foreach (var other in names)
+        {
+            foreach (var known in other.Sources)
+            {
+                item.AddSource(known);
+            }
+
+            other.AddSource(source);
+        }
+
+        item.AddSource(source);
+
+        _byDestination[destination] = item;
+        names.Add(item);
         lock (_running)
         {
             _running.Add(RunItemAsync(item));
@@ -135,7 +174,7 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || IsWindowsReserved(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
-            || name.Trim().Length == 0 || name.EndsWith(PartialFile.DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(PartialFile.RecordSuffix, StringComparison.OrdinalIgnoreCase)
+            || name.Trim().Length == 0 || PartialFile.IsPartialName(name)
             || System.Text.Encoding.UTF8.GetByteCount(name) > 255 - PartialFile.RecordSuffix.Length)
         {
             throw new ArgumentException($"'{name}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");
@@ -225,6 +264,14 @@ public sealed class DownloadBatch : IAsyncDisposable
         if (!existing.Exists)
         {
             return null;
+        }
+
+        if (!Index.RegularFile.Is(item.Destination))
+        {
+            // Never opened to compare (a named pipe would block): not this content. -Force replaces it.
+            return _options.Force
+                ? null
+                : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists and is not a regular file; use -Force to replace it");
         }
 
         if (item.Size is null || existing.Length == item.Size)

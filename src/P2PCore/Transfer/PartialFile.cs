@@ -42,6 +42,13 @@ internal sealed class PartialFile : IDisposable
         _verified = verified;
     }
 
+    /// <summary>
+    /// True for the name of a partial file or its record (in any case): a download in progress is never shared (only
+    /// the finished file, once it has its name), and no download takes such a name.
+    /// </summary>
+    public static bool IsPartialName(string name) =>
+        name.EndsWith(DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(RecordSuffix, StringComparison.OrdinalIgnoreCase);
+
     public string Destination { get; }
 
     public string DataPath => Destination + DataSuffix;

@@ -34,7 +34,8 @@ internal sealed class ServedFile
     public static ServedFile Open(SharedFile file, FileDigest digest, TransferCounters counters)
     {
         var changed = $"the shared file with hash {digest.Hash} has changed or cannot be read; it is being indexed again";
-        if (HasLinkBelow(file.Share, file.FullName))
+        // Not opened unless it is still a regular file: a named pipe put in its place would block the reader.
+        if (HasLinkBelow(file.Share, file.FullName) || !RegularFile.Is(file.FullName))
         {
             throw new P2PException(ProtocolError.FileChanged, changed);
         }

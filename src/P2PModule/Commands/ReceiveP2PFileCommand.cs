@@ -87,23 +87,23 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         var batch = _batch!;
         foreach (var source in Source)
         {
-            if (_declined.Contains(Hash))
-            {
-                break;
-            }
-
             try
             {
-                if (batch.Contains(Hash))
+                var target = batch.TargetPath(Hash, Name);
+                if (_declined.Contains(target))
+                {
+                    break;
+                }
+
+                if (batch.Contains(Hash, Name))
                 {
                     batch.Add(Hash, Name, Size, source);
                     continue;
                 }
 
-                var target = batch.TargetPath(Hash, Name);
                 if (!ShouldProcess(target, $"Download {Hash.ToUpperInvariant()} from {source}"))
                 {
-                    _declined.Add(Hash);
+                    _declined.Add(target);
                     break;
                 }
 

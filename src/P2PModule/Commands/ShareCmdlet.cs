@@ -4,8 +4,10 @@ using P2PTransfer.Node;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>
-/// What Publish- and Unpublish-P2PFile share: -Path (wildcards) or -LiteralPath (also from Get-ChildItem through
-/// the pipeline), gathered over the whole pipeline and applied in one change.
+/// What Publish- and Unpublish-P2PFile share: -Path (wildcards) or -LiteralPath, gathered over the whole pipeline
+/// and applied in one change. Through the pipeline, -LiteralPath binds a file from Get-ChildItem by its PSPath and a
+/// shared file from Get-P2PShare by its FullName (the path on this machine; its RelativePath is what other nodes see,
+/// not a path here).
 /// </summary>
 public abstract class ShareCmdlet : NodeCmdlet
 {
@@ -20,7 +22,7 @@ public abstract class ShareCmdlet : NodeCmdlet
     public string[] Path { get; set; } = [];
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathSet)]
-    [Alias("PSPath", "LP")]
+    [Alias("PSPath", "LP", "FullName")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
 

@@ -192,20 +192,62 @@ public sealed class ShareIndexTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Empty_files_and_named_pipes_are_not_shared()
+    public async Task Empty_files_are_shared_and_found_with_the_hash_of_nothing_and_no_pieces()
     {
-        _share.Write("empty.txt", []);
+        _share.Write("src/.gitkeep", []);
+        _share.Write("pkg/__init__.py", []);
         _share.Write("full.txt", "x");
-        if (!OperatingSystem.IsWindows())
+        var nothing = Convert.ToHexString(SHA256.HashData([]));
+
+        var index = await _share.OpenAsync();
+
+        var files = Listed(index);
+        Assert.Equal(["pub/full.txt", "pub/pkg/__init__.py", "pub/src/.gitkeep"], files.Keys.Order());
+        foreach (var empty in new[] { files["pub/src/.gitkeep"], files["pub/pkg/__init__.py"] })
         {
-            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_share.Folder, "pipe"));
+            Assert.Equal(SharedFileState.Ready, empty.State);
+            Assert.Equal(0, empty.Size);
+            Assert.Equal(nothing, empty.Hash);
+        }
+
+        var found = Assert.Single(index.Search(new FileQuery { Names = [".gitkeep"] }));
+        Assert.Equal(("pub/src/.gitkeep", 0L, nothing), (found.RelativePath, found.Size, found.Hash));
+        var digest = index.FindByHash(nothing)!.Value.Digest;
+        Assert.Equal(0, digest.Size);
+        Assert.Empty(digest.PieceHashes);
+    }
+
+    [Fact]
+    public async Task A_named_pipe_is_judged_by_its_type_never_opened_and_not_shared()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        _share.Write("empty.txt", []);
+        var pipe = Path.Combine(_share.Folder, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+        {
             await mkfifo.WaitForExitAsync();
             Assert.Equal(0, mkfifo.ExitCode);
         }
 
-        var index = await _share.OpenAsync();
+        ShareIndex index;
+        try
+        {
+            // Opening the pipe to read it would wait for a writer for ever: indexing would never become idle.
+            index = await _share.OpenAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // Release a reader stuck on the pipe, so that the index can be closed and the test ends.
+            _ = Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Write).Dispose());
+            throw;
+        }
 
-        Assert.Equal(["pub/full.txt"], Listed(index).Keys);
+        Assert.Equal(["pub/empty.txt"], Listed(index).Keys);
+        Assert.Empty(index.Search(new FileQuery { Names = ["pipe"] }));
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using P2PTransfer.Index;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Search;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
@@ -118,7 +120,7 @@ public class DownloadTests
         // Paced (about 2 s in all), so the first source cannot take the whole file before the others have connected.
         await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 10 * MiB });
         var item = batch.Add(hash, "shared.bin", content.Length, servers[0].Endpoint)!;
-        Assert.Null(batch.Add(hash, "other-name.bin", content.Length, servers[1].Endpoint));
+        Assert.Null(batch.Add(hash, "shared.bin", content.Length, servers[1].Endpoint));
         Assert.Null(batch.Add(hash.ToLowerInvariant(), null, null, servers[2].Endpoint));
         await RunAsync(batch);
 
@@ -587,6 +589,163 @@ public class DownloadTests
         Assert.True(item.State == DownloadState.Failed, Describe(item));
         Assert.Equal(ProtocolError.DestinationExists, Assert.IsType<P2PException>(item.Error).Code);
         Assert.True(Directory.Exists(Path.Combine(destination, "f.bin")));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_empty_file_arrives_as_an_empty_file_of_its_name_from_a_piece_list_of_no_pieces_without_a_piece_request(bool sizeKnown)
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [(".gitkeep", nothing), ("full.bin", Content(10, 140))]);
+        await using var batch = Batch(Destination(nodes));
+
+        var item = batch.Add(HashOf(nothing), ".gitkeep", sizeKnown ? 0 : null, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, nothing);
+        Assert.Equal(1, node.TransferCounters.PieceListsServed);
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task A_download_into_a_shared_folder_never_shares_its_partial_file_or_record_and_the_finished_file_is_shared_once_named()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((4 * MiB) + 9, 141);
+        var (source, _) = await StartSharingAsync(nodes, "server", 1, [("big.bin", content)]);
+        var (downloader, folder) = await StartSharingAsync(nodes, "downloader", 3, [("readme.txt", Content(10, 142))]);
+        var index = downloader.Index;
+        var target = Path.Combine(folder, "big.bin");
+        // big.bin.p2ppart and big.bin.p2ppart.pieces
+        static bool IsPartial(SharedFile file) => file.Name.StartsWith("big.bin.", StringComparison.Ordinal);
+
+        // Held after the first piece: the partial file and its record are made before any piece is requested, and
+        // the file cannot be finished while the rest is held.
+        await using (var gate = new GatedProxy("127.0.0.2", source.Endpoint, passFirst: MiB))
+        await using (var held = Batch(folder, stall: TimeSpan.FromMinutes(5)))
+        {
+            held.Add(HashOf(content), "big.bin", content.Length, gate.Endpoint);
+            await gate.Holding.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(File.Exists(target + PartialFile.DataSuffix));
+            Assert.True(File.Exists(target + PartialFile.RecordSuffix));
+
+            // The watcher has looked at every change made before the marker once the marker is listed; then a full
+            // scan looks again.
+            var marker = Path.Combine(folder, "marker.txt");
+            File.WriteAllText(marker, "written last");
+            Assert.True(await Eventually.TrueAsync(() => index.GetFiles().Any(f => f.FullName == marker), TimeSpan.FromSeconds(10)));
+            await TestShare.IdleAsync(index);
+            Assert.DoesNotContain(index.GetFiles(), IsPartial);
+            await index.ReconcileAsync();
+            await TestShare.IdleAsync(index);
+            Assert.DoesNotContain(index.GetFiles(), IsPartial);
+            Assert.Empty(index.Search(new FileQuery { Names = ["big.bin*"] }));
+            Assert.True(File.Exists(target + PartialFile.DataSuffix), "the partial file was there all along");
+            Assert.True(File.Exists(target + PartialFile.RecordSuffix), "the record was there all along");
+        }
+
+        // Stopped, its partial file kept; finished straight from the source, which renames the partial file to its name.
+        await using (var batch = Batch(folder))
+        {
+            var item = batch.Add(HashOf(content), "big.bin", content.Length, source.Endpoint)!;
+            await RunAsync(batch);
+            AssertArrived(item, content);
+        }
+
+        // The watcher sees the rename: the finished file is shared under its name.
+        Assert.True(await Eventually.TrueAsync(() => index.GetFiles().Any(f => f.Name == "big.bin" && f.State == SharedFileState.Ready), TimeSpan.FromSeconds(10)));
+        await TestShare.IdleAsync(index);
+        var shared = Assert.Single(index.GetFiles(), f => f.Name == "big.bin");
+        Assert.Equal(HashOf(content), shared.Hash);
+        Assert.Single(index.Search(new FileQuery { Names = ["big.bin*"] }));
+        Assert.DoesNotContain(index.GetFiles(), IsPartial);
+    }
+
+    [Fact]
+    public async Task One_content_under_two_names_arrives_under_both_names_and_every_source_serves_both()
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (gitkeep, _) = await StartSharingAsync(nodes, "logs", 1, [(".gitkeep", nothing)]);
+        var (package, _) = await StartSharingAsync(nodes, "pkg", 2, [("__init__.py", nothing)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var first = batch.Add(HashOf(nothing), ".gitkeep", 0, gitkeep.Endpoint);
+        var second = batch.Add(HashOf(nothing), "__init__.py", 0, package.Endpoint);
+        Assert.Null(batch.Add(HashOf(nothing), ".gitkeep", 0, package.Endpoint));
+        Assert.True(batch.Contains(HashOf(nothing), "__init__.py"));
+        Assert.False(batch.Contains(HashOf(nothing), "marker"));
+        await RunAsync(batch);
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        AssertArrived(first, nothing);
+        AssertArrived(second, nothing);
+        Assert.Equal([gitkeep.Endpoint, package.Endpoint], first.Sources.Order());
+        Assert.Equal([gitkeep.Endpoint, package.Endpoint], second.Sources.Order());
+        Assert.Equal([first, second], batch.Items);
+    }
+
+    [Fact]
+    public async Task An_empty_file_already_at_the_destination_is_skipped_and_a_named_pipe_there_is_never_opened_and_replaced_only_with_Force()
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("marker", nothing)]);
+        var destination = Destination(nodes);
+        Directory.CreateDirectory(destination);
+        File.WriteAllBytes(Path.Combine(destination, "marker"), nothing);
+        await using (var batch = Batch(destination))
+        {
+            var skipped = batch.Add(HashOf(nothing), "marker", 0, node.Endpoint)!;
+            await RunAsync(batch);
+            Assert.True(skipped.State == DownloadState.Skipped, Describe(skipped));
+        }
+
+        Assert.Equal(0, node.TransferCounters.UploadsStarted);
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var pipe = Path.Combine(destination, "pipe");
+        using (var mkfifo = Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        foreach (var force in new[] { false, true })
+        {
+            await using var batch = Batch(destination, force);
+            var item = batch.Add(HashOf(nothing), "pipe", 0, node.Endpoint)!;
+            try
+            {
+                // Opening the pipe to compare its content would wait for a writer for ever.
+                await RunAsync(batch);
+            }
+            catch (TimeoutException)
+            {
+                // Release a reader stuck on the pipe, so that the batch can be closed and the test ends.
+                _ = Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Write).Dispose());
+                throw;
+            }
+
+            if (force)
+            {
+                AssertArrived(item, nothing);
+            }
+            else
+            {
+                Assert.True(item.State == DownloadState.Failed, Describe(item));
+                var error = Assert.IsType<P2PException>(item.Error);
+                Assert.Equal(ProtocolError.DestinationExists, error.Code);
+                Assert.Contains("not a regular file", error.Message);
+                Assert.False(P2PTransfer.Index.RegularFile.Is(pipe), "the pipe is left as it was");
+            }
+        }
     }
 
     [Theory]

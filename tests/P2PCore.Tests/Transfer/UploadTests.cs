@@ -196,6 +196,51 @@ public class UploadTests
     }
 
     [Fact]
+    public async Task An_empty_file_is_listed_with_no_pieces_and_a_named_pipe_put_in_its_place_is_refused_FileChanged_without_being_opened()
+    {
+        await using var nodes = new TestNodes();
+        byte[] nothing = [];
+        var (node, folder) = await StartSharingAsync(nodes, "server", 1, [("__init__.py", nothing)], FrozenIndex);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+
+        await raw.SendAsync(new PieceListRequest(1, HashBytes(nothing), 0));
+        await raw.SendAsync(new PieceRequest(2, HashBytes(nothing), 0));
+        var list = Assert.IsType<PieceList>(await ReplyAsync(raw, 1));
+        Assert.Equal((0L, 0u, 0), (list.Size, list.FirstPiece, list.Count));
+        Refused(await ReplyAsync(raw, 2), ProtocolError.PieceOutOfRange);
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var path = Path.Combine(folder, "__init__.py");
+        File.Delete(path);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", path))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        // A new connection opens the file afresh (the first one keeps the file it opened).
+        using var again = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        await again.SendAsync(new PieceListRequest(3, HashBytes(nothing), 0));
+        try
+        {
+            // Opening the pipe to serve it would wait for a writer for ever: no answer would come.
+            Refused(await ReplyAsync(again, 3), ProtocolError.FileChanged);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // Release a reader stuck on the pipe, so that the node can be stopped and the test ends.
+            _ = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Write).Dispose());
+            throw;
+        }
+
+        Assert.Equal(1, node.TransferCounters.PieceListsServed);
+        Assert.Equal(0, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
     public async Task A_file_touched_after_indexing_is_refused_FileChanged_even_with_the_same_bytes()
     {
         await using var nodes = new TestNodes();
