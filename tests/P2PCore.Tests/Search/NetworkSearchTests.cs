@@ -173,6 +173,46 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_response_on_its_way_to_the_reader_when_another_one_reaches_MaxResults_is_still_handed_over()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+
+        // The two responses (n0's own, n1's over the link) arrive on two threads. The first is held between being
+        // taken and being handed to the reader (its trace line comes in between) until the second has ended the
+        // search with MaxResults: the interleaving a loaded entry server sometimes gets.
+        using var ended = new ManualResetEventSlim();
+        int responses = 0;
+        bool heldUntilTheEnd = false;
+        var options = new SearchOptions
+        {
+            Timeout = TimeSpan.FromSeconds(20),
+            MaxResults = 2,
+            Trace = line =>
+            {
+                if (line.Contains(" ended (MaxResults)"))
+                {
+                    ended.Set();
+                }
+                else if (line.Contains(" file(s) from ") && Interlocked.Increment(ref responses) == 1)
+                {
+                    heldUntilTheEnd = ended.Wait(TimeSpan.FromSeconds(15));
+                }
+            },
+        };
+
+        var results = new List<P2PSearchResult>();
+        await foreach (var result in net[0].SearchAsync(new FileQuery { Names = ["file-*"] }, options))
+        {
+            results.Add(result);
+        }
+
+        Assert.True(heldUntilTheEnd, "the first response was held until the second one ended the search");
+        Assert.Equal(["file-n0.txt", "file-n1.txt"], results.Select(r => r.Name).Order());
+    }
+
+    [Fact]
     public async Task A_search_that_reaches_no_other_server_ends_without_waiting_for_its_timeout()
     {
         await using var nodes = new TestNodes();
