@@ -17,6 +17,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
+    private readonly ConcurrentDictionary<NetworkSearch, Task> _streams = new();
     private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
     private Upload? _upload;
@@ -133,7 +134,45 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         }
 
         _searches[request.SearchId] = search;
-        node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", () => StreamAsync(request.SearchId, search));
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _streams[search] = streamed.Task;
+        node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", async () =>
+        {
+            try
+            {
+                await StreamAsync(request.SearchId, search).ConfigureAwait(false);
+            }
+            finally
+            {
+                _streams.TryRemove(search, out _);
+                streamed.TrySetResult();
+            }
+        });
+    }
+
+    /// <summary>
+    /// The node is stopping: every search still open ends (NodeClosing, unless it ended already), and its last
+    /// results and its SearchDone are queued before the goodbye, so the client reads why each search ended
+    /// before it reads Bye(Shutdown). A client that takes no frame for the keep-alive dead-after time is closed
+    /// with SendQueueFull by the stream itself; <paramref name="within"/> bounds the wait for one that reads slowly.
+    /// </summary>
+    internal async Task CloseForShutdownAsync(string goodbye, TimeSpan within)
+    {
+        foreach (var search in _searches.Values)
+        {
+            search.End(SearchEndReason.NodeClosing);
+        }
+
+        try
+        {
+            await Task.WhenAll(_streams.Values).WaitAsync(within).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Still sending to a slow reader: the goodbye goes now, and the rest of its results with the connection.
+        }
+
+        await CloseAsync(ProtocolError.Shutdown, goodbye).ConfigureAwait(false);
     }
 
     /// <summary>

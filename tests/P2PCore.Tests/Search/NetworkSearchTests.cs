@@ -360,6 +360,38 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_search_cut_off_at_the_drain_timeout_ends_with_SearchDone_NodeClosing_before_the_Bye()
+    {
+        await using var nodes = new TestNodes();
+        var source = (await SearchNetwork.StartAsync(nodes, 1))[0];
+
+        // The order of the two frames was a race; it is checked over many stops.
+        for (int round = 0; round < 20; round++)
+        {
+            var entry = await nodes.StartAsync($"entry{round}", host: 2);
+            await entry.ConnectPeerAsync(source.Endpoint);
+            using var raw = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.ClientHello());
+            await raw.SendAsync(new SearchRequest(7, 1, 60_000, 100, new FileQuery { Names = ["file-*"] }));
+
+            // The source's response came back: the search is running, and it reached another server, so only its
+            // timeout (a minute), a cancel or the drain timeout can end it.
+            Assert.IsType<SearchResults>((await raw.ReadFramesAsync(2, TimeSpan.FromSeconds(10)))[1]);
+            var stopping = entry.StopAsync(TimeSpan.FromMilliseconds(50));
+            var (frames, closed) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(20));
+            raw.Dispose();
+            await stopping;
+
+            Assert.True(closed, $"round {round}: the node did not close the connection");
+            var done = frames.FindIndex(f => f is SearchDone);
+            var bye = frames.FindIndex(f => f is Bye);
+            Assert.True(done >= 0, $"round {round}: no SearchDone before the connection closed: {string.Join(", ", frames.Select(f => f.Code))}");
+            Assert.Equal(ProtocolError.NodeClosing, ((SearchDone)frames[done]).Status);
+            Assert.Equal(ProtocolError.Shutdown, ((Bye)frames[bye]).Reason);
+            Assert.True(done < bye, $"round {round}: Bye came before SearchDone: {string.Join(", ", frames.Select(f => f.Code))}");
+        }
+    }
+
+    [Fact]
     public async Task A_search_id_is_free_again_as_soon_as_its_SearchDone_arrives()
     {
         await using var nodes = new TestNodes();
