@@ -196,7 +196,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
             }
 
             var reason = search.EndReason ?? SearchEndReason.Cancelled;
-            var status = reason == SearchEndReason.NodeClosing ? ProtocolError.NodeClosing : ProtocolError.None;
+            var status = SearchEndStatus.Of(reason);
 
             // The id is free again before the client can read that the search is over.
             _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));

@@ -392,6 +392,124 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task SearchDone_says_by_its_status_why_each_search_ended()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        using var raw = await RawConnection.HandshakeAsync(net[0].Endpoint, RawConnection.ClientHello());
+        var all = new FileQuery { Names = ["file-*"] };
+
+        await raw.SendAsync(new SearchRequest(1, 0, 30_000, 100, all)); // the entry server alone: Complete
+        await raw.SendAsync(new SearchRequest(2, 1, 300, 100, all)); // reaches n1, wants more than there is: Timeout
+        await raw.SendAsync(new SearchRequest(3, 1, 30_000, 2, all)); // both files are enough: MaxResults
+        await raw.SendAsync(new SearchRequest(4, 1, 30_000, 100, all)); // cancelled once it has a result: Cancelled
+        await ReadUntilAsync(raw, frames => frames.OfType<SearchResults>().Any(r => r.SearchId == 4));
+        await raw.SendAsync(new SearchCancel(4));
+        var frames = await ReadUntilAsync(raw, frames => frames.OfType<SearchDone>().Count() == 4);
+
+        var done = frames.OfType<SearchDone>().ToDictionary(d => d.SearchId);
+        Assert.Equal(ProtocolError.SearchComplete, done[1].Status);
+        Assert.Equal(ProtocolError.SearchTimeout, done[2].Status);
+        Assert.Equal(ProtocolError.SearchMaxResults, done[3].Status);
+        Assert.Equal(ProtocolError.SearchCancelled, done[4].Status);
+        Assert.Equal(["Complete", "Timeout", "MaxResults", "Cancelled"], done.Values.OrderBy(d => d.SearchId).Select(d => d.Message));
+        Assert.Equal((1u, 1u), (done[1].Results, done[1].Sources));
+        Assert.Equal((2u, 2u), (done[2].Results, done[2].Sources));
+        Assert.Equal((2u, 2u), (done[3].Results, done[3].Sources));
+    }
+
+    [Fact]
+    public async Task The_entry_servers_own_files_come_with_0_hops_and_a_route_of_the_entry_server_alone()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        using var raw = await RawConnection.HandshakeAsync(net[0].Endpoint, RawConnection.ClientHello());
+
+        await raw.SendAsync(new SearchRequest(1, 1, 30_000, 2, new FileQuery { Names = ["file-*"] }));
+        var results = (await ReadUntilAsync(raw, frames => frames.OfType<SearchDone>().Any())).OfType<SearchResults>().ToDictionary(r => r.Source.Name);
+
+        var entryHop = new RouteHop(net[0].Id, net[0].Endpoint);
+        Assert.Equal((0, false), (results["n0"].Hops, results["n0"].Direct));
+        Assert.Equal([entryHop], results["n0"].Route.Hops);
+        Assert.Equal((1, false), (results["n1"].Hops, results["n1"].Direct));
+        Assert.Equal([entryHop], results["n1"].Route.Hops);
+    }
+
+    [Fact]
+    public async Task An_entry_server_shows_a_response_that_reaches_it_over_the_link_and_directly_once()
+    {
+        await using var nodes = new TestNodes();
+        var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var peerId = Guid.NewGuid();
+        using var peer = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(peerId));
+        Assert.True(await Eventually.TrueAsync(() => entry.PeerCount == 1, TimeSpan.FromSeconds(5)));
+        using var client = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.ClientHello());
+
+        await client.SendAsync(new SearchRequest(1, 1, 30_000, 100, new FileQuery { Names = ["file-*"] }));
+        var query = (await ReadUntilAsync(peer, frames => frames.Any(f => f is Query))).OfType<Query>().Single();
+        var hit = new QueryHit(query.RequestId, 0, 1, query.Backtrace, new SourceNode(peerId, "raw", "127.0.0.1:1"), [new FoundFile("file-raw.txt", 3, new string('A', 64), "pub/file-raw.txt")]);
+
+        // The same response over the link, again over the link, and directly (as after a link that broke).
+        await peer.SendAsync(hit);
+        await peer.SendAsync(hit);
+        using var direct = await RawConnection.HandshakeAsync(entry.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Client, peerId, "127.0.0.1:1", "raw"));
+        await direct.SendAsync(hit);
+        Assert.True(await Eventually.TrueAsync(() => entry.SearchCounters.DuplicateResponses == 2, TimeSpan.FromSeconds(10)), $"{entry.SearchCounters.DuplicateResponses} duplicates seen");
+        await client.SendAsync(new SearchCancel(1));
+        var frames = await ReadUntilAsync(client, frames => frames.Any(f => f is SearchDone));
+
+        Assert.Single(frames.OfType<SearchResults>(), r => r.Source.NodeId == peerId);
+        var done = frames.OfType<SearchDone>().Single();
+        Assert.Equal((ProtocolError.SearchCancelled, 2u, 2u), (done.Status, done.Results, done.Sources));
+        Assert.Equal(1, entry.PeerCount);
+    }
+
+    [Fact]
+    public async Task A_hit_list_fills_to_65536_bytes_of_file_entries_not_counting_its_count_field()
+    {
+        await using var nodes = new TestNodes();
+        var share = Path.Combine(nodes.Root, "share-n0");
+        Directory.CreateDirectory(share);
+
+        // Every entry is 257 bytes on the wire: name (2 + 102), size 8, hash 32, path "share-n0/NAME" (2 + 111).
+        // 255 entries make 65,535 bytes: under the mark without the count field, so a 256th is added; with the
+        // count's 2 bytes the list would have stopped at 255.
+        for (int i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(share, $"long-{i:000}-".PadRight(102, 'x')), "x");
+        }
+
+        var node = await nodes.StartAsync("n0", configure: options => options.Index.Shares = [share]);
+        await TestShare.IdleAsync(node.Index);
+        var peerId = Guid.NewGuid();
+        using var peer = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
+        var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(peerId, "127.0.0.1:1")]);
+
+        await peer.SendAsync(new Query(Guid.NewGuid(), 0, 1000, stack, new FileQuery { Names = ["long-*"] }));
+        var hits = (await ReadUntilAsync(peer, frames => frames.OfType<QueryHit>().Sum(h => h.Files.Count) == 300)).OfType<QueryHit>().ToList();
+
+        Assert.All(hits.SelectMany(h => h.Files), f => Assert.Equal(257, f.WireLength));
+        Assert.Equal([256, 44], hits.OrderBy(h => h.Batch).Select(h => h.Files.Count));
+    }
+
+    /// <summary>Reads frames one at a time until <paramref name="enough"/> holds for all of them (bounded).</summary>
+    private static async Task<List<IMessage>> ReadUntilAsync(RawConnection raw, Func<List<IMessage>, bool> enough)
+    {
+        for (int count = 1; count <= 200; count++)
+        {
+            var frames = await raw.ReadFramesAsync(count, TimeSpan.FromSeconds(10));
+            if (enough(frames))
+            {
+                return frames;
+            }
+        }
+
+        throw new InvalidOperationException("200 frames came and the expected ones were not among them");
+    }
+
+    [Fact]
     public async Task A_search_id_is_free_again_as_soon_as_its_SearchDone_arrives()
     {
         await using var nodes = new TestNodes();
@@ -406,7 +524,7 @@ public class NetworkSearchTests
             statuses.Add(done.Status);
         }
 
-        Assert.All(statuses, status => Assert.Equal(ProtocolError.None, status));
+        Assert.All(statuses, status => Assert.Equal(ProtocolError.SearchComplete, status));
         Assert.Equal(20, node.SearchCounters.SearchesStarted);
     }
 
