@@ -214,7 +214,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     }
 
     /// <summary>
-    /// Queues a frame, waiting while the client's queue is full. A slow link is fine as long as frames keep leaving;
+    /// Queues a frame, waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/> free places. A slow link is fine as long as frames keep leaving;
     /// a client whose connection has taken nothing for the keep-alive dead-after time (it writes but does not read)
     /// is closed with SendQueueFull.
     /// </summary>
@@ -226,6 +226,9 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
+                // Search frames leave the last places of the queue to control replies: a Pong to a slow client
+                // that is still reading must fit, or the node would close it with SendQueueFull (section 8).
+                await Connection.WaitForRoomAsync(ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom, wait.Token).ConfigureAwait(false);
                 await Connection.SendAsync(message, wait.Token).ConfigureAwait(false);
                 return;
             }

@@ -104,6 +104,9 @@ public sealed class P2PNode : IAsyncDisposable
     /// <summary>Open connections: peer links and clients.</summary>
     public int ConnectionCount => _sessions.Count;
 
+    /// <summary>The open connections: peer links and clients.</summary>
+    internal IEnumerable<Session> Sessions => _sessions.Keys;
+
     /// <summary>Inbound connections open right now, including those still in their handshake.</summary>
     public int InboundConnections => Volatile.Read(ref _inboundConnections);
 

@@ -494,6 +494,73 @@ public class NetworkSearchTests
         Assert.Equal([256, 44], hits.OrderBy(h => h.Batch).Select(h => h.Files.Count));
     }
 
+    [Fact]
+    public async Task A_client_whose_queue_is_full_of_search_results_still_gets_the_Pong_to_its_ping()
+    {
+        await using var nodes = new TestNodes();
+        var share = Path.Combine(nodes.Root, "share-deep");
+
+        // 500 files whose entries take about 4 KB each (a deep path): 16 searches for them make some 480 frames
+        // of 64 KiB, far more than the socket buffers and the send queue of a client that does not read hold.
+        var folder = Path.Combine([share, .. Enumerable.Range(0, 18).Select(i => $"d{i:00}".PadRight(200, 'd'))]);
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < 500; i++)
+        {
+            File.WriteAllText(Path.Combine(folder, $"long-{i:000}-".PadRight(150, 'x')), "x");
+        }
+
+        // The client answers no keep-alive ping: the dead-after time is longer than the test.
+        var node = await nodes.StartAsync("n0", configure: options =>
+        {
+            options.Index.Shares = [share];
+            options.DeadAfter = TimeSpan.FromSeconds(30);
+        });
+        await TestShare.IdleAsync(node.Index);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
+        var query = new FileQuery { Names = ["long-*"] };
+        for (uint id = 1; id <= SearchLimits.MaxSearchesPerClient; id++)
+        {
+            await raw.SendAsync(new SearchRequest(id, 0, 60_000, 5000, query));
+        }
+
+        // The client reads nothing until its search results fill the send queue as far as they may; then it pings.
+        var session = node.Sessions.OfType<ClientSession>().Single();
+        int searchLimit = ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom;
+        Assert.True(await Eventually.TrueAsync(() => session.Connection.QueuedFrames >= searchLimit, TimeSpan.FromSeconds(30)), $"{session.Connection.QueuedFrames} frames queued");
+        await raw.SendAsync(new Ping(42));
+
+        int files = 0, searchesDone = 0;
+        bool pong = false;
+        ErrorMessage? error = null;
+        await raw.ReadEachAsync(
+            message =>
+            {
+                switch (message)
+                {
+                    case SearchResults results:
+                        files += results.Files.Count;
+                        break;
+                    case SearchDone:
+                        searchesDone++;
+                        break;
+                    case Pong { Nonce: 42 }:
+                        pong = true;
+                        break;
+                    case ErrorMessage closing:
+                        error = closing;
+                        break;
+                }
+
+                return searchesDone < SearchLimits.MaxSearchesPerClient && error is null;
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.Null(error);
+        Assert.True(pong, "the Pong arrived");
+        Assert.Equal(SearchLimits.MaxSearchesPerClient, searchesDone);
+        Assert.Equal(SearchLimits.MaxSearchesPerClient * 500, files);
+    }
+
     /// <summary>Reads frames one at a time until <paramref name="enough"/> holds for all of them (bounded).</summary>
     private static async Task<List<IMessage>> ReadUntilAsync(RawConnection raw, Func<List<IMessage>, bool> enough)
     {
