@@ -214,9 +214,9 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     }
 
     /// <summary>
-    /// Queues a frame, waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/> free places. A slow link is fine as long as frames keep leaving;
-    /// a client whose connection has taken nothing for the keep-alive dead-after time (it writes but does not read)
-    /// is closed with SendQueueFull.
+    /// Queues a frame, waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/>
+    /// free places. A slow link is fine as long as frames keep leaving; a client whose connection has taken nothing
+    /// for the keep-alive dead-after time (it writes but does not read) is closed with SendQueueFull.
     /// </summary>
     private async Task SendWithinAsync(IMessage message)
     {
