@@ -211,7 +211,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
             ended = true;
             if (search.Done is { } done)
             {
-                options.Trace?.Invoke($"search ended ({done.Message}): {done.Results} result(s) from {done.Sources} source(s)");
+                var why = SearchEndStatus.ReasonOf(done.Status)?.ToString() ?? $"status {(ushort)done.Status}";
+                options.Trace?.Invoke($"search ended ({why}): {done.Results} result(s) from {done.Sources} source(s)");
             }
 
             if (search.Dropped > 0)

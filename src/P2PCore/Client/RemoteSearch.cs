@@ -40,7 +40,7 @@ internal sealed class RemoteSearch
         Done = done;
         Exception? error = done.Status switch
         {
-            ProtocolError.None => null,
+            _ when SearchEndStatus.IsNormalEnd(done.Status) => null,
             ProtocolError.NodeClosing or ProtocolError.NodeBusy or ProtocolError.TooManySearches => new NodeUnavailableException(done.Status, done.Message),
             ProtocolError.InvalidQuery => new ArgumentException(done.Message),
             _ => new P2PException(done.Status, done.Message),

@@ -24,6 +24,7 @@ public sealed class FrameConnection : IAsyncDisposable
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _writeLoop;
     private IMessage? _lastFrame;
+    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReceived = Environment.TickCount64;
     private long _lastLargeFrameProgress;
     private long _lastSent = Environment.TickCount64;
@@ -144,6 +145,26 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>Frames waiting in the send queue.</summary>
     public int QueuedFrames => _outbox.Reader.Count;
+
+    /// <summary>
+    /// Waits until the send queue holds fewer than <paramref name="maxQueued"/> frames, or the connection is closing
+    /// (the send that follows then reports it). Traffic that may wait uses it to leave the rest of the queue to
+    /// control replies (a Pong, a goodbye), which must never find it full.
+    /// </summary>
+    public async ValueTask WaitForRoomAsync(int maxQueued, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Taken before the count is read: a frame that leaves after the read signals this one (or a newer one).
+            var room = Volatile.Read(ref _room);
+            if (_outbox.Reader.Count < maxQueued || _outbox.Reader.Completion.IsCompleted || Volatile.Read(ref _disposing) != 0)
+            {
+                return;
+            }
+
+            await room.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
     public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
@@ -327,6 +348,8 @@ public sealed class FrameConnection : IAsyncDisposable
                     large |= written >= LargeFrameBytes;
                 }
 
+                SignalRoom();
+
                 Volatile.Write(ref _flushing, 1);
                 var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
                 Volatile.Write(ref _flushing, 0);
@@ -362,8 +385,13 @@ public sealed class FrameConnection : IAsyncDisposable
         finally
         {
             _outbox.Writer.TryComplete();
+            SignalRoom();
         }
     }
+
+    /// <summary>Frames left the send queue (or it will take no more): wakes whoever waits for room.</summary>
+    private void SignalRoom() =>
+        Interlocked.Exchange(ref _room, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Reads and discards until the remote closes its side, bounded in time.</summary>
     private async Task DrainInputAsync(TimeSpan within)

@@ -17,6 +17,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
+    private readonly ConcurrentDictionary<NetworkSearch, Task> _streams = new();
     private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
     private Upload? _upload;
@@ -135,7 +136,45 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
         }
 
         _searches[request.SearchId] = search;
-        node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", () => StreamAsync(request.SearchId, search));
+        var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _streams[search] = streamed.Task;
+        node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", async () =>
+        {
+            try
+            {
+                await StreamAsync(request.SearchId, search).ConfigureAwait(false);
+            }
+            finally
+            {
+                _streams.TryRemove(search, out _);
+                streamed.TrySetResult();
+            }
+        });
+    }
+
+    /// <summary>
+    /// The node is stopping: every search still open ends (NodeClosing, unless it ended already), and its last
+    /// results and its SearchDone are queued before the goodbye, so the client reads why each search ended
+    /// before it reads Bye(Shutdown). A client that takes no frame for the keep-alive dead-after time is closed
+    /// with SendQueueFull by the stream itself; <paramref name="within"/> bounds the wait for one that reads slowly.
+    /// </summary>
+    internal async Task CloseForShutdownAsync(string goodbye, TimeSpan within)
+    {
+        foreach (var search in _searches.Values)
+        {
+            search.End(SearchEndReason.NodeClosing);
+        }
+
+        try
+        {
+            await Task.WhenAll(_streams.Values).WaitAsync(within).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Still sending to a slow reader: the goodbye goes now, and the rest of its results with the connection.
+        }
+
+        await CloseAsync(ProtocolError.Shutdown, goodbye).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -159,7 +198,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
             }
 
             var reason = search.EndReason ?? SearchEndReason.Cancelled;
-            var status = reason == SearchEndReason.NodeClosing ? ProtocolError.NodeClosing : ProtocolError.None;
+            var status = SearchEndStatus.Of(reason);
 
             // The id is free again before the client can read that the search is over.
             _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));
@@ -177,9 +216,9 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     }
 
     /// <summary>
-    /// Queues a frame, waiting while the client's queue is full. A slow link is fine as long as frames keep leaving;
-    /// a client whose connection has taken nothing for the keep-alive dead-after time (it writes but does not read)
-    /// is closed with SendQueueFull.
+    /// Queues a frame, waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/>
+    /// free places. A slow link is fine as long as frames keep leaving; a client whose connection has taken nothing
+    /// for the keep-alive dead-after time (it writes but does not read) is closed with SendQueueFull.
     /// </summary>
     private async Task SendWithinAsync(IMessage message)
     {
@@ -189,6 +228,9 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             try
             {
+                // Search frames leave the last places of the queue to control replies: a Pong to a slow client
+                // that is still reading must fit, or the node would close it with SendQueueFull (section 8).
+                await Connection.WaitForRoomAsync(ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom, wait.Token).ConfigureAwait(false);
                 await Connection.SendAsync(message, wait.Token).ConfigureAwait(false);
                 return;
             }

@@ -109,6 +109,9 @@ public sealed class P2PNode : IAsyncDisposable
     /// <summary>Open connections: peer links and clients.</summary>
     public int ConnectionCount => _sessions.Count;
 
+    /// <summary>The open connections: peer links and clients.</summary>
+    internal IEnumerable<Session> Sessions => _sessions.Keys;
+
     /// <summary>Inbound connections open right now, including those still in their handshake.</summary>
     public int InboundConnections => Volatile.Read(ref _inboundConnections);
 
@@ -303,8 +306,13 @@ public sealed class P2PNode : IAsyncDisposable
                 Log.Write(NodeLogLevel.Warning, $"drain timeout: cancelled {Work.Active} piece(s) of work still running");
             }
 
+            // A client's searches have all ended by now (finished, or cut off at the drain timeout): each one's
+            // SearchDone is queued on its connection before the Bye (section 9, steps 3 and 4).
             var goodbye = $"node {Name} ({Endpoint}) is shutting down";
-            await Task.WhenAll(_sessions.Keys.Select(s => s.CloseAsync(ProtocolError.Shutdown, goodbye))).ConfigureAwait(false);
+            var searchesDoneWithin = _options.DeadAfter * 2;
+            await Task.WhenAll(_sessions.Keys.Select(s => s is ClientSession client
+                ? client.CloseForShutdownAsync(goodbye, searchesDoneWithin)
+                : s.CloseAsync(ProtocolError.Shutdown, goodbye))).ConfigureAwait(false);
         }
         finally
         {

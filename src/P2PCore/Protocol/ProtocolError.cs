@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>Reason and error codes carried by Bye and Error frames (u16 on the wire).</summary>
-/// <remarks>0-99: lifecycle, 100-199: protocol violations (the connection is closed), 200-299: peer links.</remarks>
+/// <remarks>0-99: lifecycle and refusals (20-23: why a search ended, in SearchDone), 100-199: protocol violations (the connection is closed), 200-299: peer links.</remarks>
 public enum ProtocolError : ushort
 {
     None = 0,
@@ -22,6 +22,15 @@ public enum ProtocolError : ushort
     VerificationFailed = 15,
     InsufficientSpace = 16,
     DestinationExists = 17,
+
+    /// <summary>SearchDone: the search's timeout passed.</summary>
+    SearchTimeout = 20,
+    /// <summary>SearchDone: the search had maxResults results.</summary>
+    SearchMaxResults = 21,
+    /// <summary>SearchDone: the request reached no other server, and the entry server's own answer was sent.</summary>
+    SearchComplete = 22,
+    /// <summary>SearchDone: the client cancelled the search (or its connection closed).</summary>
+    SearchCancelled = 23,
 
     MalformedFrame = 100,
     FrameTooLarge = 101,

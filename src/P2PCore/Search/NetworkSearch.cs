@@ -1,4 +1,5 @@
 using P2PTransfer.Node;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;
 
@@ -15,6 +16,39 @@ public enum SearchEndReason
     Cancelled,
     /// <summary>The entry server is closing and its drain timeout ran out.</summary>
     NodeClosing,
+}
+
+/// <summary>Each end of a search has its own SearchDone status (protocol.md, sections 6 and 14).</summary>
+public static class SearchEndStatus
+{
+    /// <summary>The status a SearchDone carries for a search that ended this way.</summary>
+    public static ProtocolError Of(SearchEndReason reason) => reason switch
+    {
+        SearchEndReason.Timeout => ProtocolError.SearchTimeout,
+        SearchEndReason.MaxResults => ProtocolError.SearchMaxResults,
+        SearchEndReason.Complete => ProtocolError.SearchComplete,
+        SearchEndReason.Cancelled => ProtocolError.SearchCancelled,
+        SearchEndReason.NodeClosing => ProtocolError.NodeClosing,
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "not an end of a search"),
+    };
+
+    /// <summary>
+    /// Why a search ended, from its SearchDone status; null for a refusal, and for status 0 (a search that ended
+    /// without saying why).
+    /// </summary>
+    public static SearchEndReason? ReasonOf(ProtocolError status) => status switch
+    {
+        ProtocolError.SearchTimeout => SearchEndReason.Timeout,
+        ProtocolError.SearchMaxResults => SearchEndReason.MaxResults,
+        ProtocolError.SearchComplete => SearchEndReason.Complete,
+        ProtocolError.SearchCancelled => SearchEndReason.Cancelled,
+        ProtocolError.NodeClosing => SearchEndReason.NodeClosing,
+        _ => null,
+    };
+
+    /// <summary>True for the statuses of a search that ran and ended normally (not refused, not cut off).</summary>
+    public static bool IsNormalEnd(ProtocolError status) =>
+        status is ProtocolError.None or ProtocolError.SearchTimeout or ProtocolError.SearchMaxResults or ProtocolError.SearchComplete or ProtocolError.SearchCancelled;
 }
 
 /// <summary>
@@ -35,6 +69,9 @@ public sealed class NetworkSearch
     private readonly long _startedAt = Environment.TickCount64;
     private WorkLease _lease;
     private int _results;
+    private int _handingOver;
+    private bool _released;
+    private bool _completed;
     private SearchEndReason? _endReason;
 
     internal NetworkSearch(Guid requestId, FileQuery query, SearchOptions options, WorkLease lease, SearchCounters counters, Action<NetworkSearch> ended)
@@ -136,7 +173,9 @@ public sealed class NetworkSearch
 
     /// <summary>
     /// Takes a response. Cut to the results still wanted and to what one source may announce; dropped (and
-    /// counted) while the reader lags too far behind; false when the search has ended.
+    /// counted) while the reader lags too far behind; false when the search has ended. A response taken is
+    /// always handed to the reader, even when another one ends the search while it is on its way: the reader
+    /// sees the end only after every response counted in <see cref="Results"/>.
     /// </summary>
     internal bool TryDeliver(ResultBatch batch)
     {
@@ -172,18 +211,59 @@ public sealed class NetworkSearch
 
             _results += batch.Files.Count;
             full = _results >= MaxResults;
+
+            // Counted, so an end that comes before it is handed over waits for it (see HandedOver).
+            _handingOver++;
         }
 
-        // Traced outside the lock (a trace may do anything) but before the reader can see the batch, so a reader
-        // that stops at it still gets its line. A search that ended meanwhile simply does not hand it over.
-        Trace(batch.Describe());
-        _buffer.Publish(batch);
-        _counters.ResponseDelivered();
+        try
+        {
+            // Traced outside the lock (a trace may do anything) but before the reader can see the batch, so a
+            // reader that stops at it still gets its line.
+            Trace(batch.Describe());
+            _buffer.Publish(batch);
+            _counters.ResponseDelivered();
+        }
+        finally
+        {
+            HandedOver();
+        }
+
         if (full)
         {
             End(SearchEndReason.MaxResults);
         }
 
+        return true;
+    }
+
+    /// <summary>A response taken by <see cref="TryDeliver"/> is with the reader; the last one completes an ended search.</summary>
+    private void HandedOver()
+    {
+        lock (_gate)
+        {
+            _handingOver--;
+            if (!CompleteIfEnded())
+            {
+                return;
+            }
+        }
+
+        _buffer.Complete();
+    }
+
+    /// <summary>
+    /// Under the lock: true once (the caller then completes the buffer) when the search has ended and been released
+    /// and nothing is on its way to the reader.
+    /// </summary>
+    private bool CompleteIfEnded()
+    {
+        if (!_released || _handingOver > 0 || _completed)
+        {
+            return false;
+        }
+
+        _completed = true;
         return true;
     }
 
@@ -198,7 +278,8 @@ public sealed class NetworkSearch
                 return;
             }
 
-            // From here TryDeliver adds nothing, so completing the channel outside the lock loses nothing.
+            // From here TryDeliver takes nothing new; a response it took before is still handed over, and the
+            // last one handed over completes the reader's channel (HandedOver) if that is after this.
             _endReason = reason;
             results = _results;
             sources = _perSource.Count;
@@ -212,6 +293,16 @@ public sealed class NetworkSearch
         _timer.Dispose();
         _drainRegistration.Dispose();
         _lease.Dispose();
-        _buffer.Complete();
+        bool complete;
+        lock (_gate)
+        {
+            _released = true;
+            complete = CompleteIfEnded();
+        }
+
+        if (complete)
+        {
+            _buffer.Complete();
+        }
     }
 }

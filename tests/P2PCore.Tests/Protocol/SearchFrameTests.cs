@@ -48,6 +48,26 @@ public class SearchFrameTests
     }
 
     [Fact]
+    public void Every_end_of_a_search_has_a_SearchDone_status_of_its_own_that_survives_the_wire()
+    {
+        var reasons = Enum.GetValues<SearchEndReason>();
+        var statuses = reasons.Select(SearchEndStatus.Of).ToList();
+
+        Assert.Equal(
+            [ProtocolError.SearchTimeout, ProtocolError.SearchMaxResults, ProtocolError.SearchComplete, ProtocolError.SearchCancelled, ProtocolError.NodeClosing],
+            statuses);
+        Assert.Equal([20, 21, 22, 23, 2], statuses.Select(s => (int)s));
+        foreach (var reason in reasons)
+        {
+            var done = (SearchDone)Decode(FrameCodec.ToArray(SearchDone.Create(7, SearchEndStatus.Of(reason), 3, 2, reason.ToString())));
+            Assert.Equal(reason, SearchEndStatus.ReasonOf(done.Status));
+        }
+
+        // Refusals are not ends of a search that ran; status 0 is an end that gives no reason.
+        Assert.All(new[] { ProtocolError.None, ProtocolError.NodeBusy, ProtocolError.InvalidQuery, ProtocolError.TooManySearches }, s => Assert.Null(SearchEndStatus.ReasonOf(s)));
+    }
+
+    [Fact]
     public void A_query_decodes_to_the_same_criteria()
     {
         var query = new Query(Guid.NewGuid(), 4, 10, Stack, FullQuery);

@@ -173,6 +173,46 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_response_on_its_way_to_the_reader_when_another_one_reaches_MaxResults_is_still_handed_over()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+
+        // The two responses (n0's own, n1's over the link) arrive on two threads. The first is held between being
+        // taken and being handed to the reader (its trace line comes in between) until the second has ended the
+        // search with MaxResults: the interleaving a loaded entry server sometimes gets.
+        using var ended = new ManualResetEventSlim();
+        int responses = 0;
+        bool heldUntilTheEnd = false;
+        var options = new SearchOptions
+        {
+            Timeout = TimeSpan.FromSeconds(20),
+            MaxResults = 2,
+            Trace = line =>
+            {
+                if (line.Contains(" ended (MaxResults)"))
+                {
+                    ended.Set();
+                }
+                else if (line.Contains(" file(s) from ") && Interlocked.Increment(ref responses) == 1)
+                {
+                    heldUntilTheEnd = ended.Wait(TimeSpan.FromSeconds(15));
+                }
+            },
+        };
+
+        var results = new List<P2PSearchResult>();
+        await foreach (var result in net[0].SearchAsync(new FileQuery { Names = ["file-*"] }, options))
+        {
+            results.Add(result);
+        }
+
+        Assert.True(heldUntilTheEnd, "the first response was held until the second one ended the search");
+        Assert.Equal(["file-n0.txt", "file-n1.txt"], results.Select(r => r.Name).Order());
+    }
+
+    [Fact]
     public async Task A_search_that_reaches_no_other_server_ends_without_waiting_for_its_timeout()
     {
         await using var nodes = new TestNodes();
@@ -320,6 +360,223 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_search_cut_off_at_the_drain_timeout_ends_with_SearchDone_NodeClosing_before_the_Bye()
+    {
+        await using var nodes = new TestNodes();
+        var source = (await SearchNetwork.StartAsync(nodes, 1))[0];
+
+        // The order of the two frames was a race; it is checked over many stops.
+        for (int round = 0; round < 20; round++)
+        {
+            var entry = await nodes.StartAsync($"entry{round}", host: 2);
+            await entry.ConnectPeerAsync(source.Endpoint);
+            using var raw = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.ClientHello());
+            await raw.SendAsync(new SearchRequest(7, 1, 60_000, 100, new FileQuery { Names = ["file-*"] }));
+
+            // The source's response came back: the search is running, and it reached another server, so only its
+            // timeout (a minute), a cancel or the drain timeout can end it.
+            Assert.IsType<SearchResults>((await raw.ReadFramesAsync(2, TimeSpan.FromSeconds(10)))[1]);
+            var stopping = entry.StopAsync(TimeSpan.FromMilliseconds(50));
+            var (frames, closed) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(20));
+            raw.Dispose();
+            await stopping;
+
+            Assert.True(closed, $"round {round}: the node did not close the connection");
+            var done = frames.FindIndex(f => f is SearchDone);
+            var bye = frames.FindIndex(f => f is Bye);
+            Assert.True(done >= 0, $"round {round}: no SearchDone before the connection closed: {string.Join(", ", frames.Select(f => f.Code))}");
+            Assert.Equal(ProtocolError.NodeClosing, ((SearchDone)frames[done]).Status);
+            Assert.Equal(ProtocolError.Shutdown, ((Bye)frames[bye]).Reason);
+            Assert.True(done < bye, $"round {round}: Bye came before SearchDone: {string.Join(", ", frames.Select(f => f.Code))}");
+        }
+    }
+
+    [Fact]
+    public async Task SearchDone_says_by_its_status_why_each_search_ended()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        using var raw = await RawConnection.HandshakeAsync(net[0].Endpoint, RawConnection.ClientHello());
+        var all = new FileQuery { Names = ["file-*"] };
+
+        await raw.SendAsync(new SearchRequest(1, 0, 30_000, 100, all)); // the entry server alone: Complete
+        await raw.SendAsync(new SearchRequest(2, 1, 300, 100, all)); // reaches n1, wants more than there is: Timeout
+        await raw.SendAsync(new SearchRequest(3, 1, 30_000, 2, all)); // both files are enough: MaxResults
+        await raw.SendAsync(new SearchRequest(4, 1, 30_000, 100, all)); // cancelled once it has a result: Cancelled
+        await ReadUntilAsync(raw, frames => frames.OfType<SearchResults>().Any(r => r.SearchId == 4));
+        await raw.SendAsync(new SearchCancel(4));
+        var frames = await ReadUntilAsync(raw, frames => frames.OfType<SearchDone>().Count() == 4);
+
+        var done = frames.OfType<SearchDone>().ToDictionary(d => d.SearchId);
+        Assert.Equal(ProtocolError.SearchComplete, done[1].Status);
+        Assert.Equal(ProtocolError.SearchTimeout, done[2].Status);
+        Assert.Equal(ProtocolError.SearchMaxResults, done[3].Status);
+        Assert.Equal(ProtocolError.SearchCancelled, done[4].Status);
+        Assert.Equal(["Complete", "Timeout", "MaxResults", "Cancelled"], done.Values.OrderBy(d => d.SearchId).Select(d => d.Message));
+        Assert.Equal((1u, 1u), (done[1].Results, done[1].Sources));
+        Assert.Equal((2u, 2u), (done[2].Results, done[2].Sources));
+        Assert.Equal((2u, 2u), (done[3].Results, done[3].Sources));
+    }
+
+    [Fact]
+    public async Task The_entry_servers_own_files_come_with_0_hops_and_a_route_of_the_entry_server_alone()
+    {
+        await using var nodes = new TestNodes();
+        var net = await SearchNetwork.StartAsync(nodes, 2);
+        await SearchNetwork.LinkAsync(net, (0, 1));
+        using var raw = await RawConnection.HandshakeAsync(net[0].Endpoint, RawConnection.ClientHello());
+
+        await raw.SendAsync(new SearchRequest(1, 1, 30_000, 2, new FileQuery { Names = ["file-*"] }));
+        var results = (await ReadUntilAsync(raw, frames => frames.OfType<SearchDone>().Any())).OfType<SearchResults>().ToDictionary(r => r.Source.Name);
+
+        var entryHop = new RouteHop(net[0].Id, net[0].Endpoint);
+        Assert.Equal((0, false), (results["n0"].Hops, results["n0"].Direct));
+        Assert.Equal([entryHop], results["n0"].Route.Hops);
+        Assert.Equal((1, false), (results["n1"].Hops, results["n1"].Direct));
+        Assert.Equal([entryHop], results["n1"].Route.Hops);
+    }
+
+    [Fact]
+    public async Task An_entry_server_shows_a_response_that_reaches_it_over_the_link_and_directly_once()
+    {
+        await using var nodes = new TestNodes();
+        var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var peerId = Guid.NewGuid();
+        using var peer = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(peerId));
+        Assert.True(await Eventually.TrueAsync(() => entry.PeerCount == 1, TimeSpan.FromSeconds(5)));
+        using var client = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.ClientHello());
+
+        await client.SendAsync(new SearchRequest(1, 1, 30_000, 100, new FileQuery { Names = ["file-*"] }));
+        var query = (await ReadUntilAsync(peer, frames => frames.Any(f => f is Query))).OfType<Query>().Single();
+        var hit = new QueryHit(query.RequestId, 0, 1, query.Backtrace, new SourceNode(peerId, "raw", "127.0.0.1:1"), [new FoundFile("file-raw.txt", 3, new string('A', 64), "pub/file-raw.txt")]);
+
+        // The same response over the link, again over the link, and directly (as after a link that broke).
+        await peer.SendAsync(hit);
+        await peer.SendAsync(hit);
+        using var direct = await RawConnection.HandshakeAsync(entry.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Client, peerId, "127.0.0.1:1", "raw"));
+        await direct.SendAsync(hit);
+        Assert.True(await Eventually.TrueAsync(() => entry.SearchCounters.DuplicateResponses == 2, TimeSpan.FromSeconds(10)), $"{entry.SearchCounters.DuplicateResponses} duplicates seen");
+        await client.SendAsync(new SearchCancel(1));
+        var frames = await ReadUntilAsync(client, frames => frames.Any(f => f is SearchDone));
+
+        Assert.Single(frames.OfType<SearchResults>(), r => r.Source.NodeId == peerId);
+        var done = frames.OfType<SearchDone>().Single();
+        Assert.Equal((ProtocolError.SearchCancelled, 2u, 2u), (done.Status, done.Results, done.Sources));
+        Assert.Equal(1, entry.PeerCount);
+    }
+
+    [Fact]
+    public async Task A_hit_list_fills_to_65536_bytes_of_file_entries_not_counting_its_count_field()
+    {
+        await using var nodes = new TestNodes();
+        var share = Path.Combine(nodes.Root, "share-n0");
+        Directory.CreateDirectory(share);
+
+        // Every entry is 257 bytes on the wire: name (2 + 102), size 8, hash 32, path "share-n0/NAME" (2 + 111).
+        // 255 entries make 65,535 bytes: under the mark without the count field, so a 256th is added; with the
+        // count's 2 bytes the list would have stopped at 255.
+        for (int i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(share, $"long-{i:000}-".PadRight(102, 'x')), "x");
+        }
+
+        var node = await nodes.StartAsync("n0", configure: options => options.Index.Shares = [share]);
+        await TestShare.IdleAsync(node.Index);
+        var peerId = Guid.NewGuid();
+        using var peer = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
+        var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(peerId, "127.0.0.1:1")]);
+
+        await peer.SendAsync(new Query(Guid.NewGuid(), 0, 1000, stack, new FileQuery { Names = ["long-*"] }));
+        var hits = (await ReadUntilAsync(peer, frames => frames.OfType<QueryHit>().Sum(h => h.Files.Count) == 300)).OfType<QueryHit>().ToList();
+
+        Assert.All(hits.SelectMany(h => h.Files), f => Assert.Equal(257, f.WireLength));
+        Assert.Equal([256, 44], hits.OrderBy(h => h.Batch).Select(h => h.Files.Count));
+    }
+
+    [Fact]
+    public async Task A_client_whose_queue_is_full_of_search_results_still_gets_the_Pong_to_its_ping()
+    {
+        await using var nodes = new TestNodes();
+        var share = Path.Combine(nodes.Root, "share-deep");
+
+        // 500 files whose entries take about 4 KB each (a deep path): 16 searches for them make some 480 frames
+        // of 64 KiB, far more than the socket buffers and the send queue of a client that does not read hold.
+        var folder = Path.Combine([share, .. Enumerable.Range(0, 18).Select(i => $"d{i:00}".PadRight(200, 'd'))]);
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < 500; i++)
+        {
+            File.WriteAllText(Path.Combine(folder, $"long-{i:000}-".PadRight(150, 'x')), "x");
+        }
+
+        // The client answers no keep-alive ping: the dead-after time is longer than the test.
+        var node = await nodes.StartAsync("n0", configure: options =>
+        {
+            options.Index.Shares = [share];
+            options.DeadAfter = TimeSpan.FromSeconds(30);
+        });
+        await TestShare.IdleAsync(node.Index);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), receiveBuffer: 4096);
+        var query = new FileQuery { Names = ["long-*"] };
+        for (uint id = 1; id <= SearchLimits.MaxSearchesPerClient; id++)
+        {
+            await raw.SendAsync(new SearchRequest(id, 0, 60_000, 5000, query));
+        }
+
+        // The client reads nothing until its search results fill the send queue as far as they may; then it pings.
+        var session = node.Sessions.OfType<ClientSession>().Single();
+        int searchLimit = ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom;
+        Assert.True(await Eventually.TrueAsync(() => session.Connection.QueuedFrames >= searchLimit, TimeSpan.FromSeconds(30)), $"{session.Connection.QueuedFrames} frames queued");
+        await raw.SendAsync(new Ping(42));
+
+        int files = 0, searchesDone = 0;
+        bool pong = false;
+        ErrorMessage? error = null;
+        await raw.ReadEachAsync(
+            message =>
+            {
+                switch (message)
+                {
+                    case SearchResults results:
+                        files += results.Files.Count;
+                        break;
+                    case SearchDone:
+                        searchesDone++;
+                        break;
+                    case Pong { Nonce: 42 }:
+                        pong = true;
+                        break;
+                    case ErrorMessage closing:
+                        error = closing;
+                        break;
+                }
+
+                return searchesDone < SearchLimits.MaxSearchesPerClient && error is null;
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.Null(error);
+        Assert.True(pong, "the Pong arrived");
+        Assert.Equal(SearchLimits.MaxSearchesPerClient, searchesDone);
+        Assert.Equal(SearchLimits.MaxSearchesPerClient * 500, files);
+    }
+
+    /// <summary>Reads frames one at a time until <paramref name="enough"/> holds for all of them (bounded).</summary>
+    private static async Task<List<IMessage>> ReadUntilAsync(RawConnection raw, Func<List<IMessage>, bool> enough)
+    {
+        for (int count = 1; count <= 200; count++)
+        {
+            var frames = await raw.ReadFramesAsync(count, TimeSpan.FromSeconds(10));
+            if (enough(frames))
+            {
+                return frames;
+            }
+        }
+
+        throw new InvalidOperationException("200 frames came and the expected ones were not among them");
+    }
+
+    [Fact]
     public async Task A_search_id_is_free_again_as_soon_as_its_SearchDone_arrives()
     {
         await using var nodes = new TestNodes();
@@ -334,7 +591,7 @@ public class NetworkSearchTests
             statuses.Add(done.Status);
         }
 
-        Assert.All(statuses, status => Assert.Equal(ProtocolError.None, status));
+        Assert.All(statuses, status => Assert.Equal(ProtocolError.SearchComplete, status));
         Assert.Equal(20, node.SearchCounters.SearchesStarted);
     }
 

@@ -128,6 +128,46 @@ public sealed class RawConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads frames as they come, decoding each once and keeping only an unfinished one, and hands each to
+    /// <paramref name="take"/> until it returns false, the node closes the connection, or the time runs out.
+    /// For connections that carry megabytes. Starts with what earlier reads left, whole frames included.
+    /// </summary>
+    public async Task<bool> ReadEachAsync(Func<IMessage, bool> take, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        var pending = new List<byte>(_received);
+        _received.Clear();
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var sequence = new ReadOnlySequence<byte>(pending.ToArray());
+                while (FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame))
+                {
+                    if (!take(MessageDecoder.Decode(frame)))
+                    {
+                        return true;
+                    }
+                }
+
+                pending = [.. sequence.ToArray()];
+                int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                if (n == 0)
+                {
+                    return false;
+                }
+
+                pending.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _socket.Dispose();
 
     private List<IMessage> Parse()
