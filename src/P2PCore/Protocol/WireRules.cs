@@ -5,8 +5,9 @@ using System.Text.RegularExpressions;
 namespace P2PTransfer.Protocol;
 
 /// <summary>
-/// What the strings of a handshake may hold, beyond valid UTF-8 within their byte limit (docs/protocol.md section 5):
-/// node names and endpoints. A Hello or Welcome that breaks them is 100 MalformedFrame.
+/// What node names and endpoints may hold, beyond valid UTF-8 within their byte limit (docs/protocol.md section 5):
+/// in Hello and Welcome, and in the backtrace stacks and sources of search messages (section 14). A frame that
+/// breaks them is 100 MalformedFrame.
 /// </summary>
 public static partial class WireRules
 {

@@ -75,7 +75,14 @@ public sealed class BacktraceStack
         var hops = new RouteHop[count];
         for (int i = 0; i < count; i++)
         {
-            hops[i] = new RouteHop(reader.ReadGuid(), reader.ReadString(ProtocolLimits.MaxEndpointBytes, "backtrace endpoint"));
+            var nodeId = reader.ReadGuid();
+            var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "backtrace endpoint");
+            if (!WireRules.IsEndpoint(endpoint))
+            {
+                throw new ProtocolException(ProtocolError.MalformedFrame, $"backtrace entry {i} has no endpoint ('host:port' or '[v6]:port'): '{Text.Truncate(endpoint, 64)}'");
+            }
+
+            hops[i] = new RouteHop(nodeId, endpoint);
         }
 
         return new BacktraceStack(hops);

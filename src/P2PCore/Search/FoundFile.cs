@@ -53,6 +53,22 @@ public sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
         writer.WriteString(Endpoint);
     }
 
-    internal static SourceNode Read(ref PayloadReader reader) =>
-        new(reader.ReadGuid(), reader.ReadString(ProtocolLimits.MaxNameBytes, "source name"), reader.ReadString(ProtocolLimits.MaxEndpointBytes, "source endpoint"));
+    /// <summary>Reads a source; its name and endpoint follow the rules of a Welcome's (docs/protocol.md section 5), or the frame is malformed.</summary>
+    internal static SourceNode Read(ref PayloadReader reader)
+    {
+        var nodeId = reader.ReadGuid();
+        var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "source name");
+        if (!WireRules.IsNodeName(name))
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"source name is not a node name (A-Z a-z 0-9 . _ -, starting with a letter or digit): '{Text.Truncate(name, 64)}'");
+        }
+
+        var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "source endpoint");
+        if (!WireRules.IsEndpoint(endpoint))
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"source endpoint is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
+        }
+
+        return new SourceNode(nodeId, name, endpoint);
+    }
 }

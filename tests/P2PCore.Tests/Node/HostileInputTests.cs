@@ -150,6 +150,18 @@ public class HostileInputTests
     }
 
     [Fact]
+    public async Task A_client_hello_with_the_nodes_own_id_is_welcomed_since_SelfLink_is_for_peer_links_only()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("guard");
+
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Client, node.Id, node.Endpoint, node.Name));
+        await raw.SendAsync(new Ping(5));
+
+        Assert.Equal(new Pong(5), (await raw.ReadFramesAsync(2, Wait))[1]);
+    }
+
+    [Fact]
     public async Task Past_the_connection_limit_a_malformed_hello_gets_its_error_not_busy()
     {
         await using var nodes = new TestNodes();

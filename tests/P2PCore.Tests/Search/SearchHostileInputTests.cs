@@ -173,6 +173,48 @@ public class SearchHostileInputTests
         await bystander.PingAsync(Wait);
     }
 
+    public static TheoryData<string, bool, string> MalformedRouteValues() => new()
+    {
+        // (what, sent over a peer link (else a client connection, as a direct delivery), the field the Error names)
+        { "a Query whose middle stack entry is not an endpoint", true, "backtrace entry 1" },
+        { "a Query whose entry server has an empty endpoint", true, "backtrace entry 0" },
+        { "a QueryHit whose source name is not a node name", true, "source name" },
+        { "a QueryHit whose source has an empty endpoint", true, "source endpoint" },
+        { "a QueryHit delivered directly whose source endpoint is not an endpoint", false, "source endpoint" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedRouteValues))]
+    public async Task An_endpoint_or_node_name_in_a_search_frame_that_breaks_the_handshake_rules_is_a_malformed_frame(string what, bool overLink, string field)
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, overLink
+            ? RawConnection.PeerHello(rawId)
+            : new Hello(ProtocolLimits.Version, ConnectionRole.Client, rawId, "127.0.0.1:1", "raw"));
+        var self = new RouteHop(rawId, "127.0.0.1:1");
+        var me = new RouteHop(node.Id, node.Endpoint);
+        FoundFile[] files = [new("x", 1, new string('0', 64), "pub/x")];
+        IMessage frame = what switch
+        {
+            "a Query whose middle stack entry is not an endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.NewGuid(), "not an endpoint"), self]), new FileQuery()),
+            "a Query whose entry server has an empty endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([new RouteHop(Guid.NewGuid(), ""), self]), new FileQuery()),
+            "a QueryHit whose source name is not a node name" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "bad name!", "127.0.0.1:1"), files),
+            "a QueryHit whose source has an empty endpoint" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "raw", ""), files),
+            _ => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), new SourceNode(rawId, "raw", "not an endpoint"), files),
+        };
+
+        await raw.SendAsync(frame);
+        var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
+
+        Assert.True(closed, $"{what}: the node should close the connection");
+        var error = Assert.IsType<ErrorMessage>(messages.Last());
+        Assert.True(error.Error == ProtocolError.MalformedFrame && error.Message.Contains(field, StringComparison.Ordinal), $"{what}: got {error.Error} ({error.Message})");
+        Assert.Equal(0, node.SearchCounters.RequestsReceived + node.SearchCounters.ResponsesReceived);
+        Assert.Empty(node.GetPeers());
+    }
+
     [Fact]
     public async Task A_flood_of_requests_from_one_peer_is_cut_to_its_rate_and_the_node_keeps_serving()
     {
