@@ -55,20 +55,25 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
 
     protected override bool TakesRequest(MessageCode code) => code is MessageCode.Search or MessageCode.SearchCancel or MessageCode.QueryHit or MessageCode.PieceListRequest or MessageCode.PieceRequest;
 
-    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
+    protected override async ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
+        if (message is SearchRequest or PieceListRequest or PieceRequest && !await RoomForAnswerAsync().ConfigureAwait(false))
+        {
+            return false;
+        }
+
         switch (message)
         {
             case SearchRequest request:
                 StartSearch(request);
-                return ValueTask.FromResult(true);
+                return true;
             case SearchCancel cancel:
                 if (_searches.TryGetValue(cancel.SearchId, out var search))
                 {
                     search.Cancel();
                 }
 
-                return ValueTask.FromResult(true);
+                return true;
             case QueryHit hit:
                 if (_directRate.TryTake())
                 {
@@ -79,17 +84,41 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
                     node.Search.Counters.ResponseRefused();
                 }
 
-                return ValueTask.FromResult(true);
+                return true;
             case PieceListRequest or PieceRequest:
                 if (IsClosing)
                 {
-                    return ValueTask.FromResult(true);
+                    return true;
                 }
 
                 (_upload ??= new Upload(node.Uploads, Connection, Describe())).Handle(message);
-                return ValueTask.FromResult(true);
+                return true;
             default:
-                return base.HandleRequestAsync(message, cancellationToken);
+                return await base.HandleRequestAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A request answered at once (a Search's refusal, a PieceList, a PieceData, a TransferRefused) is taken only
+    /// when the client's send queue has room, as for search frames: until then this read loop reads nothing more.
+    /// So a client that pipelines many requests and reads gets every answer, and a queue never overflows with them;
+    /// one that does not read is closed with SendQueueFull. False when the connection is closed or closing.
+    /// </summary>
+    private async ValueTask<bool> RoomForAnswerAsync()
+    {
+        if (Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom)
+        {
+            return true;
+        }
+
+        try
+        {
+            await SendWithinAsync(null).ConfigureAwait(false);
+            return !IsClosing;
+        }
+        catch (Exception ex) when (ex is P2PException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -216,11 +245,11 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     }
 
     /// <summary>
-    /// Queues a frame, waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/>
+    /// Queues a frame (with null, only waits), waiting while the client's queue has fewer than <see cref="SearchLimits.SendQueueHeadroom"/>
     /// free places. A slow link is fine as long as frames keep leaving; a client whose connection has taken nothing
     /// for the keep-alive dead-after time (it writes but does not read) is closed with SendQueueFull.
     /// </summary>
-    private async Task SendWithinAsync(IMessage message)
+    private async Task SendWithinAsync(IMessage? message)
     {
         var deadAfter = (long)node.Options.DeadAfter.TotalMilliseconds;
         for (int attempt = 0; ; attempt++)
@@ -231,7 +260,11 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
                 // Search frames leave the last places of the queue to control replies: a Pong to a slow client
                 // that is still reading must fit, or the node would close it with SendQueueFull (section 8).
                 await Connection.WaitForRoomAsync(ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom, wait.Token).ConfigureAwait(false);
-                await Connection.SendAsync(message, wait.Token).ConfigureAwait(false);
+                if (message is not null)
+                {
+                    await Connection.SendAsync(message, wait.Token).ConfigureAwait(false);
+                }
+
                 return;
             }
             catch (OperationCanceledException) when (Environment.TickCount64 - Connection.LastSent > deadAfter || IsClosing || attempt > 3600)

@@ -596,6 +596,40 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task A_client_that_pipelines_600_refused_searches_and_reads_gets_every_SearchDone_and_is_not_cut_off()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+
+        // Written at once, far more than the 256-frame send queue holds: refused for their pattern, or for the rate once its burst is spent.
+        const int Searches = 600;
+        var burst = Enumerable.Range(1, Searches).SelectMany(id => FrameCodec.ToArray(new SearchRequest((uint)id, 0, 0, 1, new FileQuery { Pattern = "(" }))).ToArray();
+        await raw.SendAsync(burst);
+        await raw.SendAsync(new Ping(600));
+
+        var done = new List<SearchDone>();
+        IMessage? error = null;
+        bool open = await raw.ReadEachAsync(
+            frame =>
+            {
+                if (frame is SearchDone searchDone)
+                {
+                    done.Add(searchDone);
+                }
+
+                error ??= frame as ErrorMessage;
+                return frame is not Pong && error is null;
+            },
+            TimeSpan.FromSeconds(30));
+
+        Assert.True(open && error is null, $"closed after {done.Count} SearchDone: {error}");
+        Assert.Equal(Enumerable.Range(1, Searches).Select(id => (uint)id), done.Select(d => d.SearchId));
+        Assert.All(done, d => Assert.True(d.Status is ProtocolError.InvalidQuery or ProtocolError.TooManySearches, $"search {d.SearchId}: {d.Status}"));
+        Assert.Equal(Searches, node.SearchCounters.SearchesRefused);
+    }
+
+    [Fact]
     public async Task A_client_gets_a_clear_refusal_for_a_reused_search_id_and_for_too_many_open_searches()
     {
         await using var nodes = new TestNodes();

@@ -128,6 +128,41 @@ public class UploadTests
     }
 
     [Fact]
+    public async Task A_downloader_that_pipelines_600_refused_requests_and_reads_gets_every_refusal()
+    {
+        await using var nodes = new TestNodes();
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("known.bin", Content(3000, 1))]);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        var unknown = HashBytes(Content(3000, 2));
+
+        // Written at once, far more than the 256-frame send queue holds.
+        const int Requests = 600;
+        await raw.SendAsync(Enumerable.Range(1, Requests).SelectMany(id => FrameCodec.ToArray(new PieceListRequest((uint)id, unknown, 0))).ToArray());
+        await raw.SendAsync(new Ping(600));
+
+        var answered = new List<uint>();
+        IMessage? other = null;
+        bool open = await raw.ReadEachAsync(
+            frame =>
+            {
+                if (frame is TransferRefused { Reason: ProtocolError.UnknownFile } refused)
+                {
+                    answered.Add(refused.RequestId);
+                }
+                else if (frame is not (Pong or Welcome))
+                {
+                    other ??= frame;
+                }
+
+                return frame is not Pong && other is null;
+            },
+            TimeSpan.FromSeconds(30));
+
+        Assert.True(open && other is null, $"after {answered.Count} refusals: {other}");
+        Assert.Equal(Enumerable.Range(1, Requests).Select(id => (uint)id), answered);
+    }
+
+    [Fact]
     public async Task More_downloaders_than_MaxUploads_are_refused_NodeBusy_and_counted_until_a_slot_frees()
     {
         await using var nodes = new TestNodes();
