@@ -309,7 +309,7 @@ public abstract class Session
                 Ended(error.Error, error.Message);
                 return false;
             case ErrorMessage:
-                // Below 100 an Error refuses one request; the requester that waits for it sees it (later versions).
+                // Below 100: v1 sends none (an Error names no request, so it cannot refuse one) and ignores one.
                 return true;
             case Hello or Welcome:
                 throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is only valid as the first frame of a connection");

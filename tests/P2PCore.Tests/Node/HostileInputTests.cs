@@ -222,7 +222,7 @@ public class HostileInputTests
     }
 
     [Fact]
-    public async Task An_error_below_100_refuses_one_request_and_keeps_the_connection()
+    public async Task An_error_below_100_after_the_handshake_is_ignored_and_keeps_the_connection()
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
