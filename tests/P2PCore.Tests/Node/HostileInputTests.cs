@@ -59,6 +59,14 @@ public class HostileInputTests
         return frame;
     }
 
+    /// <summary>A Hello whose payload is exactly <paramref name="length"/> bytes, its name making up the length.</summary>
+    private static byte[] HelloOfLength(int length, ushort version)
+    {
+        var frame = HelloBytes(2, Guid.NewGuid(), "h:1", new string('n', length - (4 + 2 + 1 + 16 + 2 + 3 + 2)), version: version);
+        Assert.Equal(length, frame.Length - ProtocolLimits.FrameHeaderLength);
+        return frame;
+    }
+
     public static TheoryData<string, byte[], ProtocolError, string> HandshakeRefusals()
     {
         var id = Guid.NewGuid();
@@ -88,6 +96,9 @@ public class HostileInputTests
             // Section 5: Hello's fields are read in order, the first that fails names the error.
             { "a bad magic and a bad role", HelloBytes(9, id, "garbage", "p", magic: 0x48545450), ProtocolError.BadMagic, "magic" },
             { "version 2 and a bad role", HelloBytes(9, id, "garbage", "p", version: 2), ProtocolError.UnsupportedVersion, "version 2" },
+            // Section 5, forward compatibility: v1's maximum for Hello (353 bytes) is checked before the version is read.
+            { "a version 2 Hello of 353 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello), version: 2), ProtocolError.UnsupportedVersion, "version 2" },
+            { "a version 2 Hello of 354 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello) + 1, version: 2), ProtocolError.FrameTooLarge, "Hello" },
             { "a zero peer id and a bad endpoint", HelloBytes(2, Guid.Empty, "garbage", "p"), ProtocolError.MalformedFrame, "nodeId" },
         };
     }
@@ -341,6 +352,26 @@ public class HostileInputTests
         var error = await Assert.ThrowsAsync<NodeUnavailableException>(() => NodeClient.ConnectAsync(node.Endpoint));
         Assert.Equal(ProtocolError.NodeBusy, error.Code);
         Assert.Contains("busy", error.Message);
+        await first.PingAsync(Wait);
+    }
+
+    [Fact]
+    public async Task Past_the_connection_limit_a_dialer_that_says_nothing_gets_HandshakeTimeout_after_1_s_not_the_handshake_timeout()
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync("small", configure: o =>
+        {
+            o.MaxConnections = 1;
+            o.HandshakeTimeout = TimeSpan.FromSeconds(60);
+        });
+        await using var first = await NodeClient.ConnectAsync(node.Endpoint);
+        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+
+        // Bounded well below the 60 s handshake timeout: only the 1 s given a dialer over the limit can close it in time.
+        var (messages, closed) = await raw.ReadUntilClosedAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(closed);
+        Assert.Equal(ProtocolError.HandshakeTimeout, Assert.IsType<ErrorMessage>(Assert.Single(messages)).Error);
         await first.PingAsync(Wait);
     }
 

@@ -596,6 +596,24 @@ public class NetworkSearchTests
     }
 
     [Fact]
+    public async Task An_empty_name_or_an_empty_extension_is_refused_InvalidQuery()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        FileQuery[] queries = [new() { Names = [""] }, new() { Extensions = [""] }, new() { Extensions = ["."] }, new() { Extensions = ["*."] }, new() { Extensions = [" "] }];
+
+        for (int i = 0; i < queries.Length; i++)
+        {
+            await raw.SendAsync(new SearchRequest((uint)i + 1, 0, 1000, 10, queries[i]));
+        }
+
+        var done = (await raw.ReadFramesAsync(1 + queries.Length, TimeSpan.FromSeconds(5))).OfType<SearchDone>().ToList();
+        Assert.Equal(queries.Length, done.Count);
+        Assert.All(done, d => Assert.Equal(ProtocolError.InvalidQuery, d.Status));
+    }
+
+    [Fact]
     public async Task A_client_that_pipelines_600_refused_searches_and_reads_gets_every_SearchDone_and_is_not_cut_off()
     {
         await using var nodes = new TestNodes();

@@ -173,6 +173,42 @@ public class SearchHostileInputTests
         await bystander.PingAsync(Wait);
     }
 
+    [Fact]
+    public async Task A_peer_that_announced_Closing_gets_queries_again_after_Status_Available_and_Busy_counts_as_available()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        Assert.True(await Eventually.TrueAsync(() => node.GetPeers().Count == 1, Wait));
+
+        // The Pong shows the node has read the Status frames before it.
+        await raw.SendAsync(new Status(NodeAvailability.Closing));
+        await raw.SendAsync(new Status(NodeAvailability.Available));
+        await raw.SendAsync(new Status(NodeAvailability.Busy));
+        await raw.SendAsync(new Ping(1));
+        Assert.Contains(new Pong(1), await raw.ReadFramesAsync(2, Wait));
+        var results = SearchNetwork.SearchAsync(node, ttl: 1, timeoutSec: 1);
+
+        var query = (await ReadUntilQueryAsync(raw)).OfType<Query>().Single();
+        Assert.Equal(node.Id, query.Backtrace.Top.NodeId);
+        await results;
+    }
+
+    private static async Task<List<IMessage>> ReadUntilQueryAsync(RawConnection raw)
+    {
+        for (int count = 3; count <= 20; count++)
+        {
+            var frames = await raw.ReadFramesAsync(count, Wait);
+            if (frames.Any(f => f is Query))
+            {
+                return frames;
+            }
+        }
+
+        throw new InvalidOperationException("20 frames came and no Query among them");
+    }
+
     public static TheoryData<string, bool, string> MalformedRouteValues() => new()
     {
         // (what, sent over a peer link (else a client connection, as a direct delivery), the field the Error names)
