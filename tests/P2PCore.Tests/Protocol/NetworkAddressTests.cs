@@ -42,6 +42,9 @@ public class NetworkAddressTests
     [InlineData("localhost:1")]
     [InlineData("node-1.example.org:47100")]
     [InlineData("A.B-c.d9:2")]
+    [InlineData("ho_st:1")]
+    [InlineData("my_service:47100")]
+    [InlineData("_sip._tcp.example.org:5060")]
     [InlineData("[::1]:5000")]
     [InlineData("[2001:db8::7]:47100")]
     [InlineData("[::ffff:10.0.0.1]:1")]
@@ -68,7 +71,10 @@ public class NetworkAddressTests
     [InlineData("1.2.3.4.5:80")]
     [InlineData("-host:80")]
     [InlineData("host-:80")]
-    [InlineData("ho_st:80")]
+    [InlineData("host\n:80")]
+    [InlineData("host:80\n")]
+    [InlineData("host.\n:80")]
+    [InlineData("-_host:80")]
     [InlineData("host..org:80")]
     [InlineData("host.org.:80")]
     [InlineData("héllo:80")]
@@ -81,6 +87,18 @@ public class NetworkAddressTests
     public void An_endpoint_outside_the_wire_grammar_is_invalid(string endpoint)
     {
         Assert.False(WireRules.IsEndpoint(endpoint));
+    }
+
+    [Theory]
+    [InlineData("a\n")]
+    [InlineData("node-1\n")]
+    [InlineData("")]
+    [InlineData("_node")]
+    [InlineData(".hidden")]
+    [InlineData("two words")]
+    public void A_string_outside_the_node_name_rule_is_not_a_node_name(string name)
+    {
+        Assert.False(WireRules.IsNodeName(name));
     }
 
     [Fact]
