@@ -105,4 +105,26 @@ Describe 'Errors that say what happened' {
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'AccessDenied*'
         $failures[0].Exception.Message | Should -BeLike "*cannot create the destination folder '$destination'*"
     }
+
+    It 'fails each file whose destination folder lies under a regular file with DestinationFolderFailed and goes on with the rest' {
+        $share = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive 'share-file')
+        Set-Content -LiteralPath (Join-Path $share 'three.txt') -Value 'three'
+        Set-Content -LiteralPath (Join-Path $share 'four.txt') -Value 'four'
+        $node = Start-P2PNode -Name under-file -ListenAddress 127.0.0.3 -Port 0 -StateDirectory TestDrive:/state/under-file -Share $share
+        Publish-P2PFile -Node $node -LiteralPath $share -Wait | Out-Null
+        $found = Find-P2PFile -Node $node -LocalOnly -Name three.txt, four.txt
+        $found.Count | Should -Be 2
+        # A file where a folder of the path should be: no one can make the folder, root included, on every system.
+        $file = Join-Path $TestDrive 'a-file'
+        Set-Content -LiteralPath $file -Value 'not a folder'
+        $destination = Join-Path $file 'sub'
+
+        $found | Receive-P2PFile -Destination $destination -ErrorVariable failures -ErrorAction SilentlyContinue
+
+        $failures.Count | Should -Be 2
+        $failures.TargetObject | Sort-Object | Should -Be @('four.txt', 'three.txt')
+        $failures.CategoryInfo.Category | Should -Be @('WriteError', 'WriteError')
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'DestinationFolderFailed*'
+        $failures[0].Exception.Message | Should -BeLike "*cannot create the destination folder '$destination'*"
+    }
 }

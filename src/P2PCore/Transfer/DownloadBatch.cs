@@ -237,8 +237,9 @@ public sealed class DownloadBatch : IAsyncDisposable
 
     /// <summary>
     /// Makes the destination folder, by each download as it starts (not before: -WhatIf or no input leaves no folder
-    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error; it never
-    /// stops the batch.
+    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error naming the
+    /// folder (<see cref="UnauthorizedAccessException"/> for no permission, <see cref="DestinationFolderException"/>
+    /// for any other cause); it never stops the batch.
     /// </summary>
     private void EnsureDestination()
     {
@@ -249,6 +250,11 @@ public sealed class DownloadBatch : IAsyncDisposable
         catch (UnauthorizedAccessException ex)
         {
             throw new UnauthorizedAccessException($"cannot create the destination folder '{Destination}': {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            // A read-only disk, a file where a folder of the path should be.
+            throw new DestinationFolderException(Destination, ex);
         }
     }
 
@@ -289,3 +295,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists with other content; use -Force to replace it");
     }
 }
+
+/// <summary>The destination folder cannot be made for a cause other than permission: a read-only disk, a file where a folder of its path should be.</summary>
+public sealed class DestinationFolderException(string folder, IOException inner)
+    : IOException($"cannot create the destination folder '{folder}': {inner.Message}", inner);

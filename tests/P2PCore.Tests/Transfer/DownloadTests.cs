@@ -81,6 +81,36 @@ public class DownloadTests
         Assert.Equal(0, node.TransferCounters.PiecesServed);
     }
 
+    [Fact]
+    public async Task A_destination_folder_under_a_regular_file_fails_each_file_on_its_own_naming_the_folder_and_the_rest_carries_on()
+    {
+        await using var nodes = new TestNodes();
+        var one = Content(1000, 33);
+        var two = Content(2000, 34);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("one.bin", one), ("two.bin", two)]);
+        // A file where a folder of the path should be: ENOTDIR on every system, root included.
+        var file = Path.Combine(nodes.Root, "file");
+        File.WriteAllText(file, "not a folder");
+        var destination = Path.Combine(file, "sub");
+        await using var blocked = Batch(destination);
+        await using var open = Batch(Destination(nodes));
+
+        var first = blocked.Add(HashOf(one), "one.bin", one.Length, node.Endpoint)!;
+        var second = blocked.Add(HashOf(two), "two.bin", two.Length, node.Endpoint)!;
+        var elsewhere = open.Add(HashOf(two), "two.bin", two.Length, node.Endpoint)!;
+        await RunAsync(blocked);
+        await RunAsync(open);
+
+        foreach (var item in new[] { first, second })
+        {
+            Assert.True(item.State == DownloadState.Failed, Describe(item));
+            var error = Assert.IsType<DestinationFolderException>(item.Error);
+            Assert.Contains($"cannot create the destination folder '{destination}'", error.Message);
+        }
+
+        AssertArrived(elsewhere, two);
+    }
+
     /// <summary>
     /// A folder in which no one can make a folder, root included (tests may run as root, which ignores mode bits): on
     /// Linux a new name under /sys, elsewhere a folder without write permission.
