@@ -19,10 +19,11 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly SemaphoreSlim _throttle;
     private readonly Bandwidth? _bandwidth;
-    // Every name a content is saved under (one item each); added to on the caller's thread only.
-    private readonly ConcurrentDictionary<string, List<DownloadItem>> _byHash = new(StringComparer.OrdinalIgnoreCase);
-    // Names that are one file on this system: case matters on Linux, not on Windows or macOS.
-    private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+    // Add and Contains change and read both maps under this one lock.
+    private readonly object _gate = new();
+    // Every name a content is saved under (one item each), by hash (upper-case hex).
+    private readonly Dictionary<string, List<DownloadItem>> _byHash = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DownloadItem> _byDestination = new(PathComparer);
     private readonly ConcurrentQueue<DownloadItem> _finished = new();
     private readonly List<Task> _running = [];
     private int _count;
@@ -38,17 +39,36 @@ public sealed class DownloadBatch : IAsyncDisposable
         _bandwidth = options.MaxBytesPerSecond is { } rate ? new Bandwidth(rate) : null;
     }
 
+    /// <summary>Paths that are one file on this system: case matters on Linux, not on Windows or macOS.</summary>
+    public static StringComparer PathComparer { get; } = OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
+
     /// <summary>Every item added, in order.</summary>
-    public IReadOnlyList<DownloadItem> Items => [.. _byDestination.Values.OrderBy(i => i.Number)];
+    public IReadOnlyList<DownloadItem> Items
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _byDestination.Values.OrderBy(i => i.Number)];
+            }
+        }
+    }
 
     /// <summary>
     /// True when the batch saves this content under this name already, or under any name when none is given (another
     /// input names one more source of it); <see cref="ArgumentException"/> for an unsafe name.
     /// </summary>
-    public bool Contains(string hash, string? name) =>
-        string.IsNullOrEmpty(name)
-            ? _byHash.ContainsKey(hash.Trim().ToUpperInvariant())
-            : _byDestination.TryGetValue(TargetPath(hash, name), out var item) && string.Equals(item.Hash, hash.Trim(), StringComparison.OrdinalIgnoreCase);
+    public bool Contains(string hash, string? name)
+    {
+        var key = hash.Trim().ToUpperInvariant();
+        var destination = string.IsNullOrEmpty(name) ? null : TargetPath(hash, name);
+        lock (_gate)
+        {
+            return destination is null
+                ? _byHash.ContainsKey(key)
+                : _byDestination.TryGetValue(destination, out var item) && string.Equals(item.Hash, key, StringComparison.Ordinal);
+        }
+    }
 
     /// <summary>The folder files are downloaded into (full path).</summary>
     public string Destination { get; }
@@ -83,51 +103,59 @@ public sealed class DownloadBatch : IAsyncDisposable
         var key = Convert.ToHexString(bytes);
         var fileName = SafeFileName(name, key);
         var destination = Path.Combine(Destination, fileName);
-        if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
+        DownloadItem item;
+        lock (_gate)
         {
-            // No name of its own: one more source of the content, wherever it is saved.
-            foreach (var same in named)
+            if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
             {
-                same.AddSource(source);
+                // No name of its own: one more source of the content, wherever it is saved.
+                foreach (var same in named)
+                {
+                    same.AddSource(source);
+                }
+
+                return null;
             }
 
-            return null;
-        }
-
-        if (_byDestination.TryGetValue(destination, out var existing))
-        {
-            if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
+            if (_byDestination.TryGetValue(destination, out var existing))
             {
-                throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+                if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+                }
+
+                foreach (var same in _byHash[key])
+                {
+                    same.AddSource(source);
+                }
+
+                return null;
             }
 
-            foreach (var same in _byHash[key])
+            item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
+            if (!_byHash.TryGetValue(key, out var names))
             {
-                same.AddSource(source);
+                names = [];
+                _byHash.Add(key, names);
             }
 
-            return null;
-        }
-
-        var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
-        var names = _byHash.GetOrAdd(key, _ => []);
-        foreach (var other in names)
-        {
-            foreach (var known in other.Sources)
+            foreach (var other in names)
             {
-                item.AddSource(known);
+                foreach (var known in other.Sources)
+                {
+                    item.AddSource(known);
+                }
+
+                other.AddSource(source);
             }
 
-            other.AddSource(source);
-        }
-
-        item.AddSource(source);
-
-        _byDestination[destination] = item;
-        names.Add(item);
-        lock (_running)
-        {
-            _running.Add(RunItemAsync(item));
+            item.AddSource(source);
+            _byDestination.Add(destination, item);
+            names.Add(item);
+            lock (_running)
+            {
+                _running.Add(RunItemAsync(item));
+            }
         }
 
         return item;

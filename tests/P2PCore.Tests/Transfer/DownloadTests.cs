@@ -719,6 +719,37 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task Concurrent_adds_of_different_contents_under_one_name_let_exactly_one_through()
+    {
+        await using var nodes = new TestNodes();
+        using var stop = new CancellationTokenSource();
+        for (int round = 0; round < 50; round++)
+        {
+            await using var batch = Batch(Destination(nodes, $"race-{round}"), cancellationToken: stop.Token);
+            stop.Cancel();
+            const int contenders = 8;
+            using var start = new Barrier(contenders);
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, contenders).Select(i => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(TimeSpan.FromSeconds(30));
+                    try
+                    {
+                        return batch.Add(HashOf(Content(10, (byte)(40 + i))), "same.bin", 10, "127.0.0.1:9") is not null;
+                    }
+                    catch (ArgumentException)
+                    {
+                        return false;
+                    }
+                },
+                TaskCreationOptions.LongRunning)));
+
+            Assert.Equal(1, outcomes.Count(added => added));
+            Assert.Single(batch.Items);
+        }
+    }
+
+    [Fact]
     public async Task An_empty_file_already_at_the_destination_is_skipped_and_a_named_pipe_there_is_never_opened_and_replaced_only_with_Force()
     {
         await using var nodes = new TestNodes();
