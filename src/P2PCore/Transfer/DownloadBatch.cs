@@ -8,8 +8,10 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Downloads many contents at once (at most <see cref="DownloadOptions.ThrottleLimit"/> at a time), each from all of
 /// its sources. Inputs with the same hash and name (or no name) are one download with several sources; the same
-/// content under other names (every empty file has one hash: a folder's <c>.gitkeep</c> and <c>__init__.py</c>) is
-/// one download per name, and every source of the content serves each of them. A source that joins while its content downloads is put
+/// content under other names (<c>ubuntu.iso</c> and <c>ubuntu-24.04.iso</c>; every empty file has one hash: a folder's
+/// <c>.gitkeep</c> and <c>__init__.py</c>) is one item per name, every source of the content serving each of them,
+/// but fetched over the network once: the first name downloads it, the others wait and are copied from its verified
+/// file (if it fails, the next name downloads it itself). A source that joins while its content downloads is put
 /// to work within a quarter of a second. One failure is that item's alone. Needs no local node.
 /// </summary>
 public sealed class DownloadBatch : IAsyncDisposable
@@ -21,8 +23,8 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly Bandwidth? _bandwidth;
     // Add and Contains change and read both maps under this one lock.
     private readonly object _gate = new();
-    // Every name a content is saved under (one item each), by hash (upper-case hex).
-    private readonly Dictionary<string, List<DownloadItem>> _byHash = new(StringComparer.Ordinal);
+    // Every content by hash (upper-case hex): the names it is saved under, one item each.
+    private readonly Dictionary<string, Content> _byHash = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DownloadItem> _byDestination = new(PathComparer);
     private readonly ConcurrentQueue<DownloadItem> _finished = new();
     private readonly List<Task> _running = [];
@@ -109,7 +111,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
             {
                 // No name of its own: one more source of the content, wherever it is saved.
-                foreach (var same in named)
+                foreach (var same in named.Names)
                 {
                     same.AddSource(source);
                 }
@@ -124,7 +126,7 @@ public sealed class DownloadBatch : IAsyncDisposable
                     throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
                 }
 
-                foreach (var same in _byHash[key])
+                foreach (var same in _byHash[key].Names)
                 {
                     same.AddSource(source);
                 }
@@ -133,13 +135,13 @@ public sealed class DownloadBatch : IAsyncDisposable
             }
 
             item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
-            if (!_byHash.TryGetValue(key, out var names))
+            if (!_byHash.TryGetValue(key, out var content))
             {
-                names = [];
-                _byHash.Add(key, names);
+                content = new Content();
+                _byHash.Add(key, content);
             }
 
-            foreach (var other in names)
+            foreach (var other in content.Names)
             {
                 foreach (var known in other.Sources)
                 {
@@ -151,10 +153,10 @@ public sealed class DownloadBatch : IAsyncDisposable
 
             item.AddSource(source);
             _byDestination.Add(destination, item);
-            names.Add(item);
+            content.Names.Add(item);
             lock (_running)
             {
-                _running.Add(RunItemAsync(item));
+                _running.Add(RunItemAsync(item, content));
             }
         }
 
@@ -224,29 +226,48 @@ public sealed class DownloadBatch : IAsyncDisposable
             || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && stem[3] is >= '1' and <= '9');
     }
 
-    private async Task RunItemAsync(DownloadItem item)
+    private async Task RunItemAsync(DownloadItem item, Content content)
     {
         await Task.Yield();
         try
         {
-            await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+            // One name of a content at a time: the first fetches it from the sources, the others wait and make their
+            // file from its verified one here, so the network carries each content once.
+            await content.Turn.WaitAsync(_stop.Token).ConfigureAwait(false);
             try
             {
-                item.Start();
-                EnsureDestination();
-                if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
+                await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+                try
                 {
-                    _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
-                    item.End(DownloadState.Skipped, present);
-                    return;
-                }
+                    item.Start();
+                    EnsureDestination();
+                    if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
+                    {
+                        _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
+                        content.Verified = present;
+                        item.End(DownloadState.Skipped, present);
+                        return;
+                    }
 
-                var file = await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(_stop.Token).ConfigureAwait(false);
-                item.End(DownloadState.Completed, file);
+                    if (content.Verified is { } verified && await CopyVerifiedAsync(verified, item).ConfigureAwait(false) is { } copy)
+                    {
+                        _options.Trace?.Invoke($"{item.Name}: made from {verified.FullName}, downloaded under another name");
+                        item.End(DownloadState.Completed, copy);
+                        return;
+                    }
+
+                    var file = await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(_stop.Token).ConfigureAwait(false);
+                    content.Verified = file;
+                    item.End(DownloadState.Completed, file);
+                }
+                finally
+                {
+                    _throttle.Release();
+                }
             }
             finally
             {
-                _throttle.Release();
+                content.Turn.Release();
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -260,6 +281,55 @@ public sealed class DownloadBatch : IAsyncDisposable
         finally
         {
             _finished.Enqueue(item);
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="item"/>'s file from a file of the same content that this batch verified under another
+    /// name: copied to the item's partial name while hashed, then renamed. Null when that file no longer holds the
+    /// content (changed or gone meanwhile) or cannot be read: then the item downloads from its sources.
+    /// </summary>
+    private async Task<FileInfo?> CopyVerifiedAsync(FileInfo verified, DownloadItem item)
+    {
+        var partial = item.Destination + PartialFile.DataSuffix;
+        try
+        {
+            await using (var source = new FileStream(verified.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan))
+            {
+                if (item.Size is { } size && source.Length != size)
+                {
+                    return null;
+                }
+
+                await using var target = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = await source.ReadAsync(buffer, _stop.Token).ConfigureAwait(false)) > 0)
+                {
+                    sha.AppendData(buffer, 0, read);
+                    await target.WriteAsync(buffer.AsMemory(0, read), _stop.Token).ConfigureAwait(false);
+                }
+
+                if (!sha.GetHashAndReset().AsSpan().SequenceEqual(item.HashBytes))
+                {
+                    target.Close();
+                    File.Delete(partial);
+                    return null;
+                }
+
+                item.Size = target.Length;
+            }
+
+            File.Delete(item.Destination + PartialFile.RecordSuffix);
+            File.Move(partial, item.Destination, _options.Force);
+            item.Verified(item.Size!.Value);
+            return new FileInfo(item.Destination);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _options.Trace?.Invoke($"{item.Name}: cannot make it from {verified.FullName} ({ex.Message}); downloading it");
+            return null;
         }
     }
 
@@ -321,6 +391,17 @@ public sealed class DownloadBatch : IAsyncDisposable
         return _options.Force
             ? null
             : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists with other content; use -Force to replace it");
+    }
+
+    /// <summary>One content of the batch: the names it is saved under and, once one has it, the verified file.</summary>
+    private sealed class Content
+    {
+        public List<DownloadItem> Names { get; } = [];
+
+        /// <summary>Held by the name whose turn it is to fetch or copy the content.</summary>
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+
+        public FileInfo? Verified { get; set; }
     }
 }
 

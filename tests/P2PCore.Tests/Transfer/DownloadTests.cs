@@ -719,6 +719,46 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task One_multi_piece_content_under_two_names_is_fetched_once_and_both_files_arrive_verified()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 77, 35);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("ubuntu.iso", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var first = batch.Add(HashOf(content), "ubuntu.iso", content.Length, node.Endpoint)!;
+        var second = batch.Add(HashOf(content), "ubuntu-24.04.iso", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(first, content);
+        AssertArrived(second, content);
+        Assert.Equal(content.LongLength, first.BytesDone);
+        Assert.Equal(content.LongLength, second.BytesDone);
+        Assert.Equal(4, node.TransferCounters.PiecesServed);
+        Assert.Equal(content.LongLength, node.TransferCounters.BytesServed);
+    }
+
+    [Fact]
+    public async Task When_the_first_name_of_a_content_fails_the_next_name_downloads_it_from_the_sources()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 5, 36);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("data.bin", content)]);
+        var destination = Destination(nodes);
+        // The first name's place is taken by a folder: it fails DestinationExists, the second fetches the content.
+        Directory.CreateDirectory(Path.Combine(destination, "taken.bin"));
+        await using var batch = Batch(destination);
+
+        var first = batch.Add(HashOf(content), "taken.bin", content.Length, node.Endpoint)!;
+        var second = batch.Add(HashOf(content), "data.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(first.State == DownloadState.Failed, Describe(first));
+        AssertArrived(second, content);
+        Assert.Equal(3, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
     public async Task Concurrent_adds_of_different_contents_under_one_name_let_exactly_one_through()
     {
         await using var nodes = new TestNodes();
