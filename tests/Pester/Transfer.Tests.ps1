@@ -388,3 +388,20 @@ Describe 'Receive-P2PFile as a user drives it' {
         Join-Path $TestDrive 'dl-mixed/small-0002.txt' | Should -Exist
     }
 }
+
+Describe 'Receive-P2PFile -WhatIf and names that differ only in case' {
+    It 'asks about each name that is a file of its own on this system and once about names that are one file' {
+        $destination = Join-Path $TestDrive 'dl-case'
+        $transcript = Join-Path $TestDrive 'whatif-case.txt'
+        $inputs = 'Report.txt', 'report.txt' | ForEach-Object { [pscustomobject]@{ Hash = 'AB' * 32; Name = $_; Source = '127.0.0.1:9' } }
+
+        Start-Transcript -LiteralPath $transcript | Out-Null
+        try { $inputs | Receive-P2PFile -Destination $destination -WhatIf }
+        finally { Stop-Transcript | Out-Null }
+
+        # A declined (or -WhatIf) name skips its other sources, not another file: on Linux case makes two files.
+        $asked = @(Select-String -LiteralPath $transcript -Pattern 'What if:.*[Rr]eport\.txt' -AllMatches)
+        $asked.Count | Should -Be ($IsLinux ? 2 : 1)
+        $destination | Should -Not -Exist
+    }
+}

@@ -12,7 +12,7 @@ namespace P2PTransfer.Module.Commands;
 public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
-    private readonly HashSet<string> _declined = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _declined = new(DownloadBatch.PathComparer);
     private readonly HashSet<int> _shownProgress = [];
     private DownloadBatch? _batch;
     private long _lastProgress;
