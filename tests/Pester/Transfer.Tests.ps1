@@ -377,6 +377,35 @@ Describe 'Receive-P2PFile as a user drives it' {
         finally { $ps.Dispose() }
     }
 
+    It 'writes a non-terminating error for a file moved away before it is written out, and writes out the other' {
+        $destination = Join-Path $TestDrive 'dl-moved'
+        $names = 'small-0004.txt', 'small-0005.txt'
+        $found = Find-P2PFile -Server $node.Endpoint -Name $names -TimeoutSec 5
+        $found.Count | Should -Be 2
+
+        # The first file written out waits here until the other has arrived and deletes it: the command writes out
+        # nothing while this block runs, so it meets the other file gone.
+        $out = $found | Receive-P2PFile -Destination $destination -PassThru -ErrorVariable failures -ErrorAction SilentlyContinue |
+            ForEach-Object -Begin { $first = $true } -Process {
+                if ($first) {
+                    $first = $false
+                    $other = Join-Path $destination @($names -ne $_.Name)[0]
+                    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+                    while (-not (Test-Path -LiteralPath $other) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                    Remove-Item -LiteralPath $other -ErrorAction Stop
+                    $script:removed = Split-Path -Leaf $other
+                }
+                $_
+            }
+
+        @($out).Count | Should -Be 1
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound*'
+        $failures[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $failures[0].TargetObject | Should -Be $script:removed
+        $failures[0].Exception.Message | Should -BeLike "*$script:removed*moved or deleted*"
+    }
+
     It 'writes nothing to the pipeline without -PassThru, and a failed file does not stop the others' {
         $good = Find-P2PFile -Server $node.Endpoint 'small-0002.txt' -TimeoutSec 5
         $bad = [pscustomobject]@{ Hash = 'CD' * 32; Name = 'missing.txt'; Endpoint = $node.Endpoint }
