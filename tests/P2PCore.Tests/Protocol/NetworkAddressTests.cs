@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 
@@ -26,6 +27,21 @@ public class NetworkAddressTests
     public void Refuses_malformed_addresses(string text)
     {
         Assert.Throws<FormatException>(() => NetworkAddress.Parse(text, 47100));
+    }
+
+    [Theory]
+    [InlineData(SocketError.HostNotFound, ProtocolError.HostNotFound)]
+    [InlineData(SocketError.NoData, ProtocolError.HostNotFound)]
+    [InlineData(SocketError.TryAgain, ProtocolError.ConnectionLost)]
+    [InlineData(SocketError.NoRecovery, ProtocolError.ConnectionLost)]
+    [InlineData(SocketError.NetworkUnreachable, ProtocolError.ConnectionLost)]
+    public void Only_a_name_without_an_address_is_HostNotFound_other_look_up_failures_are_ConnectionLost_naming_the_host(SocketError cause, ProtocolError expected)
+    {
+        var error = NetworkAddress.ResolveFailure(new SocketException((int)cause), "seed.example.org", "seed.example.org:47100");
+
+        Assert.Equal(expected, error.Code);
+        Assert.Contains("'seed.example.org'", error.Message);
+        Assert.Equal(cause, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
     }
 
     [Fact]
