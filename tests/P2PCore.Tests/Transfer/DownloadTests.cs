@@ -653,9 +653,10 @@ public class DownloadTests
 
         // Held after the first piece: the partial file and its record are made before any piece is requested, and
         // the file cannot be finished while the rest is held.
-        await using (var gate = new GatedProxy("127.0.0.2", source.Endpoint, passFirst: MiB))
+        await using (var gate = new LatencyProxy("127.0.0.2", source.Endpoint, TimeSpan.Zero))
         await using (var held = Batch(folder, stall: TimeSpan.FromMinutes(5)))
         {
+            gate.HoldUpstreamAfter(MiB);
             held.Add(HashOf(content), "big.bin", content.Length, gate.Endpoint);
             await gate.Holding.WaitAsync(TimeSpan.FromSeconds(20));
             Assert.True(File.Exists(target + PartialFile.DataSuffix));
