@@ -198,6 +198,7 @@ public abstract class P2PCmdlet : PSCmdlet
         {
             P2PCmdletException cmdlet => new ErrorRecord(cmdlet, cmdlet.ErrorId, cmdlet.Category, target),
             P2PException p2p => new ErrorRecord(p2p, p2p.Code.ToString(), CategoryOf(p2p.Code), target),
+            P2PTransfer.Transfer.DestinationFolderException => new ErrorRecord(inner, "DestinationFolderFailed", ErrorCategory.WriteError, target),
             DirectoryNotFoundException or FileNotFoundException => new ErrorRecord(inner, "PathNotFound", ErrorCategory.ObjectNotFound, target),
             ArgumentException or FormatException => new ErrorRecord(inner, "InvalidArgument", ErrorCategory.InvalidArgument, target),
             TimeoutException => new ErrorRecord(inner, "Timeout", ErrorCategory.OperationTimeout, target),

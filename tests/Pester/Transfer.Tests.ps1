@@ -377,6 +377,35 @@ Describe 'Receive-P2PFile as a user drives it' {
         finally { $ps.Dispose() }
     }
 
+    It 'writes a non-terminating error for a file moved away before it is written out, and writes out the other' {
+        $destination = Join-Path $TestDrive 'dl-moved'
+        $names = 'small-0004.txt', 'small-0005.txt'
+        $found = Find-P2PFile -Server $node.Endpoint -Name $names -TimeoutSec 5
+        $found.Count | Should -Be 2
+
+        # The first file written out waits here until the other has arrived and deletes it: the command writes out
+        # nothing while this block runs, so it meets the other file gone.
+        $out = $found | Receive-P2PFile -Destination $destination -PassThru -ErrorVariable failures -ErrorAction SilentlyContinue |
+            ForEach-Object -Begin { $first = $true } -Process {
+                if ($first) {
+                    $first = $false
+                    $other = Join-Path $destination @($names -ne $_.Name)[0]
+                    $deadline = [DateTime]::UtcNow.AddSeconds(30)
+                    while (-not (Test-Path -LiteralPath $other) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                    Remove-Item -LiteralPath $other -ErrorAction Stop
+                    $script:removed = Split-Path -Leaf $other
+                }
+                $_
+            }
+
+        @($out).Count | Should -Be 1
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound*'
+        $failures[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $failures[0].TargetObject | Should -Be $script:removed
+        $failures[0].Exception.Message | Should -BeLike "*$script:removed*moved or deleted*"
+    }
+
     It 'writes nothing to the pipeline without -PassThru, and a failed file does not stop the others' {
         $good = Find-P2PFile -Server $node.Endpoint 'small-0002.txt' -TimeoutSec 5
         $bad = [pscustomobject]@{ Hash = 'CD' * 32; Name = 'missing.txt'; Endpoint = $node.Endpoint }
@@ -386,5 +415,22 @@ Describe 'Receive-P2PFile as a user drives it' {
         $failures.Count | Should -Be 1
         $failures[0].TargetObject | Should -Be 'missing.txt'
         Join-Path $TestDrive 'dl-mixed/small-0002.txt' | Should -Exist
+    }
+}
+
+Describe 'Receive-P2PFile -WhatIf and names that differ only in case' {
+    It 'asks about each name that is a file of its own on this system and once about names that are one file' {
+        $destination = Join-Path $TestDrive 'dl-case'
+        $transcript = Join-Path $TestDrive 'whatif-case.txt'
+        $inputs = 'Report.txt', 'report.txt' | ForEach-Object { [pscustomobject]@{ Hash = 'AB' * 32; Name = $_; Source = '127.0.0.1:9' } }
+
+        Start-Transcript -LiteralPath $transcript | Out-Null
+        try { $inputs | Receive-P2PFile -Destination $destination -WhatIf }
+        finally { Stop-Transcript | Out-Null }
+
+        # A declined (or -WhatIf) name skips its other sources, not another file: on Linux case makes two files.
+        $asked = @(Select-String -LiteralPath $transcript -Pattern 'What if:.*[Rr]eport\.txt' -AllMatches)
+        $asked.Count | Should -Be ($IsLinux ? 2 : 1)
+        $destination | Should -Not -Exist
     }
 }

@@ -84,7 +84,7 @@ public static class NetworkAddress
         }
         catch (SocketException ex)
         {
-            throw new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): {ex.Message}", ex);
+            throw ResolveFailure(ex, host, text);
         }
 
         var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
@@ -92,6 +92,15 @@ public static class NetworkAddress
             ? throw new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): it has no address")
             : new IPEndPoint(chosen, port);
     }
+
+    /// <summary>
+    /// A failed name look-up: HostNotFound only when the name servers say the name has no address (no such name, no
+    /// data); any other failure (no answer yet, no name server reachable) may pass, so it is ConnectionLost.
+    /// </summary>
+    internal static P2PException ResolveFailure(SocketException ex, string host, string text) =>
+        ex.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData
+            ? new P2PException(ProtocolError.HostNotFound, $"cannot resolve '{host}' ({text}): {ex.Message}", ex)
+            : new P2PException(ProtocolError.ConnectionLost, $"cannot look up '{host}' ({text}) now: {ex.Message}", ex);
 
     /// <summary>The special-use name 'invalid' and every name below it (RFC 6761).</summary>
     private static bool IsReservedInvalid(string host)

@@ -30,7 +30,7 @@ public sealed partial class NodeStateDirectory : IDisposable
     public static string DefaultRoot =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "P2PTransfer", "nodes");
 
-    /// <summary>Node names are also folder names: letters, digits, '.', '_' and '-', at most 64 characters.</summary>
+    /// <summary>Node names are also folder names: letters, digits, '.', '_' and '-', the first a letter or digit, at most 64 characters.</summary>
     public static bool IsValidName(string name) => WireRules.IsNodeName(name);
 
     /// <summary>
@@ -41,7 +41,7 @@ public sealed partial class NodeStateDirectory : IDisposable
     {
         if (options.Name is { } given && !IsValidName(given))
         {
-            throw new ArgumentException($"'{given}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64)", nameof(options));
+            throw new ArgumentException($"'{given}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64), the first a letter or digit", nameof(options));
         }
 
         if (options.StateDirectory is { } explicitPath)
@@ -117,7 +117,8 @@ public sealed partial class NodeStateDirectory : IDisposable
 
     private static string SanitizeName(string raw)
     {
-        var cleaned = InvalidNameCharacters().Replace(raw, "-").Trim('-', '.');
+        // A node name starts with a letter or digit (protocol.md section 5): '_node' becomes 'node', '___' becomes 'node'.
+        var cleaned = InvalidNameCharacters().Replace(raw, "-").TrimStart('-', '.', '_').TrimEnd('-', '.');
         if (cleaned.Length == 0)
         {
             cleaned = "node";

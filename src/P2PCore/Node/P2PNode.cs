@@ -54,6 +54,12 @@ public sealed class P2PNode : IAsyncDisposable
             // Peers refuse a Hello whose endpoint breaks the protocol's grammar (protocol.md section 5).
             throw new ArgumentException($"the advertised endpoint '{Text.Truncate(Endpoint, 300)}' is not 'host:port' with a host name or IP address that the protocol allows (see -AdvertisedHost)");
         }
+
+        if (!WireRules.IsNodeName(Name))
+        {
+            // A Welcome must carry a node name (protocol.md section 5): a bad one fails here, never on the wire.
+            throw new ArgumentException($"'{Text.Escape(Text.Truncate(Name, 100))}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64), the first a letter or digit");
+        }
         StartedAt = DateTimeOffset.Now;
         Search = new SearchRouter(this, options);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);

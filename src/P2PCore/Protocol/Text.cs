@@ -29,6 +29,33 @@ public static class Text
         return builder.ToString();
     }
 
+    /// <summary>
+    /// A received string made fit for an error message: every control character (a line break, an escape
+    /// sequence's ESC, a NUL...) is written as <c>\uXXXX</c>, so the message stays one line that shows what came.
+    /// </summary>
+    public static string Escape(string value)
+    {
+        if (!value.Any(char.IsControl))
+        {
+            return value;
+        }
+
+        var builder = new StringBuilder(value.Length + 16);
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
     /// <summary>Throws when a value this node is about to send would break a limit of the protocol.</summary>
     public static string Require(string value, int maxBytes, string field)
     {

@@ -16,7 +16,7 @@ public static partial class WireRules
 
     /// <summary>
     /// An endpoint: <c>host:port</c>, or <c>[ipv6]:port</c>. The host is a dotted-quad IPv4 address (no leading zeros) or
-    /// a DNS host name (labels of 1-63 letters, digits and inner hyphens, 253 characters at most, the last label not all
+    /// a DNS host name (labels of 1-63 letters, digits, underscores and inner hyphens, 253 characters at most, the last label not all
     /// digits); the IPv6 address has no zone. The port is 1-65535 in decimal without leading zeros. At most 262 characters.
     /// </summary>
     public static bool IsEndpoint(string endpoint)
@@ -67,9 +67,10 @@ public static partial class WireRules
         host.Contains(':') && host.All(c => char.IsAsciiHexDigit(c) || c is ':' or '.')
         && IPAddress.TryParse(host, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    // \z, not $: $ also matches before a final line feed, so "a\n" would pass.
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\z")]
     private static partial Regex NodeName();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\z")]
     private static partial Regex HostLabel();
 }

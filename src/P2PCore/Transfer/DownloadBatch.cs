@@ -8,8 +8,10 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Downloads many contents at once (at most <see cref="DownloadOptions.ThrottleLimit"/> at a time), each from all of
 /// its sources. Inputs with the same hash and name (or no name) are one download with several sources; the same
-/// content under other names (every empty file has one hash: a folder's <c>.gitkeep</c> and <c>__init__.py</c>) is
-/// one download per name, and every source of the content serves each of them. A source that joins while its content downloads is put
+/// content under other names (<c>ubuntu.iso</c> and <c>ubuntu-24.04.iso</c>; every empty file has one hash: a folder's
+/// <c>.gitkeep</c> and <c>__init__.py</c>) is one item per name, every source of the content serving each of them,
+/// but fetched over the network once: the first name downloads it, the others wait and are copied from its verified
+/// file (if it fails, the next name downloads it itself). A source that joins while its content downloads is put
 /// to work within a quarter of a second. One failure is that item's alone. Needs no local node.
 /// </summary>
 public sealed class DownloadBatch : IAsyncDisposable
@@ -19,10 +21,11 @@ public sealed class DownloadBatch : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly SemaphoreSlim _throttle;
     private readonly Bandwidth? _bandwidth;
-    // Every name a content is saved under (one item each); added to on the caller's thread only.
-    private readonly ConcurrentDictionary<string, List<DownloadItem>> _byHash = new(StringComparer.OrdinalIgnoreCase);
-    // Names that are one file on this system: case matters on Linux, not on Windows or macOS.
-    private readonly ConcurrentDictionary<string, DownloadItem> _byDestination = new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
+    // Add and Contains change and read both maps under this one lock.
+    private readonly object _gate = new();
+    // Every content by hash (upper-case hex): the names it is saved under, one item each.
+    private readonly Dictionary<string, Content> _byHash = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DownloadItem> _byDestination = new(PathComparer);
     private readonly ConcurrentQueue<DownloadItem> _finished = new();
     private readonly List<Task> _running = [];
     private int _count;
@@ -38,17 +41,36 @@ public sealed class DownloadBatch : IAsyncDisposable
         _bandwidth = options.MaxBytesPerSecond is { } rate ? new Bandwidth(rate) : null;
     }
 
+    /// <summary>Paths that are one file on this system: case matters on Linux, not on Windows or macOS.</summary>
+    public static StringComparer PathComparer { get; } = OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
+
     /// <summary>Every item added, in order.</summary>
-    public IReadOnlyList<DownloadItem> Items => [.. _byDestination.Values.OrderBy(i => i.Number)];
+    public IReadOnlyList<DownloadItem> Items
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _byDestination.Values.OrderBy(i => i.Number)];
+            }
+        }
+    }
 
     /// <summary>
     /// True when the batch saves this content under this name already, or under any name when none is given (another
     /// input names one more source of it); <see cref="ArgumentException"/> for an unsafe name.
     /// </summary>
-    public bool Contains(string hash, string? name) =>
-        string.IsNullOrEmpty(name)
-            ? _byHash.ContainsKey(hash.Trim().ToUpperInvariant())
-            : _byDestination.TryGetValue(TargetPath(hash, name), out var item) && string.Equals(item.Hash, hash.Trim(), StringComparison.OrdinalIgnoreCase);
+    public bool Contains(string hash, string? name)
+    {
+        var key = hash.Trim().ToUpperInvariant();
+        var destination = string.IsNullOrEmpty(name) ? null : TargetPath(hash, name);
+        lock (_gate)
+        {
+            return destination is null
+                ? _byHash.ContainsKey(key)
+                : _byDestination.TryGetValue(destination, out var item) && string.Equals(item.Hash, key, StringComparison.Ordinal);
+        }
+    }
 
     /// <summary>The folder files are downloaded into (full path).</summary>
     public string Destination { get; }
@@ -83,51 +105,59 @@ public sealed class DownloadBatch : IAsyncDisposable
         var key = Convert.ToHexString(bytes);
         var fileName = SafeFileName(name, key);
         var destination = Path.Combine(Destination, fileName);
-        if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
+        DownloadItem item;
+        lock (_gate)
         {
-            // No name of its own: one more source of the content, wherever it is saved.
-            foreach (var same in named)
+            if (string.IsNullOrEmpty(name) && _byHash.TryGetValue(key, out var named))
             {
-                same.AddSource(source);
+                // No name of its own: one more source of the content, wherever it is saved.
+                foreach (var same in named.Names)
+                {
+                    same.AddSource(source);
+                }
+
+                return null;
             }
 
-            return null;
-        }
-
-        if (_byDestination.TryGetValue(destination, out var existing))
-        {
-            if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
+            if (_byDestination.TryGetValue(destination, out var existing))
             {
-                throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+                if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+                }
+
+                foreach (var same in _byHash[key].Names)
+                {
+                    same.AddSource(source);
+                }
+
+                return null;
             }
 
-            foreach (var same in _byHash[key])
+            item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
+            if (!_byHash.TryGetValue(key, out var content))
             {
-                same.AddSource(source);
+                content = new Content();
+                _byHash.Add(key, content);
             }
 
-            return null;
-        }
-
-        var item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
-        var names = _byHash.GetOrAdd(key, _ => []);
-        foreach (var other in names)
-        {
-            foreach (var known in other.Sources)
+            foreach (var other in content.Names)
             {
-                item.AddSource(known);
+                foreach (var known in other.Sources)
+                {
+                    item.AddSource(known);
+                }
+
+                other.AddSource(source);
             }
 
-            other.AddSource(source);
-        }
-
-        item.AddSource(source);
-
-        _byDestination[destination] = item;
-        names.Add(item);
-        lock (_running)
-        {
-            _running.Add(RunItemAsync(item));
+            item.AddSource(source);
+            _byDestination.Add(destination, item);
+            content.Names.Add(item);
+            lock (_running)
+            {
+                _running.Add(RunItemAsync(item, content));
+            }
         }
 
         return item;
@@ -196,29 +226,48 @@ public sealed class DownloadBatch : IAsyncDisposable
             || (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) && stem[3] is >= '1' and <= '9');
     }
 
-    private async Task RunItemAsync(DownloadItem item)
+    private async Task RunItemAsync(DownloadItem item, Content content)
     {
         await Task.Yield();
         try
         {
-            await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+            // One name of a content at a time: the first fetches it from the sources, the others wait and make their
+            // file from its verified one here, so the network carries each content once.
+            await content.Turn.WaitAsync(_stop.Token).ConfigureAwait(false);
             try
             {
-                item.Start();
-                EnsureDestination();
-                if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
+                await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+                try
                 {
-                    _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
-                    item.End(DownloadState.Skipped, present);
-                    return;
-                }
+                    item.Start();
+                    EnsureDestination();
+                    if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
+                    {
+                        _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
+                        content.Verified = present;
+                        item.End(DownloadState.Skipped, present);
+                        return;
+                    }
 
-                var file = await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(_stop.Token).ConfigureAwait(false);
-                item.End(DownloadState.Completed, file);
+                    if (content.Verified is { } verified && await CopyVerifiedAsync(verified, item).ConfigureAwait(false) is { } copy)
+                    {
+                        _options.Trace?.Invoke($"{item.Name}: made from {verified.FullName}, downloaded under another name");
+                        item.End(DownloadState.Completed, copy);
+                        return;
+                    }
+
+                    var file = await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(_stop.Token).ConfigureAwait(false);
+                    content.Verified = file;
+                    item.End(DownloadState.Completed, file);
+                }
+                finally
+                {
+                    _throttle.Release();
+                }
             }
             finally
             {
-                _throttle.Release();
+                content.Turn.Release();
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -236,9 +285,59 @@ public sealed class DownloadBatch : IAsyncDisposable
     }
 
     /// <summary>
+    /// Makes <paramref name="item"/>'s file from a file of the same content that this batch verified under another
+    /// name: copied to the item's partial name while hashed, then renamed. Null when that file no longer holds the
+    /// content (changed or gone meanwhile) or cannot be read: then the item downloads from its sources.
+    /// </summary>
+    private async Task<FileInfo?> CopyVerifiedAsync(FileInfo verified, DownloadItem item)
+    {
+        var partial = item.Destination + PartialFile.DataSuffix;
+        try
+        {
+            await using (var source = new FileStream(verified.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan))
+            {
+                if (item.Size is { } size && source.Length != size)
+                {
+                    return null;
+                }
+
+                await using var target = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var buffer = new byte[1 << 20];
+                int read;
+                while ((read = await source.ReadAsync(buffer, _stop.Token).ConfigureAwait(false)) > 0)
+                {
+                    sha.AppendData(buffer, 0, read);
+                    await target.WriteAsync(buffer.AsMemory(0, read), _stop.Token).ConfigureAwait(false);
+                }
+
+                if (!sha.GetHashAndReset().AsSpan().SequenceEqual(item.HashBytes))
+                {
+                    target.Close();
+                    File.Delete(partial);
+                    return null;
+                }
+
+                item.Size = target.Length;
+            }
+
+            File.Delete(item.Destination + PartialFile.RecordSuffix);
+            File.Move(partial, item.Destination, _options.Force);
+            item.Verified(item.Size!.Value);
+            return new FileInfo(item.Destination);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _options.Trace?.Invoke($"{item.Name}: cannot make it from {verified.FullName} ({ex.Message}); downloading it");
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Makes the destination folder, by each download as it starts (not before: -WhatIf or no input leaves no folder
-    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error; it never
-    /// stops the batch.
+    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error naming the
+    /// folder (<see cref="UnauthorizedAccessException"/> for no permission, <see cref="DestinationFolderException"/>
+    /// for any other cause); it never stops the batch.
     /// </summary>
     private void EnsureDestination()
     {
@@ -249,6 +348,11 @@ public sealed class DownloadBatch : IAsyncDisposable
         catch (UnauthorizedAccessException ex)
         {
             throw new UnauthorizedAccessException($"cannot create the destination folder '{Destination}': {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            // A read-only disk, a file where a folder of the path should be.
+            throw new DestinationFolderException(Destination, ex);
         }
     }
 
@@ -288,4 +392,19 @@ public sealed class DownloadBatch : IAsyncDisposable
             ? null
             : throw new P2PException(ProtocolError.DestinationExists, $"'{item.Destination}' exists with other content; use -Force to replace it");
     }
+
+    /// <summary>One content of the batch: the names it is saved under and, once one has it, the verified file.</summary>
+    private sealed class Content
+    {
+        public List<DownloadItem> Names { get; } = [];
+
+        /// <summary>Held by the name whose turn it is to fetch or copy the content.</summary>
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+
+        public FileInfo? Verified { get; set; }
+    }
 }
+
+/// <summary>The destination folder cannot be made for a cause other than permission: a read-only disk, a file where a folder of its path should be.</summary>
+public sealed class DestinationFolderException(string folder, IOException inner)
+    : IOException($"cannot create the destination folder '{folder}': {inner.Message}", inner);

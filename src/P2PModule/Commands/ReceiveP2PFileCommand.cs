@@ -12,7 +12,7 @@ namespace P2PTransfer.Module.Commands;
 public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 {
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
-    private readonly HashSet<string> _declined = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _declined = new(DownloadBatch.PathComparer);
     private readonly HashSet<int> _shownProgress = [];
     private DownloadBatch? _batch;
     private long _lastProgress;
@@ -235,9 +235,19 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
     // The file as the file-system provider gives it (as Get-Item does): a bare FileInfo lacks the provider's
     // properties (PSPath, and on Unix the mode, owner and size that its default view shows).
-    private void WriteFile(FileInfo file)
+    // A file moved or deleted since it arrived (by a command further down the pipeline, say) is that file's
+    // non-terminating error; the rest carry on.
+    private void WriteFile(DownloadItem item)
     {
-        WriteObject(SessionState.InvokeProvider.Item.Get([file.FullName], force: true, literalPath: true), enumerateCollection: true);
+        var file = item.File!;
+        try
+        {
+            WriteObject(SessionState.InvokeProvider.Item.Get([file.FullName], force: true, literalPath: true), enumerateCollection: true);
+        }
+        catch (ItemNotFoundException ex)
+        {
+            WriteError(ToErrorRecord(new FileNotFoundException($"'{file.FullName}' arrived but was moved or deleted before it could be written out", file.FullName, ex), item.Name));
+        }
     }
 
     private void Finish(DownloadItem item)
@@ -253,7 +263,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                 WriteVerbose($"{item.Name}: {Bytes(item.Size ?? 0)} verified in {item.Elapsed.TotalSeconds:0.00} s ({Bytes((long)item.BytesPerSecond)}/s){(item.BytesResumed > 0 ? $", {Bytes(item.BytesResumed)} resumed from an earlier run" : string.Empty)} -> {item.Destination}");
                 if (PassThru)
                 {
-                    WriteFile(item.File!);
+                    WriteFile(item);
                 }
 
                 break;
@@ -261,7 +271,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                 WriteVerbose($"{item.Name}: {item.Destination} already holds this content; not downloaded again");
                 if (PassThru)
                 {
-                    WriteFile(item.File!);
+                    WriteFile(item);
                 }
 
                 break;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -31,20 +30,22 @@ public class DialErrorTests
     }
 
     [Fact]
-    public async Task A_host_name_under_dot_invalid_fails_HostNotFound_at_once_without_asking_the_network()
+    public async Task A_host_name_under_dot_invalid_fails_HostNotFound_answered_by_the_node_without_asking_the_network()
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("dialer");
-        var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<P2PException>(() => node.ConnectPeerAsync("no-such-host.invalid:47100"));
 
         Assert.Equal(ProtocolError.HostNotFound, error.Code);
         Assert.Contains("no-such-host.invalid", error.Message);
-        // RFC 6761: answered by the node itself, so it takes no resolver round trip at all.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed}");
+        // RFC 6761: answered by the node itself, which only this message says; a resolver's answer would carry the
+        // resolver's SocketException.
+        Assert.Contains("names under .invalid never exist (RFC 6761)", error.Message);
+        Assert.Null(error.InnerException);
         var client = await Assert.ThrowsAsync<P2PException>(() => NodeClient.ConnectAsync("NO-SUCH-HOST.INVALID."));
         Assert.Equal(ProtocolError.HostNotFound, client.Code);
+        Assert.Contains("names under .invalid never exist (RFC 6761)", client.Message);
     }
 
     [Fact]

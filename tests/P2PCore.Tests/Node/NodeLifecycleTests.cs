@@ -47,8 +47,8 @@ public class NodeLifecycleTests
     {
         await using var nodes = new TestNodes();
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => nodes.StartAsync("odd", configure: o => o.AdvertisedHost = "my_host"));
-        Assert.Contains("my_host", error.Message);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => nodes.StartAsync("odd", configure: o => o.AdvertisedHost = "my host"));
+        Assert.Contains("my host", error.Message);
 
         // The state directory is unlocked again: the same node starts with a host name peers accept.
         var node = await nodes.StartAsync("odd", configure: o => o.AdvertisedHost = "my-host.example");
@@ -72,6 +72,20 @@ public class NodeLifecycleTests
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("ignored", configure: o => o.Name = null);
         Assert.Equal("ignored", node.Name);
+    }
+
+    [Theory]
+    [InlineData("_node", "node")]
+    [InlineData("__.-x_y", "x_y")]
+    [InlineData("___", "node")]
+    public async Task A_node_named_after_a_state_directory_that_starts_with_a_symbol_gets_a_node_name_and_accepts_clients(string folder, string expected)
+    {
+        await using var nodes = new TestNodes();
+        var node = await nodes.StartAsync(folder, configure: o => o.Name = null);
+        Assert.Equal(expected, node.Name);
+
+        await using var client = await NodeClient.ConnectAsync(node.Endpoint);
+        Assert.Equal(expected, client.RemoteName);
     }
 
     [Fact]

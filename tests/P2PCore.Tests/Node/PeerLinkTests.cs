@@ -162,8 +162,8 @@ public class PeerLinkTests
     public async Task Disconnecting_drops_the_link_at_both_ends_at_once()
     {
         await using var nodes = new TestNodes();
-        var a = await nodes.StartAsync("a", host: 1);
-        var b = await nodes.StartAsync("b", host: 2);
+        var a = await nodes.StartAsync("a", host: 1, configure: TestNodes.SlowKeepAlive);
+        var b = await nodes.StartAsync("b", host: 2, configure: TestNodes.SlowKeepAlive);
         await a.ConnectPeerAsync(b.Endpoint);
         Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 1, TimeSpan.FromSeconds(5)));
 
@@ -171,8 +171,9 @@ public class PeerLinkTests
 
         Assert.Empty(a.GetPeers());
 
-        // At once: well before b's keep-alive (6 s of silence) could have dropped it.
-        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 0, TimeSpan.FromSeconds(4)));
+        // At once: b's keep-alive would take 60 s of silence, twice this wait, to drop the link.
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 0, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, b.Counters.KeepAliveTimeouts);
         Assert.False(await a.DisconnectPeerAsync(b.Id));
     }
 
@@ -200,14 +201,15 @@ public class PeerLinkTests
     public async Task A_peer_that_vanishes_without_a_goodbye_is_dropped_at_once()
     {
         await using var nodes = new TestNodes();
-        var node = await nodes.StartAsync("survivor");
+        var node = await nodes.StartAsync("survivor", configure: TestNodes.SlowKeepAlive);
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid()));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         raw.Abort();
 
-        // At once: well before the keep-alive (6 s of silence) could have dropped it.
-        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(4)));
+        // At once: the keep-alive would take 60 s of silence, twice this wait, to drop it.
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, node.Counters.KeepAliveTimeouts);
     }
 
     [Fact]

@@ -164,6 +164,29 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void A_refused_name_or_endpoint_appears_in_the_error_with_its_control_characters_escaped()
+    {
+        const string name = "evil\u001b[2J\nline";
+        foreach (var message in new IMessage[]
+        {
+            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", name),
+            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h:1", name),
+            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "h\r:1", ""),
+            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h\r:1", "n"),
+        })
+        {
+            var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(message));
+            var error = Assert.Throws<ProtocolException>(() =>
+            {
+                Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+                MessageDecoder.Decode(frame);
+            });
+            Assert.DoesNotContain(error.Message, char.IsControl);
+            Assert.True(error.Message.Contains("evil\\u001b[2J\\u000aline") || error.Message.Contains("h\\u000d:1"), error.Message);
+        }
+    }
+
+    [Fact]
     public void Unknown_enum_values_are_malformed()
     {
         var status = FrameCodec.ToArray(new Status(NodeAvailability.Available));

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 
@@ -28,6 +29,21 @@ public class NetworkAddressTests
         Assert.Throws<FormatException>(() => NetworkAddress.Parse(text, 47100));
     }
 
+    [Theory]
+    [InlineData(SocketError.HostNotFound, ProtocolError.HostNotFound)]
+    [InlineData(SocketError.NoData, ProtocolError.HostNotFound)]
+    [InlineData(SocketError.TryAgain, ProtocolError.ConnectionLost)]
+    [InlineData(SocketError.NoRecovery, ProtocolError.ConnectionLost)]
+    [InlineData(SocketError.NetworkUnreachable, ProtocolError.ConnectionLost)]
+    public void Only_a_name_without_an_address_is_HostNotFound_other_look_up_failures_are_ConnectionLost_naming_the_host(SocketError cause, ProtocolError expected)
+    {
+        var error = NetworkAddress.ResolveFailure(new SocketException((int)cause), "seed.example.org", "seed.example.org:47100");
+
+        Assert.Equal(expected, error.Code);
+        Assert.Contains("'seed.example.org'", error.Message);
+        Assert.Equal(cause, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
+    }
+
     [Fact]
     public void Formats_ipv6_in_brackets()
     {
@@ -42,6 +58,9 @@ public class NetworkAddressTests
     [InlineData("localhost:1")]
     [InlineData("node-1.example.org:47100")]
     [InlineData("A.B-c.d9:2")]
+    [InlineData("ho_st:1")]
+    [InlineData("my_service:47100")]
+    [InlineData("_sip._tcp.example.org:5060")]
     [InlineData("[::1]:5000")]
     [InlineData("[2001:db8::7]:47100")]
     [InlineData("[::ffff:10.0.0.1]:1")]
@@ -68,7 +87,10 @@ public class NetworkAddressTests
     [InlineData("1.2.3.4.5:80")]
     [InlineData("-host:80")]
     [InlineData("host-:80")]
-    [InlineData("ho_st:80")]
+    [InlineData("host\n:80")]
+    [InlineData("host:80\n")]
+    [InlineData("host.\n:80")]
+    [InlineData("-_host:80")]
     [InlineData("host..org:80")]
     [InlineData("host.org.:80")]
     [InlineData("héllo:80")]
@@ -81,6 +103,18 @@ public class NetworkAddressTests
     public void An_endpoint_outside_the_wire_grammar_is_invalid(string endpoint)
     {
         Assert.False(WireRules.IsEndpoint(endpoint));
+    }
+
+    [Theory]
+    [InlineData("a\n")]
+    [InlineData("node-1\n")]
+    [InlineData("")]
+    [InlineData("_node")]
+    [InlineData(".hidden")]
+    [InlineData("two words")]
+    public void A_string_outside_the_node_name_rule_is_not_a_node_name(string name)
+    {
+        Assert.False(WireRules.IsNodeName(name));
     }
 
     [Fact]

@@ -4,12 +4,15 @@ namespace P2PTransfer.Tests.Support;
 
 /// <summary>
 /// Forwards one TCP connection on loopback to a node, holding every chunk for a fixed time in each direction:
-/// a slow network path, so that tests can order events the way a real network sometimes does.
+/// a slow network path, so that tests can order events the way a real network sometimes does. It can also hold what
+/// the node sends, from a given byte on, until the test lets it through: a download through it stops partway through
+/// a file, for as long as the test needs.
 /// </summary>
 public sealed class LatencyProxy : OneConnectionProxy
 {
     private readonly TimeSpan _latency;
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _holding = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _upstreamBytes;
     private long _holdAfterBytes = long.MaxValue;
 
@@ -30,6 +33,9 @@ public sealed class LatencyProxy : OneConnectionProxy
     /// </summary>
     public void HoldUpstreamAfter(long bytes) => Interlocked.Exchange(ref _holdAfterBytes, bytes);
 
+    /// <summary>Completes once what the upstream sends is being held.</summary>
+    public Task Holding => _holding.Task;
+
     /// <summary>Passes on what was held, and everything after it.</summary>
     public void ReleaseUpstream() => _released.TrySetResult();
 
@@ -39,8 +45,9 @@ public sealed class LatencyProxy : OneConnectionProxy
 
     private async Task UpstreamGateAsync(int length, CancellationToken stopping)
     {
-        if (Interlocked.Read(ref _upstreamBytes) >= Interlocked.Read(ref _holdAfterBytes))
+        if (Interlocked.Read(ref _upstreamBytes) >= Interlocked.Read(ref _holdAfterBytes) && !_released.Task.IsCompleted)
         {
+            _holding.TrySetResult();
             await _released.Task.WaitAsync(stopping);
         }
 

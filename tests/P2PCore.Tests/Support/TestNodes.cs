@@ -17,6 +17,16 @@ public sealed class TestNodes : IAsyncDisposable
         options.DeadAfter = TimeSpan.FromSeconds(1.5);
     }
 
+    /// <summary>
+    /// Keep-alive timers far beyond any wait of a test (ping after 20 s of quiet, drop after 60 s): a link that a test
+    /// sees closed within half a minute was closed by something else than the keep-alive.
+    /// </summary>
+    public static void SlowKeepAlive(NodeOptions options)
+    {
+        options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        options.DeadAfter = TimeSpan.FromSeconds(60);
+    }
+
     public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null, Guid? id = null)
     {
         if (id is { } presetId)

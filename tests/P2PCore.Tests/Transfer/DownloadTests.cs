@@ -81,6 +81,36 @@ public class DownloadTests
         Assert.Equal(0, node.TransferCounters.PiecesServed);
     }
 
+    [Fact]
+    public async Task A_destination_folder_under_a_regular_file_fails_each_file_on_its_own_naming_the_folder_and_the_rest_carries_on()
+    {
+        await using var nodes = new TestNodes();
+        var one = Content(1000, 33);
+        var two = Content(2000, 34);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("one.bin", one), ("two.bin", two)]);
+        // A file where a folder of the path should be: ENOTDIR on every system, root included.
+        var file = Path.Combine(nodes.Root, "file");
+        File.WriteAllText(file, "not a folder");
+        var destination = Path.Combine(file, "sub");
+        await using var blocked = Batch(destination);
+        await using var open = Batch(Destination(nodes));
+
+        var first = blocked.Add(HashOf(one), "one.bin", one.Length, node.Endpoint)!;
+        var second = blocked.Add(HashOf(two), "two.bin", two.Length, node.Endpoint)!;
+        var elsewhere = open.Add(HashOf(two), "two.bin", two.Length, node.Endpoint)!;
+        await RunAsync(blocked);
+        await RunAsync(open);
+
+        foreach (var item in new[] { first, second })
+        {
+            Assert.True(item.State == DownloadState.Failed, Describe(item));
+            var error = Assert.IsType<DestinationFolderException>(item.Error);
+            Assert.Contains($"cannot create the destination folder '{destination}'", error.Message);
+        }
+
+        AssertArrived(elsewhere, two);
+    }
+
     /// <summary>
     /// A folder in which no one can make a folder, root included (tests may run as root, which ignores mode bits): on
     /// Linux a new name under /sys, elsewhere a folder without write permission.
@@ -623,9 +653,10 @@ public class DownloadTests
 
         // Held after the first piece: the partial file and its record are made before any piece is requested, and
         // the file cannot be finished while the rest is held.
-        await using (var gate = new GatedProxy("127.0.0.2", source.Endpoint, passFirst: MiB))
+        await using (var gate = new LatencyProxy("127.0.0.2", source.Endpoint, TimeSpan.Zero))
         await using (var held = Batch(folder, stall: TimeSpan.FromMinutes(5)))
         {
+            gate.HoldUpstreamAfter(MiB);
             held.Add(HashOf(content), "big.bin", content.Length, gate.Endpoint);
             await gate.Holding.WaitAsync(TimeSpan.FromSeconds(20));
             Assert.True(File.Exists(target + PartialFile.DataSuffix));
@@ -686,6 +717,77 @@ public class DownloadTests
         Assert.Equal([gitkeep.Endpoint, package.Endpoint], first.Sources.Order());
         Assert.Equal([gitkeep.Endpoint, package.Endpoint], second.Sources.Order());
         Assert.Equal([first, second], batch.Items);
+    }
+
+    [Fact]
+    public async Task One_multi_piece_content_under_two_names_is_fetched_once_and_both_files_arrive_verified()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((3 * MiB) + 77, 35);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("ubuntu.iso", content)]);
+        await using var batch = Batch(Destination(nodes));
+
+        var first = batch.Add(HashOf(content), "ubuntu.iso", content.Length, node.Endpoint)!;
+        var second = batch.Add(HashOf(content), "ubuntu-24.04.iso", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(first, content);
+        AssertArrived(second, content);
+        Assert.Equal(content.LongLength, first.BytesDone);
+        Assert.Equal(content.LongLength, second.BytesDone);
+        Assert.Equal(4, node.TransferCounters.PiecesServed);
+        Assert.Equal(content.LongLength, node.TransferCounters.BytesServed);
+    }
+
+    [Fact]
+    public async Task When_the_first_name_of_a_content_fails_the_next_name_downloads_it_from_the_sources()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((2 * MiB) + 5, 36);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("data.bin", content)]);
+        var destination = Destination(nodes);
+        // The first name's place is taken by a folder: it fails DestinationExists, the second fetches the content.
+        Directory.CreateDirectory(Path.Combine(destination, "taken.bin"));
+        await using var batch = Batch(destination);
+
+        var first = batch.Add(HashOf(content), "taken.bin", content.Length, node.Endpoint)!;
+        var second = batch.Add(HashOf(content), "data.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        Assert.True(first.State == DownloadState.Failed, Describe(first));
+        AssertArrived(second, content);
+        Assert.Equal(3, node.TransferCounters.PiecesServed);
+    }
+
+    [Fact]
+    public async Task Concurrent_adds_of_different_contents_under_one_name_let_exactly_one_through()
+    {
+        await using var nodes = new TestNodes();
+        using var stop = new CancellationTokenSource();
+        for (int round = 0; round < 50; round++)
+        {
+            await using var batch = Batch(Destination(nodes, $"race-{round}"), cancellationToken: stop.Token);
+            stop.Cancel();
+            const int contenders = 8;
+            using var start = new Barrier(contenders);
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, contenders).Select(i => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(TimeSpan.FromSeconds(30));
+                    try
+                    {
+                        return batch.Add(HashOf(Content(10, (byte)(40 + i))), "same.bin", 10, "127.0.0.1:9") is not null;
+                    }
+                    catch (ArgumentException)
+                    {
+                        return false;
+                    }
+                },
+                TaskCreationOptions.LongRunning)));
+
+            Assert.Equal(1, outcomes.Count(added => added));
+            Assert.Single(batch.Items);
+        }
     }
 
     [Fact]

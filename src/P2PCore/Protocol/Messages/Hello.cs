@@ -47,13 +47,13 @@ public sealed record Hello(ushort Version, ConnectionRole Role, Guid NodeId, str
         {
             throw new ProtocolException(ProtocolError.MalformedFrame, endpoint.Length == 0
                 ? "Hello field 'endpoint' is empty: a peer (role 2) must give the endpoint of its server"
-                : $"Hello field 'endpoint' is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
+                : $"Hello field 'endpoint' is not 'host:port' or '[v6]:port': '{Text.Escape(Text.Truncate(endpoint, 64))}'");
         }
 
         var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "name");
         if (name.Length > 0 && !WireRules.IsNodeName(name))
         {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello field 'name' is not a node name (A-Z a-z 0-9 . _ -, starting with a letter or digit): '{name}'");
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"Hello field 'name' is not a node name (A-Z a-z 0-9 . _ -, starting with a letter or digit): '{Text.Escape(name)}'");
         }
 
         return new Hello(version, role, nodeId, endpoint, name);

@@ -34,13 +34,13 @@ public sealed record Welcome(ushort Version, NodeAvailability Availability, Guid
         var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "endpoint");
         if (!WireRules.IsEndpoint(endpoint))
         {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"Welcome field 'endpoint' is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"Welcome field 'endpoint' is not 'host:port' or '[v6]:port': '{Text.Escape(Text.Truncate(endpoint, 64))}'");
         }
 
         var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "name");
         if (!WireRules.IsNodeName(name))
         {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"Welcome field 'name' is not a node name (1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit): '{name}'");
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"Welcome field 'name' is not a node name (1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit): '{Text.Escape(name)}'");
         }
 
         return new Welcome(version, availability, nodeId, endpoint, name);
