@@ -76,6 +76,11 @@ public sealed class BacktraceStack
         for (int i = 0; i < count; i++)
         {
             var nodeId = reader.ReadGuid();
+            if (nodeId == Guid.Empty)
+            {
+                throw new ProtocolException(ProtocolError.MalformedFrame, $"backtrace entry {i} has a zero node id: a server always has one");
+            }
+
             var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "backtrace endpoint");
             if (!WireRules.IsEndpoint(endpoint))
             {

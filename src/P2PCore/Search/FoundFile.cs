@@ -53,10 +53,15 @@ public sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
         writer.WriteString(Endpoint);
     }
 
-    /// <summary>Reads a source; its name and endpoint follow the rules of a Welcome's (docs/protocol.md section 5), or the frame is malformed.</summary>
+    /// <summary>Reads a source; its node id is not zero, its name and endpoint follow the rules of a Welcome's (docs/protocol.md section 5), or the frame is malformed.</summary>
     internal static SourceNode Read(ref PayloadReader reader)
     {
         var nodeId = reader.ReadGuid();
+        if (nodeId == Guid.Empty)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, "source has a zero node id: a server always has one");
+        }
+
         var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "source name");
         if (!WireRules.IsNodeName(name))
         {

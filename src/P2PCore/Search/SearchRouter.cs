@@ -133,6 +133,7 @@ public sealed class SearchRouter
             _node.Status != NodeStatus.Running ? "this node is closing"
             : backtrace.Top.NodeId != from.RemoteId ? $"its backtrace stack does not end with the sender ({from.RemoteName})"
             : !backtrace.HasDistinctServers() ? "its backtrace stack names a server twice"
+            : backtrace.Contains(_node.Id) ? "its backtrace stack names this node already: a loop or a forgery"
             : backtrace.Count > SearchLimits.MaxTtl ? $"it travelled {backtrace.Count} links; the most is {SearchLimits.MaxTtl}"
             : null;
         CompiledQuery? compiled = null;

@@ -17,7 +17,7 @@ public class SearchHostileInputTests
     private static RouteHop Stranger() => new(Guid.NewGuid(), "127.0.0.1:9");
 
     [Fact]
-    public async Task Forged_overlong_and_invalid_requests_are_refused_and_an_absurd_ttl_is_clamped()
+    public async Task Forged_overlong_looping_and_invalid_requests_are_refused_and_an_absurd_ttl_is_clamped()
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
@@ -31,6 +31,8 @@ public class SearchHostileInputTests
         await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, entry, self]), all));
         await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, new BacktraceStack([.. Enumerable.Range(0, SearchLimits.MaxTtl).Select(_ => Stranger()), self]), all));
         await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, self]), new FileQuery { Pattern = new string('a', FileQuery.MaxPatternLength + 1) }));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([new RouteHop(node.Id, node.Endpoint), self]), all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, new RouteHop(node.Id, node.Endpoint), self]), all));
         var clamped = Guid.NewGuid();
         await raw.SendAsync(new Query(clamped, 200, 10, new BacktraceStack([entry, self]), all));
 
@@ -40,8 +42,8 @@ public class SearchHostileInputTests
         Assert.Equal(2, hit.Remaining);
         Assert.Equal(rawId, hit.Receiver.NodeId);
         Assert.Equal("file-n0.txt", Assert.Single(hit.Files).Name);
-        Assert.Equal(5, node.SearchCounters.RequestsReceived);
-        Assert.Equal(4, node.SearchCounters.RequestsRefused);
+        Assert.Equal(7, node.SearchCounters.RequestsReceived);
+        Assert.Equal(6, node.SearchCounters.RequestsRefused);
         Assert.Equal(1, node.SearchCounters.RequestsClamped);
         Assert.Equal(1, node.SearchCounters.RequestsProcessed);
         Assert.Single(node.GetPeers());
@@ -217,11 +219,13 @@ public class SearchHostileInputTests
         { "a QueryHit whose source name is not a node name", true, "source name" },
         { "a QueryHit whose source has an empty endpoint", true, "source endpoint" },
         { "a QueryHit delivered directly whose source endpoint is not an endpoint", false, "source endpoint" },
+        { "a Query whose middle stack entry has a zero node id", true, "backtrace entry 1 has a zero node id" },
+        { "a QueryHit delivered directly whose source has a zero node id", false, "source has a zero node id" },
     };
 
     [Theory]
     [MemberData(nameof(MalformedRouteValues))]
-    public async Task An_endpoint_or_node_name_in_a_search_frame_that_breaks_the_handshake_rules_is_a_malformed_frame(string what, bool overLink, string field)
+    public async Task An_endpoint_node_name_or_zero_node_id_in_a_search_frame_is_a_malformed_frame(string what, bool overLink, string field)
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
@@ -238,6 +242,8 @@ public class SearchHostileInputTests
             "a Query whose entry server has an empty endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([new RouteHop(Guid.NewGuid(), ""), self]), new FileQuery()),
             "a QueryHit whose source name is not a node name" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "bad name!", "127.0.0.1:1"), files),
             "a QueryHit whose source has an empty endpoint" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "raw", ""), files),
+            "a Query whose middle stack entry has a zero node id" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.Empty, "127.0.0.1:9"), self]), new FileQuery()),
+            "a QueryHit delivered directly whose source has a zero node id" => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), new SourceNode(Guid.Empty, "raw", "127.0.0.1:1"), files),
             _ => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), new SourceNode(rawId, "raw", "not an endpoint"), files),
         };
 
