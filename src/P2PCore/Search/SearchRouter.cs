@@ -163,7 +163,8 @@ public sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, Math.Min(query.MaxResults, SearchLimits.MaxHitsPerSource), backtrace, query.Search, compiled!, from.RemoteId, null);
+        // maxResults 0 counts as 1, as in a Search: the entry server never sends 0.
+        var item = new CascadeItem(query.RequestId, ttl, Math.Clamp(query.MaxResults, 1u, SearchLimits.MaxHitsPerSource), backtrace, query.Search, compiled!, from.RemoteId, null);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();

@@ -51,6 +51,29 @@ public class SearchHostileInputTests
     }
 
     [Fact]
+    public async Task A_Query_asking_for_zero_results_is_answered_as_one_asking_for_one()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        var rawId = Guid.NewGuid();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
+        var requestId = Guid.NewGuid();
+
+        await raw.SendAsync(new Query(requestId, 0, 0, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), new FileQuery()));
+
+        // Bounded: keep-alive Pings may come first on a loaded machine.
+        QueryHit? hit = null;
+        for (int count = 1; count <= 20 && hit is null; count++)
+        {
+            hit = (await raw.ReadFramesAsync(count, Wait)).OfType<QueryHit>().SingleOrDefault();
+        }
+
+        Assert.NotNull(hit);
+        Assert.Equal(requestId, hit.RequestId);
+        Assert.Equal("file-n0.txt", Assert.Single(hit.Files).Name);
+    }
+
+    [Fact]
     public async Task Responses_to_unknown_requests_misaddressed_or_from_the_wrong_server_are_dropped()
     {
         await using var nodes = new TestNodes();
