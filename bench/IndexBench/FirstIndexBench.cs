@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using P2PTransfer.Common;
 using P2PTransfer.Index;
-using P2PTransfer.Node;
 
 namespace P2PTransfer.Bench;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using P2PTransfer.Index;
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Bench;
 

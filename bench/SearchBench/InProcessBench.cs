@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using P2PTransfer.Client;
+using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;

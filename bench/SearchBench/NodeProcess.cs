@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.Channels;
+using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Node;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using P2PTransfer.Common;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 

@@ -1,11 +1,10 @@
-using P2PTransfer.Net;
-using P2PTransfer.Node;
-using P2PTransfer.Protocol;
-using P2PTransfer.Protocol.Messages;
-using P2PTransfer.Search;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using P2PTransfer.Transfer;
+using P2PTransfer.Net;
+using P2PTransfer.Node;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+using P2PTransfer.Search;
 
 namespace P2PTransfer.Client;
 
@@ -21,7 +20,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<IMessage>> _transfers = new();
     private long _lastTransferAnswer = Environment.TickCount64;
     // Below the server's limit: requests this side gave up on may still be under way there.
-    private readonly SemaphoreSlim _piecesInFlight = new(Upload.MaxPiecesInFlight - 16);
+    private readonly SemaphoreSlim _piecesInFlight = new(ProtocolLimits.MaxPiecesInFlight - 16);
     private int _lastTransferId;
     private readonly Task _run;
     private int _lastSearchId;
@@ -57,7 +56,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
     }
 
     /// <summary>
-    /// One piece of a file the server shares. At most <see cref="Upload.MaxPiecesInFlight"/> pieces are requested
+    /// One piece of a file the server shares. At most <see cref="ProtocolLimits.MaxPiecesInFlight"/> pieces are requested
     /// from one server at a time; callers may start many and await them in order (the server answers in order).
     /// The caller owns the returned data and must release it.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Index;
 
@@ -11,7 +12,7 @@ namespace P2PTransfer.Index;
 public sealed class FileDigest
 {
     /// <summary>Piece size of protocol version 1: 1 MiB.</summary>
-    public const int PieceSize = 1 << 20;
+    public const int PieceSize = ProtocolLimits.PieceSize;
 
     public const int HashSize = 32;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using P2PTransfer.Node;
+using P2PTransfer.Common;
 
 namespace P2PTransfer.Index;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Index;
 

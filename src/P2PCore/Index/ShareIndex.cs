@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using P2PTransfer.Node;
-using P2PTransfer.Search;
+using P2PTransfer.Common;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Index;
 

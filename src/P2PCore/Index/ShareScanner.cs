@@ -1,4 +1,4 @@
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Index;

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Threading.Channels;
 using P2PTransfer.Protocol;
 

@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Net;
+using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 using P2PTransfer.Transfer;
 

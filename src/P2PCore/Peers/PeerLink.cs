@@ -1,7 +1,8 @@
+using P2PTransfer.Common;
 using P2PTransfer.Net;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Peers;

@@ -12,8 +12,20 @@ public static class ProtocolLimits
     /// <summary>code (1) + flags (1) + payload length (4).</summary>
     public const int FrameHeaderLength = 6;
 
+    /// <summary>Piece size of protocol version 1: 1 MiB, the unit of requests, verification and resume.</summary>
+    public const int PieceSize = 1 << 20;
+
+    /// <summary>Piece hashes in one PieceList frame (512 KiB of hashes: a 16 GiB file's list in one frame).</summary>
+    public const int MaxPieceHashesPerFrame = 16384;
+
+    /// <summary>Pieces one connection may have requested and not yet answered; the next is refused NodeBusy.</summary>
+    public const int MaxPiecesInFlight = 64;
+
+    /// <summary>Hits are sent in frames of about this many bytes, so no frame holds up a link for long.</summary>
+    public const int HitBytesPerFrame = 64 * 1024;
+
     /// <summary>Largest payload accepted once the handshake is done: a PieceData with a whole piece.</summary>
-    public const int MaxPayload = 8 + Transfer.TransferLimits.PieceSize;
+    public const int MaxPayload = 8 + PieceSize;
 
     /// <summary>Largest payload accepted before the handshake is done: the largest Error (a refusal).</summary>
     public const int MaxHandshakePayload = 2 + 2 + MaxMessageBytes;
@@ -33,21 +45,21 @@ public static class ProtocolLimits
         MessageCode.Ping or MessageCode.Pong => 8,
         MessageCode.Status => 1,
         MessageCode.Bye or MessageCode.Error => 2 + 2 + MaxMessageBytes,
-        MessageCode.Search => 4 + 1 + 4 + 4 + Search.QueryWire.MaxLength,
+        MessageCode.Search => 4 + 1 + 4 + 4 + QueryWire.MaxLength,
         MessageCode.SearchCancel => 4,
         MessageCode.SearchResults => 4 + MaxSourceBytes + 1 + 1 + MaxBacktraceBytes + Messages.HitList.MaxLength,
         MessageCode.SearchDone => 4 + 2 + 4 + 4 + 2 + MaxMessageBytes,
-        MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + Search.QueryWire.MaxLength,
+        MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + QueryWire.MaxLength,
         MessageCode.QueryHit => 16 + 2 + 1 + MaxBacktraceBytes + MaxSourceBytes + Messages.HitList.MaxLength,
         MessageCode.PieceListRequest or MessageCode.PieceRequest => 4 + 32 + 4,
-        MessageCode.PieceList => 4 + 8 + 4 + 4 + (Transfer.TransferLimits.MaxPieceHashesPerFrame * 32),
-        MessageCode.PieceData => 8 + Transfer.TransferLimits.PieceSize,
+        MessageCode.PieceList => 4 + 8 + 4 + 4 + (MaxPieceHashesPerFrame * 32),
+        MessageCode.PieceData => 8 + PieceSize,
         MessageCode.TransferRefused => 4 + 2 + 2 + MaxMessageBytes,
         _ => MaxPayload,
     };
 
     /// <summary>A backtrace stack at its largest: count, then node id and endpoint per server.</summary>
-    public const int MaxBacktraceBytes = 1 + (Search.BacktraceStack.MaxDepth * (16 + 2 + MaxEndpointBytes));
+    public const int MaxBacktraceBytes = 1 + (BacktraceStack.MaxDepth * (16 + 2 + MaxEndpointBytes));
 
     /// <summary>A source at its largest: node id, name, endpoint.</summary>
     public const int MaxSourceBytes = 16 + 2 + MaxNameBytes + 2 + MaxEndpointBytes;

@@ -1,8 +1,9 @@
 using System.Threading.Channels;
+using P2PTransfer.Common;
 using P2PTransfer.Net;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;
 

@@ -1,4 +1,4 @@
-using P2PTransfer.Node;
+using P2PTransfer.Common;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;

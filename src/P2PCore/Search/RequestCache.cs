@@ -1,3 +1,6 @@
+using P2PTransfer.Common;
+using P2PTransfer.Protocol;
+
 namespace P2PTransfer.Search;
 
 /// <summary>What the request cache says about a request that arrives.</summary>

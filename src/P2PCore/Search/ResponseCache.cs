@@ -1,3 +1,5 @@
+using P2PTransfer.Common;
+
 namespace P2PTransfer.Search;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using P2PTransfer.Protocol;
+
 namespace P2PTransfer.Search;
 
 /// <summary>Limits of network search, in one place (docs/protocol.md, "Search").</summary>
@@ -17,7 +19,7 @@ public static class SearchLimits
     public const int MaxHitsPerSource = 5000;
 
     /// <summary>Hits are sent in frames of about this many bytes, so no frame holds up a link for long.</summary>
-    public const int HitBytesPerFrame = 64 * 1024;
+    public const int HitBytesPerFrame = ProtocolLimits.HitBytesPerFrame;
 
     /// <summary>Results an entry server keeps for a reader that does not keep up; beyond that they are dropped and counted.</summary>
     public const int MaxBufferedResults = 50_000;

@@ -1,3 +1,5 @@
+using P2PTransfer.Protocol;
+
 namespace P2PTransfer.Search;
 
 /// <summary>How far and how long one network search goes.</summary>

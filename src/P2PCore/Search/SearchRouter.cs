@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using P2PTransfer.Index;
+using P2PTransfer.Common;
 using P2PTransfer.Node;
 using P2PTransfer.Peers;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;
 

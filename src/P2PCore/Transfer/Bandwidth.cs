@@ -1,4 +1,4 @@
-using P2PTransfer.Peers;
+using P2PTransfer.Common;
 
 namespace P2PTransfer.Transfer;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using P2PTransfer.Protocol;
-using P2PTransfer.Search;
 
 namespace P2PTransfer.Transfer;
 

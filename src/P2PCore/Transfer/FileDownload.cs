@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using P2PTransfer.Client;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
 

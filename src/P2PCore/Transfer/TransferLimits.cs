@@ -1,4 +1,5 @@
 using P2PTransfer.Index;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
 
@@ -6,10 +7,10 @@ namespace P2PTransfer.Transfer;
 public static class TransferLimits
 {
     /// <summary>Piece size of protocol version 1: 1 MiB, the unit of requests, verification and resume.</summary>
-    public const int PieceSize = FileDigest.PieceSize;
+    public const int PieceSize = ProtocolLimits.PieceSize;
 
     /// <summary>Piece hashes in one PieceList frame (512 KiB of hashes: a 16 GiB file's list in one frame).</summary>
-    public const int MaxPieceHashesPerFrame = 16384;
+    public const int MaxPieceHashesPerFrame = ProtocolLimits.MaxPieceHashesPerFrame;
 
     /// <summary>Pieces a downloader keeps requested from one source at once (enough to keep a fast link busy).</summary>
     public const int PiecesInFlightPerSource = 8;

@@ -1,7 +1,7 @@
+using P2PTransfer.Common;
 using P2PTransfer.Net;
-using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
 
@@ -13,9 +13,6 @@ namespace P2PTransfer.Transfer;
 /// </summary>
 internal sealed class Upload(UploadService service, FrameConnection connection, string downloader) : IDisposable
 {
-    /// <summary>Pieces one downloader may have requested and not yet received; well below the send queue, so answers always fit.</summary>
-    public const int MaxPiecesInFlight = 64;
-
     private readonly object _gate = new();
     private readonly Dictionary<string, ServedFile> _open = new(StringComparer.Ordinal);
     private readonly LinkedList<string> _recent = new();
@@ -118,10 +115,10 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
             return;
         }
 
-        if (Interlocked.Increment(ref _inFlight) > MaxPiecesInFlight)
+        if (Interlocked.Increment(ref _inFlight) > ProtocolLimits.MaxPiecesInFlight)
         {
             Interlocked.Decrement(ref _inFlight);
-            Refuse(request.RequestId, ProtocolError.NodeBusy, $"more than {MaxPiecesInFlight} pieces requested at once from node {service.NodeName}");
+            Refuse(request.RequestId, ProtocolError.NodeBusy, $"more than {ProtocolLimits.MaxPiecesInFlight} pieces requested at once from node {service.NodeName}");
             return;
         }
 

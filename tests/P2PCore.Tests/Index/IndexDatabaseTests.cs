@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using P2PTransfer.Index;
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Tests.Index;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using P2PTransfer.Client;
+using P2PTransfer.Common;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Tests.Support;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using P2PTransfer.Client;
+using P2PTransfer.Common;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 using P2PTransfer.Tests.Support;
 

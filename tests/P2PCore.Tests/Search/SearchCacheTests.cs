@@ -1,3 +1,4 @@
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Tests.Search;

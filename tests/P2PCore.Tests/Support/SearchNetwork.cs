@@ -1,4 +1,5 @@
 using P2PTransfer.Node;
+using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Tests.Support;

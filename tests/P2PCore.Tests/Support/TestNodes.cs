@@ -1,3 +1,4 @@
+using P2PTransfer.Common;
 using P2PTransfer.Node;
 
 namespace P2PTransfer.Tests.Support;

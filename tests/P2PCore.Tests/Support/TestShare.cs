@@ -1,5 +1,5 @@
+using P2PTransfer.Common;
 using P2PTransfer.Index;
-using P2PTransfer.Node;
 
 namespace P2PTransfer.Tests.Support;
 

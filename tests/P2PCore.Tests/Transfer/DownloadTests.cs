@@ -1,9 +1,9 @@
 using System.Diagnostics;
+using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
@@ -213,7 +213,7 @@ public class DownloadTests
     [Fact]
     public void A_byte_budget_lets_one_amount_go_on_credit_then_waits_until_the_debt_is_paid()
     {
-        var budget = new P2PTransfer.Peers.RateLimit(perSecond: 1000, burst: 250);
+        var budget = new P2PTransfer.Common.RateLimit(perSecond: 1000, burst: 250);
 
         Assert.True(budget.TryTakeOnCredit(250, out var wait));
         Assert.Equal(TimeSpan.Zero, wait);
@@ -265,7 +265,7 @@ public class DownloadTests
     [Fact]
     public void A_charge_puts_the_budget_into_debt_whatever_is_left()
     {
-        var budget = new P2PTransfer.Peers.RateLimit(perSecond: 1000, burst: 250);
+        var budget = new P2PTransfer.Common.RateLimit(perSecond: 1000, burst: 250);
 
         budget.Charge(1250);
 

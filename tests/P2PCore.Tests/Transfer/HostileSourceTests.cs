@@ -1,9 +1,9 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Security.Cryptography;
 using P2PTransfer.Net;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Tests.Transfer;

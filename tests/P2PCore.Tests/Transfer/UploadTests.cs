@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using P2PTransfer.Client;
-using P2PTransfer.Node;
-using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
@@ -539,9 +538,9 @@ public class UploadTests
         // A downloader that asks for 100 MiB at once and reads nothing: the node cannot send more than the socket takes.
         await raw.SendAsync(Enumerable.Range(0, 100).SelectMany(i => FrameCodec.ToArray(new PieceRequest((uint)i + 1, hash, (uint)(i % 8)))).ToArray());
 
-        Assert.True(await Eventually.TrueAsync(() => node.TransferCounters.UploadsRefusedBusy >= 100 - Upload.MaxPiecesInFlight - 16, Wait), $"refused busy: {node.TransferCounters.UploadsRefusedBusy}, served: {node.TransferCounters.PiecesServed}");
+        Assert.True(await Eventually.TrueAsync(() => node.TransferCounters.UploadsRefusedBusy >= 100 - ProtocolLimits.MaxPiecesInFlight - 16, Wait), $"refused busy: {node.TransferCounters.UploadsRefusedBusy}, served: {node.TransferCounters.PiecesServed}");
         await Task.Delay(200);
-        Assert.InRange(node.TransferCounters.UploadsRefusedBusy, 100 - Upload.MaxPiecesInFlight - 16, 100 - Upload.MaxPiecesInFlight);
+        Assert.InRange(node.TransferCounters.UploadsRefusedBusy, 100 - ProtocolLimits.MaxPiecesInFlight - 16, 100 - ProtocolLimits.MaxPiecesInFlight);
         Assert.Equal(1, node.TransferCounters.UploadsStarted);
         Assert.Equal(0, node.TransferCounters.RequestsRefused);
     }

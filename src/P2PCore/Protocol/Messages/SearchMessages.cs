@@ -1,4 +1,4 @@
-using P2PTransfer.Search;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Protocol.Messages;
 
@@ -167,7 +167,7 @@ public sealed record QueryHit(Guid RequestId, ushort Batch, byte Remaining, Back
 internal static class HitList
 {
     /// <summary>Largest list a receiver buffers: a frame's worth of hits plus one hit that started below the mark.</summary>
-    public const int MaxLength = 2 + SearchLimits.HitBytesPerFrame + 2 + FoundFile.MaxNameBytes + 8 + 32 + 2 + FoundFile.MaxRelativePathBytes;
+    public const int MaxLength = 2 + ProtocolLimits.HitBytesPerFrame + 2 + FoundFile.MaxNameBytes + 8 + 32 + 2 + FoundFile.MaxRelativePathBytes;
 
     public static void Write(ref PayloadWriter writer, IReadOnlyList<FoundFile> files)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Protocol.Messages;
 
@@ -20,7 +19,7 @@ public sealed record PieceListRequest(uint RequestId, byte[] Hash, uint FirstPie
     public static PieceListRequest Read(ref PayloadReader reader) => new(reader.ReadUInt32(), reader.ReadBytes(32), reader.ReadUInt32());
 }
 
-/// <summary>Server → downloader: the file's size and up to <see cref="TransferLimits.MaxPieceHashesPerFrame"/> piece hashes.</summary>
+/// <summary>Server → downloader: the file's size and up to <see cref="ProtocolLimits.MaxPieceHashesPerFrame"/> piece hashes.</summary>
 public sealed record PieceList(uint RequestId, long Size, uint FirstPiece, byte[] Hashes) : IMessage
 {
     public MessageCode Code => MessageCode.PieceList;
@@ -49,9 +48,9 @@ public sealed record PieceList(uint RequestId, long Size, uint FirstPiece, byte[
 
         uint first = reader.ReadUInt32();
         uint count = reader.ReadUInt32();
-        if (count > TransferLimits.MaxPieceHashesPerFrame)
+        if (count > ProtocolLimits.MaxPieceHashesPerFrame)
         {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"PieceList holds {count} hashes; the limit is {TransferLimits.MaxPieceHashesPerFrame}");
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"PieceList holds {count} hashes; the limit is {ProtocolLimits.MaxPieceHashesPerFrame}");
         }
 
         return new PieceList(id, (long)size, first, reader.ReadBytes((int)count * 32));
@@ -83,7 +82,7 @@ public sealed class PieceData : IMessage
 {
     // Pieces are 1 MiB: the shared pool keeps only a few arrays that size per core, and a downloader has dozens in
     // flight, so misses would allocate on the large object heap all the time. A pool of their own keeps them.
-    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(TransferLimits.PieceSize, 64);
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(ProtocolLimits.PieceSize, 64);
     private readonly PieceFiller? _fill;
     private byte[]? _buffer;
 

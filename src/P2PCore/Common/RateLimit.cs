@@ -1,4 +1,4 @@
-namespace P2PTransfer.Peers;
+namespace P2PTransfer.Common;
 
 /// <summary>
 /// A token bucket: <see cref="PerSecond"/> tokens a second on average, bursts up to <see cref="Burst"/>.

@@ -1,7 +1,7 @@
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Protocol;
 
 /// <summary>
 /// PowerShell wildcards (<c>*</c>, <c>?</c>, <c>[abc]</c>, <c>[a-z]</c>, backtick escapes), matched without regard to

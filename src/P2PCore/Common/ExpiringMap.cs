@@ -1,4 +1,4 @@
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Common;
 
 /// <summary>
 /// A map whose entries expire after a lifetime and whose size is capped (oldest entries go first), so a cache fed

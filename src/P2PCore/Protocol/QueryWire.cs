@@ -1,6 +1,5 @@
-using P2PTransfer.Protocol;
 
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Protocol;
 
 /// <summary>
 /// The query fields shared by Search and Query frames (docs/protocol.md, "Query fields"). Byte limits here only

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Protocol;
 
 /// <summary>
 /// What a search asks for; every criterion given must hold. The same model answers local searches and, over the

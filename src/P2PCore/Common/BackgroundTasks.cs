@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace P2PTransfer.Node;
+namespace P2PTransfer.Common;
 
 /// <summary>
 /// The node's long-running tasks (accept loop, connections, keep-alive). Every task is kept until it ends,

@@ -1,6 +1,5 @@
-using P2PTransfer.Protocol;
 
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Protocol;
 
 /// <summary>A file a server found in its own index, as it travels in a response.</summary>
 public sealed record FoundFile(string Name, long Size, string Hash, string RelativePath)

@@ -1,4 +1,4 @@
-namespace P2PTransfer.Node;
+namespace P2PTransfer.Common;
 
 public enum NodeLogLevel
 {

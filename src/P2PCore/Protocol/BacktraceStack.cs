@@ -1,6 +1,5 @@
-using P2PTransfer.Protocol;
 
-namespace P2PTransfer.Search;
+namespace P2PTransfer.Protocol;
 
 /// <summary>One server a request passed: who it is and where it can be reached.</summary>
 public sealed record RouteHop(Guid NodeId, string Endpoint)

@@ -1,4 +1,4 @@
-namespace P2PTransfer.Node;
+namespace P2PTransfer.Common;
 
 /// <summary>
 /// Counts work under way (a search being answered, an upload). Closing refuses new work and waits for the
