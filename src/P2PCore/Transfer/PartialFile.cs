@@ -362,7 +362,3 @@ internal sealed class PartialFile : IDisposable
     /// <summary>ENOSPC on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
     internal static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 39 or 112;
 }
-
-/// <summary>Another download (in this process or another) is writing to the same destination right now.</summary>
-public sealed class DownloadInUseException(string path, Exception inner)
-    : P2PException(ProtocolError.DestinationExists, $"'{path}' is in use by another download to the same destination", inner);
