@@ -301,7 +301,7 @@ public sealed class PartialFileLockTests
             Assert.Throws<DownloadInUseException>(() => PartialFile.TryResume(destination, first.Length, SHA256.HashData(first)));
 
             Assert.True(File.Exists(destination + PartialFile.RecordSuffix));
-            Assert.True(running.IsVerified(0));
+            Assert.True(running.Verified.Contains(0));
             Assert.True(await running.WritePieceAsync(1, first.AsMemory(TransferLimits.PieceSize, TransferLimits.PieceSize), CancellationToken.None));
         }
         finally
