@@ -29,9 +29,9 @@ internal sealed class WholeFileHasher : IDisposable
     {
         lock (_gate)
         {
-            if (piece >= _next && piece < _next + MaxHeld && !_held.ContainsKey(piece))
+            if (piece >= _next && piece < _next + MaxHeld && _held.TryAdd(piece, data.Piece))
             {
-                _held.Add(piece, data.HandOver());
+                data.HandOver();
             }
         }
 
