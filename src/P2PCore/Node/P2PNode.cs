@@ -134,7 +134,7 @@ public sealed class P2PNode : IAsyncDisposable
     public UploadService Uploads { get; }
 
     /// <summary>What this node has uploaded: pieces and bytes served, uploads started, requests refused.</summary>
-    public TransferCounters TransferCounters => Uploads.Counters;
+    public UploadCounters TransferCounters => Uploads.Counters;
 
     internal NodeOptions Options => _options;
 

@@ -94,7 +94,7 @@ public sealed class DownloadBatch : IAsyncDisposable
 
         try
         {
-            Net.NetworkAddress.Parse(source, Node.NodeOptions.DefaultPort);
+            Net.NetworkAddress.Parse(source, _options.DefaultPort);
         }
         catch (FormatException ex)
         {
@@ -403,7 +403,3 @@ public sealed class DownloadBatch : IAsyncDisposable
         public FileInfo? Verified { get; set; }
     }
 }
-
-/// <summary>The destination folder cannot be made for a cause other than permission: a read-only disk, a file where a folder of its path should be.</summary>
-public sealed class DestinationFolderException(string folder, IOException inner)
-    : IOException($"cannot create the destination folder '{folder}': {inner.Message}", inner);

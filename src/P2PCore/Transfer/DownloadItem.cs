@@ -2,19 +2,6 @@ using System.Diagnostics;
 
 namespace P2PTransfer.Transfer;
 
-/// <summary>Where a file of a download batch is in its life.</summary>
-public enum DownloadState
-{
-    Queued,
-    Running,
-    Completed,
-
-    /// <summary>The destination already held this content: nothing was downloaded.</summary>
-    Skipped,
-    Failed,
-    Cancelled,
-}
-
 /// <summary>
 /// One content (one hash) of a download batch: its name, its sources (more may join while it runs) and its progress,
 /// readable from any thread while the engine works.
@@ -146,32 +133,4 @@ public sealed class DownloadItem
     }
 
     public override string ToString() => $"{Name} ({Hash[..12]}…)";
-}
-
-/// <summary>How a batch downloads.</summary>
-public sealed class DownloadOptions
-{
-    /// <summary>Folder the files go to; created if missing.</summary>
-    public required string Destination { get; init; }
-
-    /// <summary>Files downloaded at once.</summary>
-    public int ThrottleLimit { get; init; } = TransferLimits.DefaultThrottleLimit;
-
-    /// <summary>Sources used at once for one file (the others stand by in case one fails).</summary>
-    public int MaxSources { get; init; } = TransferLimits.DefaultMaxSources;
-
-    /// <summary>
-    /// Bandwidth of the whole command, in bytes a second (every file and source together); null for no limit.
-    /// Pieces are requested no faster than this, so the average rate keeps to it (a piece may arrive in a burst).
-    /// </summary>
-    public long? MaxBytesPerSecond { get; init; }
-
-    /// <summary>Replace a destination file whose content differs.</summary>
-    public bool Force { get; init; }
-
-    /// <summary>A source sending nothing for this long while pieces are requested from it is dropped.</summary>
-    public TimeSpan StallTimeout { get; init; } = TransferLimits.StallTimeout;
-
-    /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
-    public Action<string>? Trace { get; init; }
 }

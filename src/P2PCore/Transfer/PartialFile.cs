@@ -25,21 +25,18 @@ internal sealed class PartialFile : IDisposable
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle? _record;
-    private readonly byte[] _bitmap;
     private readonly int _bitmapOffset;
-    private int _verified;
     private bool _disposed;
 
-    private PartialFile(string destination, long size, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap, int verified)
+    private PartialFile(string destination, long size, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap)
     {
         Destination = destination;
         Size = size;
         PieceHashes = pieceHashes;
         _data = data;
         _record = record;
-        _bitmap = bitmap;
         _bitmapOffset = HeaderLength + pieceHashes.Length;
-        _verified = verified;
+        Verified = new VerifiedPieces(size, bitmap);
     }
 
     /// <summary>
@@ -62,27 +59,8 @@ internal sealed class PartialFile : IDisposable
 
     public int PieceCount => TransferLimits.PieceCount(Size);
 
-    public int VerifiedPieces => Volatile.Read(ref _verified);
-
-    public long VerifiedBytes
-    {
-        get
-        {
-            lock (_gate)
-            {
-                long bytes = 0;
-                for (int piece = 0; piece < PieceCount; piece++)
-                {
-                    if (IsVerifiedUnlocked(piece))
-                    {
-                        bytes += TransferLimits.PieceLength(Size, piece);
-                    }
-                }
-
-                return bytes;
-            }
-        }
-    }
+    /// <summary>The pieces verified and written, as the record on disk holds them (a piece is added only by a write here).</summary>
+    public VerifiedPieces Verified { get; }
 
     /// <summary>
     /// Reads the record left by an earlier run for this content; null when there is none or it belongs to other
@@ -133,12 +111,10 @@ internal sealed class PartialFile : IDisposable
             var pieceHashes = bytes.AsSpan(HeaderLength, pieces * 32).ToArray();
             var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32)).ToArray();
             data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            int verified = 0;
             long needed = 0;
             for (int piece = 0; piece < pieces; piece++)
             {
                 int bit = (bitmap[piece / 8] >> (piece % 8)) & 1;
-                verified += bit;
                 needed = bit == 1 ? ((long)piece * TransferLimits.PieceSize) + TransferLimits.PieceLength(size, piece) : needed;
             }
 
@@ -147,7 +123,7 @@ internal sealed class PartialFile : IDisposable
                 throw new InvalidDataException("the data is shorter than the pieces its record marks");
             }
 
-            return new PartialFile(destination, size, pieceHashes, data, record, bitmap, verified);
+            return new PartialFile(destination, size, pieceHashes, data, record, bitmap);
         }
         catch (DownloadInUseException)
         {
@@ -191,7 +167,7 @@ internal sealed class PartialFile : IDisposable
                 // One write makes the file: no reservation, no record. Locked before it is emptied.
                 data = OpenLocked(destination + DataSuffix, FileMode.OpenOrCreate);
                 RandomAccess.SetLength(data, 0);
-                return new PartialFile(destination, size, pieceHashes, data, null, new byte[1], 0);
+                return new PartialFile(destination, size, pieceHashes, data, null, new byte[1]);
             }
 
             // The record is the lock: taken before anything is emptied.
@@ -206,7 +182,7 @@ internal sealed class PartialFile : IDisposable
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(46), pieces);
             pieceHashes.CopyTo(header.AsSpan(HeaderLength));
             RandomAccess.Write(record, header, 0);
-            return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8], 0);
+            return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8]);
         }
         catch (IOException ex) when (IsDiskFull(ex))
         {
@@ -228,14 +204,6 @@ internal sealed class PartialFile : IDisposable
         }
     }
 
-    public bool IsVerified(int piece)
-    {
-        lock (_gate)
-        {
-            return IsVerifiedUnlocked(piece);
-        }
-    }
-
     public ReadOnlySpan<byte> PieceHash(int piece) => PieceHashes.AsSpan(piece * 32, 32);
 
     /// <summary>
@@ -246,7 +214,7 @@ internal sealed class PartialFile : IDisposable
     /// </summary>
     public async ValueTask<bool> WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        if (IsVerified(piece))
+        if (Verified.Contains(piece))
         {
             return false;
         }
@@ -254,7 +222,7 @@ internal sealed class PartialFile : IDisposable
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (IsVerified(piece))
+            if (Verified.Contains(piece))
             {
                 return false;
             }
@@ -292,18 +260,16 @@ internal sealed class PartialFile : IDisposable
     {
         lock (_gate)
         {
-            if (_disposed || IsVerifiedUnlocked(piece))
+            if (_disposed || !Verified.Add(piece))
             {
                 return false;
             }
 
-            _bitmap[piece / 8] |= (byte)(1 << (piece % 8));
             if (_record is not null)
             {
-                RandomAccess.Write(_record, _bitmap.AsSpan(piece / 8, 1), _bitmapOffset + (piece / 8));
+                RandomAccess.Write(_record, Verified.BitmapByteOf(piece), _bitmapOffset + (piece / 8));
             }
 
-            _verified++;
             return true;
         }
     }
@@ -357,12 +323,6 @@ internal sealed class PartialFile : IDisposable
         File.Delete(destination + RecordSuffix);
     }
 
-    private bool IsVerifiedUnlocked(int piece) => ((_bitmap[piece / 8] >> (piece % 8)) & 1) != 0;
-
     /// <summary>ENOSPC on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
     internal static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) is 28 or 39 or 112;
 }
-
-/// <summary>Another download (in this process or another) is writing to the same destination right now.</summary>
-public sealed class DownloadInUseException(string path, Exception inner)
-    : P2PException(ProtocolError.DestinationExists, $"'{path}' is in use by another download to the same destination", inner);

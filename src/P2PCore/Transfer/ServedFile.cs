@@ -14,10 +14,10 @@ namespace P2PTransfer.Transfer;
 internal sealed class ServedFile
 {
     private readonly SafeFileHandle _handle;
-    private readonly TransferCounters _counters;
+    private readonly UploadCounters _counters;
     private int _references = 1;
 
-    private ServedFile(SafeFileHandle handle, FileDigest digest, TransferCounters counters)
+    private ServedFile(SafeFileHandle handle, FileDigest digest, UploadCounters counters)
     {
         _handle = handle;
         Digest = digest;
@@ -31,7 +31,7 @@ internal sealed class ServedFile
     public int PieceCount => TransferLimits.PieceCount(Digest.Size);
 
     /// <summary>Opens the file the index holds for this content. Throws <see cref="P2PException"/> (FileChanged) when it cannot be served as indexed.</summary>
-    public static ServedFile Open(SharedFile file, FileDigest digest, TransferCounters counters)
+    public static ServedFile Open(SharedFile file, FileDigest digest, UploadCounters counters)
     {
         var changed = $"the shared file with hash {digest.Hash} has changed or cannot be read; it is being indexed again";
         // Not opened unless it is still a regular file: a named pipe put in its place would block the reader.

@@ -11,7 +11,7 @@ public sealed class UploadService(ShareIndex index, WorkTracker work, int maxUpl
 {
     private int _slots;
 
-    public TransferCounters Counters { get; } = new();
+    public UploadCounters Counters { get; } = new();
 
     public int MaxUploads { get; } = maxUploads;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Node;
 using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Tests.Transfer;
@@ -161,7 +162,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
     private async Task<DownloadItem> DownloadAsync(byte[] hash, string name, long? size, string source, TimeSpan? stall = null)
     {
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = _root, StallTimeout = stall ?? TransferLimits.StallTimeout });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = _root, DefaultPort = NodeOptions.DefaultPort, StallTimeout = stall ?? TransferLimits.StallTimeout });
         var item = batch.Add(Convert.ToHexString(hash), name, size, source)!;
         await batch.WhenAllAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return item;
@@ -300,7 +301,7 @@ public sealed class PartialFileLockTests
             Assert.Throws<DownloadInUseException>(() => PartialFile.TryResume(destination, first.Length, SHA256.HashData(first)));
 
             Assert.True(File.Exists(destination + PartialFile.RecordSuffix));
-            Assert.True(running.IsVerified(0));
+            Assert.True(running.Verified.Contains(0));
             Assert.True(await running.WritePieceAsync(1, first.AsMemory(TransferLimits.PieceSize, TransferLimits.PieceSize), CancellationToken.None));
         }
         finally

@@ -21,18 +21,22 @@ internal sealed class WholeFileHasher : IDisposable
 
     public WholeFileHasher(PartialFile file) => _file = file;
 
-    /// <summary>Offers a verified piece still in memory; true when the hasher took it (it releases it), false when the caller keeps it.</summary>
-    public bool Offer(int piece, PieceData data)
+    /// <summary>
+    /// Offers a verified piece still in memory: when the hasher can use it, it takes the buffer over (and releases it
+    /// once hashed); otherwise the caller keeps it.
+    /// </summary>
+    public void Offer(int piece, ref OwnedPiece data)
     {
-        bool taken;
         lock (_gate)
         {
-            taken = piece >= _next && piece < _next + MaxHeld && _held.TryAdd(piece, data);
+            if (piece >= _next && piece < _next + MaxHeld && _held.TryAdd(piece, data.Piece))
+            {
+                data.HandOver();
+            }
         }
 
         // Taken or not, the piece is verified: the hasher may go on (reading it back when it was not taken).
         Signal();
-        return taken;
     }
 
     /// <summary>Wakes the hasher: a piece was verified.</summary>
@@ -60,7 +64,7 @@ internal sealed class WholeFileHasher : IDisposable
                     sha.AppendData(held.Data.Span);
                     held.Release();
                 }
-                else if (_file.IsVerified(_next))
+                else if (_file.Verified.Contains(_next))
                 {
                     readBack ??= ArrayPool<byte>.Shared.Rent(TransferLimits.PieceSize);
                     var span = readBack.AsSpan(0, TransferLimits.PieceLength(_file.Size, _next));

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Transfer;
 
-/// <summary>What a node's server side of transfers has done since it started; shown by Get-P2PNode.</summary>
-public sealed class TransferCounters
+/// <summary>What a node's uploads (its server side of transfers) have done since it started; shown by Get-P2PNode as TransferCounters.</summary>
+public sealed class UploadCounters
 {
     private long _uploadsStarted;
     private long _uploadsActive;

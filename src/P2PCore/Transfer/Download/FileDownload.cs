@@ -1,0 +1,161 @@
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// Downloads one content from its sources into a partial file beside the destination: the piece list
+/// (<see cref="PieceListFetch"/>, checked against the file's identity at the end), pieces fetched from every source
+/// in parallel (<see cref="SourceWorker"/>) and verified as they arrive (<see cref="PieceAcceptance"/>), the whole
+/// file's SHA-256 computed alongside (<see cref="WholeFileHasher"/>), and only then the final name. Which sources are
+/// used is <see cref="SourceHealth"/>'s to say.
+/// </summary>
+internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options, Bandwidth? bandwidth)
+{
+    private readonly SourceHealth _health = new(item, options.StallTimeout, options.Trace);
+    private Exception? _localFailure;
+
+    public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
+    {
+        string listSource = "?";
+        bool listFromRecord = false;
+        var partial = item.Size is { } known ? PartialFile.TryResume(item.Destination, known, item.HashBytes) : null;
+        if (partial is null)
+        {
+            var (size, pieceHashes, source) = await new PieceListFetch(item, pool, _health, options.Trace).FetchAsync(cancellationToken).ConfigureAwait(false);
+            listSource = source;
+            // With the size known beforehand, the partial file was looked for already. (Free space was checked
+            // with the list; a file of one piece is written in one go, and a full disk fails that write clearly.)
+            partial = item.Size is null ? PartialFile.TryResume(item.Destination, size, item.HashBytes) : null;
+            item.Size = size;
+            partial ??= PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
+        }
+        else
+        {
+            listFromRecord = true;
+        }
+
+        if (partial.Verified.Count > 0)
+        {
+            item.Resumed(partial.Verified.Bytes);
+            Trace($"{item.Name}: resuming, {partial.Verified.Count} of {partial.PieceCount} piece(s) verified already");
+        }
+
+        // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file check.
+        using var hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var hashing = hasher is not null ? Task.Run(() => hasher.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
+        try
+        {
+            await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
+            var whole = await hashing.ConfigureAwait(false);
+            if (!whole.AsSpan().SequenceEqual(item.HashBytes))
+            {
+                partial.Abandon();
+                throw new P2PException(ProtocolError.VerificationFailed, listFromRecord
+                    ? $"'{item.Name}': the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: the partial file from an earlier run did not hold what its record said; it was removed, and the next run starts afresh"
+                    : $"'{item.Name}': every piece matched the piece list from {listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
+            }
+
+            partial.Complete(options.Force);
+            return new FileInfo(item.Destination);
+        }
+        catch
+        {
+            stop.Cancel();
+            try
+            {
+                await hashing.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+            }
+
+            if (partial.PieceCount <= 1)
+            {
+                // Nothing to resume within one piece: leave no partial file behind.
+                partial.Abandon();
+            }
+            else
+            {
+                partial.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Runs one worker per source (up to MaxSources, more as sources join or fail) until every piece is verified.</summary>
+    private async Task FetchPiecesAsync(PartialFile partial, WholeFileHasher? hasher, CancellationToken cancellationToken)
+    {
+        var scheduler = new PieceScheduler(partial.Verified);
+        var worker = new SourceWorker(
+            item,
+            pool,
+            _health,
+            new PiecePacing(scheduler, bandwidth, partial.Size),
+            scheduler,
+            new PieceAcceptance(item, partial, scheduler, hasher),
+            ex => Interlocked.CompareExchange(ref _localFailure, ex, null),
+            options.Trace);
+        var workers = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);
+        var ended = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            while (!scheduler.AllVerified)
+            {
+                foreach (var source in item.Sources)
+                {
+                    if (workers.Count - ended.Count >= options.MaxSources)
+                    {
+                        break;
+                    }
+
+                    if (!workers.ContainsKey(source) && !_health.IsDropped(source))
+                    {
+                        workers[source] = worker.RunAsync(source, done.Token);
+                    }
+                }
+
+                if (Volatile.Read(ref _localFailure) is { } local)
+                {
+                    throw local;
+                }
+
+                var running = workers.Where(w => !ended.Contains(w.Key)).Select(w => w.Value).ToList();
+                if (running.Count == 0)
+                {
+                    throw _health.NoSourceLeft($"{partial.Verified.Count} of {partial.PieceCount} piece(s) verified");
+                }
+
+                // Wake when a worker ends or now and then, to take in sources that joined.
+                await Task.WhenAny(running.Append(Task.Delay(250, cancellationToken))).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                foreach (var (source, run) in workers)
+                {
+                    if (run.IsCompleted)
+                    {
+                        ended.Add(source);
+                    }
+                }
+
+                if (ended.Count == workers.Count && !scheduler.AllVerified && item.Sources.All(s => workers.ContainsKey(s) || _health.IsDropped(s)))
+                {
+                    // Every source ended: those that were not dropped (they found nothing left to fetch) may try again.
+                    foreach (var source in ended.Where(s => !_health.IsDropped(s)).ToList())
+                    {
+                        workers.Remove(source);
+                        ended.Remove(source);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            done.Cancel();
+            await Task.WhenAll(workers.Values).ConfigureAwait(false);
+        }
+    }
+
+    private void Trace(string line) => options.Trace?.Invoke(line);
+}

@@ -1,0 +1,32 @@
+namespace P2PTransfer.Transfer;
+
+/// <summary>How a batch downloads.</summary>
+public sealed class DownloadOptions
+{
+    /// <summary>Folder the files go to; created if missing.</summary>
+    public required string Destination { get; init; }
+
+    /// <summary>The port of a source given as a host alone (the network's default port).</summary>
+    public required int DefaultPort { get; init; }
+
+    /// <summary>Files downloaded at once.</summary>
+    public int ThrottleLimit { get; init; } = TransferLimits.DefaultThrottleLimit;
+
+    /// <summary>Sources used at once for one file (the others stand by in case one fails).</summary>
+    public int MaxSources { get; init; } = TransferLimits.DefaultMaxSources;
+
+    /// <summary>
+    /// Bandwidth of the whole command, in bytes a second (every file and source together); null for no limit.
+    /// Pieces are requested no faster than this, so the average rate keeps to it (a piece may arrive in a burst).
+    /// </summary>
+    public long? MaxBytesPerSecond { get; init; }
+
+    /// <summary>Replace a destination file whose content differs.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>A source sending nothing for this long while pieces are requested from it is dropped.</summary>
+    public TimeSpan StallTimeout { get; init; } = TransferLimits.StallTimeout;
+
+    /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
+    public Action<string>? Trace { get; init; }
+}

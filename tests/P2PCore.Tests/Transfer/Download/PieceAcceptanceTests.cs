@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+using P2PTransfer.Transfer;
+using static P2PTransfer.Tests.Transfer.TransferFixtures;
+
+namespace P2PTransfer.Tests.Transfer.Download;
+
+/// <summary>
+/// A piece that arrived, on a real partial file without sockets: checked, written, marked verified once for the
+/// partial file, the scheduler and the hasher alike, and its buffer handed to the hasher or released, never both.
+/// </summary>
+public sealed class PieceAcceptanceTests : IDisposable
+{
+    private const int Piece = TransferLimits.PieceSize;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "p2pt-accept-" + Guid.NewGuid().ToString("N"));
+
+    public PieceAcceptanceTests() => Directory.CreateDirectory(_root);
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static PieceData Arrived(byte[] content, int piece) =>
+        PieceData.FromBytes(1, (uint)piece, content.AsSpan(piece * Piece, TransferLimits.PieceLength(content.Length, piece)));
+
+    [Fact]
+    public async Task Accepted_pieces_are_verified_for_the_scheduler_and_hasher_and_the_whole_file_hash_comes_from_held_and_read_back_pieces()
+    {
+        var content = Content((9 * Piece) + 100, 7);
+        using var partial = PartialFile.Create(Path.Combine(_root, "f.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        var item = new DownloadItem(1, HashBytes(content), "f.bin", content.Length, partial.Destination);
+        var scheduler = new PieceScheduler(partial.Verified);
+        using var hasher = new WholeFileHasher(partial);
+        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher);
+        Assert.Equal(Enumerable.Range(0, 10), Enumerable.Range(0, 10).Select(_ => scheduler.Next(idle: false)));
+
+        // Out of order (the last piece too far ahead to be held: read back), and piece 2 twice (the end game's second
+        // copy is not written or counted again).
+        foreach (var piece in new[] { 9, 2, 0, 3, 2, 1, 4, 5, 6, 7, 8 })
+        {
+            await acceptance.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+        }
+
+        Assert.True(scheduler.AllVerified);
+        Assert.Equal(10, partial.Verified.Count);
+        Assert.Equal(content.Length, item.BytesDone);
+        Assert.Equal(SHA256.HashData(content), await hasher.RunAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_piece_that_does_not_match_its_hash_is_refused_released_and_given_back_to_the_scheduler()
+    {
+        var content = Content(2 * Piece, 8);
+        using var partial = PartialFile.Create(Path.Combine(_root, "g.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        var item = new DownloadItem(1, HashBytes(content), "g.bin", content.Length, partial.Destination);
+        var scheduler = new PieceScheduler(partial.Verified);
+        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher: null);
+        Assert.Equal(0, scheduler.Next(idle: false));
+        var bad = PieceData.FromBytes(1, 0, content.AsSpan(Piece, Piece));
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => acceptance.AcceptAsync("a:1", 0, bad, CancellationToken.None));
+
+        Assert.Equal(ProtocolError.VerificationFailed, error.Code);
+        Assert.Equal("a:1 sent bad data for piece 0 of 'g.bin' (it does not match the piece's hash); that source is no longer used for it", error.Message);
+        Assert.Throws<ObjectDisposedException>(() => bad.Data);
+        Assert.False(partial.Verified.Contains(0));
+        Assert.Equal(0, scheduler.Next(idle: false));
+    }
+
+    [Fact]
+    public void The_hasher_takes_over_a_buffer_it_can_use_and_leaves_one_it_cannot_with_its_owner()
+    {
+        var content = Content(10 * Piece, 9);
+        using var partial = PartialFile.Create(Path.Combine(_root, "h.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var hasher = new WholeFileHasher(partial);
+        var first = new OwnedPiece(Arrived(content, 0));
+        var again = new OwnedPiece(Arrived(content, 0));
+        var tooFarAhead = new OwnedPiece(Arrived(content, 9));
+
+        hasher.Offer(0, ref first);
+        hasher.Offer(0, ref again);
+        hasher.Offer(9, ref tooFarAhead);
+
+        Assert.Throws<ObjectDisposedException>(() => first.Piece);
+        Assert.Equal(Piece, again.Piece.Data.Length);
+        Assert.Equal(Piece, tooFarAhead.Piece.Data.Length);
+        again.Dispose();
+        tooFarAhead.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => again.Piece);
+    }
+}
