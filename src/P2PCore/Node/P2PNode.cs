@@ -25,7 +25,8 @@ public sealed class P2PNode : IAsyncDisposable
 
     private readonly NodeOptions _options;
     private readonly NodeStateDirectory _state;
-    private readonly Socket _listener;
+    private readonly TcpConnectionListener _listener;
+    private readonly IConnectionDialer _dialer = TcpDialer.Instance;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Session, byte> _sessions = new();
     private readonly PeerTable _peers = new();
@@ -37,7 +38,7 @@ public sealed class P2PNode : IAsyncDisposable
     private long _linkSequence;
     private NodeStatus _status = NodeStatus.Starting;
 
-    private P2PNode(NodeOptions options, string name, NodeStateDirectory state, Socket listener, string advertisedHost, NodeLog log, ShareIndex index)
+    private P2PNode(NodeOptions options, string name, NodeStateDirectory state, TcpConnectionListener listener, string advertisedHost, NodeLog log, ShareIndex index)
     {
         _options = options;
         Log = log;
@@ -47,8 +48,8 @@ public sealed class P2PNode : IAsyncDisposable
         _tasks = new BackgroundTasks(Log);
         Name = name;
         Id = state.NodeId;
-        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        ListenAddress = ((IPEndPoint)listener.LocalEndPoint!).Address.ToString();
+        Port = listener.LocalEndPoint.Port;
+        ListenAddress = listener.LocalEndPoint.Address.ToString();
         Endpoint = NetworkAddress.Format(advertisedHost, Port);
         if (!WireRules.IsEndpoint(Endpoint))
         {
@@ -165,13 +166,13 @@ public sealed class P2PNode : IAsyncDisposable
         var listenAddress = ParseListenAddress(options.ListenAddress);
         // Nothing may be written into a shared folder, not even the state folder's lock and id.
         var (name, state) = NodeStateDirectory.Resolve(options, path => ShareIndex.CheckShareable(options.Index.Shares ?? [], path));
-        Socket? listener = null;
+        TcpConnectionListener? listener = null;
         ShareIndex? index = null;
         try
         {
             var log = new NodeLog();
             index = ShareIndex.Open(state.FullPath, options.Index, log);
-            listener = Bind(listenAddress, options.Port);
+            listener = TcpConnectionListener.Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? AdvertisedHostFor(listenAddress);
             var node = new P2PNode(options, name, state, listener, host, log, index);
             node.Begin();
@@ -199,7 +200,7 @@ public sealed class P2PNode : IAsyncDisposable
         EnsureRunning();
         long dialStarted = Interlocked.Read(ref _linkSequence);
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Id, Endpoint, Name);
-        var (connection, welcome) = await Handshake.DialAsync(address, NodeOptions.DefaultPort, hello, _options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+        var (connection, welcome) = await Handshake.DialAsync(_dialer, address, NodeOptions.DefaultPort, hello, _options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
         if (welcome.NodeId == Id)
         {
             await connection.CloseAsync(Bye.Create(ProtocolError.SelfLink, "self link")).ConfigureAwait(false);
@@ -353,23 +354,23 @@ public sealed class P2PNode : IAsyncDisposable
         _tasks.Run("accept loop", AcceptLoopAsync);
         _tasks.Run("keep-alive", KeepAliveLoopAsync);
         Search.Start(_tasks, _stopping.Token);
-        Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format((IPEndPoint)_listener.LocalEndPoint!)}, advertised as {Endpoint}");
+        Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format(_listener.LocalEndPoint)}, advertised as {Endpoint}");
     }
 
     private async Task AcceptLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket socket;
+            ITransportConnection transport;
             try
             {
-                socket = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                transport = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
                 return;
             }
-            catch (SocketException ex)
+            catch (Exception ex) when (ex is SocketException or IOException)
             {
                 // Per-connection accept failures (reset before accept, out of descriptors) must not stop the listener.
                 Log.Write(NodeLogLevel.Warning, $"accept failed: {ex.Message}");
@@ -378,13 +379,13 @@ public sealed class P2PNode : IAsyncDisposable
             }
 
             Counters.ConnectionAccepted();
-            _tasks.Run($"connection from {socket.RemoteEndPoint}", async () =>
+            _tasks.Run($"connection from {transport.RemoteAddress}", async () =>
             {
                 // Counted from accept, so a flood of connections that never say Hello is bounded too.
                 try
                 {
                     bool busy = Interlocked.Increment(ref _inboundConnections) > _options.MaxConnections;
-                    await ServeConnectionAsync(socket, busy).ConfigureAwait(false);
+                    await ServeConnectionAsync(transport, busy).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -394,9 +395,9 @@ public sealed class P2PNode : IAsyncDisposable
         }
     }
 
-    private async Task ServeConnectionAsync(Socket socket, bool busy)
+    private async Task ServeConnectionAsync(ITransportConnection transport, bool busy)
     {
-        var connection = new FrameConnection(socket);
+        var connection = new FrameConnection(transport);
         Hello hello;
         try
         {
@@ -725,25 +726,6 @@ public sealed class P2PNode : IAsyncDisposable
         _ when IPAddress.TryParse(text, out var address) => address,
         _ => throw new ArgumentException($"'{text}' is not an IP address to listen on", nameof(text)),
     };
-
-    private static Socket Bind(IPAddress address, int port)
-    {
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Bind(new IPEndPoint(address, port));
-            socket.Listen(512);
-            return socket;
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            var where = NetworkAddress.Format(address.ToString(), port);
-            throw ex.SocketErrorCode == SocketError.AddressAlreadyInUse
-                ? new P2PException(ProtocolError.AddressInUse, $"cannot listen on {where}: the address is already in use (another program or node listens on port {port})", ex)
-                : new P2PException(ProtocolError.ConnectionLost, $"cannot listen on {where}: {ex.Message}", ex);
-        }
-    }
 
     /// <summary>Servers know private addresses (the seed): listening everywhere, advertise the first private IPv4 of an interface that is up.</summary>
     private static string AdvertisedHostFor(IPAddress listenAddress)
