@@ -102,6 +102,9 @@ public sealed class FrameConnection : IAsyncDisposable
     /// </summary>
     public long LastLargeFrameSent => Interlocked.Read(ref _lastLargeFrameSent);
 
+    /// <summary>The connection's clock readings now, for <see cref="ConnectionLiveness"/>.</summary>
+    public ConnectionActivity Activity => new(LastReceived, LastSent, LastLargeFrameSent, IsSending);
+
     /// <summary>True while frames wait to be sent or are being written to the socket.</summary>
     public bool IsSending => _outbox.Reader.Count > 0 || Volatile.Read(ref _flushing) != 0;
 

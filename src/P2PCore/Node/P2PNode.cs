@@ -63,6 +63,7 @@ public sealed class P2PNode : IAsyncDisposable
             throw new ArgumentException($"'{Text.Escape(Text.Truncate(Name, 100))}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64), the first a letter or digit");
         }
         StartedAt = DateTimeOffset.Now;
+        Liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
         Search = new SearchRouter(this, options);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
     }
@@ -140,6 +141,9 @@ public sealed class P2PNode : IAsyncDisposable
     internal NodeOptions Options => _options;
 
     internal BackgroundTasks Tasks => _tasks;
+
+    /// <summary>When a connection is pinged, dead, draining or not reading (from the keep-alive options).</summary>
+    internal ConnectionLiveness Liveness { get; }
 
     public NodeLog Log { get; }
 
@@ -682,7 +686,7 @@ public sealed class P2PNode : IAsyncDisposable
             {
                 foreach (var session in _sessions.Keys)
                 {
-                    session.KeepAlive(_options.KeepAliveInterval, _options.DeadAfter);
+                    session.KeepAlive(Liveness);
                     (session as ClientSession)?.Tick();
                 }
 
