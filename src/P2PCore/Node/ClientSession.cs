@@ -13,7 +13,7 @@ namespace P2PTransfer.Node;
 /// results it streams back as they arrive), and uploads of shared files to downloaders. Also how responses
 /// delivered directly by other servers arrive.
 /// </summary>
-public sealed class ClientSession(P2PNode node, FrameConnection connection, Hello hello)
+internal sealed class ClientSession(ServingNode node, FrameConnection connection, Hello hello)
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
