@@ -6,8 +6,9 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Net;
 
 /// <summary>
-/// A connection that speaks frames over what the transport gives (<see cref="ITransportConnection"/>): a pipe-based reader (one caller at a time) and a bounded send queue
-/// drained by one write loop, so any thread may send without interleaving bytes of two frames.
+/// A connection that speaks frames over what a transport gives (<see cref="ITransportConnection"/>): a pipe-based
+/// reader (one caller at a time) and a bounded send queue drained by one write loop, so any thread may send
+/// without interleaving bytes of two frames.
 /// </summary>
 public sealed class FrameConnection : IAsyncDisposable
 {
@@ -54,7 +55,7 @@ public sealed class FrameConnection : IAsyncDisposable
 
     public ConnectionCounters Counters { get; } = new();
 
-    /// <summary>Set when the write loop failed for a reason other than the socket (a bug on this side).</summary>
+    /// <summary>Set when the write loop failed for a reason other than the connection (a bug on this side).</summary>
     public Exception? WriteFailure { get; private set; }
 
     /// <summary>Milliseconds (Environment.TickCount64) when the last whole frame arrived; drives keep-alive.</summary>
@@ -68,7 +69,7 @@ public sealed class FrameConnection : IAsyncDisposable
 
     /// <summary>
     /// Reads the next message. Returns null when the remote closed cleanly between frames.
-    /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken socket.
+    /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken connection.
     /// </summary>
     public ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken) => ReceiveAsync(maxPayload, null, cancellationToken);
 
@@ -93,11 +94,11 @@ public sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the socket: shows a remote still reading.</summary>
+    /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the transport: shows a remote still reading.</summary>
     public long LastSent => Interlocked.Read(ref _lastSent);
 
     /// <summary>
-    /// Milliseconds (Environment.TickCount64) when a large frame was last handed to the socket; 0 before any. The
+    /// Milliseconds (Environment.TickCount64) when a large frame was last handed to the transport; 0 before any. The
     /// kernel's buffers still hold its tail for the remote to read, which a slow remote may take seconds to do.
     /// </summary>
     public long LastLargeFrameSent => Interlocked.Read(ref _lastLargeFrameSent);
@@ -105,7 +106,7 @@ public sealed class FrameConnection : IAsyncDisposable
     /// <summary>The connection's clock readings now, for <see cref="ConnectionLiveness"/>.</summary>
     public ConnectionActivity Activity => new(LastReceived, LastSent, LastLargeFrameSent, IsSending);
 
-    /// <summary>True while frames wait to be sent or are being written to the socket.</summary>
+    /// <summary>True while frames wait to be sent or are being written to the transport.</summary>
     public bool IsSending => _outbox.Reader.Count > 0 || Volatile.Read(ref _flushing) != 0;
 
     /// <summary>Frames waiting in the send queue.</summary>
@@ -292,7 +293,7 @@ public sealed class FrameConnection : IAsyncDisposable
         {
             while (await outbox.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                // At most about 1 MiB goes to the socket per flush: writers refilling the queue as fast as it drains
+                // At most about 1 MiB goes to the transport per flush: writers refilling the queue as fast as it drains
                 // must not move everything into the writer's memory past a remote that does not read.
                 int batched = 0;
                 bool large = false;

@@ -2,7 +2,6 @@ using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 using P2PTransfer.Transfer;
@@ -10,7 +9,9 @@ using P2PTransfer.Transfer;
 namespace P2PTransfer.Node;
 
 /// <summary>
-/// A running node: the server that accepts clients and peer links, and the composition root of the engine.
+/// A running node: the composition root of the engine. It builds and owns the index, the upload service, the
+/// search routing, the listener (<see cref="NodeListener"/>), the link registry (<see cref="LinkRegistry"/>)
+/// and the sessions' supervisor, and drives its start and graceful stop.
 /// Many nodes may run in one process; nothing here is static.
 /// </summary>
 public sealed class P2PNode : IAsyncDisposable
