@@ -31,11 +31,15 @@ public sealed class NodeClient : Session, IAsyncDisposable
         _run = RunThenFailSearchesAsync();
     }
 
-    /// <summary>Connects and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
-    public static async Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    /// <summary>Connects over TCP and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
+    public static Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(TcpDialer.Instance, address, timeout, cancellationToken);
+
+    /// <summary>Connects through <paramref name="dialer"/> and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
+    public static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
-        var (connection, welcome) = await Handshake.DialAsync(address, NodeOptions.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, address, NodeOptions.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
         return new NodeClient(connection, welcome, address);
     }
 

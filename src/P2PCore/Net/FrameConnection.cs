@@ -1,22 +1,21 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Net;
 using System.Threading.Channels;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Net;
 
 /// <summary>
-/// A TCP connection that speaks frames: a pipe-based reader (one caller at a time) and a bounded send queue
-/// drained by one write loop, so any thread may send without interleaving bytes of two frames.
+/// A connection that speaks frames over what a transport gives (<see cref="ITransportConnection"/>): a pipe-based
+/// reader (one caller at a time) and a bounded send queue drained by one write loop, so any thread may send
+/// without interleaving bytes of two frames.
 /// </summary>
 public sealed class FrameConnection : IAsyncDisposable
 {
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
     private const int FlushBatchBytes = 1024 * 1024;
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly ITransportConnection _transport;
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
     private readonly Channel<IMessage> _outbox;
@@ -34,37 +33,29 @@ public sealed class FrameConnection : IAsyncDisposable
     private int _readerCompleted;
     private int _flushing;
 
-    /// <param name="readBufferSize">Least bytes read from the socket at a time: larger for connections that receive bulk data.</param>
-    public FrameConnection(Socket socket, int readBufferSize = 16 * 1024)
+    /// <param name="transport">The connection, owned from here on.</param>
+    /// <param name="readBufferSize">Least bytes read from the transport at a time: larger for connections that receive bulk data.</param>
+    public FrameConnection(ITransportConnection transport, int readBufferSize = 16 * 1024)
     {
-        _socket = socket;
-        RemoteEndPoint = socket.RemoteEndPoint?.ToString() ?? "?";
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: readBufferSize, minimumReadSize: Math.Min(readBufferSize, 64 * 1024), leaveOpen: true));
-        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
+        _transport = transport;
+        RemoteEndPoint = transport.RemoteAddress;
+        var stream = transport.Stream;
+        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: readBufferSize, minimumReadSize: Math.Min(readBufferSize, 64 * 1024), leaveOpen: true));
+        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
         _outbox = Channel.CreateBounded<IMessage>(new BoundedChannelOptions(ProtocolLimits.SendQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
         _writeLoop = WriteLoopAsync();
-        try
-        {
-            // Small control frames: do not wait to coalesce them.
-            _socket.NoDelay = true;
-        }
-        catch (SocketException)
-        {
-            // The connection was reset before we got to it; reads and writes will report that.
-        }
     }
 
-    /// <summary>The remote socket address, as seen by this side.</summary>
+    /// <summary>The remote address, as seen by this side.</summary>
     public string RemoteEndPoint { get; }
 
     public ConnectionCounters Counters { get; } = new();
 
-    /// <summary>Set when the write loop failed for a reason other than the socket (a bug on this side).</summary>
+    /// <summary>Set when the write loop failed for a reason other than the connection (a bug on this side).</summary>
     public Exception? WriteFailure { get; private set; }
 
     /// <summary>Milliseconds (Environment.TickCount64) when the last whole frame arrived; drives keep-alive.</summary>
@@ -76,37 +67,9 @@ public sealed class FrameConnection : IAsyncDisposable
     /// <summary>Milliseconds (Environment.TickCount64) when bytes of a large frame last arrived, whole or not; 0 before any.</summary>
     public long LastLargeFrameProgress => Interlocked.Read(ref _lastLargeFrameProgress);
 
-    /// <summary>Opens a TCP connection, failing with a clear error when nobody answers in time.</summary>
-    public static async Task<FrameConnection> ConnectAsync(IPEndPoint endpoint, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
-    {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
-        try
-        {
-            await socket.ConnectAsync(endpoint, timer.Token).ConfigureAwait(false);
-            return new FrameConnection(socket, readBufferSize);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new P2PException(ProtocolError.Timeout, $"no answer from {endpoint} within {timeout.TotalSeconds:0.#} s");
-        }
-        catch (SocketException ex)
-        {
-            socket.Dispose();
-            throw new P2PException(ProtocolError.ConnectionLost, $"cannot connect to {endpoint}: {ex.Message}", ex);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>
     /// Reads the next message. Returns null when the remote closed cleanly between frames.
-    /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken socket.
+    /// Throws <see cref="ProtocolException"/> for bad input and <see cref="P2PException"/> (ConnectionLost) for a broken connection.
     /// </summary>
     public ValueTask<IMessage?> ReceiveAsync(int maxPayload, CancellationToken cancellationToken) => ReceiveAsync(maxPayload, null, cancellationToken);
 
@@ -131,16 +94,19 @@ public sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the socket: shows a remote still reading.</summary>
+    /// <summary>Milliseconds (Environment.TickCount64) when frames were last handed to the transport: shows a remote still reading.</summary>
     public long LastSent => Interlocked.Read(ref _lastSent);
 
     /// <summary>
-    /// Milliseconds (Environment.TickCount64) when a large frame was last handed to the socket; 0 before any. The
+    /// Milliseconds (Environment.TickCount64) when a large frame was last handed to the transport; 0 before any. The
     /// kernel's buffers still hold its tail for the remote to read, which a slow remote may take seconds to do.
     /// </summary>
     public long LastLargeFrameSent => Interlocked.Read(ref _lastLargeFrameSent);
 
-    /// <summary>True while frames wait to be sent or are being written to the socket.</summary>
+    /// <summary>The connection's clock readings now, for <see cref="ConnectionLiveness"/>.</summary>
+    public ConnectionActivity Activity => new(LastReceived, LastSent, LastLargeFrameSent, IsSending);
+
+    /// <summary>True while frames wait to be sent or are being written to the transport.</summary>
     public bool IsSending => _outbox.Reader.Count > 0 || Volatile.Read(ref _flushing) != 0;
 
     /// <summary>Frames waiting in the send queue.</summary>
@@ -216,7 +182,7 @@ public sealed class FrameConnection : IAsyncDisposable
         {
             try
             {
-                _socket.Shutdown(SocketShutdown.Send);
+                _transport.ShutdownSend();
             }
             catch (Exception ex) when (IsSocketFailure(ex))
             {
@@ -243,16 +209,7 @@ public sealed class FrameConnection : IAsyncDisposable
 
         _outbox.Writer.TryComplete();
         _abort.Cancel();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (IsSocketFailure(ex))
-        {
-            // Already gone.
-        }
-
-        _stream.Dispose();
+        _transport.Dispose();
         await _writeLoop.ConfigureAwait(false);
         try
         {
@@ -336,7 +293,7 @@ public sealed class FrameConnection : IAsyncDisposable
         {
             while (await outbox.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                // At most about 1 MiB goes to the socket per flush: writers refilling the queue as fast as it drains
+                // At most about 1 MiB goes to the transport per flush: writers refilling the queue as fast as it drains
                 // must not move everything into the writer's memory past a remote that does not read.
                 int batched = 0;
                 bool large = false;
@@ -380,7 +337,7 @@ public sealed class FrameConnection : IAsyncDisposable
         {
             // A frame that cannot be written is a bug on this side: end the connection so the reader reports it.
             WriteFailure = ex;
-            _socket.Close();
+            _transport.Abort();
         }
         finally
         {

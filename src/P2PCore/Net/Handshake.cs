@@ -11,12 +11,17 @@ public static class Handshake
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Connects and handshakes. The connection is returned only when the server is available.</summary>
+    /// <summary>Connects over TCP and handshakes. The connection is returned only when the server is available.</summary>
+    public static Task<(FrameConnection Connection, Welcome Welcome)> DialAsync(
+        string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024) =>
+        DialAsync(TcpDialer.Instance, address, defaultPort, hello, timeout, cancellationToken, readBufferSize);
+
+    /// <summary>Connects through <paramref name="dialer"/> and handshakes. The connection is returned only when the server is available.</summary>
     public static async Task<(FrameConnection Connection, Welcome Welcome)> DialAsync(
-        string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
+        IConnectionDialer dialer, string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)
     {
-        var endpoint = await NetworkAddress.ResolveAsync(address, defaultPort, cancellationToken).ConfigureAwait(false);
-        var connection = await FrameConnection.ConnectAsync(endpoint, timeout, cancellationToken, readBufferSize).ConfigureAwait(false);
+        var transport = await dialer.DialAsync(address, defaultPort, timeout, cancellationToken).ConfigureAwait(false);
+        var connection = new FrameConnection(transport, readBufferSize);
         try
         {
             await connection.SendAsync(hello, cancellationToken).ConfigureAwait(false);

@@ -198,47 +198,34 @@ public abstract class Session
     }
 
     /// <summary>
-    /// Keep-alive, called on a fixed tick: pings a connection quiet for <paramref name="pingAfter"/>, and closes it
-    /// when that ping (and anything else) stays unanswered until <paramref name="deadAfter"/> of quiet. Death is
-    /// judged from an unanswered ping, not from quiet alone, so a stall on this side never drops a healthy peer.
+    /// Keep-alive, called on a fixed tick: pings a quiet connection, and closes one whose ping stays unanswered,
+    /// as <paramref name="liveness"/> judges (<see cref="ConnectionLiveness.KeepAlive"/>).
     /// </summary>
-    public void KeepAlive(TimeSpan pingAfter, TimeSpan deadAfter)
+    public void KeepAlive(ConnectionLiveness liveness)
     {
         long now = Environment.TickCount64;
-        long lastReceived = Connection.LastReceived;
-        long pingSent = Interlocked.Read(ref _keepAliveSentAt);
-        bool pingOutstanding = pingSent > lastReceived;
-        // A remote still taking the bulk data queued ahead of our ping is slow, not dead: the data may wait in our
-        // queue, or already sit in the kernel's buffers, which a slow link takes seconds to empty.
-        long grace = (long)SlowReaderGrace(deadAfter).TotalMilliseconds;
-        bool draining = (Connection.IsSending && now - Connection.LastSent < grace) || now - Connection.LastLargeFrameSent < grace;
-        if (pingOutstanding && !draining && now - pingSent > (deadAfter - pingAfter).TotalMilliseconds)
+        var activity = Connection.Activity;
+        switch (liveness.KeepAlive(now, activity, Interlocked.Read(ref _keepAliveSentAt)))
         {
-            // Error(108) is sent in case the remote still reads (a slow sender); the close is bounded either way.
-            _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent no whole frame for {(now - lastReceived) / 1000.0:0.#} s and did not answer a ping");
-            return;
-        }
+            case KeepAliveStep.Close:
+                // Error(108) is sent in case the remote still reads (a slow sender); the close is bounded either way.
+                _ = CloseAsync(ProtocolError.KeepAliveTimeout, $"{Describe()} sent no whole frame for {(now - activity.LastReceived) / 1000.0:0.#} s and did not answer a ping");
+                return;
+            case KeepAliveStep.Ping:
+                // One keep-alive ping is tracked at a time: a remote that never answers cannot make the table grow.
+                _pings.TryRemove(_keepAliveNonce, out _);
+                ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);
+                _keepAliveNonce = nonce;
+                Interlocked.Exchange(ref _keepAliveSentAt, now);
+                _pings.TryAdd(nonce, (Stopwatch.GetTimestamp(), new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously)));
+                if (!Connection.TrySend(new Ping(nonce)))
+                {
+                    _pings.TryRemove(nonce, out _);
+                }
 
-        if (!pingOutstanding && now - lastReceived > pingAfter.TotalMilliseconds)
-        {
-            // One keep-alive ping is tracked at a time: a remote that never answers cannot make the table grow.
-            _pings.TryRemove(_keepAliveNonce, out _);
-            ulong nonce = (ulong)Interlocked.Increment(ref _nextNonce);
-            _keepAliveNonce = nonce;
-            Interlocked.Exchange(ref _keepAliveSentAt, now);
-            _pings.TryAdd(nonce, (Stopwatch.GetTimestamp(), new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously)));
-            if (!Connection.TrySend(new Ping(nonce)))
-            {
-                _pings.TryRemove(nonce, out _);
-            }
+                return;
         }
     }
-
-    /// <summary>
-    /// A remote that takes a whole frame at least this often is alive, however long answers wait behind them: a
-    /// 1 MiB piece takes seconds on a slow link, and a Ping queued behind it cannot be answered sooner (30 s by default).
-    /// </summary>
-    public static TimeSpan SlowReaderGrace(TimeSpan deadAfter) => deadAfter * 5;
 
     /// <summary>Sends a message, or closes the session when its send queue stays full (the remote is not reading).</summary>
     protected bool SendOrClose(IMessage message)

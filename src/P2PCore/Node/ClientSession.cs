@@ -13,7 +13,7 @@ namespace P2PTransfer.Node;
 /// results it streams back as they arrive), and uploads of shared files to downloaders. Also how responses
 /// delivered directly by other servers arrive.
 /// </summary>
-public sealed class ClientSession(P2PNode node, FrameConnection connection, Hello hello)
+internal sealed class ClientSession(ServingNode node, FrameConnection connection, Hello hello)
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
     private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
@@ -44,7 +44,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
             return;
         }
 
-        if (upload.IsStuck(node.Options.DeadAfter))
+        if (upload.IsStuck(node.Liveness))
         {
             _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read the pieces it asked for");
             return;
@@ -251,7 +251,6 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
     /// </summary>
     private async Task SendWithinAsync(IMessage? message)
     {
-        var deadAfter = (long)node.Options.DeadAfter.TotalMilliseconds;
         for (int attempt = 0; ; attempt++)
         {
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -267,7 +266,7 @@ public sealed class ClientSession(P2PNode node, FrameConnection connection, Hell
 
                 return;
             }
-            catch (OperationCanceledException) when (Environment.TickCount64 - Connection.LastSent > deadAfter || IsClosing || attempt > 3600)
+            catch (OperationCanceledException) when (node.Liveness.HasStoppedReading(Environment.TickCount64, Connection.LastSent) || IsClosing || attempt > 3600)
             {
                 _ = CloseAsync(ProtocolError.SendQueueFull, $"{Describe()} does not read its search results");
                 throw;

@@ -36,11 +36,11 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
     }
 
     /// <summary>
-    /// True when pieces wait to be sent but nothing has left for <paramref name="deadAfter"/>: the downloader asks
+    /// True when pieces wait to be sent but nothing has left for the slow reader's grace: the downloader asks
     /// but does not read. Its connection is then closed, so it cannot keep an upload slot from others.
     /// </summary>
-    public bool IsStuck(TimeSpan deadAfter) =>
-        Volatile.Read(ref _inFlight) > 0 && Environment.TickCount64 - connection.LastSent > Session.SlowReaderGrace(deadAfter).TotalMilliseconds;
+    public bool IsStuck(ConnectionLiveness liveness) =>
+        Volatile.Read(ref _inFlight) > 0 && liveness.HasStoppedReadingLargeFrames(Environment.TickCount64, connection.LastSent);
 
     /// <summary>Gives the slot back when nothing has been under way for a while (called on the node's keep-alive tick).</summary>
     public void ReleaseIfIdle()

@@ -104,7 +104,7 @@ public class NetworkSearchTests
         var net = await SearchNetwork.StartAsync(nodes, 3);
         await SearchNetwork.LinkAsync(net, (0, 1), (0, 2));
         var (work, stopping) = await TestNodes.BeginClosingAsync(net[1], TimeSpan.FromSeconds(10));
-        Assert.True(await Eventually.TrueAsync(() => net[0].GetPeers().Any(p => p.Name == "n1" && p.State == Peers.PeerState.RemoteClosing), TimeSpan.FromSeconds(10)));
+        Assert.True(await Eventually.TrueAsync(() => net[0].GetPeers().Any(p => p.Name == "n1" && p.State == P2PTransfer.Peers.PeerState.RemoteClosing), TimeSpan.FromSeconds(10)));
 
         var clock = Stopwatch.StartNew();
         var results = await SearchNetwork.SearchAsync(net[0], timeoutSec: 1);

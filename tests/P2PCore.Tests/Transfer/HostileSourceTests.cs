@@ -220,7 +220,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
                 while (true)
                 {
                     var socket = await _listener.AcceptAsync(_stop.Token);
-                    var connection = new FrameConnection(socket);
+                    var connection = new FrameConnection(new TcpConnection(socket));
                     _connections.Add(connection);
                     serving.Add(ServeAsync(connection));
                 }

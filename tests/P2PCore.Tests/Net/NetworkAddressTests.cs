@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 
-namespace P2PTransfer.Tests.Protocol;
+namespace P2PTransfer.Tests.Net;
 
 public class NetworkAddressTests
 {

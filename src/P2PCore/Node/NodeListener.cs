@@ -1,0 +1,148 @@
+using System.Net.Sockets;
+using P2PTransfer.Common;
+using P2PTransfer.Net;
+using P2PTransfer.Peers;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Node;
+
+/// <summary>
+/// The node's server side: accepts connections, reads each one's Hello, and hands it by role to a client session
+/// or a peer link, refusing with a Welcome that says why when the node is busy (over its connection limit) or closing.
+/// </summary>
+/// <param name="newClient">Makes the session of a client that said Hello.</param>
+/// <param name="newLink">Makes the link of a peer that said Hello.</param>
+/// <param name="runSession">Runs a registered session until it ends.</param>
+internal sealed class NodeListener(
+    IConnectionListener listener,
+    NodeIdentity identity,
+    int maxConnections,
+    TimeSpan handshakeTimeout,
+    LinkRegistry registry,
+    NodeCounters counters,
+    NodeLog log,
+    BackgroundTasks tasks,
+    Func<FrameConnection, Hello, ClientSession> newClient,
+    Func<FrameConnection, Hello, PeerLink> newLink,
+    Func<Session, Task> runSession)
+{
+    private static readonly TimeSpan BusyHandshakeTimeout = TimeSpan.FromSeconds(1);
+
+    private int _inboundConnections;
+
+    /// <summary>Inbound connections open right now, including those still in their handshake.</summary>
+    public int InboundConnections => Volatile.Read(ref _inboundConnections);
+
+    /// <summary>Accepts until <paramref name="stopping"/> is cancelled or the listener is disposed.</summary>
+    public async Task AcceptLoopAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            ITransportConnection transport;
+            try
+            {
+                transport = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SocketException or IOException)
+            {
+                // Per-connection accept failures (reset before accept, out of descriptors) must not stop the listener.
+                log.Write(NodeLogLevel.Warning, $"accept failed: {ex.Message}");
+                await Task.Delay(50).ConfigureAwait(false);
+                continue;
+            }
+
+            counters.ConnectionAccepted();
+            tasks.Run($"connection from {transport.RemoteAddress}", async () =>
+            {
+                // Counted from accept, so a flood of connections that never say Hello is bounded too.
+                try
+                {
+                    bool busy = Interlocked.Increment(ref _inboundConnections) > maxConnections;
+                    await ServeConnectionAsync(transport, busy, stopping).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inboundConnections);
+                }
+            });
+        }
+    }
+
+    /// <summary>Stops listening: the port is released.</summary>
+    public void Stop() => listener.Dispose();
+
+    private async Task ServeConnectionAsync(ITransportConnection transport, bool busy, CancellationToken stopping)
+    {
+        var connection = new FrameConnection(transport);
+        Hello hello;
+        try
+        {
+            // Over the limit the Hello is still read (briefly), so the dialer gets a clear 'busy' rather than a reset.
+            var timeout = busy ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, handshakeTimeout.Ticks)) : handshakeTimeout;
+            hello = await Handshake.AcceptAsync(connection, timeout, stopping).ConfigureAwait(false);
+        }
+        catch (ProtocolException ex)
+        {
+            counters.HandshakeFailed();
+            log.Write(NodeLogLevel.Verbose, $"handshake with {connection.RemoteEndPoint} failed: {ex.Message}");
+            await connection.CloseAsync(ErrorMessage.Create(ex.Code, ex.Message)).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception ex) when (ex is P2PException or OperationCanceledException)
+        {
+            counters.HandshakeFailed();
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (busy)
+        {
+            counters.Refused(closing: false);
+            await connection.CloseAsync(identity.Welcome(NodeAvailability.Busy)).ConfigureAwait(false);
+            return;
+        }
+
+        var welcome = identity.Welcome(NodeAvailability.Available);
+        if (hello.Role == ConnectionRole.Client)
+        {
+            var client = newClient(connection, hello);
+            if (!registry.TryRegister(client, welcome))
+            {
+                await RefuseClosing(connection).ConfigureAwait(false);
+                return;
+            }
+
+            await runSession(client).ConfigureAwait(false);
+            return;
+        }
+
+        if (hello.NodeId == identity.Id)
+        {
+            await Refuse(connection, new P2PException(ProtocolError.SelfLink, $"cannot link node {identity.Name} to itself")).ConfigureAwait(false);
+            return;
+        }
+
+        // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
+        var link = newLink(connection, hello);
+        if (!registry.RegisterInbound(link, welcome))
+        {
+            await RefuseClosing(connection).ConfigureAwait(false);
+            return;
+        }
+
+        await runSession(link).ConfigureAwait(false);
+    }
+
+    private async Task Refuse(FrameConnection connection, P2PException refusal)
+    {
+        log.Write(NodeLogLevel.Verbose, $"refused {connection.RemoteEndPoint}: {refusal.Message}");
+        await connection.CloseAsync(ErrorMessage.Create(refusal.Code, refusal.Message)).ConfigureAwait(false);
+    }
+
+    private Task RefuseClosing(FrameConnection connection) => connection.CloseAsync(identity.Welcome(NodeAvailability.Closing));
+}

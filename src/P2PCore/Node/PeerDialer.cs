@@ -1,0 +1,45 @@
+using P2PTransfer.Net;
+using P2PTransfer.Peers;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Node;
+
+/// <summary>Opens the node's lasting links to other nodes' servers, through the transport's dialer.</summary>
+/// <param name="newLink">Makes the link to the node that answered with a Welcome, numbered in the order links are made.</param>
+internal sealed class PeerDialer(
+    IConnectionDialer dialer,
+    NodeIdentity identity,
+    TimeSpan handshakeTimeout,
+    LinkRegistry registry,
+    SessionSupervisor sessions,
+    Func<FrameConnection, Welcome, PeerLink> newLink)
+{
+    /// <summary>
+    /// Dials, handshakes and registers the link. When the two nodes dial each other at the same moment, both keep
+    /// the same one of the two connections (<see cref="DuplicateLinkRule"/>) and this returns that link.
+    /// </summary>
+    public async Task<P2PPeer> ConnectAsync(string address, CancellationToken cancellationToken)
+    {
+        long dialStarted = registry.LastSequence;
+        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, address, NodeOptions.DefaultPort, hello, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        if (welcome.NodeId == identity.Id)
+        {
+            await connection.CloseAsync(Bye.Create(ProtocolError.SelfLink, "self link")).ConfigureAwait(false);
+            throw new P2PException(ProtocolError.SelfLink, $"cannot link node {identity.Name} to itself ({address} is this node)");
+        }
+
+        var link = newLink(connection, welcome);
+        var (registered, kept, refusal) = registry.RegisterOutbound(link, dialStarted);
+        if (registered)
+        {
+            sessions.Start(link);
+            return refusal is null ? link.Snapshot() : throw refusal;
+        }
+
+        var reason = refusal ?? new P2PException(ProtocolError.DuplicateLink, $"node {identity.Name} keeps the link dialed by {welcome.Name}, the lower node id");
+        await connection.CloseAsync(Bye.Create(reason.Code, reason.Message)).ConfigureAwait(false);
+        return kept?.Snapshot() ?? throw reason;
+    }
+}

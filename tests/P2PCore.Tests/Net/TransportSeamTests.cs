@@ -1,0 +1,82 @@
+using P2PTransfer.Net;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+using P2PTransfer.Tests.Support;
+
+namespace P2PTransfer.Tests.Net;
+
+/// <summary>Frames, the handshake and the close run over any transport the seam gives, not only TCP.</summary>
+public class TransportSeamTests
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task A_handshake_and_frames_run_over_a_transport_that_is_not_a_socket()
+    {
+        var (a, b) = InMemoryTransport.Pair();
+        await using var dialer = new FrameConnection(a);
+        await using var server = new FrameConnection(b);
+        Assert.Equal("memory:a", server.RemoteEndPoint);
+
+        var id = Guid.NewGuid();
+        await dialer.SendAsync(new Hello(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.2:47100", "a"), CancellationToken.None);
+        var hello = await Handshake.AcceptAsync(server, Within, CancellationToken.None);
+        Assert.Equal((ConnectionRole.Peer, id, "a"), (hello.Role, hello.NodeId, hello.Name));
+
+        await server.SendAsync(new Ping(42), CancellationToken.None);
+        var ping = Assert.IsType<Ping>(await dialer.ReceiveAsync(ProtocolLimits.MaxPayload, CancellationToken.None).AsTask().WaitAsync(Within));
+        Assert.Equal(42UL, ping.Nonce);
+    }
+
+    [Fact]
+    public async Task A_close_sends_its_last_frame_then_the_end_of_the_stream()
+    {
+        var (a, b) = InMemoryTransport.Pair();
+        await using var closing = new FrameConnection(a);
+        await using var remote = new FrameConnection(b);
+
+        await closing.RequestCloseAsync(Bye.Create(ProtocolError.Shutdown, "bye")).WaitAsync(Within);
+
+        var bye = Assert.IsType<Bye>(await remote.ReceiveAsync(ProtocolLimits.MaxPayload, CancellationToken.None).AsTask().WaitAsync(Within));
+        Assert.Equal(ProtocolError.Shutdown, bye.Reason);
+        Assert.Null(await remote.ReceiveAsync(ProtocolLimits.MaxPayload, CancellationToken.None).AsTask().WaitAsync(Within));
+    }
+
+    [Fact]
+    public async Task Handshake_dials_through_the_dialer_it_is_given()
+    {
+        var (a, b) = InMemoryTransport.Pair();
+        var serverId = Guid.NewGuid();
+        await using var server = new FrameConnection(b);
+        var serving = Task.Run(async () =>
+        {
+            await Handshake.AcceptAsync(server, Within, CancellationToken.None);
+            await server.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, serverId, "127.0.0.3:47100", "server"), CancellationToken.None);
+        });
+
+        var dialer = new OneConnectionDialer(a);
+        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, "127.0.0.9:1", 47100, hello, Within, CancellationToken.None).WaitAsync(Within);
+        await using (connection)
+        {
+            await serving.WaitAsync(Within);
+            Assert.Equal(("127.0.0.9:1", 47100), (dialer.Address, dialer.DefaultPort));
+            Assert.Equal((serverId, "server"), (welcome.NodeId, welcome.Name));
+            Assert.Equal("memory:b", connection.RemoteEndPoint);
+        }
+    }
+
+    /// <summary>Hands out one given connection, noting what it was asked to dial.</summary>
+    private sealed class OneConnectionDialer(ITransportConnection connection) : IConnectionDialer
+    {
+        public string? Address { get; private set; }
+
+        public int DefaultPort { get; private set; }
+
+        public Task<ITransportConnection> DialAsync(string address, int defaultPort, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            (Address, DefaultPort) = (address, defaultPort);
+            return Task.FromResult(connection);
+        }
+    }
+}
