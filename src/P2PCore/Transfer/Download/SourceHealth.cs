@@ -1,4 +1,5 @@
 using P2PTransfer.Client;
+using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
@@ -13,9 +14,6 @@ namespace P2PTransfer.Transfer;
 /// </summary>
 internal sealed class SourceHealth(DownloadItem item, TimeSpan stallTimeout, Action<string>? trace)
 {
-    /// <summary>How often a wait for an answer looks at whether the source still delivers.</summary>
-    public const int LookEvery = 1000;
-
     private readonly object _gate = new();
     private readonly HashSet<string> _dropped = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<ProtocolError> _failureCodes = [];
@@ -143,7 +141,7 @@ internal sealed class SourceHealth(DownloadItem item, TimeSpan stallTimeout, Act
         {
             try
             {
-                return await request.WaitAsync(TimeSpan.FromMilliseconds(LookEvery), cancellationToken).ConfigureAwait(false);
+                return await request.WaitAsync(ConnectionLiveness.StallLookInterval, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -162,24 +160,12 @@ internal sealed class SourceHealth(DownloadItem item, TimeSpan stallTimeout, Act
     }
 
     /// <summary>
-    /// The stall rule, from clock readings (milliseconds): at a look at <paramref name="now"/>, the previous look at
-    /// <paramref name="previousLook"/>, waiting since <paramref name="waitingSince"/> for a source that last delivered
-    /// at <paramref name="lastDelivery"/>, the source has stalled when it delivered nothing for the stall timeout. A
-    /// look that comes more than a second late (over 2 s after the previous one) means this side stalled (a busy
-    /// machine, a suspended laptop): the connection's reader did not run either, so bytes that came meanwhile are not
-    /// counted yet. Such a look does not judge the source, up to three stall timeouts.
+    /// The stall rule for a wait that began at <paramref name="waitingSince"/> on a source that last delivered at
+    /// <paramref name="lastDelivery"/> (milliseconds): the connections' one liveness policy judges it, late looks
+    /// included (<see cref="ConnectionLiveness.HasStalled"/>).
     /// </summary>
-    public static bool IsStalled(long now, long previousLook, long waitingSince, long lastDelivery, TimeSpan stallTimeout)
-    {
-        long delivered = Math.Max(waitingSince, lastDelivery);
-        bool late = now - previousLook > 2 * LookEvery;
-        if (late && now - delivered < 3 * stallTimeout.TotalMilliseconds)
-        {
-            return false;
-        }
-
-        return now - delivered > stallTimeout.TotalMilliseconds;
-    }
+    public static bool IsStalled(long now, long previousLook, long waitingSince, long lastDelivery, TimeSpan stallTimeout) =>
+        ConnectionLiveness.HasStalled(now, previousLook, Math.Max(waitingSince, lastDelivery), stallTimeout);
 
     private static bool BusyTooLong(long since, long now) => now - since > TransferLimits.BusyGiveUpAfter.TotalMilliseconds;
 }
