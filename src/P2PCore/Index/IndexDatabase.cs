@@ -4,18 +4,6 @@ using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Index;
 
-/// <summary>A file row as reconcile compares it with the disk.</summary>
-internal readonly record struct StoredFile(long Id, long Size, long Modified, SharedFileState State);
-
-/// <summary>A row waiting to be hashed. Ids are never reused (AUTOINCREMENT), so an id names one file for good.</summary>
-internal sealed record PendingFile(long Id, long RootId, string StoredPath, long Size, long Modified, string? PreviousError);
-
-/// <summary>A file found on disk below a root.</summary>
-internal sealed record DiskFile(string StoredPath, string FullPath, long Size, long Modified);
-
-/// <summary>A file row as searches return it.</summary>
-internal sealed record IndexedFile(long Id, long RootId, string StoredPath, string Name, long Size, long Modified, byte[]? Sha256, SharedFileState State, string? Error);
-
 /// <summary>
 /// The index in SQLite: shared roots, excluded paths, and one row per shared file with its digest. File names are
 /// also in an FTS5 trigram index so that wildcard searches with three or more literal characters never scan the
@@ -578,6 +566,3 @@ internal sealed class IndexDatabase : IDisposable
         return command.ExecuteScalar();
     }
 }
-
-/// <summary>What hashing one file gave: a digest, or why the file could not be read.</summary>
-internal sealed record HashOutcome(long Id, long Size, long Modified, FileDigest? Digest, string? Error);
