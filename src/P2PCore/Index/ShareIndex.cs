@@ -441,6 +441,7 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         var scanner = new ShareScanner(
             _excludeNames,
+            _options.IsNeverShared,
             _excludedPaths,
             _stateDirectory,
             message => _log.Write(NodeLogLevel.Verbose, message),
