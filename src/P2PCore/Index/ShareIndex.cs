@@ -31,9 +31,7 @@ public sealed class ShareIndex : IAsyncDisposable
     private readonly OncePass _fullPass = new();
     private readonly OncePass _changePass = new();
 
-    // Both replaced whole (copy on write) and only by the maintenance loop (or Open), so readers need no lock.
-    private volatile RootSet _roots;
-    private volatile HashSet<string> _excludedPaths;
+    private readonly PublishedRoots _roots;
     private int _maintenancePending;
     private int _disposed;
     private volatile bool _fullPassWanted;
@@ -47,16 +45,15 @@ public sealed class ShareIndex : IAsyncDisposable
         _stateDirectory = stateDirectory;
         _excludeNames = excludeNames;
         _tasks = new BackgroundTasks(log);
-        _roots = new RootSet(db.LoadRoots());
-        _excludedPaths = new HashSet<string>(db.LoadExcludedPaths(), ShareRoot.PathComparer);
-        _hashing = new HashPipeline(db, log, Counters, () => _roots.ById, StillShared, () => _progress = null, options.PieceRead);
         _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), () => _fullPassWanted = true);
+        _roots = new PublishedRoots(db, _watcher, log);
+        _hashing = new HashPipeline(db, log, Counters, () => _roots.Current.ById, job => _roots.Current.StillShares(job.RootId, job.FullPath), () => _progress = null, options.PieceRead);
     }
 
     public IndexCounters Counters { get; } = new();
 
     /// <summary>The shared folders and files.</summary>
-    public IReadOnlyList<string> Roots => [.. _roots.All.Select(r => r.FullPath)];
+    public IReadOnlyList<string> Roots => [.. _roots.Current.All.Select(r => r.FullPath)];
 
     /// <summary>True while a reconcile is queued or running, or files wait for hashing.</summary>
     /// <remarks>
@@ -95,14 +92,14 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         var excludeNames = options.Exclude.Select(Wildcard.Parse).ToList();
         var state = ShareRoot.Normalize(stateDirectory);
-        var requested = options.Shares is null ? null : CheckShareable(options.Shares, state);
+        var requested = options.Shares is null ? null : SharePaths.CheckShareable(options.Shares, state);
         var db = IndexDatabase.Open(Path.Combine(state, DatabaseFileName), message => log.Write(NodeLogLevel.Warning, message));
         try
         {
             var index = new ShareIndex(db, options, log, state, excludeNames);
             if (requested is not null)
             {
-                index.ReplaceRoots(requested);
+                index._roots.Replace(requested);
             }
 
             index.Start();
@@ -119,7 +116,7 @@ public sealed class ShareIndex : IAsyncDisposable
     /// <summary>Shares more folders or files (or shares again a path that was unpublished inside a shared folder).</summary>
     public Task PublishAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {
-        var checkedPaths = CheckShareable(paths, _stateDirectory);
+        var checkedPaths = SharePaths.CheckShareable(paths, _stateDirectory);
         return RunMaintenanceAsync(async token =>
         {
             foreach (var (path, isFile) in checkedPaths)
@@ -164,22 +161,15 @@ public sealed class ShareIndex : IAsyncDisposable
         var fullPaths = paths.Select(ShareRoot.Normalize).ToList();
         while (true)
         {
-            var scopes = _roots.All
-                .SelectMany(root => fullPaths.Select(path => (Root: root, Scope: ScopeOf(root, path))))
-                .Where(s => s.Scope is not null)
-                .ToList();
+            var scopes = _roots.Current.ScopesOf(fullPaths);
             if (Volatile.Read(ref _maintenancePending) == 0
-                && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope!) == 0))
+                && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope) == 0))
             {
                 return;
             }
 
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
-
-        // The part of a root a path covers: all of it when the path holds the root, else the stored path; null when unrelated.
-        static string? ScopeOf(ShareRoot root, string path) =>
-            ShareRoot.Contains(path, root.FullPath) ? string.Empty : root.IsFile ? null : root.StoredPath(path);
     }
 
     /// <summary>Files and bytes hashed of all shared; the counts are read from the index at most once a second.</summary>
@@ -252,11 +242,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private void Start()
     {
-        foreach (var root in _roots.All)
-        {
-            _watcher.Watch(root);
-        }
-
+        _roots.WatchAll();
         _hashing.Start(_tasks, _options.HashWorkers, _stopping.Token);
         _tasks.Run("index maintenance", MaintenanceLoopAsync);
         _tasks.Run("index change watch", ChangeLoopAsync);
@@ -345,9 +331,6 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    private bool StillShared(HashJob job) =>
-        _roots.ById.ContainsKey(job.RootId) && !_excludedPaths.Any(excluded => ShareRoot.Contains(excluded, job.FullPath));
-
     /// <summary>A problem seen on every pass (an unreadable folder) is a warning the first time, then verbose.</summary>
     private void WarnOnce(string message)
     {
@@ -382,7 +365,7 @@ public sealed class ShareIndex : IAsyncDisposable
     private async Task ReconcileAllAsync(CancellationToken token)
     {
         long linksSkipped = 0;
-        foreach (var root in _roots.All)
+        foreach (var root in _roots.Current.All)
         {
             linksSkipped += await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
         }
@@ -406,28 +389,9 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
     {
-        var roots = _roots.All;
-        var scopes = new HashSet<(ShareRoot Root, string Scope)>();
-        foreach (var path in paths)
+        foreach (var (root, scope) in _roots.Current.ChangedScopes(paths))
         {
-            foreach (var root in roots)
-            {
-                if (root.StoredPath(path) is { } stored)
-                {
-                    scopes.Add((root, root.IsFile ? string.Empty : stored));
-                }
-            }
-        }
-
-        // A folder scope covers the paths below it.
-        foreach (var (root, scope) in scopes)
-        {
-            var covered = scopes.Any(other => other.Root == root && other.Scope != scope
-                && (other.Scope.Length == 0 || scope.StartsWith(other.Scope + "/", StringComparison.Ordinal)));
-            if (!covered)
-            {
-                await ReconcileAsync(root, scope, token).ConfigureAwait(false);
-            }
+            await ReconcileAsync(root, scope, token).ConfigureAwait(false);
         }
     }
 
@@ -442,7 +406,7 @@ public sealed class ShareIndex : IAsyncDisposable
         var scanner = new ShareScanner(
             _excludeNames,
             _options.IsNeverShared,
-            _excludedPaths,
+            _roots.Current.ExcludedPaths,
             _stateDirectory,
             message => _log.Write(NodeLogLevel.Verbose, message),
             WarnOnce);
@@ -534,142 +498,23 @@ public sealed class ShareIndex : IAsyncDisposable
 
     private async Task PublishOneAsync(string path, bool isFile, CancellationToken token)
     {
-        var excludedPaths = _excludedPaths;
-        if (_roots.All.FirstOrDefault(r => r.StoredPath(path) is not null) is { } container)
+        if (_roots.Publish(path, isFile) is { } changed)
         {
-            var excludedAbove = excludedPaths.FirstOrDefault(excluded => !ShareRoot.PathComparer.Equals(excluded, path) && ShareRoot.Contains(excluded, path));
-            if (excludedAbove is not null)
-            {
-                throw new ArgumentException($"'{path}' is inside '{excludedAbove}', which was unpublished; publish that folder again (or exclude what you do not want with -Exclude)");
-            }
-
-            if (excludedPaths.Contains(path))
-            {
-                SetExcluded(path, excluded: false);
-                await ReconcileAsync(container, container.StoredPath(path)!, token).ConfigureAwait(false);
-            }
-            else
-            {
-                _log.Write(NodeLogLevel.Verbose, $"'{path}' is already shared (in '{container.FullPath}')");
-            }
-
-            return;
+            await ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
-
-        var root = AddRoot(path, isFile);
-
-        // A new folder that holds roots shared before takes over their files (hashed already, so not read again);
-        // paths unpublished inside them stay unpublished.
-        foreach (var inner in _roots.All.Where(r => r.Id != root.Id && ShareRoot.Contains(path, r.FullPath)))
-        {
-            AbsorbRoot(inner, root);
-        }
-
-        _watcher.Watch(root);
-        _log.Write(NodeLogLevel.Information, $"sharing '{path}'");
-        await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
     }
 
     private async Task UnpublishOneAsync(string path, CancellationToken token)
     {
-        var roots = _roots.All;
-        var removedRoots = roots.Where(r => ShareRoot.Contains(path, r.FullPath)).ToList();
-        foreach (var root in removedRoots)
+        if (_roots.Unpublish(path) is { } changed)
         {
-            RemoveRoot(root, keepExclusions: false);
-            _log.Write(NodeLogLevel.Information, $"no longer sharing '{root.FullPath}'");
+            await ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
-
-        if (removedRoots.Count > 0)
-        {
-            return;
-        }
-
-        var container = roots.FirstOrDefault(r => r.StoredPath(path) is not null)
-            ?? throw new ArgumentException($"'{path}' is not shared by this node");
-        SetExcluded(path, excluded: true);
-        _log.Write(NodeLogLevel.Information, $"no longer sharing '{path}' (inside '{container.FullPath}')");
-        await ReconcileAsync(container, container.StoredPath(path)!, token).ConfigureAwait(false);
-    }
-
-    private void ReplaceRoots(IReadOnlyList<(string Path, bool IsFile)> requested)
-    {
-        // A requested path inside another requested folder adds nothing.
-        var wanted = requested
-            .Where(p => !requested.Any(other => other.Path != p.Path && !other.IsFile && ShareRoot.Contains(other.Path, p.Path)))
-            .Distinct()
-            .ToList();
-        foreach (var (path, isFile) in wanted.Where(w => !_roots.All.Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
-        {
-            AddRoot(path, isFile);
-        }
-
-        var kept = _roots.All.Where(r => wanted.Contains((r.FullPath, r.IsFile))).ToList();
-        foreach (var root in _roots.All.Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
-        {
-            if (kept.FirstOrDefault(k => !k.IsFile && ShareRoot.Contains(k.FullPath, root.FullPath)) is { } outer)
-            {
-                AbsorbRoot(root, outer);
-            }
-            else
-            {
-                RemoveRoot(root, keepExclusions: false);
-            }
-        }
-    }
-
-    private ShareRoot AddRoot(string path, bool isFile)
-    {
-        var root = _db.AddRoot(path, isFile);
-        _roots = new RootSet([.. _roots.All, root]);
-        return root;
-    }
-
-    /// <summary>Hands a root's files (and the paths unpublished in it) to a shared folder that holds it.</summary>
-    private void AbsorbRoot(ShareRoot inner, ShareRoot outer)
-    {
-        _db.MergeRoot(inner, outer);
-        ForgetRoot(inner);
-    }
-
-    private void RemoveRoot(ShareRoot root, bool keepExclusions)
-    {
-        _db.RemoveRoot(root.Id);
-        ForgetRoot(root);
-        if (!keepExclusions)
-        {
-            foreach (var excluded in _excludedPaths.Where(p => ShareRoot.Contains(root.FullPath, p)).ToList())
-            {
-                SetExcluded(excluded, excluded: false);
-            }
-        }
-    }
-
-    private void ForgetRoot(ShareRoot root)
-    {
-        _roots = new RootSet(_roots.All.Where(r => r.Id != root.Id));
-        _watcher.Unwatch(root);
-    }
-
-    private void SetExcluded(string path, bool excluded)
-    {
-        _db.SetExcluded(path, excluded);
-        var copy = new HashSet<string>(_excludedPaths, ShareRoot.PathComparer);
-        if (excluded)
-        {
-            copy.Add(path);
-        }
-        else
-        {
-            copy.Remove(path);
-        }
-
-        _excludedPaths = copy;
     }
 
     private SharedFile? ToSharedFile(IndexedFile file)
     {
-        return !_roots.ById.TryGetValue(file.RootId, out var root)
+        return !_roots.Current.ById.TryGetValue(file.RootId, out var root)
             ? null
             : new SharedFile
             {
@@ -690,24 +535,7 @@ public sealed class ShareIndex : IAsyncDisposable
     /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
     /// </summary>
     public static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
-        [.. paths.Select(path => CheckShareable(path, ShareRoot.Normalize(stateDirectory)))];
-
-    private static (string Path, bool IsFile) CheckShareable(string path, string stateDirectory)
-    {
-        var full = ShareRoot.Normalize(path);
-        var isFile = File.Exists(full);
-        if (!isFile && !Directory.Exists(full))
-        {
-            throw new FileNotFoundException($"cannot share '{path}': no such file or folder");
-        }
-
-        if (ShareRoot.Contains(full, stateDirectory) || ShareRoot.Contains(stateDirectory, full))
-        {
-            throw new ArgumentException($"cannot share '{path}': it holds the node's state folder '{stateDirectory}', and nothing is ever written into a shared folder");
-        }
-
-        return (full, isFile);
-    }
+        SharePaths.CheckShareable(paths, stateDirectory);
 
     private sealed record MaintenanceJob(Func<CancellationToken, Task> Work, bool Awaited)
     {
@@ -715,20 +543,6 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     private sealed record CachedProgress(IndexProgress Value, long Ticks);
-
-    /// <summary>The shared roots as one immutable value, with a lookup by id.</summary>
-    private sealed class RootSet
-    {
-        public RootSet(IEnumerable<ShareRoot> roots)
-        {
-            All = [.. roots];
-            ById = All.ToDictionary(r => r.Id);
-        }
-
-        public IReadOnlyList<ShareRoot> All { get; }
-
-        public IReadOnlyDictionary<long, ShareRoot> ById { get; }
-    }
 
     /// <summary>A background pass of which at most one waits in the queue; further wishes join it.</summary>
     private sealed class OncePass
