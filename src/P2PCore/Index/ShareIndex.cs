@@ -13,25 +13,23 @@ namespace P2PTransfer.Index;
 public sealed class ShareIndex : IAsyncDisposable
 {
     private const string DatabaseFileName = "index.db";
-    private const int ReconcileBatch = 2000;
     private static readonly TimeSpan MaxChangeDelay = TimeSpan.FromSeconds(2);
 
     private readonly IndexDatabase _db;
     private readonly IndexOptions _options;
     private readonly NodeLog _log;
     private readonly string _stateDirectory;
-    private readonly IReadOnlyList<Wildcard> _excludeNames;
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<MaintenanceJob> _maintenance = Channel.CreateBounded<MaintenanceJob>(new BoundedChannelOptions(64) { SingleReader = true });
     private readonly HashPipeline _hashing;
     private readonly ShareWatcher _watcher;
-    private readonly ConcurrentDictionary<long, byte> _unreachableRoots = new();
     private readonly ConcurrentDictionary<string, byte> _warned = new();
     private readonly OncePass _fullPass = new();
     private readonly OncePass _changePass = new();
 
     private readonly PublishedRoots _roots;
+    private readonly ShareReconciler _reconciler;
     private int _maintenancePending;
     private int _disposed;
     private volatile bool _fullPassWanted;
@@ -43,11 +41,12 @@ public sealed class ShareIndex : IAsyncDisposable
         _options = options;
         _log = log;
         _stateDirectory = stateDirectory;
-        _excludeNames = excludeNames;
         _tasks = new BackgroundTasks(log);
         _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), () => _fullPassWanted = true);
         _roots = new PublishedRoots(db, _watcher, log);
         _hashing = new HashPipeline(db, log, Counters, () => _roots.Current.ById, job => _roots.Current.StillShares(job.RootId, job.FullPath), () => _progress = null, options.PieceRead);
+        var newScanner = () => new ShareScanner(excludeNames, options.IsNeverShared, _roots.Current.ExcludedPaths, stateDirectory, message => _log.Write(NodeLogLevel.Verbose, message), WarnOnce);
+        _reconciler = new ShareReconciler(db, _roots, newScanner, Counters, log, _hashing.Signal, () => _progress = null);
     }
 
     public IndexCounters Counters { get; } = new();
@@ -140,7 +139,7 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     /// <summary>Compares every root with the disk now, and returns when that pass has been applied.</summary>
-    public Task ReconcileAsync(CancellationToken cancellationToken = default) => RunMaintenanceAsync(ReconcileAllAsync, cancellationToken);
+    public Task ReconcileAsync(CancellationToken cancellationToken = default) => RunMaintenanceAsync(_reconciler.ReconcileAllAsync, cancellationToken);
 
     /// <summary>Waits until reconciles are done and every file found has been hashed (or found unreadable).</summary>
     public async Task WaitIdleAsync(CancellationToken cancellationToken)
@@ -252,7 +251,7 @@ public sealed class ShareIndex : IAsyncDisposable
         if (_fullPass.TryClaim())
         {
             Interlocked.Increment(ref _maintenancePending);
-            if (!_maintenance.Writer.TryWrite(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false)))
+            if (!_maintenance.Writer.TryWrite(new MaintenanceJob(_fullPass.Then(_reconciler.ReconcileAllAsync), Awaited: false)))
             {
                 throw new InvalidOperationException("the maintenance queue of a new index is full");
             }
@@ -316,7 +315,7 @@ public sealed class ShareIndex : IAsyncDisposable
                 {
                     Interlocked.Increment(ref _maintenancePending);
                     _fullPassWanted = false;
-                    await EnqueueAsync(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false), token).ConfigureAwait(false);
+                    await EnqueueAsync(new MaintenanceJob(_fullPass.Then(_reconciler.ReconcileAllAsync), Awaited: false), token).ConfigureAwait(false);
                 }
 
                 if (_watcher.IsDue(now, _options.ChangeDelay, MaxChangeDelay) && _changePass.TryClaim())
@@ -362,22 +361,11 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    private async Task ReconcileAllAsync(CancellationToken token)
-    {
-        long linksSkipped = 0;
-        foreach (var root in _roots.Current.All)
-        {
-            linksSkipped += await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
-        }
-
-        Counters.FullPassDone(linksSkipped);
-    }
-
     private async Task ReconcileChangesAsync(IReadOnlyList<string> paths, CancellationToken token)
     {
         try
         {
-            await ReconcilePathsAsync(paths, token).ConfigureAwait(false);
+            await _reconciler.ReconcilePathsAsync(paths, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -387,120 +375,11 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
-    {
-        foreach (var (root, scope) in _roots.Current.ChangedScopes(paths))
-        {
-            await ReconcileAsync(root, scope, token).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Compares a root (or the part of it at <paramref name="scope"/>) with the disk: unchanged files (same size and
-    /// last-write time) are left alone, new and changed ones wait for hashing, vanished ones are removed. Rows below a
-    /// folder that could not be read, or of a root that is not reachable (an unplugged disk), are kept as they are,
-    /// so nothing is hashed again when it comes back. Returns the links skipped.
-    /// </summary>
-    private async Task<long> ReconcileAsync(ShareRoot root, string scope, CancellationToken token)
-    {
-        var scanner = new ShareScanner(
-            _excludeNames,
-            _options.IsNeverShared,
-            _roots.Current.ExcludedPaths,
-            _stateDirectory,
-            message => _log.Write(NodeLogLevel.Verbose, message),
-            WarnOnce);
-        var stored = await Task.Run(() => _db.LoadFiles(root.Id, scope), token).ConfigureAwait(false);
-        var added = new List<DiskFile>();
-        var changed = new List<(long, DiskFile)>();
-        var retry = new List<long>();
-        long unchanged = 0;
-        var pending = false;
-        foreach (var file in scanner.Scan(root, scope, token))
-        {
-            if (stored.Remove(file.StoredPath, out var row))
-            {
-                if (row.Size != file.Size || row.Modified != file.Modified)
-                {
-                    changed.Add((row.Id, file));
-                }
-                else if (row.State == SharedFileState.Ready)
-                {
-                    unchanged++;
-                }
-                else if (row.State == SharedFileState.Unreadable)
-                {
-                    retry.Add(row.Id);
-                }
-                else
-                {
-                    // Interrupted before it was hashed (a stop or a crash): the feeder picks it up.
-                    pending = true;
-                }
-            }
-            else
-            {
-                added.Add(file);
-            }
-
-            if (added.Count + changed.Count + retry.Count >= ReconcileBatch)
-            {
-                await FlushAsync([]).ConfigureAwait(false);
-            }
-        }
-
-        if (scanner.RootUnreachable)
-        {
-            if (_unreachableRoots.TryAdd(root.Id, 0))
-            {
-                _log.Write(NodeLogLevel.Warning, $"shared '{root.FullPath}' is not reachable; its {stored.Count} indexed file(s) are kept until it is back");
-            }
-
-            return 0;
-        }
-
-        _unreachableRoots.TryRemove(root.Id, out _);
-        var removed = stored
-            .Where(entry => !scanner.UnreadableFolders.Any(folder => folder.Length == 0 || entry.Key.StartsWith(folder + "/", StringComparison.Ordinal)))
-            .Select(entry => entry.Value.Id)
-            .ToList();
-        await FlushAsync(removed).ConfigureAwait(false);
-        if (pending)
-        {
-            _hashing.Signal();
-        }
-
-        Counters.Unchanged(unchanged);
-        Counters.Reconciled();
-        _progress = null;
-        return scanner.LinksSkipped;
-
-        async Task FlushAsync(List<long> removedIds)
-        {
-            var batchAdded = added.ToList();
-            var batchChanged = changed.ToList();
-            var batchRetry = retry.ToList();
-            added.Clear();
-            changed.Clear();
-            retry.Clear();
-            await Task.Run(() => _db.ApplyChanges(root.Id, batchAdded, batchChanged, batchRetry, removedIds), token).ConfigureAwait(false);
-            if (batchAdded.Count + batchChanged.Count + batchRetry.Count > 0)
-            {
-                _hashing.Signal();
-            }
-
-            if (removedIds.Count > 0)
-            {
-                _log.Write(NodeLogLevel.Verbose, $"{removedIds.Count} file(s) no longer in '{root.FullPath}'");
-            }
-        }
-    }
-
     private async Task PublishOneAsync(string path, bool isFile, CancellationToken token)
     {
         if (_roots.Publish(path, isFile) is { } changed)
         {
-            await ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
+            await _reconciler.ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
     }
 
@@ -508,7 +387,7 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         if (_roots.Unpublish(path) is { } changed)
         {
-            await ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
+            await _reconciler.ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
     }
 
