@@ -139,6 +139,3 @@ public static class FileHasher
         }
     }
 }
-
-/// <summary>The file changed while it was being hashed; the next reconcile hashes it again.</summary>
-public sealed class FileChangedException(string message) : IOException(message);

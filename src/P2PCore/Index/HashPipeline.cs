@@ -311,9 +311,3 @@ internal sealed class HashPipeline
         _queued.TryRemove(KeyValuePair.Create(job.Id, job));
     }
 }
-
-/// <summary>One file to hash, as its row described it when it was fed.</summary>
-internal sealed record HashJob(long Id, long RootId, string FullPath, long Size, long Modified, bool WasUnreadable)
-{
-    public HashOutcome Outcome(FileDigest? digest, string? error) => new(Id, Size, Modified, digest, error);
-}

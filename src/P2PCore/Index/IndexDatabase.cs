@@ -1,132 +1,30 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 using P2PTransfer.Protocol;
+using static P2PTransfer.Index.IndexSql;
 
 namespace P2PTransfer.Index;
 
-/// <summary>A file row as reconcile compares it with the disk.</summary>
-internal readonly record struct StoredFile(long Id, long Size, long Modified, SharedFileState State);
-
-/// <summary>A row waiting to be hashed. Ids are never reused (AUTOINCREMENT), so an id names one file for good.</summary>
-internal sealed record PendingFile(long Id, long RootId, string StoredPath, long Size, long Modified, string? PreviousError);
-
-/// <summary>A file found on disk below a root.</summary>
-internal sealed record DiskFile(string StoredPath, string FullPath, long Size, long Modified);
-
-/// <summary>A file row as searches return it.</summary>
-internal sealed record IndexedFile(long Id, long RootId, string StoredPath, string Name, long Size, long Modified, byte[]? Sha256, SharedFileState State, string? Error);
-
 /// <summary>
-/// The index in SQLite: shared roots, excluded paths, and one row per shared file with its digest. File names are
-/// also in an FTS5 trigram index so that wildcard searches with three or more literal characters never scan the
-/// table. One connection writes; searches use pooled read connections (WAL lets them run beside the writer).
+/// The index in SQLite: shared roots, excluded paths, and one row per shared file with its digest. One connection
+/// writes (roots, reconcile changes, hashing results, here); reads use pooled connections of their own
+/// (<see cref="IndexQueries"/>); the tables are made by <see cref="IndexSchema"/>.
 /// </summary>
 internal sealed class IndexDatabase : IDisposable
 {
-    private const int SchemaVersion = 1;
-
-    private const string Schema = """
-        CREATE TABLE roots(
-            id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL UNIQUE,
-            is_file INTEGER NOT NULL);
-        CREATE TABLE excluded_paths(
-            path TEXT PRIMARY KEY);
-        CREATE TABLE files(
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            root_id INTEGER NOT NULL,
-            path TEXT NOT NULL,
-            name TEXT NOT NULL,
-            name_key TEXT NOT NULL,
-            extension TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            modified INTEGER NOT NULL,
-            state INTEGER NOT NULL,
-            error TEXT,
-            hash BLOB,
-            piece_root BLOB,
-            pieces BLOB,
-            UNIQUE(root_id, path));
-        CREATE INDEX files_hash ON files(hash) WHERE hash IS NOT NULL;
-        CREATE INDEX files_size ON files(size);
-        CREATE INDEX files_extension ON files(extension);
-        CREATE INDEX files_pending ON files(state) WHERE state <> 1;
-        CREATE VIRTUAL TABLE file_names USING fts5(
-            name_key, content='files', content_rowid='id', tokenize='trigram case_sensitive 1', detail='none');
-        CREATE TRIGGER files_insert AFTER INSERT ON files BEGIN
-            INSERT INTO file_names(rowid, name_key) VALUES (new.id, new.name_key);
-        END;
-        CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN
-            INSERT INTO file_names(file_names, rowid, name_key) VALUES ('delete', old.id, old.name_key);
-        END;
-        CREATE TRIGGER files_rename AFTER UPDATE OF name_key ON files BEGIN
-            INSERT INTO file_names(file_names, rowid, name_key) VALUES ('delete', old.id, old.name_key);
-            INSERT INTO file_names(rowid, name_key) VALUES (new.id, new.name_key);
-        END;
-        """;
-
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly object _writeGate = new();
+    private readonly IndexQueries _queries;
 
     private IndexDatabase(SqliteConnection writer)
     {
         _connectionString = writer.ConnectionString;
         _writer = writer;
+        _queries = new IndexQueries(_connectionString);
     }
 
     /// <summary>Opens (or creates) the index. A file that is not a readable index is moved aside and a new one started.</summary>
-    public static IndexDatabase Open(string path, Action<string> warn)
-    {
-        try
-        {
-            return OpenCore(path);
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode is 11 or 26)
-        {
-            // SQLITE_CORRUPT / SQLITE_NOTADB: keep the old file for inspection, rebuild from the disk.
-            var aside = $"{path}.damaged-{DateTime.UtcNow:yyyyMMddHHmmss}";
-            SqliteConnection.ClearAllPools();
-            File.Move(path, aside);
-            foreach (var suffix in new[] { "-wal", "-shm" })
-            {
-                File.Delete(path + suffix);
-            }
-
-            warn($"the index {path} could not be read ({e.Message}); moved it to {aside} and started a new one");
-            return OpenCore(path);
-        }
-    }
-
-    private static IndexDatabase OpenCore(string path)
-    {
-        var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
-        var writer = new SqliteConnection(connectionString);
-        try
-        {
-            writer.Open();
-            Execute(writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-            var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version"));
-            if (version > SchemaVersion)
-            {
-                throw new InvalidDataException($"the index {path} was written by a newer version (schema {version}); this version reads schema {SchemaVersion}");
-            }
-
-            if (version == 0)
-            {
-                using var transaction = writer.BeginTransaction();
-                Execute(writer, Schema + $"PRAGMA user_version={SchemaVersion};", transaction);
-                transaction.Commit();
-            }
-
-            return new IndexDatabase(writer);
-        }
-        catch
-        {
-            writer.Dispose();
-            throw;
-        }
-    }
+    public static IndexDatabase Open(string path, Action<string> warn) => new(IndexSchema.OpenWriter(path, warn));
 
     public void Dispose()
     {
@@ -347,205 +245,21 @@ internal sealed class IndexDatabase : IDisposable
         return stored;
     });
 
-    // ---- queries ----
+    // ---- reads ----
 
-    public IndexProgress GetProgress() =>
-        ReadAll(
-            "SELECT count(*), total(size), count(*) FILTER (WHERE state = 0), total(size) FILTER (WHERE state = 0), count(*) FILTER (WHERE state = 2) FROM files",
-            null,
-            r => new IndexProgress(r.GetInt64(0), (long)r.GetDouble(1), r.GetInt64(2), (long)r.GetDouble(3), r.GetInt64(4)))[0];
+    public IndexProgress GetProgress() => _queries.GetProgress();
 
-    private const string Columns = "f.id, f.root_id, f.path, f.name, f.size, f.modified, f.hash, f.state, f.error";
-    private const int PageSize = 256;
+    /// <inheritdoc cref="IndexQueries.ListFiles"/>
+    public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken) => _queries.ListFiles(name, cancellationToken);
 
-    /// <summary>Every row, optionally only names matching a wildcard; for Get-P2PShare.</summary>
-    public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken)
-    {
-        var sql = $"SELECT {Columns} FROM files f WHERE 1 = 1";
-        var parameters = new List<(string, object)>();
-        if (name is { MatchesEverything: false })
-        {
-            sql += " AND f.name_key GLOB $name";
-            parameters.Add(("$name", name.ToGlob()));
-        }
+    /// <inheritdoc cref="IndexQueries.Search"/>
+    public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken) => _queries.Search(query, limit, cancellationToken);
 
-        return Query(sql, "f.id", parameters, int.MaxValue, null, cancellationToken);
-    }
+    /// <inheritdoc cref="IndexQueries.FindByHash"/>
+    public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256) => _queries.FindByHash(sha256);
 
-    /// <summary>
-    /// Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>. Rows are read
-    /// in pages and reading stops at the limit, so a broad query costs only the rows it returns. Several names are
-    /// searched one after the other (a file matching two of them is returned once), each driven by the trigram
-    /// index when it has a literal run long enough to use it.
-    /// </summary>
-    public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken)
-    {
-        var filters = new StringBuilder(" AND f.state = 1");
-        var parameters = new List<(string, object)>();
-        if (query.Extensions.Count > 0)
-        {
-            // With an exact hash, the unary + keeps SQLite from preferring the extension index over the hash index.
-            filters.Append(query.Hash is null ? " AND f.extension IN (" : " AND +f.extension IN (").AppendJoin(", ", query.Extensions.Select((_, i) => $"$e{i}")).Append(')');
-            parameters.AddRange(query.Extensions.Select((e, i) => ($"$e{i}", (object)e)));
-        }
-
-        var size = query.Hash is null ? "f.size" : "+f.size";
-        if (query.MinSize is { } min)
-        {
-            filters.Append($" AND {size} >= $min");
-            parameters.Add(("$min", min));
-        }
-
-        if (query.MaxSize is { } max)
-        {
-            filters.Append($" AND {size} <= $max");
-            parameters.Add(("$max", max));
-        }
-
-        if (query.Hash is { } hash)
-        {
-            filters.Append(" AND f.hash = $hash");
-            parameters.Add(("$hash", hash));
-        }
-
-        if (query.Names.Count == 0)
-        {
-            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", "f.id", parameters, limit, query, cancellationToken);
-        }
-
-        return query.Names.Count == 1
-            ? SearchName(query.Names[0], query.Hash is not null, filters.ToString(), parameters, limit, query, cancellationToken)
-            : SearchNames(query, filters.ToString(), parameters, limit, cancellationToken);
-    }
-
-    private IEnumerable<IndexedFile> SearchNames(CompiledQuery query, string filters, List<(string, object)> parameters, int limit, CancellationToken cancellationToken)
-    {
-        var seen = new HashSet<long>();
-        foreach (var name in query.Names)
-        {
-            foreach (var file in SearchName(name, query.Hash is not null, filters, parameters, int.MaxValue, query, cancellationToken))
-            {
-                if (seen.Add(file.Id))
-                {
-                    yield return file;
-                    if (seen.Count == limit)
-                    {
-                        yield break;
-                    }
-                }
-            }
-        }
-    }
-
-    private IEnumerable<IndexedFile> SearchName(Wildcard name, bool byHash, string filters, List<(string, object)> parameters, int limit, CompiledQuery query, CancellationToken cancellationToken)
-    {
-        // The trigram index narrows a GLOB only with three literal characters in a row; CROSS JOIN makes it drive
-        // the join, so rows stream out as the index finds them. Without such a run, or when the exact hash narrows
-        // the search better, the table (or its hash index) is read directly.
-        var (sql, key) = name.LongestLiteralRun() >= 3 && !byHash
-            ? ($"SELECT {Columns} FROM file_names n CROSS JOIN files f ON f.id = n.rowid WHERE n.name_key GLOB $name AND f.name_key GLOB $name{filters}", "n.rowid")
-            : ($"SELECT {Columns} FROM files f WHERE f.name_key GLOB $name{filters}", "f.id");
-        return Query(sql, key, [.. parameters, ("$name", name.ToGlob())], limit, query, cancellationToken);
-    }
-
-    /// <summary>The stored digest of a hashed file, for transfers.</summary>
-    public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256) =>
-        ReadAll(
-            $"SELECT {Columns}, f.pieces FROM files f WHERE f.hash = $hash AND f.state = 1 LIMIT 1",
-            command => command.Parameters.AddWithValue("$hash", sha256),
-            r =>
-            {
-                var file = ReadFile(r);
-                return ((IndexedFile File, FileDigest Digest)?)(file, FileDigest.FromStored(file.Size, sha256, r.IsDBNull(9) ? null : (byte[])r[9]));
-            })
-        .SingleOrDefault();
-
-    /// <summary>
-    /// Runs a query page by page (keyset on <paramref name="key"/>, the row id), each page a short read of its own.
-    /// Callers may take their time with each result (a download per search hit) without holding a read transaction
-    /// open, which would stop SQLite from folding its write-ahead log back while hashing goes on.
-    /// </summary>
-    private IEnumerable<IndexedFile> Query(string sql, string key, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
-    {
-        var paged = $"{sql} AND {key} > $after ORDER BY {key} LIMIT $page";
-        long after = 0;
-        var returned = 0;
-        while (returned < limit)
-        {
-            var pageSize = filter?.Pattern is null ? Math.Min(PageSize, limit - returned) : PageSize;
-            var page = ReadPage(paged, parameters, after, pageSize, cancellationToken);
-            foreach (var file in page)
-            {
-                after = file.Id;
-                if (filter?.PatternMatches(file.Name) != false)
-                {
-                    returned++;
-                    yield return file;
-                    if (returned == limit)
-                    {
-                        yield break;
-                    }
-                }
-            }
-
-            if (page.Count < pageSize)
-            {
-                yield break;
-            }
-        }
-    }
-
-    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, CancellationToken cancellationToken) =>
-        ReadAll(
-            sql,
-            command =>
-            {
-                foreach (var (name, value) in parameters)
-                {
-                    command.Parameters.AddWithValue(name, value);
-                }
-
-                command.Parameters.AddWithValue("$after", after);
-                command.Parameters.AddWithValue("$page", pageSize);
-            },
-            ReadFile,
-            cancellationToken);
-
-    /// <summary>Runs one query on a read connection of its own and maps every row; the connection goes back to the pool at once.</summary>
-    private List<T> ReadAll<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> map, CancellationToken cancellationToken = default)
-    {
-        using var read = OpenReader();
-        using var command = Command(read, sql);
-        bind?.Invoke(command);
-        using var registration = cancellationToken.Register(command.Cancel);
-        using var reader = command.ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read())
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            rows.Add(map(reader));
-        }
-
-        return rows;
-    }
-
-    private static IndexedFile ReadFile(SqliteDataReader reader) => new(
-        reader.GetInt64(0),
-        reader.GetInt64(1),
-        reader.GetString(2),
-        reader.GetString(3),
-        reader.GetInt64(4),
-        reader.GetInt64(5),
-        reader.IsDBNull(6) ? null : (byte[])reader[6],
-        (SharedFileState)reader.GetInt64(7),
-        reader.IsDBNull(8) ? null : reader.GetString(8));
-
-    private SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private List<T> ReadAll<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> map) =>
+        IndexSql.ReadAll(_connectionString, sql, bind, map);
 
     private T Write<T>(Func<SqliteTransaction, T> work)
     {
@@ -557,27 +271,4 @@ internal sealed class IndexDatabase : IDisposable
             return result;
         }
     }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        return command;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
-    {
-        using var command = Command(connection, sql, transaction);
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection connection, string sql)
-    {
-        using var command = Command(connection, sql);
-        return command.ExecuteScalar();
-    }
 }
-
-/// <summary>What hashing one file gave: a digest, or why the file could not be read.</summary>
-internal sealed record HashOutcome(long Id, long Size, long Modified, FileDigest? Digest, string? Error);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using P2PTransfer.Common;
 using P2PTransfer.Protocol;
 
@@ -13,30 +12,20 @@ namespace P2PTransfer.Index;
 public sealed class ShareIndex : IAsyncDisposable
 {
     private const string DatabaseFileName = "index.db";
-    private const int ReconcileBatch = 2000;
-    private static readonly TimeSpan MaxChangeDelay = TimeSpan.FromSeconds(2);
 
     private readonly IndexDatabase _db;
     private readonly IndexOptions _options;
     private readonly NodeLog _log;
     private readonly string _stateDirectory;
-    private readonly IReadOnlyList<Wildcard> _excludeNames;
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Channel<MaintenanceJob> _maintenance = Channel.CreateBounded<MaintenanceJob>(new BoundedChannelOptions(64) { SingleReader = true });
     private readonly HashPipeline _hashing;
     private readonly ShareWatcher _watcher;
-    private readonly ConcurrentDictionary<long, byte> _unreachableRoots = new();
     private readonly ConcurrentDictionary<string, byte> _warned = new();
-    private readonly OncePass _fullPass = new();
-    private readonly OncePass _changePass = new();
-
-    // Both replaced whole (copy on write) and only by the maintenance loop (or Open), so readers need no lock.
-    private volatile RootSet _roots;
-    private volatile HashSet<string> _excludedPaths;
-    private int _maintenancePending;
+    private readonly PublishedRoots _roots;
+    private readonly ShareReconciler _reconciler;
+    private readonly MaintenanceQueue _maintenance;
     private int _disposed;
-    private volatile bool _fullPassWanted;
     private volatile CachedProgress? _progress;
 
     private ShareIndex(IndexDatabase db, IndexOptions options, NodeLog log, string stateDirectory, IReadOnlyList<Wildcard> excludeNames)
@@ -45,44 +34,22 @@ public sealed class ShareIndex : IAsyncDisposable
         _options = options;
         _log = log;
         _stateDirectory = stateDirectory;
-        _excludeNames = excludeNames;
         _tasks = new BackgroundTasks(log);
-        _roots = new RootSet(db.LoadRoots());
-        _excludedPaths = new HashSet<string>(db.LoadExcludedPaths(), ShareRoot.PathComparer);
-        _hashing = new HashPipeline(db, log, Counters, () => _roots.ById, StillShared, () => _progress = null, options.PieceRead);
-        _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), () => _fullPassWanted = true);
+        _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), WantFullPass);
+        _roots = new PublishedRoots(db, _watcher, log);
+        _hashing = new HashPipeline(db, log, Counters, () => _roots.Current.ById, job => _roots.Current.StillShares(job.RootId, job.FullPath), () => _progress = null, options.PieceRead);
+        var newScanner = () => new ShareScanner(excludeNames, options.IsNeverShared, _roots.Current.ExcludedPaths, stateDirectory, message => _log.Write(NodeLogLevel.Verbose, message), WarnOnce);
+        _reconciler = new ShareReconciler(db, _roots, newScanner, Counters, log, _hashing.Signal, () => _progress = null);
+        _maintenance = new MaintenanceQueue(_watcher, _hashing, options, log, _reconciler.ReconcileAllAsync, _reconciler.ReconcilePathsAsync, () => _progress = null, _stopping.Token);
     }
 
     public IndexCounters Counters { get; } = new();
 
     /// <summary>The shared folders and files.</summary>
-    public IReadOnlyList<string> Roots => [.. _roots.All.Select(r => r.FullPath)];
+    public IReadOnlyList<string> Roots => [.. _roots.Current.All.Select(r => r.FullPath)];
 
     /// <summary>True while a reconcile is queued or running, or files wait for hashing.</summary>
-    /// <remarks>
-    /// Work moves through stages (a wish for a full pass, changed paths, maintenance jobs, then the hash pipeline),
-    /// and every hand-off marks the next stage before clearing the previous one, so reading the stages in this order
-    /// never misses work that existed when the read began. The one step back (a hash job asking the feeder to try a
-    /// row again) counts in <see cref="HashPipeline.Rewinds"/>, and a read that saw one starts over.
-    /// </remarks>
-    public bool IsBusy
-    {
-        get
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var rewinds = _hashing.Rewinds;
-                var busy = _fullPassWanted
-                    || _watcher.HasChanges
-                    || Volatile.Read(ref _maintenancePending) > 0
-                    || _hashing.IsBusy;
-                if (busy || rewinds == _hashing.Rewinds || attempt == 3)
-                {
-                    return busy;
-                }
-            }
-        }
-    }
+    public bool IsBusy => _maintenance.IsBusy;
 
     /// <summary>Watchers in use (one per shared folder, one per folder holding shared single files).</summary>
     internal int WatcherCount => _watcher.Count;
@@ -95,14 +62,14 @@ public sealed class ShareIndex : IAsyncDisposable
     {
         var excludeNames = options.Exclude.Select(Wildcard.Parse).ToList();
         var state = ShareRoot.Normalize(stateDirectory);
-        var requested = options.Shares is null ? null : CheckShareable(options.Shares, state);
+        var requested = options.Shares is null ? null : SharePaths.CheckShareable(options.Shares, state);
         var db = IndexDatabase.Open(Path.Combine(state, DatabaseFileName), message => log.Write(NodeLogLevel.Warning, message));
         try
         {
             var index = new ShareIndex(db, options, log, state, excludeNames);
             if (requested is not null)
             {
-                index.ReplaceRoots(requested);
+                index._roots.Replace(requested);
             }
 
             index.Start();
@@ -116,11 +83,18 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Checks paths can be shared: each exists and neither is nor holds the node's state folder. Throws
+    /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
+    /// </summary>
+    public static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
+        SharePaths.CheckShareable(paths, stateDirectory);
+
     /// <summary>Shares more folders or files (or shares again a path that was unpublished inside a shared folder).</summary>
     public Task PublishAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {
-        var checkedPaths = CheckShareable(paths, _stateDirectory);
-        return RunMaintenanceAsync(async token =>
+        var checkedPaths = SharePaths.CheckShareable(paths, _stateDirectory);
+        return _maintenance.RunAsync(async token =>
         {
             foreach (var (path, isFile) in checkedPaths)
             {
@@ -133,7 +107,7 @@ public sealed class ShareIndex : IAsyncDisposable
     public Task UnpublishAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {
         var fullPaths = paths.Select(ShareRoot.Normalize).ToList();
-        return RunMaintenanceAsync(async token =>
+        return _maintenance.RunAsync(async token =>
         {
             foreach (var path in fullPaths)
             {
@@ -143,17 +117,10 @@ public sealed class ShareIndex : IAsyncDisposable
     }
 
     /// <summary>Compares every root with the disk now, and returns when that pass has been applied.</summary>
-    public Task ReconcileAsync(CancellationToken cancellationToken = default) => RunMaintenanceAsync(ReconcileAllAsync, cancellationToken);
+    public Task ReconcileAsync(CancellationToken cancellationToken = default) => _maintenance.RunAsync(_reconciler.ReconcileAllAsync, cancellationToken);
 
     /// <summary>Waits until reconciles are done and every file found has been hashed (or found unreadable).</summary>
-    public async Task WaitIdleAsync(CancellationToken cancellationToken)
-    {
-        // The gauges are updated from several loops; polling them briefly is simpler than a shared signal and costs nothing.
-        while (IsBusy)
-        {
-            await Task.Delay(25, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task WaitIdleAsync(CancellationToken cancellationToken) => _maintenance.WaitIdleAsync(cancellationToken);
 
     /// <summary>
     /// Waits until every file below the given paths has been hashed (or found unreadable); changes elsewhere, such
@@ -164,22 +131,15 @@ public sealed class ShareIndex : IAsyncDisposable
         var fullPaths = paths.Select(ShareRoot.Normalize).ToList();
         while (true)
         {
-            var scopes = _roots.All
-                .SelectMany(root => fullPaths.Select(path => (Root: root, Scope: ScopeOf(root, path))))
-                .Where(s => s.Scope is not null)
-                .ToList();
-            if (Volatile.Read(ref _maintenancePending) == 0
-                && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope!) == 0))
+            var scopes = _roots.Current.ScopesOf(fullPaths);
+            if (!_maintenance.HasJobs
+                && scopes.All(s => _db.CountPending(s.Root.Id, s.Scope) == 0))
             {
                 return;
             }
 
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
-
-        // The part of a root a path covers: all of it when the path holds the root, else the stored path; null when unrelated.
-        static string? ScopeOf(ShareRoot root, string path) =>
-            ShareRoot.Contains(path, root.FullPath) ? string.Empty : root.IsFile ? null : root.StoredPath(path);
     }
 
     /// <summary>Files and bytes hashed of all shared; the counts are read from the index at most once a second.</summary>
@@ -238,7 +198,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
         _stopping.Cancel();
         _watcher.Dispose();
-        _maintenance.Writer.TryComplete();
+        _maintenance.Complete();
         _hashing.Complete();
         if (!await _tasks.WaitAllAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false))
         {
@@ -248,105 +208,17 @@ public sealed class ShareIndex : IAsyncDisposable
         _db.Dispose();
     }
 
-    // ---- start-up and background loops ----
+    // ---- start-up and callbacks ----
 
     private void Start()
     {
-        foreach (var root in _roots.All)
-        {
-            _watcher.Watch(root);
-        }
-
+        _roots.WatchAll();
         _hashing.Start(_tasks, _options.HashWorkers, _stopping.Token);
-        _tasks.Run("index maintenance", MaintenanceLoopAsync);
-        _tasks.Run("index change watch", ChangeLoopAsync);
-
-        // The first pass is queued (and counted) before Open returns, so a wait for hashing right after a start
-        // cannot find nothing pending merely because the pass has not begun.
-        if (_fullPass.TryClaim())
-        {
-            Interlocked.Increment(ref _maintenancePending);
-            if (!_maintenance.Writer.TryWrite(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false)))
-            {
-                throw new InvalidOperationException("the maintenance queue of a new index is full");
-            }
-        }
+        _maintenance.Start(_tasks);
     }
 
-    private async Task MaintenanceLoopAsync()
-    {
-        await foreach (var job in _maintenance.Reader.ReadAllAsync().ConfigureAwait(false))
-        {
-            try
-            {
-                _stopping.Token.ThrowIfCancellationRequested();
-                await job.Work(_stopping.Token).ConfigureAwait(false);
-                job.Done.TrySetResult();
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                job.Done.TrySetCanceled(_stopping.Token);
-            }
-            catch (Exception e)
-            {
-                if (!job.Awaited)
-                {
-                    _log.Write(NodeLogLevel.Error, $"index maintenance failed: {e.Message}");
-                }
-
-                job.Done.TrySetException(e);
-            }
-            finally
-            {
-                _progress = null;
-                Interlocked.Decrement(ref _maintenancePending);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Turns change notifications and the periodic timer into reconciles. Changes are looked at after a quiet moment,
-    /// or at the latest <see cref="MaxChangeDelay"/> after the first one, so a file written without pause cannot hold
-    /// back the others. At most one pass of each kind waits in the queue; changes noted meanwhile join it.
-    /// </summary>
-    private async Task ChangeLoopAsync()
-    {
-        var token = _stopping.Token;
-        var nextFullPass = Environment.TickCount64 + (long)_options.ReconcileInterval.TotalMilliseconds;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
-            {
-                var now = Environment.TickCount64;
-                if (now >= nextFullPass)
-                {
-                    nextFullPass = now + (long)_options.ReconcileInterval.TotalMilliseconds;
-                    _fullPassWanted = true;
-                }
-
-                // Counted as queued before the wish is cleared, so IsBusy never reads false in between.
-                if (_fullPassWanted && _fullPass.TryClaim())
-                {
-                    Interlocked.Increment(ref _maintenancePending);
-                    _fullPassWanted = false;
-                    await EnqueueAsync(new MaintenanceJob(_fullPass.Then(ReconcileAllAsync), Awaited: false), token).ConfigureAwait(false);
-                }
-
-                if (_watcher.IsDue(now, _options.ChangeDelay, MaxChangeDelay) && _changePass.TryClaim())
-                {
-                    Interlocked.Increment(ref _maintenancePending);
-                    await EnqueueAsync(new MaintenanceJob(_changePass.Then(t => ReconcileChangesAsync(_watcher.TakeChanges(), t)), Awaited: false), token).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-        }
-    }
-
-    private bool StillShared(HashJob job) =>
-        _roots.ById.ContainsKey(job.RootId) && !_excludedPaths.Any(excluded => ShareRoot.Contains(excluded, job.FullPath));
+    /// <summary>Change notifications were lost (called by the watcher, so only once the index has started).</summary>
+    private void WantFullPass() => _maintenance.WantFullPass();
 
     /// <summary>A problem seen on every pass (an unreadable folder) is a warning the first time, then verbose.</summary>
     private void WarnOnce(string message)
@@ -357,318 +229,25 @@ public sealed class ShareIndex : IAsyncDisposable
 
     // ---- maintenance work (runs on the maintenance loop only) ----
 
-    private async Task RunMaintenanceAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
-    {
-        var job = new MaintenanceJob(work, Awaited: true);
-        Interlocked.Increment(ref _maintenancePending);
-        await EnqueueAsync(job, cancellationToken).ConfigureAwait(false);
-        await job.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Queues a job the caller has already counted in <see cref="_maintenancePending"/>.</summary>
-    private async Task EnqueueAsync(MaintenanceJob job, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _maintenance.Writer.WriteAsync(job, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            Interlocked.Decrement(ref _maintenancePending);
-            throw;
-        }
-    }
-
-    private async Task ReconcileAllAsync(CancellationToken token)
-    {
-        long linksSkipped = 0;
-        foreach (var root in _roots.All)
-        {
-            linksSkipped += await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
-        }
-
-        Counters.FullPassDone(linksSkipped);
-    }
-
-    private async Task ReconcileChangesAsync(IReadOnlyList<string> paths, CancellationToken token)
-    {
-        try
-        {
-            await ReconcilePathsAsync(paths, token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The paths were taken off the list; a full pass makes sure their changes are not lost.
-            _fullPassWanted = true;
-            throw;
-        }
-    }
-
-    private async Task ReconcilePathsAsync(IReadOnlyList<string> paths, CancellationToken token)
-    {
-        var roots = _roots.All;
-        var scopes = new HashSet<(ShareRoot Root, string Scope)>();
-        foreach (var path in paths)
-        {
-            foreach (var root in roots)
-            {
-                if (root.StoredPath(path) is { } stored)
-                {
-                    scopes.Add((root, root.IsFile ? string.Empty : stored));
-                }
-            }
-        }
-
-        // A folder scope covers the paths below it.
-        foreach (var (root, scope) in scopes)
-        {
-            var covered = scopes.Any(other => other.Root == root && other.Scope != scope
-                && (other.Scope.Length == 0 || scope.StartsWith(other.Scope + "/", StringComparison.Ordinal)));
-            if (!covered)
-            {
-                await ReconcileAsync(root, scope, token).ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Compares a root (or the part of it at <paramref name="scope"/>) with the disk: unchanged files (same size and
-    /// last-write time) are left alone, new and changed ones wait for hashing, vanished ones are removed. Rows below a
-    /// folder that could not be read, or of a root that is not reachable (an unplugged disk), are kept as they are,
-    /// so nothing is hashed again when it comes back. Returns the links skipped.
-    /// </summary>
-    private async Task<long> ReconcileAsync(ShareRoot root, string scope, CancellationToken token)
-    {
-        var scanner = new ShareScanner(
-            _excludeNames,
-            _excludedPaths,
-            _stateDirectory,
-            message => _log.Write(NodeLogLevel.Verbose, message),
-            WarnOnce);
-        var stored = await Task.Run(() => _db.LoadFiles(root.Id, scope), token).ConfigureAwait(false);
-        var added = new List<DiskFile>();
-        var changed = new List<(long, DiskFile)>();
-        var retry = new List<long>();
-        long unchanged = 0;
-        var pending = false;
-        foreach (var file in scanner.Scan(root, scope, token))
-        {
-            if (stored.Remove(file.StoredPath, out var row))
-            {
-                if (row.Size != file.Size || row.Modified != file.Modified)
-                {
-                    changed.Add((row.Id, file));
-                }
-                else if (row.State == SharedFileState.Ready)
-                {
-                    unchanged++;
-                }
-                else if (row.State == SharedFileState.Unreadable)
-                {
-                    retry.Add(row.Id);
-                }
-                else
-                {
-                    // Interrupted before it was hashed (a stop or a crash): the feeder picks it up.
-                    pending = true;
-                }
-            }
-            else
-            {
-                added.Add(file);
-            }
-
-            if (added.Count + changed.Count + retry.Count >= ReconcileBatch)
-            {
-                await FlushAsync([]).ConfigureAwait(false);
-            }
-        }
-
-        if (scanner.RootUnreachable)
-        {
-            if (_unreachableRoots.TryAdd(root.Id, 0))
-            {
-                _log.Write(NodeLogLevel.Warning, $"shared '{root.FullPath}' is not reachable; its {stored.Count} indexed file(s) are kept until it is back");
-            }
-
-            return 0;
-        }
-
-        _unreachableRoots.TryRemove(root.Id, out _);
-        var removed = stored
-            .Where(entry => !scanner.UnreadableFolders.Any(folder => folder.Length == 0 || entry.Key.StartsWith(folder + "/", StringComparison.Ordinal)))
-            .Select(entry => entry.Value.Id)
-            .ToList();
-        await FlushAsync(removed).ConfigureAwait(false);
-        if (pending)
-        {
-            _hashing.Signal();
-        }
-
-        Counters.Unchanged(unchanged);
-        Counters.Reconciled();
-        _progress = null;
-        return scanner.LinksSkipped;
-
-        async Task FlushAsync(List<long> removedIds)
-        {
-            var batchAdded = added.ToList();
-            var batchChanged = changed.ToList();
-            var batchRetry = retry.ToList();
-            added.Clear();
-            changed.Clear();
-            retry.Clear();
-            await Task.Run(() => _db.ApplyChanges(root.Id, batchAdded, batchChanged, batchRetry, removedIds), token).ConfigureAwait(false);
-            if (batchAdded.Count + batchChanged.Count + batchRetry.Count > 0)
-            {
-                _hashing.Signal();
-            }
-
-            if (removedIds.Count > 0)
-            {
-                _log.Write(NodeLogLevel.Verbose, $"{removedIds.Count} file(s) no longer in '{root.FullPath}'");
-            }
-        }
-    }
-
     private async Task PublishOneAsync(string path, bool isFile, CancellationToken token)
     {
-        var excludedPaths = _excludedPaths;
-        if (_roots.All.FirstOrDefault(r => r.StoredPath(path) is not null) is { } container)
+        if (_roots.Publish(path, isFile) is { } changed)
         {
-            var excludedAbove = excludedPaths.FirstOrDefault(excluded => !ShareRoot.PathComparer.Equals(excluded, path) && ShareRoot.Contains(excluded, path));
-            if (excludedAbove is not null)
-            {
-                throw new ArgumentException($"'{path}' is inside '{excludedAbove}', which was unpublished; publish that folder again (or exclude what you do not want with -Exclude)");
-            }
-
-            if (excludedPaths.Contains(path))
-            {
-                SetExcluded(path, excluded: false);
-                await ReconcileAsync(container, container.StoredPath(path)!, token).ConfigureAwait(false);
-            }
-            else
-            {
-                _log.Write(NodeLogLevel.Verbose, $"'{path}' is already shared (in '{container.FullPath}')");
-            }
-
-            return;
+            await _reconciler.ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
-
-        var root = AddRoot(path, isFile);
-
-        // A new folder that holds roots shared before takes over their files (hashed already, so not read again);
-        // paths unpublished inside them stay unpublished.
-        foreach (var inner in _roots.All.Where(r => r.Id != root.Id && ShareRoot.Contains(path, r.FullPath)))
-        {
-            AbsorbRoot(inner, root);
-        }
-
-        _watcher.Watch(root);
-        _log.Write(NodeLogLevel.Information, $"sharing '{path}'");
-        await ReconcileAsync(root, string.Empty, token).ConfigureAwait(false);
     }
 
     private async Task UnpublishOneAsync(string path, CancellationToken token)
     {
-        var roots = _roots.All;
-        var removedRoots = roots.Where(r => ShareRoot.Contains(path, r.FullPath)).ToList();
-        foreach (var root in removedRoots)
+        if (_roots.Unpublish(path) is { } changed)
         {
-            RemoveRoot(root, keepExclusions: false);
-            _log.Write(NodeLogLevel.Information, $"no longer sharing '{root.FullPath}'");
+            await _reconciler.ReconcileAsync(changed.Root, changed.Scope, token).ConfigureAwait(false);
         }
-
-        if (removedRoots.Count > 0)
-        {
-            return;
-        }
-
-        var container = roots.FirstOrDefault(r => r.StoredPath(path) is not null)
-            ?? throw new ArgumentException($"'{path}' is not shared by this node");
-        SetExcluded(path, excluded: true);
-        _log.Write(NodeLogLevel.Information, $"no longer sharing '{path}' (inside '{container.FullPath}')");
-        await ReconcileAsync(container, container.StoredPath(path)!, token).ConfigureAwait(false);
-    }
-
-    private void ReplaceRoots(IReadOnlyList<(string Path, bool IsFile)> requested)
-    {
-        // A requested path inside another requested folder adds nothing.
-        var wanted = requested
-            .Where(p => !requested.Any(other => other.Path != p.Path && !other.IsFile && ShareRoot.Contains(other.Path, p.Path)))
-            .Distinct()
-            .ToList();
-        foreach (var (path, isFile) in wanted.Where(w => !_roots.All.Any(r => r.FullPath == w.Path && r.IsFile == w.IsFile)))
-        {
-            AddRoot(path, isFile);
-        }
-
-        var kept = _roots.All.Where(r => wanted.Contains((r.FullPath, r.IsFile))).ToList();
-        foreach (var root in _roots.All.Where(r => !wanted.Contains((r.FullPath, r.IsFile))))
-        {
-            if (kept.FirstOrDefault(k => !k.IsFile && ShareRoot.Contains(k.FullPath, root.FullPath)) is { } outer)
-            {
-                AbsorbRoot(root, outer);
-            }
-            else
-            {
-                RemoveRoot(root, keepExclusions: false);
-            }
-        }
-    }
-
-    private ShareRoot AddRoot(string path, bool isFile)
-    {
-        var root = _db.AddRoot(path, isFile);
-        _roots = new RootSet([.. _roots.All, root]);
-        return root;
-    }
-
-    /// <summary>Hands a root's files (and the paths unpublished in it) to a shared folder that holds it.</summary>
-    private void AbsorbRoot(ShareRoot inner, ShareRoot outer)
-    {
-        _db.MergeRoot(inner, outer);
-        ForgetRoot(inner);
-    }
-
-    private void RemoveRoot(ShareRoot root, bool keepExclusions)
-    {
-        _db.RemoveRoot(root.Id);
-        ForgetRoot(root);
-        if (!keepExclusions)
-        {
-            foreach (var excluded in _excludedPaths.Where(p => ShareRoot.Contains(root.FullPath, p)).ToList())
-            {
-                SetExcluded(excluded, excluded: false);
-            }
-        }
-    }
-
-    private void ForgetRoot(ShareRoot root)
-    {
-        _roots = new RootSet(_roots.All.Where(r => r.Id != root.Id));
-        _watcher.Unwatch(root);
-    }
-
-    private void SetExcluded(string path, bool excluded)
-    {
-        _db.SetExcluded(path, excluded);
-        var copy = new HashSet<string>(_excludedPaths, ShareRoot.PathComparer);
-        if (excluded)
-        {
-            copy.Add(path);
-        }
-        else
-        {
-            copy.Remove(path);
-        }
-
-        _excludedPaths = copy;
     }
 
     private SharedFile? ToSharedFile(IndexedFile file)
     {
-        return !_roots.ById.TryGetValue(file.RootId, out var root)
+        return !_roots.Current.ById.TryGetValue(file.RootId, out var root)
             ? null
             : new SharedFile
             {
@@ -682,66 +261,6 @@ public sealed class ShareIndex : IAsyncDisposable
                 Error = file.Error,
                 Share = root.FullPath,
             };
-    }
-
-    /// <summary>
-    /// Checks paths can be shared: each exists and neither is nor holds the node's state folder. Throws
-    /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
-    /// </summary>
-    public static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
-        [.. paths.Select(path => CheckShareable(path, ShareRoot.Normalize(stateDirectory)))];
-
-    private static (string Path, bool IsFile) CheckShareable(string path, string stateDirectory)
-    {
-        var full = ShareRoot.Normalize(path);
-        var isFile = File.Exists(full);
-        if (!isFile && !Directory.Exists(full))
-        {
-            throw new FileNotFoundException($"cannot share '{path}': no such file or folder");
-        }
-
-        if (ShareRoot.Contains(full, stateDirectory) || ShareRoot.Contains(stateDirectory, full))
-        {
-            throw new ArgumentException($"cannot share '{path}': it holds the node's state folder '{stateDirectory}', and nothing is ever written into a shared folder");
-        }
-
-        return (full, isFile);
-    }
-
-    private sealed record MaintenanceJob(Func<CancellationToken, Task> Work, bool Awaited)
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed record CachedProgress(IndexProgress Value, long Ticks);
-
-    /// <summary>The shared roots as one immutable value, with a lookup by id.</summary>
-    private sealed class RootSet
-    {
-        public RootSet(IEnumerable<ShareRoot> roots)
-        {
-            All = [.. roots];
-            ById = All.ToDictionary(r => r.Id);
-        }
-
-        public IReadOnlyList<ShareRoot> All { get; }
-
-        public IReadOnlyDictionary<long, ShareRoot> ById { get; }
-    }
-
-    /// <summary>A background pass of which at most one waits in the queue; further wishes join it.</summary>
-    private sealed class OncePass
-    {
-        private int _queued;
-
-        public bool TryClaim() => Interlocked.CompareExchange(ref _queued, 1, 0) == 0;
-
-        /// <summary>The job's work: it frees the claim as it starts, so changes noted while it runs queue the next pass.</summary>
-        public Func<CancellationToken, Task> Then(Func<CancellationToken, Task> work) => token =>
-        {
-            Volatile.Write(ref _queued, 0);
-            return work(token);
-        };
     }
 }
 

@@ -164,7 +164,7 @@ public sealed class P2PNode : IAsyncDisposable
         try
         {
             var log = new NodeLog();
-            index = ShareIndex.Open(state.FullPath, options.Index, log);
+            index = ShareIndex.Open(state.FullPath, options.Index.WithNeverShared(PartialFile.IsPartialName), log);
             listener = TcpConnectionListener.Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? LocalAddresses.AdvertisedHostFor(listenAddress);
             var node = new P2PNode(options, name, state, listener, host, log, index);
