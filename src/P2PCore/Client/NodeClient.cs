@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using P2PTransfer.Net;
-using P2PTransfer.Node;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Client;
@@ -39,7 +38,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
     public static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
-        var (connection, welcome) = await Handshake.DialAsync(dialer, address, NodeOptions.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
         return new NodeClient(connection, welcome, address);
     }
 

@@ -1,4 +1,5 @@
 using P2PTransfer.Index;
+using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Node;
 
@@ -6,7 +7,7 @@ namespace P2PTransfer.Node;
 public sealed class NodeOptions
 {
     /// <summary>The port a node listens on when none is given.</summary>
-    public const int DefaultPort = 47100;
+    public const int DefaultPort = ProtocolLimits.DefaultPort;
 
     /// <summary>Display name and, unless <see cref="StateDirectory"/> is given, the name of the state folder.</summary>
     public string? Name { get; set; }

@@ -6,6 +6,9 @@ public static class ProtocolLimits
     /// <summary>Protocol version spoken by this build.</summary>
     public const ushort Version = 1;
 
+    /// <summary>The port a node listens on when none is given, and the port of an endpoint written without one.</summary>
+    public const int DefaultPort = 47100;
+
     /// <summary>"P2PT": the first four payload bytes of Hello.</summary>
     public const uint Magic = 0x50325054;
 

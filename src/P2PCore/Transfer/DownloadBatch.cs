@@ -94,7 +94,7 @@ public sealed class DownloadBatch : IAsyncDisposable
 
         try
         {
-            Net.NetworkAddress.Parse(source, _options.DefaultPort);
+            Net.NetworkAddress.Parse(source, ProtocolLimits.DefaultPort);
         }
         catch (FormatException ex)
         {

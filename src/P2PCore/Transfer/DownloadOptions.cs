@@ -6,9 +6,6 @@ public sealed class DownloadOptions
     /// <summary>Folder the files go to; created if missing.</summary>
     public required string Destination { get; init; }
 
-    /// <summary>The port of a source given as a host alone (the network's default port).</summary>
-    public required int DefaultPort { get; init; }
-
     /// <summary>Files downloaded at once.</summary>
     public int ThrottleLimit { get; init; } = TransferLimits.DefaultThrottleLimit;
 

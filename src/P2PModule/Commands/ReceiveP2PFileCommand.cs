@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using P2PTransfer.Node;
 using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Module.Commands;
@@ -74,7 +73,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
             }
 
             _batch = new DownloadBatch(
-                new DownloadOptions { Destination = destination, DefaultPort = NodeOptions.DefaultPort, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace },
+                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace },
                 StopToken);
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)

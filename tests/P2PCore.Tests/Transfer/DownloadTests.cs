@@ -2,8 +2,8 @@ using System.Diagnostics;
 using P2PTransfer.Common;
 using P2PTransfer.Index;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
@@ -18,7 +18,7 @@ namespace P2PTransfer.Tests.Transfer;
 public class DownloadTests
 {
     private static DownloadBatch Batch(string destination, bool force = false, int maxSources = TransferLimits.DefaultMaxSources, TimeSpan? stall = null, CancellationToken cancellationToken = default) =>
-        new(new DownloadOptions { Destination = destination, DefaultPort = NodeOptions.DefaultPort, Force = force, MaxSources = maxSources, StallTimeout = stall ?? TransferLimits.StallTimeout }, cancellationToken);
+        new(new DownloadOptions { Destination = destination, Force = force, MaxSources = maxSources, StallTimeout = stall ?? TransferLimits.StallTimeout }, cancellationToken);
 
     private static void AssertArrived(DownloadItem item, byte[] content)
     {
@@ -148,7 +148,7 @@ public class DownloadTests
 
         var hash = HashOf(content);
         // Paced (about 2 s in all), so the first source cannot take the whole file before the others have connected.
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), DefaultPort = NodeOptions.DefaultPort, MaxBytesPerSecond = 10 * MiB });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 10 * MiB });
         var item = batch.Add(hash, "shared.bin", content.Length, servers[0].Endpoint)!;
         Assert.Null(batch.Add(hash, "shared.bin", content.Length, servers[1].Endpoint));
         Assert.Null(batch.Add(hash.ToLowerInvariant(), null, null, servers[2].Endpoint));
@@ -192,7 +192,7 @@ public class DownloadTests
         var first = (await StartSharingAsync(nodes, "s0", 1, [("big.bin", big), .. small])).Node;
         var second = (await StartSharingAsync(nodes, "s1", 2, [("big.bin", big)])).Node;
         const long rate = 4 * MiB;
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), DefaultPort = NodeOptions.DefaultPort, MaxBytesPerSecond = rate });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = rate });
 
         var clock = Stopwatch.StartNew();
         var item = batch.Add(HashOf(big), "big.bin", big.Length, first.Endpoint)!;
@@ -385,7 +385,7 @@ public class DownloadTests
         await using (var slow = new LatencyProxy("127.0.0.1", first.Endpoint, TimeSpan.FromMilliseconds(10)))
         {
             slow.HoldUpstreamAfter(3 * MiB);
-            await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, DefaultPort = NodeOptions.DefaultPort, MaxBytesPerSecond = 2 * MiB });
+            await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, MaxBytesPerSecond = 2 * MiB });
             var item = batch.Add(HashOf(content), "f.bin", content.Length, slow.Endpoint)!;
             Assert.True(await Eventually.TrueAsync(() => item.BytesDone >= 2 * MiB, Wait), $"progress: {item.BytesDone}");
             if (interruption == "cancelled")
@@ -1021,7 +1021,7 @@ public class DownloadTests
 
         // The good source is slow and the download paced (about 2 s), so the others are surely tried while it works.
         await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(10));
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), DefaultPort = NodeOptions.DefaultPort, MaxBytesPerSecond = 2 * MiB });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxBytesPerSecond = 2 * MiB });
         var item = batch.Add(hash, "f.bin", null, slow.Endpoint)!;
         batch.Add(hash, null, null, stranger.Endpoint);
         batch.Add(hash, null, null, closedPort);
@@ -1042,7 +1042,7 @@ public class DownloadTests
         var second = (await StartSharingAsync(nodes, "b", 2, [("b.bin", Content(100, 126))])).Node;
         var missing = Content((2 * MiB) + 1, 127);
         var hash = HashOf(missing);
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), DefaultPort = NodeOptions.DefaultPort, ThrottleLimit = 1 });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), ThrottleLimit = 1 });
         await using var blocker = await QueueBehindASlowDownloadAsync(nodes, batch);
 
         var item = batch.Add(hash, "m.bin", null, first.Endpoint)!;

@@ -1,10 +1,9 @@
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using P2PTransfer.Net;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
-using P2PTransfer.Node;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Transfer;
 
 namespace P2PTransfer.Tests.Transfer;
@@ -162,7 +161,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
     private async Task<DownloadItem> DownloadAsync(byte[] hash, string name, long? size, string source, TimeSpan? stall = null)
     {
-        await using var batch = new DownloadBatch(new DownloadOptions { Destination = _root, DefaultPort = NodeOptions.DefaultPort, StallTimeout = stall ?? TransferLimits.StallTimeout });
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = _root, StallTimeout = stall ?? TransferLimits.StallTimeout });
         var item = batch.Add(Convert.ToHexString(hash), name, size, source)!;
         await batch.WhenAllAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return item;

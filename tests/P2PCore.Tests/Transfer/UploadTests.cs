@@ -1,9 +1,8 @@
 using System.Buffers.Binary;
 using P2PTransfer.Client;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
-using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
 
 namespace P2PTransfer.Tests.Transfer;

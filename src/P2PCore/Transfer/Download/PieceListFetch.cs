@@ -1,4 +1,3 @@
-using P2PTransfer.Client;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Transfer;
