@@ -62,7 +62,14 @@ public sealed class P2PNode : IAsyncDisposable
             throw new ArgumentException($"'{Text.Escape(Text.Truncate(Name, 100))}' is not a valid node name: use letters, digits, '.', '_' or '-' (at most 64), the first a letter or digit");
         }
         StartedAt = DateTimeOffset.Now;
-        Search = new SearchRouter(this, options);
+        Search = new SearchRouter(
+            new SourceNode(Id, Name, Endpoint),
+            new NodeSearchLinks(this),
+            Work,
+            Index.Search,
+            Log,
+            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4), NodeOptions.DefaultPort),
+            () => Status != NodeStatus.Running);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
     }
 
@@ -206,7 +213,7 @@ public sealed class P2PNode : IAsyncDisposable
             throw new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself ({address} is this node)");
         }
 
-        var link = new PeerLink(this, connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, Interlocked.Increment(ref _linkSequence));
+        var link = new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, Interlocked.Increment(ref _linkSequence), Log, Search, l => new P2PPeer(l, this));
         var (registered, kept, refusal) = RegisterOutbound(link, dialStarted);
         if (registered)
         {
@@ -446,7 +453,7 @@ public sealed class P2PNode : IAsyncDisposable
         }
 
         // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
-        var link = new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, Interlocked.Increment(ref _linkSequence));
+        var link = new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, Interlocked.Increment(ref _linkSequence), Log, Search, l => new P2PPeer(l, this));
         if (!RegisterInbound(link, welcome))
         {
             await RefuseClosing(connection).ConfigureAwait(false);
