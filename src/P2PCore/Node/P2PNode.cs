@@ -17,7 +17,7 @@ namespace P2PTransfer.Node;
 /// A running node: the server that accepts clients and peer links, and the composition root of the engine.
 /// Many nodes may run in one process; nothing here is static.
 /// </summary>
-public sealed class P2PNode : IAsyncDisposable
+public sealed class P2PNode : IAsyncDisposable, IPeerHost
 {
     private static readonly TimeSpan KeepAliveTick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
@@ -213,7 +213,7 @@ public sealed class P2PNode : IAsyncDisposable
             throw new P2PException(ProtocolError.SelfLink, $"cannot link node {Name} to itself ({address} is this node)");
         }
 
-        var link = new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, Interlocked.Increment(ref _linkSequence), Log, Search, l => new P2PPeer(l, this));
+        var link = new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, Interlocked.Increment(ref _linkSequence), Log, new NodeSearchLinks(this), l => new P2PPeer(l, this));
         var (registered, kept, refusal) = RegisterOutbound(link, dialStarted);
         if (registered)
         {
@@ -453,7 +453,7 @@ public sealed class P2PNode : IAsyncDisposable
         }
 
         // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
-        var link = new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, Interlocked.Increment(ref _linkSequence), Log, Search, l => new P2PPeer(l, this));
+        var link = new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, Interlocked.Increment(ref _linkSequence), Log, new NodeSearchLinks(this), l => new P2PPeer(l, this));
         if (!RegisterInbound(link, welcome))
         {
             await RefuseClosing(connection).ConfigureAwait(false);
@@ -500,7 +500,7 @@ public sealed class P2PNode : IAsyncDisposable
             return;
         }
 
-        Search.OnLinkEnded(link);
+        Search.OnLinkEnded(PeerSearchLink.Of(link));
 
         lock (_gate)
         {

@@ -2,7 +2,6 @@ using P2PTransfer.Common;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
-using P2PTransfer.Search;
 
 namespace P2PTransfer.Peers;
 
@@ -25,8 +24,8 @@ public enum PeerState
 }
 
 /// <summary>
-/// A lasting link between two servers; either side may send requests over it. The search frames it receives go
-/// to <paramref name="search"/>; what it shows of itself (<see cref="Snapshot"/>) is made by <paramref name="snapshot"/>,
+/// A lasting link between two servers; either side may send requests over it. The requests it receives go to
+/// <paramref name="requests"/>; what it shows of itself (<see cref="Snapshot"/>) is made by <paramref name="snapshot"/>,
 /// which knows the node that holds it.
 /// </summary>
 public sealed class PeerLink(
@@ -37,9 +36,9 @@ public sealed class PeerLink(
     string remoteEndpoint,
     long sequence,
     NodeLog log,
-    ILinkSearchHandler search,
+    IPeerRequestHandler requests,
     Func<PeerLink, P2PPeer> snapshot)
-    : Session(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available), ISearchLink
+    : Session(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available)
 {
     public PeerDirection Direction { get; } = direction;
 
@@ -50,13 +49,7 @@ public sealed class PeerLink(
         ? PeerState.Disconnected
         : RemoteAvailability == NodeAvailability.Closing ? PeerState.RemoteClosing : PeerState.Connected;
 
-    bool ISearchLink.RemoteIsClosing => RemoteAvailability == NodeAvailability.Closing;
-
     public P2PPeer Snapshot() => snapshot(this);
-
-    /// <summary>Queues a frame when more than <paramref name="headroom"/> places of the send queue are free.</summary>
-    public bool TrySend(IMessage frame, int headroom) =>
-        Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - headroom && Connection.TrySend(frame);
 
     protected override bool TakesRequest(MessageCode code) => code is MessageCode.Query or MessageCode.QueryHit;
 
@@ -65,10 +58,10 @@ public sealed class PeerLink(
         switch (message)
         {
             case Query query:
-                search.OnQuery(this, query);
+                requests.OnQuery(this, query);
                 return ValueTask.FromResult(true);
             case QueryHit hit:
-                search.OnQueryHit(this, hit);
+                requests.OnQueryHit(this, hit);
                 return ValueTask.FromResult(true);
             default:
                 return base.HandleRequestAsync(message, cancellationToken);

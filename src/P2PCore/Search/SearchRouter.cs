@@ -18,7 +18,7 @@ namespace P2PTransfer.Search;
 /// It knows the node only through what it is given: its own identity, its links, its work tracker, its index, its
 /// log, whether it is closing, and a clock, so it runs as well over in-memory links on a virtual clock.
 /// </remarks>
-public sealed class SearchRouter : ILinkSearchHandler
+public sealed class SearchRouter
 {
     private readonly SourceNode _self;
     private readonly RouteHop _selfHop;
