@@ -14,13 +14,12 @@ internal sealed class ResponseRouter(
     ISearchLinks links,
     LinkSearchStates linkStates,
     RequestCache requests,
+    ResponseCache responses,
     Func<Guid, NetworkSearch?> searchOf,
     DirectDelivery direct,
     NodeLog log,
     SearchCounters counters)
 {
-    private readonly ResponseCache _responses = new();
-
     /// <summary>A QueryHit from a linked server.</summary>
     public void OnQueryHit(ISearchLink from, QueryHit hit)
     {
@@ -44,7 +43,7 @@ internal sealed class ResponseRouter(
             return;
         }
 
-        if (!_responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
+        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
         {
             counters.DuplicateResponse();
             return;
@@ -75,7 +74,7 @@ internal sealed class ResponseRouter(
             return;
         }
 
-        if (!_responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
+        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
         {
             counters.DuplicateResponse();
             return;
@@ -87,7 +86,7 @@ internal sealed class ResponseRouter(
     /// <summary>Sends this node's own answer to a peer's request back along its stack; it is remembered as routed.</summary>
     public void SendOwn(QueryHit hit)
     {
-        _responses.TryAdd(hit.RequestId, self, hit.Batch);
+        responses.TryAdd(hit.RequestId, self, hit.Batch);
         Send(hit, Guid.Empty);
     }
 

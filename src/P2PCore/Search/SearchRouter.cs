@@ -29,7 +29,7 @@ public sealed class SearchRouter
     private readonly Channel<CascadeItem> _queue;
     private readonly Channel<CascadeItem> _ownQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(256) { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, NetworkSearch> _searches = new();
-    private readonly RequestCache _requests = new();
+    private readonly RequestCache _requests;
     private readonly LinkSearchStates _linkStates;
     private readonly DirectDelivery _direct;
     private readonly QueryForwarder _forwarder;
@@ -39,7 +39,7 @@ public sealed class SearchRouter
 
     /// <param name="self">This node as the source of its answers; its id and endpoint are what it pushes on a request's stack.</param>
     /// <param name="closing">True once the node is closing: it takes no more requests from its links.</param>
-    /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses); the system's by default.</param>
+    /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses, the caches' ages); the system's by default.</param>
     public SearchRouter(
         SourceNode self,
         ISearchLinks links,
@@ -61,12 +61,13 @@ public sealed class SearchRouter
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _requests = new RequestCache(clock: _clock);
         _linkStates = new LinkSearchStates(options, _clock);
         _direct = new DirectDelivery(
             new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), options.DefaultPort, log, Counters);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
-        _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, SearchOf, _direct, log, Counters);
+        _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, log, Counters);
         _answerer = new LocalAnswerer(self, work, findLocal, _responses, log, Counters);
     }
 
