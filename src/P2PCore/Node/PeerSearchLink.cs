@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using P2PTransfer.Net;
 using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Search;

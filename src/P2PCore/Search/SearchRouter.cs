@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using P2PTransfer.Common;
-using P2PTransfer.Net;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
 
@@ -16,7 +15,8 @@ namespace P2PTransfer.Search;
 /// </summary>
 /// <remarks>
 /// It knows the node only through what it is given: its own identity, its links, its work tracker, its index, its
-/// log, whether it is closing, and a clock, so it runs as well over in-memory links on a virtual clock.
+/// log, whether it is closing, and a clock, so a simulation can run it over in-memory links on a virtual clock
+/// (direct delivery still dials the entry server).
 /// </remarks>
 public sealed class SearchRouter
 {
