@@ -126,7 +126,7 @@ Describe 'Searching when nodes fail or close' {
         $nodes = 0..2 | ForEach-Object { Start-SharingNode $_ }
         Connect-Nodes $nodes @(@(0, 1), @(0, 2))
         # Work under way keeps n1 closing (draining) for the length of the test.
-        $work = New-Object P2PTransfer.Node.WorkLease
+        $work = New-Object P2PTransfer.Common.WorkLease
         $nodes[1].Work.TryBegin([ref] $work) | Should -BeTrue
         $stopping = $nodes[1].StopAsync([timespan]::FromSeconds(20))
         try {

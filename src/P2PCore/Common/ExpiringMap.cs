@@ -2,10 +2,12 @@ namespace P2PTransfer.Common;
 
 /// <summary>
 /// A map whose entries expire after a lifetime and whose size is capped (oldest entries go first), so a cache fed
-/// from the network has bounded memory. Not thread-safe: its owner locks.
+/// from the network has bounded memory. Not thread-safe: its owner locks. Ages are read from the clock it is given
+/// (the system's by default).
 /// </summary>
-internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime) where TKey : notnull
+internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime, TimeProvider? clock = null) where TKey : notnull
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly Dictionary<TKey, (TValue Value, long Sequence)> _entries = [];
     private readonly Queue<(TKey Key, long Sequence, long AddedAt)> _order = new();
     private readonly long _lifetimeMs = (long)lifetime.TotalMilliseconds;
@@ -15,7 +17,7 @@ internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime)
 
     public bool TryGetValue(TKey key, out TValue value)
     {
-        Expire(Environment.TickCount64);
+        Expire(ClockMilliseconds.Now(_clock));
         if (_entries.TryGetValue(key, out var entry))
         {
             value = entry.Value;
@@ -29,7 +31,7 @@ internal sealed class ExpiringMap<TKey, TValue>(int capacity, TimeSpan lifetime)
     /// <summary>Adds the key unless present; returns false (and the present value) when it was there already.</summary>
     public bool TryAdd(TKey key, TValue value, out TValue existing)
     {
-        long now = Environment.TickCount64;
+        long now = ClockMilliseconds.Now(_clock);
         Expire(now);
         if (_entries.TryGetValue(key, out var entry))
         {

@@ -4,12 +4,14 @@ namespace P2PTransfer.Common;
 /// A token bucket: <see cref="PerSecond"/> tokens a second on average, bursts up to <see cref="Burst"/>.
 /// Counting requests, it lets a peer or client send what a busy network needs while a flood from it is dropped, not
 /// queued (<see cref="TryTake"/>); counting bytes, it paces a download to a bandwidth (<see cref="TryTakeOnCredit"/>).
+/// Reads time from the clock it is given (the system's by default), so a simulation can run it on a virtual one.
 /// </summary>
-public sealed class RateLimit(double perSecond, double burst)
+public sealed class RateLimit(double perSecond, double burst, TimeProvider? clock = null)
 {
     private readonly object _gate = new();
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private double _tokens = burst;
-    private long _updatedAt = Environment.TickCount64;
+    private long _updatedAt = ClockMilliseconds.Now(clock ?? TimeProvider.System);
 
     public double PerSecond { get; } = perSecond;
 
@@ -63,7 +65,7 @@ public sealed class RateLimit(double perSecond, double burst)
 
     private void Refill()
     {
-        long now = Environment.TickCount64;
+        long now = ClockMilliseconds.Now(_clock);
         _tokens = Math.Min(Burst, _tokens + ((now - _updatedAt) * PerSecond / 1000.0));
         _updatedAt = now;
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol.Messages;
@@ -16,8 +15,7 @@ namespace P2PTransfer.Node;
 internal sealed class ClientSession(ServingNode node, FrameConnection connection, Hello hello)
     : Session(connection, hello.NodeId, hello.Name, hello.Endpoint.Length > 0 ? hello.Endpoint : connection.RemoteEndPoint, NodeAvailability.Available)
 {
-    private readonly ConcurrentDictionary<uint, NetworkSearch> _searches = new();
-    private readonly ConcurrentDictionary<NetworkSearch, Task> _streams = new();
+    private readonly ClientSearches _searches = new();
     private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
     private Upload? _upload;
@@ -25,7 +23,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
     /// <summary>Ends the client's searches and its upload when its connection has gone.</summary>
     internal void EndWork()
     {
-        foreach (var search in _searches.Values)
+        foreach (var search in _searches.Open())
         {
             search.Cancel();
         }
@@ -68,10 +66,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
                 StartSearch(request);
                 return true;
             case SearchCancel cancel:
-                if (_searches.TryGetValue(cancel.SearchId, out var search))
-                {
-                    search.Cancel();
-                }
+                _searches.Find(cancel.SearchId)?.Cancel();
 
                 return true;
             case QueryHit hit:
@@ -124,7 +119,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
 
     private void StartSearch(SearchRequest request)
     {
-        if (_searches.ContainsKey(request.SearchId))
+        if (_searches.IsInUse(request.SearchId))
         {
             Refuse(request.SearchId, ProtocolError.InvalidQuery, $"search id {request.SearchId} is already in use on this connection");
             return;
@@ -136,7 +131,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
             return;
         }
 
-        if (_searches.Count >= SearchLimits.MaxSearchesPerClient)
+        if (_searches.OpenCount >= SearchLimits.MaxSearchesPerClient)
         {
             Refuse(request.SearchId, ProtocolError.TooManySearches, $"a client may have {SearchLimits.MaxSearchesPerClient} searches open at once on node {node.Name}");
             return;
@@ -164,9 +159,8 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
             return;
         }
 
-        _searches[request.SearchId] = search;
         var streamed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _streams[search] = streamed.Task;
+        _searches.Add(request.SearchId, search, streamed.Task);
         node.Tasks.Run($"search {request.SearchId} for {RemoteEndpoint}", async () =>
         {
             try
@@ -175,7 +169,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
             }
             finally
             {
-                _streams.TryRemove(search, out _);
+                _searches.Remove(search);
                 streamed.TrySetResult();
             }
         });
@@ -189,14 +183,14 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
     /// </summary>
     internal async Task CloseForShutdownAsync(string goodbye, TimeSpan within)
     {
-        foreach (var search in _searches.Values)
+        foreach (var search in _searches.Open())
         {
             search.End(SearchEndReason.NodeClosing);
         }
 
         try
         {
-            await Task.WhenAll(_streams.Values).WaitAsync(within).ConfigureAwait(false);
+            await _searches.AllStreamed().WaitAsync(within).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -230,7 +224,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
             var status = SearchEndStatus.Of(reason);
 
             // The id is free again before the client can read that the search is over.
-            _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));
+            _searches.ReleaseId(search);
             await SendWithinAsync(SearchDone.Create(searchId, status, (uint)search.Results, (uint)search.Sources, reason.ToString())).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is P2PException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
@@ -240,7 +234,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
         }
         finally
         {
-            _searches.TryRemove(new KeyValuePair<uint, NetworkSearch>(searchId, search));
+            _searches.ReleaseId(search);
         }
     }
 

@@ -14,7 +14,7 @@ namespace P2PTransfer.Node;
 /// and the sessions' supervisor, and drives its start and graceful stop.
 /// Many nodes may run in one process; nothing here is static.
 /// </summary>
-public sealed class P2PNode : IAsyncDisposable
+public sealed class P2PNode : IAsyncDisposable, IPeerHost
 {
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
@@ -45,19 +45,27 @@ public sealed class P2PNode : IAsyncDisposable
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
-        Search = new SearchRouter(this, options);
-        Uploads = new UploadService(index, Work, options.MaxUploads, name);
-        var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
             link => Raise(PeerConnected, new PeerEventArgs(link.Snapshot())),
             link => Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot())));
-        _sessions = new SessionSupervisor(_links, liveness, Counters, Log, _tasks, Search.OnLinkEnded, _stopping.Token);
+        Search = new SearchRouter(
+            new SourceNode(Id, Name, Endpoint),
+            new NodeSearchLinks(_links),
+            Work,
+            Index.Search,
+            Log,
+            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4), NodeOptions.DefaultPort),
+            () => Status != NodeStatus.Running);
+        Uploads = new UploadService(index, Work, options.MaxUploads, name);
+        var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
+        var searchFrames = new PeerSearchFrames(Search);
+        _sessions = new SessionSupervisor(_links, liveness, Counters, Log, _tasks, link => Search.OnLinkEnded(PeerSearchLink.Of(link)), _stopping.Token);
         _server = new NodeListener(listener, identity, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
-            (connection, hello) => new PeerLink(this, connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, _links.NextSequence()),
+            (connection, hello) => new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)),
             _sessions.RunAsync);
         _peerDialer = new PeerDialer(TcpDialer.Instance, identity, options.HandshakeTimeout, _links, _sessions,
-            (connection, welcome) => new PeerLink(this, connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, _links.NextSequence()));
+            (connection, welcome) => new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)));
     }
 
     /// <summary>Raised on an engine thread when a peer link is in use.</summary>
@@ -194,11 +202,7 @@ public sealed class P2PNode : IAsyncDisposable
         return await _peerDialer.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Live links, for cascading.</summary>
-    internal IReadOnlyList<PeerLink> LinkedPeers() => _links.LiveLinks();
-
-    internal PeerLink? FindPeer(Guid nodeId) => _links.Find(nodeId);
-
+    /// <summary>The live peer links, as views.</summary>
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _links.LiveLinks().Select(l => l.Snapshot())];
 
     /// <summary>Closes the link to a node, waiting until the other node has let go of it; false if there was none.</summary>

@@ -1,11 +1,9 @@
-using P2PTransfer.Node;
-
 namespace P2PTransfer.Peers;
 
 /// <summary>A peer link as Get-P2PPeer shows it: a snapshot taken when it was asked for.</summary>
 public sealed class P2PPeer
 {
-    internal P2PPeer(PeerLink link, P2PNode localNode)
+    internal P2PPeer(PeerLink link, IPeerHost localNode)
     {
         NodeId = link.RemoteId;
         Name = link.RemoteName;
@@ -51,7 +49,7 @@ public sealed class P2PPeer
     public long FramesReceived { get; }
 
     /// <summary>The node of this session that holds the link.</summary>
-    public P2PNode LocalNode { get; }
+    public IPeerHost LocalNode { get; }
 
     public override string ToString() => $"{Name} ({Endpoint})";
 }

@@ -1,9 +1,7 @@
 using P2PTransfer.Common;
 using P2PTransfer.Net;
-using P2PTransfer.Node;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
-using P2PTransfer.Search;
 
 namespace P2PTransfer.Peers;
 
@@ -25,37 +23,33 @@ public enum PeerState
     Disconnected,
 }
 
-/// <summary>A lasting link between two servers; either side may send requests over it.</summary>
-public sealed class PeerLink : Session
+/// <summary>
+/// A lasting link between two servers; either side may send requests over it. The requests it receives go to
+/// <paramref name="requests"/>; what it shows of itself (<see cref="Snapshot"/>) is made by <paramref name="snapshot"/>,
+/// which knows the node that holds it.
+/// </summary>
+public sealed class PeerLink(
+    FrameConnection connection,
+    PeerDirection direction,
+    Guid remoteId,
+    string remoteName,
+    string remoteEndpoint,
+    long sequence,
+    NodeLog log,
+    IPeerRequestHandler requests,
+    Func<PeerLink, P2PPeer> snapshot)
+    : Session(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available)
 {
-    private readonly P2PNode _node;
-
-    public PeerLink(P2PNode node, FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint, long sequence)
-        : base(connection, remoteId, remoteName, remoteEndpoint, NodeAvailability.Available)
-    {
-        _node = node;
-        Direction = direction;
-        Sequence = sequence;
-        QueryRate = new RateLimit(node.Options.QueriesPerPeerPerSecond, node.Options.QueriesPerPeerPerSecond * 2);
-        RecentResponses = new RecentResponses(node.Search.RecentWindow);
-    }
-
-    /// <summary>How many search requests this peer may send: a flood is dropped, not queued.</summary>
-    internal RateLimit QueryRate { get; }
-
-    /// <summary>Responses this link was handed lately, delivered again directly if it breaks.</summary>
-    internal RecentResponses RecentResponses { get; }
-
-    public PeerDirection Direction { get; }
+    public PeerDirection Direction { get; } = direction;
 
     /// <summary>Order in which the node made its links: tells a link made before a dial from one made during it.</summary>
-    public long Sequence { get; }
+    public long Sequence { get; } = sequence;
 
     public PeerState State => IsClosing
         ? PeerState.Disconnected
         : RemoteAvailability == NodeAvailability.Closing ? PeerState.RemoteClosing : PeerState.Connected;
 
-    public P2PPeer Snapshot() => new(this, _node);
+    public P2PPeer Snapshot() => snapshot(this);
 
     protected override bool TakesRequest(MessageCode code) => code is MessageCode.Query or MessageCode.QueryHit;
 
@@ -64,10 +58,10 @@ public sealed class PeerLink : Session
         switch (message)
         {
             case Query query:
-                _node.Search.OnQuery(this, query);
+                requests.OnQuery(this, query);
                 return ValueTask.FromResult(true);
             case QueryHit hit:
-                _node.Search.OnQueryHit(this, hit);
+                requests.OnQueryHit(this, hit);
                 return ValueTask.FromResult(true);
             default:
                 return base.HandleRequestAsync(message, cancellationToken);
@@ -75,5 +69,5 @@ public sealed class PeerLink : Session
     }
 
     protected override void OnRemoteStatus(NodeAvailability availability) =>
-        _node.Log.Write(NodeLogLevel.Information, $"peer {Describe()} is now {availability}");
+        log.Write(NodeLogLevel.Information, $"peer {Describe()} is now {availability}");
 }

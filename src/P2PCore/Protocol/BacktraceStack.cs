@@ -1,11 +1,4 @@
-
 namespace P2PTransfer.Protocol;
-
-/// <summary>One server a request passed: who it is and where it can be reached.</summary>
-public sealed record RouteHop(Guid NodeId, string Endpoint)
-{
-    public override string ToString() => Endpoint;
-}
 
 /// <summary>
 /// The servers a request passed, the entry server at the bottom. Every server pushes itself before cascading;

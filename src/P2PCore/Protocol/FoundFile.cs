@@ -1,4 +1,3 @@
-
 namespace P2PTransfer.Protocol;
 
 /// <summary>A file a server found in its own index, as it travels in a response.</summary>
@@ -37,42 +36,5 @@ public sealed record FoundFile(string Name, long Size, string Hash, string Relat
         var hash = Convert.ToHexString(reader.ReadBytes(32));
         var path = reader.ReadString(MaxRelativePathBytes, "relative path");
         return new FoundFile(name, (long)size, hash, path);
-    }
-}
-
-/// <summary>The server that holds the files of a response.</summary>
-public sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
-{
-    internal int WireLength => 16 + PayloadWriter.StringLength(Name) + PayloadWriter.StringLength(Endpoint);
-
-    internal void Write(ref PayloadWriter writer)
-    {
-        writer.WriteGuid(NodeId);
-        writer.WriteString(Name);
-        writer.WriteString(Endpoint);
-    }
-
-    /// <summary>Reads a source; its node id is not zero, its name and endpoint follow the rules of a Welcome's (docs/protocol.md section 5), or the frame is malformed.</summary>
-    internal static SourceNode Read(ref PayloadReader reader)
-    {
-        var nodeId = reader.ReadGuid();
-        if (nodeId == Guid.Empty)
-        {
-            throw new ProtocolException(ProtocolError.MalformedFrame, "source has a zero node id: a server always has one");
-        }
-
-        var name = reader.ReadString(ProtocolLimits.MaxNameBytes, "source name");
-        if (!WireRules.IsNodeName(name))
-        {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"source name is not a node name (A-Z a-z 0-9 . _ -, starting with a letter or digit): '{Text.Truncate(name, 64)}'");
-        }
-
-        var endpoint = reader.ReadString(ProtocolLimits.MaxEndpointBytes, "source endpoint");
-        if (!WireRules.IsEndpoint(endpoint))
-        {
-            throw new ProtocolException(ProtocolError.MalformedFrame, $"source endpoint is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
-        }
-
-        return new SourceNode(nodeId, name, endpoint);
     }
 }

@@ -63,10 +63,11 @@ public sealed class NetworkSearch
     private readonly Dictionary<Guid, int> _perSource = [];
     private readonly SearchOptions _options;
     private readonly SearchCounters _counters;
-    private readonly CancellationTokenSource _timer = new();
+    private readonly CancellationTokenSource _timer;
     private readonly CancellationTokenRegistration _drainRegistration;
     private readonly Action<NetworkSearch> _ended;
-    private readonly long _startedAt = Environment.TickCount64;
+    private readonly TimeProvider _clock;
+    private readonly long _startedAt;
     private WorkLease _lease;
     private int _results;
     private int _handingOver;
@@ -74,8 +75,13 @@ public sealed class NetworkSearch
     private bool _completed;
     private SearchEndReason? _endReason;
 
-    internal NetworkSearch(Guid requestId, FileQuery query, SearchOptions options, WorkLease lease, SearchCounters counters, Action<NetworkSearch> ended)
+    internal NetworkSearch(Guid requestId, FileQuery query, SearchOptions options, WorkLease lease, SearchCounters counters, Action<NetworkSearch> ended, TimeProvider clock)
     {
+        _clock = clock;
+        _startedAt = ClockMilliseconds.Now(clock);
+
+        // The timeout runs on the router's clock (a simulation's virtual one, or the system's).
+        _timer = ReferenceEquals(clock, TimeProvider.System) ? new CancellationTokenSource() : new CancellationTokenSource(Timeout.InfiniteTimeSpan, clock);
         RequestId = requestId;
         Query = query;
         _options = options;
@@ -133,7 +139,7 @@ public sealed class NetworkSearch
         }
     }
 
-    public TimeSpan Elapsed => TimeSpan.FromMilliseconds(Environment.TickCount64 - _startedAt);
+    public TimeSpan Elapsed => TimeSpan.FromMilliseconds(ClockMilliseconds.Now(_clock) - _startedAt);
 
     /// <summary>Responses as they arrive; ends when the search ends. One reader.</summary>
     public IAsyncEnumerable<ResultBatch> ReadAllAsync(CancellationToken cancellationToken = default) => _buffer.ReadAllAsync(cancellationToken);

@@ -1,3 +1,5 @@
+using P2PTransfer.Common;
+
 namespace P2PTransfer.Search;
 
 /// <summary>
@@ -10,8 +12,13 @@ internal sealed class RecentResponses
     private const int Capacity = 512;
     private readonly Queue<(Protocol.Messages.QueryHit Hit, long SentAt)> _sent = new();
     private readonly TimeSpan _window;
+    private readonly TimeProvider _clock;
 
-    public RecentResponses(TimeSpan window) => _window = window;
+    public RecentResponses(TimeSpan window, TimeProvider clock)
+    {
+        _window = window;
+        _clock = clock;
+    }
 
     private bool _taken;
 
@@ -25,13 +32,14 @@ internal sealed class RecentResponses
                 return false;
             }
 
-            Trim(Environment.TickCount64);
+            long now = ClockMilliseconds.Now(_clock);
+            Trim(now);
             if (_sent.Count == Capacity)
             {
                 _sent.Dequeue();
             }
 
-            _sent.Enqueue((hit, Environment.TickCount64));
+            _sent.Enqueue((hit, now));
             return true;
         }
     }
@@ -42,7 +50,7 @@ internal sealed class RecentResponses
         lock (_sent)
         {
             _taken = true;
-            Trim(Environment.TickCount64);
+            Trim(ClockMilliseconds.Now(_clock));
             var hits = _sent.Select(s => s.Hit).ToList();
             _sent.Clear();
             return hits;

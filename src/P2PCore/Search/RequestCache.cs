@@ -17,9 +17,10 @@ public enum RequestAdmission
 /// <summary>
 /// The requests this node has seen, by request id. Checked and updated in one step by the cascade workers, so
 /// a request arriving twice at the same moment over two links is still processed and cascaded once. Also how
-/// the node knows whether a response belongs to a request it saw. Entries expire; memory is bounded.
+/// the node knows whether a response belongs to a request it saw. Entries expire (on the clock it is given, the
+/// system's by default); memory is bounded.
 /// </summary>
-public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, TimeSpan? lifetime = null)
+public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, TimeSpan? lifetime = null, TimeProvider? clock = null)
 {
     public const int DefaultCapacity = 100_000;
 
@@ -27,7 +28,7 @@ public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, Ti
     public static readonly TimeSpan DefaultLifetime = SearchLimits.MaxTimeout * 2;
 
     private readonly object _gate = new();
-    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry)> _seen = new(capacity, lifetime ?? DefaultLifetime);
+    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry)> _seen = new(capacity, lifetime ?? DefaultLifetime, clock);
 
     public int Count
     {

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using P2PTransfer.Common;
-using P2PTransfer.Node;
-using P2PTransfer.Peers;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
 
@@ -10,37 +8,67 @@ namespace P2PTransfer.Search;
 
 /// <summary>
 /// A node's part in network search (the seed design): requests are queued for the cascade workers, which check
-/// the request cache, forward each request to every linked server but the one it came from, and answer it from
-/// the node's own index; responses travel back along the request's backtrace stack, each server popping itself;
-/// when the way back is broken, the response goes straight to the entry server, which gathers everything for
-/// its client.
+/// the request cache, forward each request to every linked server but the one it came from (<see cref="QueryForwarder"/>),
+/// and answer it from the node's own index (<see cref="LocalAnswerer"/>); responses travel back along the request's
+/// backtrace stack, each server popping itself (<see cref="ResponseRouter"/>); when the way back is broken, the
+/// response goes straight to the entry server, which gathers everything for its client.
 /// </summary>
+/// <remarks>
+/// It knows the node only through what it is given: its own identity, its links, its work tracker, its index, its
+/// log, whether it is closing, and a clock, so a simulation can run it over in-memory links on a virtual clock
+/// (direct delivery still dials the entry server).
+/// </remarks>
 public sealed class SearchRouter
 {
-    private readonly P2PNode _node;
+    private readonly SourceNode _self;
+    private readonly RouteHop _selfHop;
+    private readonly WorkTracker _work;
+    private readonly NodeLog _log;
+    private readonly Func<bool> _closing;
+    private readonly TimeProvider _clock;
     private readonly Channel<CascadeItem> _queue;
     private readonly Channel<CascadeItem> _ownQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(256) { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, NetworkSearch> _searches = new();
-    private readonly RequestCache _requests = new();
-    private readonly ResponseCache _responses = new();
+    private readonly RequestCache _requests;
+    private readonly LinkSearchStates _linkStates;
     private readonly DirectDelivery _direct;
-    private readonly RouteHop _self;
-    private readonly SourceNode _selfSource;
+    private readonly QueryForwarder _forwarder;
+    private readonly ResponseRouter _responses;
+    private readonly LocalAnswerer _answerer;
     private readonly int _workers;
 
-    internal SearchRouter(P2PNode node, NodeOptions options)
+    /// <param name="self">This node as the source of its answers; its id and endpoint are what it pushes on a request's stack.</param>
+    /// <param name="closing">True once the node is closing: it takes no more requests from its links.</param>
+    /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses, the caches' ages); the system's by default.</param>
+    public SearchRouter(
+        SourceNode self,
+        ISearchLinks links,
+        WorkTracker work,
+        LocalIndexSearch findLocal,
+        NodeLog log,
+        SearchRouterOptions options,
+        Func<bool> closing,
+        TimeProvider? clock = null)
     {
-        _node = node;
-        _self = new RouteHop(node.Id, node.Endpoint);
-        _selfSource = new SourceNode(node.Id, node.Name, node.Endpoint);
-        _workers = Math.Max(1, options.SearchWorkers);
-        _queue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.SearchQueueCapacity))
+        ArgumentNullException.ThrowIfNull(options);
+        _self = self;
+        _work = work;
+        _log = log;
+        _closing = closing;
+        _clock = clock ?? TimeProvider.System;
+        _workers = Math.Max(1, options.Workers);
+        _queue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
         {
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _requests = new RequestCache(clock: _clock);
+        _linkStates = new LinkSearchStates(options, _clock);
         _direct = new DirectDelivery(
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, node.Id, node.Endpoint, node.Name), node.Log, Counters);
-        RecentWindow = options.DeadAfter + TimeSpan.FromSeconds(4);
+            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), options.DefaultPort, log, Counters);
+        _selfHop = new RouteHop(self.NodeId, self.Endpoint);
+        _forwarder = new QueryForwarder(_selfHop, links, Counters);
+        _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, log, Counters);
+        _answerer = new LocalAnswerer(self, work, findLocal, _responses, log, Counters);
     }
 
     public SearchCounters Counters { get; } = new();
@@ -48,11 +76,8 @@ public sealed class SearchRouter
     /// <summary>Searches this node is gathering right now as their entry server.</summary>
     public int ActiveSearches => _searches.Count;
 
-    /// <summary>How long a link remembers the responses it was handed, for re-delivery if it breaks.</summary>
-    internal TimeSpan RecentWindow { get; }
-
     /// <summary>Starts the cascade workers and direct delivery; they stop with the node.</summary>
-    internal void Start(BackgroundTasks tasks, CancellationToken stopping)
+    public void Start(BackgroundTasks tasks, CancellationToken stopping)
     {
         for (int i = 0; i < _workers; i++)
         {
@@ -84,20 +109,20 @@ public sealed class SearchRouter
         ArgumentNullException.ThrowIfNull(options);
         // Compiled once: the same compiled query answers from this node's index. Clients get a peer's pattern budget.
         var compiled = QueryWire.EnsureSendable(query, forClient ? SearchLimits.RemoteRegexBudget : null);
-        if (!_node.Work.TryBegin(out var lease))
+        if (!_work.TryBegin(out var lease))
         {
-            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_node.Name} ({_node.Endpoint}) is shutting down");
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_self.Name} ({_self.Endpoint}) is shutting down");
         }
 
-        var search = new NetworkSearch(Guid.NewGuid(), query, options, lease, Counters, s => _searches.TryRemove(s.RequestId, out _));
+        var search = new NetworkSearch(Guid.NewGuid(), query, options, lease, Counters, s => _searches.TryRemove(s.RequestId, out _), _clock);
         if (search.EndReason is not null)
         {
             // The drain cut-off came between the lease and its registration.
-            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_node.Name} ({_node.Endpoint}) is shutting down");
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_self.Name} ({_self.Endpoint}) is shutting down");
         }
 
         _searches[search.RequestId] = search;
-        search.Trace($"search {search.RequestId.ToString()[..8]} entered at {_node.Name} ({_node.Endpoint}), TTL {search.Ttl}, timeout {options.ClampedTimeout.TotalSeconds:0.###} s");
+        search.Trace($"search {search.RequestId.ToString()[..8]} entered at {_self.Name} ({_self.Endpoint}), TTL {search.Ttl}, timeout {options.ClampedTimeout.TotalSeconds:0.###} s");
 
         // The clock starts before a worker can see the search: once queued, it may end at any moment.
         search.StartTimer();
@@ -111,7 +136,7 @@ public sealed class SearchRouter
         if (!(forClient ? _queue : _ownQueue).Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
-            throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_node.Name} ({_node.Endpoint}) is busy: its search queue is full");
+            throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_self.Name} ({_self.Endpoint}) is busy: its search queue is full");
         }
 
         Counters.SearchStarted();
@@ -119,23 +144,16 @@ public sealed class SearchRouter
     }
 
     /// <summary>A Query frame from a linked server. Never throws for anything the peer sent: bad requests are dropped and counted.</summary>
-    internal void OnQuery(PeerLink from, Query query)
+    public void OnQuery(ISearchLink from, Query query)
     {
         Counters.RequestReceived();
-        if (!from.QueryRate.TryTake())
+        if (!_linkStates.Of(from).QueryRate.TryTake())
         {
             Counters.RequestRateLimited();
             return;
         }
 
-        var backtrace = query.Backtrace;
-        string? refusal =
-            _node.Status != NodeStatus.Running ? "this node is closing"
-            : backtrace.Top.NodeId != from.RemoteId ? $"its backtrace stack does not end with the sender ({from.RemoteName})"
-            : !backtrace.HasDistinctServers() ? "its backtrace stack names a server twice"
-            : backtrace.Contains(_node.Id) ? "its backtrace stack names this node already: a loop or a forgery"
-            : backtrace.Count > SearchLimits.MaxTtl ? $"it travelled {backtrace.Count} links; the most is {SearchLimits.MaxTtl}"
-            : null;
+        string? refusal = QueryValidator.Refusal(query, _self.NodeId, from.RemoteId, from.RemoteName, _closing());
         CompiledQuery? compiled = null;
         if (refusal is null)
         {
@@ -152,19 +170,18 @@ public sealed class SearchRouter
         if (refusal is not null)
         {
             Counters.RequestRefused();
-            _node.Log.Write(NodeLogLevel.Verbose, $"dropped request {query.RequestId.ToString()[..8]} from {from.RemoteName}: {refusal}");
+            _log.Write(NodeLogLevel.Verbose, $"dropped request {query.RequestId.ToString()[..8]} from {from.RemoteName}: {refusal}");
             return;
         }
 
         // Cap what we accept, not just what we send: hops travelled plus hops left never exceed the maximum.
-        int ttl = Math.Min((int)query.Ttl, SearchLimits.MaxTtl - backtrace.Count);
+        int ttl = QueryValidator.ClampedTtl(query);
         if (ttl < query.Ttl)
         {
             Counters.RequestClamped();
         }
 
-        // maxResults 0 counts as 1, as in a Search: the entry server never sends 0.
-        var item = new CascadeItem(query.RequestId, ttl, Math.Clamp(query.MaxResults, 1u, SearchLimits.MaxHitsPerSource), backtrace, query.Search, compiled!, from.RemoteId, null);
+        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -172,90 +189,18 @@ public sealed class SearchRouter
     }
 
     /// <summary>A QueryHit from a linked server: a response travelling back to its entry server.</summary>
-    internal void OnQueryHit(PeerLink from, QueryHit hit)
-    {
-        Counters.ResponseReceived();
-        int remaining = hit.Remaining;
-        var expectedSender = remaining < hit.Backtrace.Count ? hit.Backtrace[remaining].NodeId : hit.Source.NodeId;
-        if (hit.Receiver.NodeId != _node.Id || from.RemoteId != expectedSender || !hit.Backtrace.HasDistinctServers()
-            || hit.Backtrace.Count > SearchLimits.MaxTtl || hit.Files.Count == 0)
-        {
-            Counters.ResponseRefused();
-            return;
-        }
-
-        if (_requests.EntryOf(hit.RequestId) is not { } entry)
-        {
-            Counters.UnknownResponse();
-            return;
-        }
-
-        // The entry server is the one the request named when it came here: a response cannot redirect it.
-        if (entry != hit.Backtrace.Entry)
-        {
-            Counters.ResponseRefused();
-            return;
-        }
-
-        if (!_responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
-        {
-            Counters.DuplicateResponse();
-            return;
-        }
-
-        if (remaining == 1)
-        {
-            Deliver(hit, direct: false);
-            return;
-        }
-
-        Send(hit with { Remaining = (byte)(remaining - 1) }, from.RemoteId);
-    }
+    public void OnQueryHit(ISearchLink from, QueryHit hit) => _responses.OnQueryHit(from, hit);
 
     /// <summary>
     /// A QueryHit that came over a client connection: delivered directly to this node as the entry server, by a
     /// server of the response's route (one whose link broke) or by its source.
     /// </summary>
-    internal void OnDirectHit(Guid dialer, QueryHit hit)
-    {
-        Counters.ResponseReceived();
-        bool fromRoute = dialer != Guid.Empty && (hit.Source.NodeId == dialer || hit.Backtrace.Contains(dialer));
-        if (hit.Remaining != 1 || hit.Backtrace.Entry.NodeId != _node.Id || !fromRoute || !hit.Backtrace.HasDistinctServers()
-            || hit.Backtrace.Count > SearchLimits.MaxTtl || hit.Files.Count == 0)
-        {
-            Counters.ResponseRefused();
-            return;
-        }
-
-        if (!_searches.ContainsKey(hit.RequestId))
-        {
-            Counters.UnknownResponse();
-            return;
-        }
-
-        if (!_responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
-        {
-            Counters.DuplicateResponse();
-            return;
-        }
-
-        Deliver(hit, direct: true);
-    }
+    internal void OnDirectHit(Guid dialer, QueryHit hit) => _responses.OnDirectHit(dialer, hit);
 
     /// <summary>A link has gone: what it was handed lately may have died with it, so it goes straight to the entry servers.</summary>
-    internal void OnLinkEnded(PeerLink link)
-    {
-        var recent = link.RecentResponses.TakeAll();
-        foreach (var hit in recent)
-        {
-            _direct.TryQueue(hit);
-        }
+    public void OnLinkEnded(ISearchLink link) => _responses.OnLinkEnded(link);
 
-        if (recent.Count > 0)
-        {
-            _node.Log.Write(NodeLogLevel.Verbose, $"link to {link.RemoteName} broke with {recent.Count} recent response(s): delivering them directly");
-        }
-    }
+    private NetworkSearch? SearchOf(Guid requestId) => _searches.TryGetValue(requestId, out var search) ? search : null;
 
     private async Task CascadeLoopAsync(ChannelReader<CascadeItem> queue, CancellationToken stopping)
     {
@@ -270,7 +215,7 @@ public sealed class SearchRouter
                 catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
                 {
                     // One request that fails must not stop the worker: the others still need it.
-                    _node.Log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
+                    _log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
                     item.Entry?.End(SearchEndReason.Cancelled);
                 }
             }
@@ -289,7 +234,7 @@ public sealed class SearchRouter
         }
 
         // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
-        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _self);
+        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop);
         if (admission == RequestAdmission.Duplicate)
         {
             Counters.DuplicateRequest();
@@ -301,184 +246,10 @@ public sealed class SearchRouter
             Counters.RequestWidened();
         }
 
-        int cascaded = Cascade(item);
+        int cascaded = _forwarder.Cascade(item);
         if (admission == RequestAdmission.New)
         {
-            Process(item, cascaded);
+            _answerer.Answer(item, cascaded);
         }
     }
-
-    /// <summary>Forwards a request to every linked server but its sender, those already on its stack, and those closing.</summary>
-    private int Cascade(CascadeItem item)
-    {
-        if (item.Ttl <= 0)
-        {
-            return 0;
-        }
-
-        var backtrace = item.Received?.Push(_self) ?? BacktraceStack.Start(_self);
-        var forward = new Query(item.RequestId, (byte)(item.Ttl - 1), item.MaxResults, backtrace, item.Query);
-        var sentTo = new List<string>();
-        foreach (var link in _node.LinkedPeers())
-        {
-            if (link.RemoteId == item.From || item.Received?.Contains(link.RemoteId) == true || link.State != PeerState.Connected)
-            {
-                continue;
-            }
-
-            if (HasRoom(link) && link.Connection.TrySend(forward))
-            {
-                Counters.RequestCascaded();
-                sentTo.Add(link.RemoteName);
-            }
-            else
-            {
-                // A peer that does not read its queries loses them, not its link: flow control, as Gnutella learned.
-                Counters.SendQueueWasFull();
-            }
-        }
-
-        item.Entry?.Trace(sentTo.Count == 0
-            ? "no linked server to cascade to"
-            : $"cascaded with TTL {item.Ttl - 1} to {sentTo.Count} server(s): {string.Join(", ", sentTo)}");
-        return sentTo.Count;
-    }
-
-    /// <summary>Answers a request from this node's own index.</summary>
-    private void Process(CascadeItem item, int cascaded)
-    {
-        // Answering is work a close waits for. An entry search that finds the node already closing is not cut
-        // short (it holds a lease since it began): it only goes without this node's own files.
-        if (!_node.Work.TryBegin(out var lease))
-        {
-            if (cascaded == 0 && item.Entry is { } unanswered)
-            {
-                unanswered.End(SearchEndReason.Complete);
-            }
-
-            return;
-        }
-
-        var cancellation = lease.Cancellation;
-        Counters.RequestProcessed();
-        try
-        {
-            int limit = (int)Math.Min(item.MaxResults, SearchLimits.MaxHitsPerSource);
-            ushort batch = 0;
-            foreach (var files in FindLocal(item.Compiled, limit, cancellation))
-            {
-                if (item.Entry is { } entry)
-                {
-                    entry.TryDeliver(new ResultBatch(_selfSource, 0, false, null, files));
-                }
-                else
-                {
-                    var hit = new QueryHit(item.RequestId, batch++, (byte)item.Received!.Count, item.Received, _selfSource, files);
-                    _responses.TryAdd(item.RequestId, _node.Id, hit.Batch);
-                    Send(hit, Guid.Empty);
-                }
-            }
-        }
-        catch (ArgumentException ex)
-        {
-            // A pattern over its time budget on this node's names: this node does not answer, the search goes on.
-            // The user who entered the search here is told; a peer's request is only traced.
-            var level = item.Entry is null ? NodeLogLevel.Verbose : NodeLogLevel.Warning;
-            _node.Log.Write(level, $"search {item.RequestId.ToString()[..8]} got no answer from {_node.Name}'s own files: {ex.Message}");
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            lease.Dispose();
-        }
-
-        // With nobody else asked, nothing more can come.
-        if (cascaded == 0 && item.Entry is { } search)
-        {
-            search.End(SearchEndReason.Complete);
-        }
-    }
-
-    /// <summary>This node's matching files, in frames of about <see cref="SearchLimits.HitBytesPerFrame"/> bytes.</summary>
-    private IEnumerable<IReadOnlyList<FoundFile>> FindLocal(CompiledQuery query, int limit, CancellationToken cancellationToken)
-    {
-        var files = new List<FoundFile>();
-        int bytes = 0;
-        foreach (var shared in _node.Index.Search(query, limit, cancellationToken))
-        {
-            var found = new FoundFile(shared.Name, shared.Size, shared.Hash!, shared.RelativePath);
-            if (!found.FitsProtocol)
-            {
-                continue;
-            }
-
-            files.Add(found);
-            bytes += found.WireLength;
-            if (bytes >= SearchLimits.HitBytesPerFrame || files.Count == ushort.MaxValue)
-            {
-                yield return files;
-                files = [];
-                bytes = 0;
-            }
-        }
-
-        if (files.Count > 0)
-        {
-            yield return files;
-        }
-    }
-
-    /// <summary>Hands a response to the server it is addressed to, or straight to the entry server when that link is gone.</summary>
-    private void Send(QueryHit hit, Guid arrivedFrom)
-    {
-        var receiver = hit.Receiver;
-        if (receiver.NodeId == arrivedFrom)
-        {
-            Counters.ResponseRefused();
-            return;
-        }
-
-        if (_node.FindPeer(receiver.NodeId) is { IsClosing: false } link)
-        {
-            if (HasRoom(link) && link.Connection.TrySend(hit))
-            {
-                Counters.ResponseRouted();
-                if (link.RecentResponses.TryAdd(hit))
-                {
-                    return;
-                }
-
-                // The link ended just now and its recent responses were already taken: this one goes directly too.
-            }
-            else
-            {
-                Counters.SendQueueWasFull();
-            }
-
-        }
-
-        _node.Log.Write(NodeLogLevel.Verbose, $"no link to {receiver.Endpoint} for a response to request {hit.RequestId.ToString()[..8]}: delivering it directly to {hit.Backtrace.Entry.Endpoint}");
-        _direct.TryQueue(hit);
-    }
-
-    /// <summary>Routed search traffic leaves room in a link's send queue, so its keep-alive and goodbye always fit.</summary>
-    private static bool HasRoom(PeerLink link) =>
-        link.Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - SearchLimits.SendQueueHeadroom;
-
-    private void Deliver(QueryHit hit, bool direct)
-    {
-        if (!_searches.TryGetValue(hit.RequestId, out var search)
-            || !search.TryDeliver(new ResultBatch(hit.Source, hit.Hops, direct, hit.Backtrace, hit.Files)))
-        {
-            // The search has ended: its late responses have nowhere to go.
-            Counters.UnknownResponse();
-        }
-    }
-
-    /// <param name="Received">The stack as it arrived (null at the entry server).</param>
-    /// <param name="From">The server it came from (empty at the entry server).</param>
-    /// <param name="Compiled">The query compiled once for this node's answer, with the pattern budget of whoever asked.</param>
-    private sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, CompiledQuery Compiled, Guid From, NetworkSearch? Entry);
 }

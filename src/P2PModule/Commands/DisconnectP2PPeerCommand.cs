@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using P2PTransfer.Node;
 using P2PTransfer.Peers;
 
 namespace P2PTransfer.Module.Commands;
@@ -55,7 +56,8 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
             return;
         }
 
-        using var trace = TraceNode(peer.LocalNode);
+        // A peer's local node is always a node of this session.
+        using var trace = TraceNode((P2PNode)peer.LocalNode);
         if (!Await(peer.LocalNode.DisconnectPeerAsync(peer.NodeId)))
         {
             throw new P2PCmdletException("PeerNotFound", ErrorCategory.ObjectNotFound, $"node {peer.LocalNode.Name} has no link to {peer}");

@@ -1,0 +1,10 @@
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Search;
+
+/// <summary>A request waiting for a cascade worker: a peer's Query, or a search entered at this node.</summary>
+/// <param name="Received">The stack as it arrived (null at the entry server).</param>
+/// <param name="Compiled">The query compiled once for this node's answer, with the pattern budget of whoever asked.</param>
+/// <param name="From">The server it came from (empty at the entry server).</param>
+/// <param name="Entry">The search, when this node is its entry server.</param>
+internal sealed record CascadeItem(Guid RequestId, int Ttl, uint MaxResults, BacktraceStack? Received, FileQuery Query, CompiledQuery Compiled, Guid From, NetworkSearch? Entry);

@@ -1,0 +1,26 @@
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Search;
+
+/// <summary>A link to another server, as search routing sees it: who is behind it, whether it is going, and a way to send on it.</summary>
+public interface ISearchLink
+{
+    Guid RemoteId { get; }
+
+    string RemoteName { get; }
+
+    /// <summary>The endpoint the remote server advertises.</summary>
+    string RemoteEndpoint { get; }
+
+    /// <summary>True once a close of the link has started or it has ended: nothing more is sent on it.</summary>
+    bool IsClosing { get; }
+
+    /// <summary>The remote server announced it is closing: it gets no new requests, but still responses on their way back.</summary>
+    bool RemoteIsClosing { get; }
+
+    /// <summary>
+    /// Queues a frame when the link's send queue has more than <paramref name="headroom"/> free places (routed
+    /// search traffic leaves room for keep-alive and goodbyes); false, without waiting, when it was not queued.
+    /// </summary>
+    bool TrySend(IMessage frame, int headroom);
+}

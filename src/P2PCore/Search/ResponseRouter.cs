@@ -1,0 +1,149 @@
+using P2PTransfer.Common;
+using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Protocol;
+
+namespace P2PTransfer.Search;
+
+/// <summary>
+/// Responses on their way back: each server checks one (<see cref="ResponseValidator"/>), drops one it had
+/// already, and passes it on along the request's backtrace stack, popping itself; the entry server hands it to its
+/// search. When the way back is broken, the response goes straight to the entry server (<see cref="DirectDelivery"/>).
+/// </summary>
+internal sealed class ResponseRouter(
+    Guid self,
+    ISearchLinks links,
+    LinkSearchStates linkStates,
+    RequestCache requests,
+    ResponseCache responses,
+    Func<Guid, NetworkSearch?> searchOf,
+    DirectDelivery direct,
+    NodeLog log,
+    SearchCounters counters)
+{
+    /// <summary>A QueryHit from a linked server.</summary>
+    public void OnQueryHit(ISearchLink from, QueryHit hit)
+    {
+        counters.ResponseReceived();
+        if (!ResponseValidator.IsValidOverLink(hit, self, from.RemoteId))
+        {
+            counters.ResponseRefused();
+            return;
+        }
+
+        if (requests.EntryOf(hit.RequestId) is not { } entry)
+        {
+            counters.UnknownResponse();
+            return;
+        }
+
+        // The entry server is the one the request named when it came here: a response cannot redirect it.
+        if (!ResponseValidator.NamesEntry(hit, entry))
+        {
+            counters.ResponseRefused();
+            return;
+        }
+
+        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
+        {
+            counters.DuplicateResponse();
+            return;
+        }
+
+        if (hit.Remaining == 1)
+        {
+            Deliver(hit, direct: false);
+            return;
+        }
+
+        Send(hit with { Remaining = (byte)(hit.Remaining - 1) }, from.RemoteId);
+    }
+
+    /// <summary>A QueryHit delivered directly over a client connection by <paramref name="dialer"/>.</summary>
+    public void OnDirectHit(Guid dialer, QueryHit hit)
+    {
+        counters.ResponseReceived();
+        if (!ResponseValidator.IsValidDirect(hit, self, dialer))
+        {
+            counters.ResponseRefused();
+            return;
+        }
+
+        if (searchOf(hit.RequestId) is null)
+        {
+            counters.UnknownResponse();
+            return;
+        }
+
+        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
+        {
+            counters.DuplicateResponse();
+            return;
+        }
+
+        Deliver(hit, direct: true);
+    }
+
+    /// <summary>Sends this node's own answer to a peer's request back along its stack; it is remembered as routed.</summary>
+    public void SendOwn(QueryHit hit)
+    {
+        responses.TryAdd(hit.RequestId, self, hit.Batch);
+        Send(hit, Guid.Empty);
+    }
+
+    /// <summary>A link has gone: what it was handed lately may have died with it, so it goes straight to the entry servers.</summary>
+    public void OnLinkEnded(ISearchLink link)
+    {
+        var recent = linkStates.Of(link).RecentResponses.TakeAll();
+        foreach (var hit in recent)
+        {
+            direct.TryQueue(hit);
+        }
+
+        if (recent.Count > 0)
+        {
+            log.Write(NodeLogLevel.Verbose, $"link to {link.RemoteName} broke with {recent.Count} recent response(s): delivering them directly");
+        }
+    }
+
+    /// <summary>Hands a response to the server it is addressed to, or straight to the entry server when that link is gone.</summary>
+    private void Send(QueryHit hit, Guid arrivedFrom)
+    {
+        var receiver = hit.Receiver;
+        if (ResponseValidator.GoesBack(hit, arrivedFrom))
+        {
+            counters.ResponseRefused();
+            return;
+        }
+
+        if (links.Find(receiver.NodeId) is { IsClosing: false } link)
+        {
+            if (link.TrySend(hit, SearchLimits.SendQueueHeadroom))
+            {
+                counters.ResponseRouted();
+                if (linkStates.Of(link).RecentResponses.TryAdd(hit))
+                {
+                    return;
+                }
+
+                // The link ended just now and its recent responses were already taken: this one goes directly too.
+            }
+            else
+            {
+                counters.SendQueueWasFull();
+            }
+        }
+
+        log.Write(NodeLogLevel.Verbose, $"no link to {receiver.Endpoint} for a response to request {hit.RequestId.ToString()[..8]}: delivering it directly to {hit.Backtrace.Entry.Endpoint}");
+        direct.TryQueue(hit);
+    }
+
+    private void Deliver(QueryHit hit, bool direct)
+    {
+        if (searchOf(hit.RequestId) is not { } search
+            || !search.TryDeliver(new ResultBatch(hit.Source, hit.Hops, direct, hit.Backtrace, hit.Files)))
+        {
+            // The search has ended: its late responses have nowhere to go.
+            counters.UnknownResponse();
+        }
+    }
+}
