@@ -64,6 +64,7 @@ function Invoke-Build {
     if (Test-Path $ModuleDir) { Remove-Item $ModuleDir -Recurse -Force }
     Invoke-Dotnet publish (Join-Path $Root 'src/P2PModule/P2PModule.csproj') -c $Configuration -o $ModuleDir --nologo -v quiet
     Remove-Item (Join-Path $ModuleDir '*.pdb'), (Join-Path $ModuleDir '*.deps.json') -ErrorAction Ignore
+    Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir
     $pwsh = Get-PwshCommandLine
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets') | Out-Host
     if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }

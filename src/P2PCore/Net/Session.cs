@@ -240,8 +240,9 @@ public abstract class Session
     }
 
     /// <summary>
-    /// Handles a request of this session's role; return false to end the session. Protocol v1 defines no request
-    /// besides Ping, so by default anything else breaks the protocol. Search and transfer roles override this.
+    /// Handles a request of this session's role; return false to end the session. A role takes only the requests
+    /// it declares (peer links: Query and QueryHit; clients: Search and the transfer requests); anything else that
+    /// reaches this default breaks the protocol.
     /// </summary>
     protected virtual ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
         throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request this connection takes in protocol v{ProtocolLimits.Version}");

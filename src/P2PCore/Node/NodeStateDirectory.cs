@@ -4,7 +4,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Node;
 
 /// <summary>
-/// A node's own folder: its identity (node-id) and, later, its data. A lock file held for the node's lifetime
+/// A node's own folder: its identity (node-id) and its share index (index.db). A lock file held for the node's lifetime
 /// keeps two running nodes, in this process or another, from sharing one folder.
 /// </summary>
 public sealed partial class NodeStateDirectory : IDisposable

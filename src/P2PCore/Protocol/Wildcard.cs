@@ -28,7 +28,7 @@ public sealed class Wildcard
     /// <summary>True when the pattern matches every name (<c>*</c>, <c>**</c>).</summary>
     public bool MatchesEverything => _tokens.All(t => t.Kind == Kind.AnyMany);
 
-    /// <summary>Parses a pattern; an unclosed <c>[</c> or a trailing backtick is an error, as in PowerShell.</summary>
+    /// <summary>Parses a pattern; an unclosed <c>[</c> is an error and a trailing backtick stands for itself, as in PowerShell.</summary>
     public static Wildcard Parse(string pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
