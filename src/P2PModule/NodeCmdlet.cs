@@ -14,15 +14,3 @@ public abstract class NodeCmdlet : P2PCmdlet
     /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>
     protected bool TryGetTargetNode(out P2PNode node) => TryResolveNode(Node, out node);
 }
-
-/// <summary>Base of cmdlets that read from one node and also take it from the pipeline (<c>Get-P2PNode a | Find-P2PFile</c>).</summary>
-public abstract class PipelineNodeCmdlet : P2PCmdlet
-{
-    /// <summary>The node to read from; from the pipeline, or the session's only running node.</summary>
-    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("LocalNode")]
-    public P2PNode? Node { get; set; }
-
-    /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>
-    protected bool TryGetTargetNode(out P2PNode node) => TryResolveNode(Node, out node);
-}

@@ -1,19 +1,5 @@
 namespace P2PTransfer.Common;
 
-public enum NodeLogLevel
-{
-    Verbose,
-    Information,
-    Warning,
-    Error,
-}
-
-/// <summary>One line of a node's log.</summary>
-public sealed record NodeLogEntry(DateTimeOffset Time, NodeLogLevel Level, string Message)
-{
-    public override string ToString() => $"{Time:HH:mm:ss.fff} {Level}: {Message}";
-}
-
 /// <summary>The recent events of a node, bounded, plus an event for live subscribers (Register-ObjectEvent).</summary>
 public sealed class NodeLog
 {

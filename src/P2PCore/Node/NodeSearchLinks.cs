@@ -1,4 +1,3 @@
-using P2PTransfer.Peers;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Node;

@@ -5,24 +5,6 @@ using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Peers;
 
-/// <summary>Which side dialed a peer link.</summary>
-public enum PeerDirection
-{
-    Inbound,
-    Outbound,
-}
-
-/// <summary>A link as seen from this node.</summary>
-public enum PeerState
-{
-    /// <summary>Up and available.</summary>
-    Connected,
-    /// <summary>The remote announced it is closing: no new requests are sent to it.</summary>
-    RemoteClosing,
-    /// <summary>Gone.</summary>
-    Disconnected,
-}
-
 /// <summary>
 /// A lasting link between two servers; either side may send requests over it. The requests it receives go to
 /// <paramref name="requests"/>; what it shows of itself (<see cref="Snapshot"/>) is made by <paramref name="snapshot"/>,

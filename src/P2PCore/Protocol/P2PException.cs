@@ -7,9 +7,3 @@ public class P2PException : Exception
 
     public ProtocolError Code { get; }
 }
-
-/// <summary>The peer broke the protocol (bad frame, wrong version, unexpected message); the connection is closed.</summary>
-public sealed class ProtocolException(ProtocolError code, string message) : P2PException(code, message);
-
-/// <summary>The server answered that it is closing or busy.</summary>
-public sealed class NodeUnavailableException(ProtocolError code, string message) : P2PException(code, message);

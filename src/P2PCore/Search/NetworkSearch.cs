@@ -3,54 +3,6 @@ using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;
 
-/// <summary>Why a search ended.</summary>
-public enum SearchEndReason
-{
-    /// <summary>Its time was up.</summary>
-    Timeout,
-    /// <summary>It had as many results as asked for.</summary>
-    MaxResults,
-    /// <summary>Nothing more could come: the request reached no other server.</summary>
-    Complete,
-    /// <summary>The client stopped it.</summary>
-    Cancelled,
-    /// <summary>The entry server is closing and its drain timeout ran out.</summary>
-    NodeClosing,
-}
-
-/// <summary>Each end of a search has its own SearchDone status (protocol.md, sections 6 and 14).</summary>
-public static class SearchEndStatus
-{
-    /// <summary>The status a SearchDone carries for a search that ended this way.</summary>
-    public static ProtocolError Of(SearchEndReason reason) => reason switch
-    {
-        SearchEndReason.Timeout => ProtocolError.SearchTimeout,
-        SearchEndReason.MaxResults => ProtocolError.SearchMaxResults,
-        SearchEndReason.Complete => ProtocolError.SearchComplete,
-        SearchEndReason.Cancelled => ProtocolError.SearchCancelled,
-        SearchEndReason.NodeClosing => ProtocolError.NodeClosing,
-        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "not an end of a search"),
-    };
-
-    /// <summary>
-    /// Why a search ended, from its SearchDone status; null for a refusal, and for status 0 (a search that ended
-    /// without saying why).
-    /// </summary>
-    public static SearchEndReason? ReasonOf(ProtocolError status) => status switch
-    {
-        ProtocolError.SearchTimeout => SearchEndReason.Timeout,
-        ProtocolError.SearchMaxResults => SearchEndReason.MaxResults,
-        ProtocolError.SearchComplete => SearchEndReason.Complete,
-        ProtocolError.SearchCancelled => SearchEndReason.Cancelled,
-        ProtocolError.NodeClosing => SearchEndReason.NodeClosing,
-        _ => null,
-    };
-
-    /// <summary>True for the statuses of a search that ran and ended normally (not refused, not cut off).</summary>
-    public static bool IsNormalEnd(ProtocolError status) =>
-        status is ProtocolError.None or ProtocolError.SearchTimeout or ProtocolError.SearchMaxResults or ProtocolError.SearchComplete or ProtocolError.SearchCancelled;
-}
-
 /// <summary>
 /// A search as its entry server sees it: gathers the responses of every server that answers and hands them to
 /// the reader as they arrive, until the timeout, enough results, or a cancel. Holds a work lease, so a closing

@@ -1,6 +1,5 @@
 using P2PTransfer.Common;
 using P2PTransfer.Protocol.Messages;
-using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Search;
 

@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>The list of files in SearchResults and QueryHit frames: u16 count, then the files.</summary>

@@ -11,15 +11,3 @@ public sealed record Ping(ulong Nonce) : IMessage
 
     public static Ping Read(ref PayloadReader reader) => new(reader.ReadUInt64());
 }
-
-/// <summary>The answer to a Ping.</summary>
-public sealed record Pong(ulong Nonce) : IMessage
-{
-    public MessageCode Code => MessageCode.Pong;
-
-    public int PayloadLength => 8;
-
-    public void WritePayload(ref PayloadWriter writer) => writer.WriteUInt64(Nonce);
-
-    public static Pong Read(ref PayloadReader reader) => new(reader.ReadUInt64());
-}

@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>

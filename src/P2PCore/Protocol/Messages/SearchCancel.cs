@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Client → entry server: stop a search early (Ctrl+C, enough results). The server ends it with SearchDone.</summary>

@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Entry server → client: the search is over (timeout, enough results, cancelled) or was refused (Status ≠ None).</summary>

@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Client → entry server: start a network search. The client picks <see cref="SearchId"/> to tell its searches apart.</summary>

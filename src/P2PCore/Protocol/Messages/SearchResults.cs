@@ -1,5 +1,3 @@
-using P2PTransfer.Protocol;
-
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Entry server → client: files one source holds, as they arrive, with the route their response took.</summary>

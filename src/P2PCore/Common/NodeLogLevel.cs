@@ -1,0 +1,9 @@
+namespace P2PTransfer.Common;
+
+public enum NodeLogLevel
+{
+    Verbose,
+    Information,
+    Warning,
+    Error,
+}

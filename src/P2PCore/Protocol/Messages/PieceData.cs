@@ -1,0 +1,86 @@
+using System.Buffers;
+
+namespace P2PTransfer.Protocol.Messages;
+
+/// <summary>
+/// Server → downloader: one piece's bytes. A server fills the frame straight from the file as the frame is written
+/// (no intermediate buffer); a receiver gets the bytes in a pooled buffer that it must <see cref="Release"/>.
+/// </summary>
+public sealed class PieceData : IMessage
+{
+    // Pieces are 1 MiB: the shared pool keeps only a few arrays that size per core, and a downloader has dozens in
+    // flight, so misses would allocate on the large object heap all the time. A pool of their own keeps them.
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(ProtocolLimits.PieceSize, 64);
+    private readonly PieceFiller? _fill;
+    private byte[]? _buffer;
+
+    private PieceData(uint requestId, uint piece, int length, PieceFiller? fill, byte[]? buffer)
+    {
+        RequestId = requestId;
+        Piece = piece;
+        Length = length;
+        _fill = fill;
+        _buffer = buffer;
+    }
+
+    /// <summary>Writes a piece's bytes into the frame being sent.</summary>
+    public delegate void PieceFiller(Span<byte> destination);
+
+    public MessageCode Code => MessageCode.PieceData;
+
+    public uint RequestId { get; }
+
+    public uint Piece { get; }
+
+    public int Length { get; }
+
+    public int PayloadLength => 8 + Length;
+
+    /// <summary>The received bytes (valid until <see cref="Release"/>).</summary>
+    public ReadOnlyMemory<byte> Data => _buffer is { } buffer ? buffer.AsMemory(0, Length) : throw new ObjectDisposedException(nameof(PieceData));
+
+    /// <summary>A piece to send; <paramref name="fill"/> runs on the connection's write loop when the frame goes out.</summary>
+    public static PieceData ToSend(uint requestId, uint piece, int length, PieceFiller fill) => new(requestId, piece, length, fill, null);
+
+    /// <summary>A piece held in memory (tests, and senders that already have the bytes).</summary>
+    public static PieceData FromBytes(uint requestId, uint piece, ReadOnlySpan<byte> data)
+    {
+        var buffer = Buffers.Rent(Math.Max(1, data.Length));
+        data.CopyTo(buffer);
+        return new PieceData(requestId, piece, data.Length, null, buffer);
+    }
+
+    public void WritePayload(ref PayloadWriter writer)
+    {
+        writer.WriteUInt32(RequestId);
+        writer.WriteUInt32(Piece);
+        var destination = writer.Reserve(Length);
+        if (_fill is not null)
+        {
+            _fill(destination);
+        }
+        else
+        {
+            Data.Span.CopyTo(destination);
+        }
+    }
+
+    /// <summary>Gives the buffer back to the pool; the data must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            Buffers.Return(buffer);
+        }
+    }
+
+    public static PieceData Read(ref PayloadReader reader)
+    {
+        uint id = reader.ReadUInt32();
+        uint piece = reader.ReadUInt32();
+        int length = (int)reader.Remaining;
+        var buffer = Buffers.Rent(Math.Max(1, length));
+        reader.ReadInto(buffer.AsSpan(0, length));
+        return new PieceData(id, piece, length, null, buffer);
+    }
+}
