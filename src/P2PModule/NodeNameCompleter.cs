@@ -1,6 +1,6 @@
 using System.Collections;
-using System.Management.Automation.Language;
 using System.Management.Automation;
+using System.Management.Automation.Language;
 
 namespace P2PTransfer.Module;
 

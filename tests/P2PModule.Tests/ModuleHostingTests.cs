@@ -1,6 +1,6 @@
 using System.Collections.ObjectModel;
-using System.Management.Automation.Runspaces;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 
 namespace P2PTransfer.Module.Tests;
 

@@ -1,5 +1,5 @@
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Client;

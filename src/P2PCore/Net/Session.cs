@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Net;
 

@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Net;

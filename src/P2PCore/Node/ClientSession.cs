@@ -1,7 +1,7 @@
 using P2PTransfer.Common;
 using P2PTransfer.Net;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 using P2PTransfer.Transfer;
 

@@ -45,16 +45,18 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
+        IConnectionDialer dialer = TcpDialer.Instance;
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
             link => Raise(PeerConnected, new PeerEventArgs(link.Snapshot())),
             link => Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot())));
         Search = new SearchRouter(
             new SourceNode(Id, Name, Endpoint),
             new NodeSearchLinks(_links),
+            dialer,
             Work,
             Index.Search,
             Log,
-            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4), NodeOptions.DefaultPort),
+            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4)),
             () => Status != NodeStatus.Running);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
@@ -64,7 +66,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             (connection, hello) => new ClientSession(serving, connection, hello),
             (connection, hello) => new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)),
             _sessions.RunAsync);
-        _peerDialer = new PeerDialer(TcpDialer.Instance, identity, options.HandshakeTimeout, _links, _sessions,
+        _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
             (connection, welcome) => new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)));
     }
 

@@ -1,7 +1,7 @@
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Node;
 

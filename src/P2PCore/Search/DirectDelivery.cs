@@ -1,8 +1,8 @@
 using System.Threading.Channels;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Search;
 
@@ -11,7 +11,7 @@ namespace P2PTransfer.Search;
 /// server's advertised endpoint, over a client connection of its own; the entry server drops duplicates.
 /// Bounded queue; one loop hands each entry server's responses to a delivery of its own (at most 16 at once).
 /// </summary>
-internal sealed class DirectDelivery(Hello identity, int defaultPort, NodeLog log, SearchCounters counters)
+internal sealed class DirectDelivery(Hello identity, IConnectionDialer dialer, NodeLog log, SearchCounters counters)
 {
     private const int QueueCapacity = 1024;
     private const int MaxBatch = 256;
@@ -80,7 +80,7 @@ internal sealed class DirectDelivery(Hello identity, int defaultPort, NodeLog lo
         deadline.CancelAfter(DeliveryTimeout);
         try
         {
-            (connection, var welcome) = await Handshake.DialAsync(entry.Endpoint, defaultPort, identity, DialTimeout, deadline.Token).ConfigureAwait(false);
+            (connection, var welcome) = await Handshake.DialAsync(dialer, entry.Endpoint, ProtocolLimits.DefaultPort, identity, DialTimeout, deadline.Token).ConfigureAwait(false);
             if (welcome.NodeId != entry.NodeId)
             {
                 throw new P2PException(ProtocolError.ConnectionLost, $"{entry.Endpoint} is node {welcome.Name} now, not the entry server of the search");

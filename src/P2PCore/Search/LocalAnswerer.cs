@@ -1,6 +1,6 @@
 using P2PTransfer.Common;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Search;
 

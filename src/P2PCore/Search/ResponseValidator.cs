@@ -1,5 +1,5 @@
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Search;
 

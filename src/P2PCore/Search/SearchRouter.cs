@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using P2PTransfer.Common;
-using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Net;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Search;
 
@@ -38,11 +39,13 @@ public sealed class SearchRouter
     private readonly int _workers;
 
     /// <param name="self">This node as the source of its answers; its id and endpoint are what it pushes on a request's stack.</param>
+    /// <param name="dialer">How direct delivery reaches an entry server when the route back is broken.</param>
     /// <param name="closing">True once the node is closing: it takes no more requests from its links.</param>
     /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses, the caches' ages); the system's by default.</param>
     public SearchRouter(
         SourceNode self,
         ISearchLinks links,
+        IConnectionDialer dialer,
         WorkTracker work,
         LocalIndexSearch findLocal,
         NodeLog log,
@@ -64,7 +67,7 @@ public sealed class SearchRouter
         _requests = new RequestCache(clock: _clock);
         _linkStates = new LinkSearchStates(options, _clock);
         _direct = new DirectDelivery(
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), options.DefaultPort, log, Counters);
+            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, log, Counters);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
         _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, log, Counters);

@@ -5,5 +5,4 @@ namespace P2PTransfer.Search;
 /// <param name="QueueCapacity">Requests that may wait for a cascade worker.</param>
 /// <param name="QueriesPerLinkPerSecond">Requests a link may send per second on average (twice as many in a burst).</param>
 /// <param name="RecentWindow">How long a link remembers the responses it was handed, for re-delivery if it breaks.</param>
-/// <param name="DefaultPort">The port direct delivery dials when an entry server's endpoint names none.</param>
-public sealed record SearchRouterOptions(int Workers, int QueueCapacity, double QueriesPerLinkPerSecond, TimeSpan RecentWindow, int DefaultPort);
+public sealed record SearchRouterOptions(int Workers, int QueueCapacity, double QueriesPerLinkPerSecond, TimeSpan RecentWindow);

@@ -1,6 +1,6 @@
 using P2PTransfer.Net;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Net;

@@ -1,10 +1,10 @@
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using P2PTransfer.Client;
 using P2PTransfer.Net;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Node;

@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using P2PTransfer.Client;
 using P2PTransfer.Common;
 using P2PTransfer.Node;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Node;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using P2PTransfer.Client;
 using P2PTransfer.Common;
 using P2PTransfer.Node;

@@ -1,7 +1,7 @@
 using P2PTransfer.Node;
 using P2PTransfer.Peers;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Node;

@@ -1,6 +1,6 @@
 using System.Buffers;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
 namespace P2PTransfer.Tests.Protocol;

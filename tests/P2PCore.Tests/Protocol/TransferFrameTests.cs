@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Buffers;
-using P2PTransfer.Protocol.Messages;
+using System.Buffers.Binary;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 

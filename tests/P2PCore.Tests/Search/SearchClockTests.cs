@@ -1,6 +1,6 @@
 using P2PTransfer.Common;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 using P2PTransfer.Tests.Support;
 

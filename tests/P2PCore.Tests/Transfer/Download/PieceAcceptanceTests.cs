@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
 
