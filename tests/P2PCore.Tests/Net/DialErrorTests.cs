@@ -7,7 +7,7 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
-namespace P2PTransfer.Tests.Node;
+namespace P2PTransfer.Tests.Net;
 
 /// <summary>What goes wrong before a connection is a P2PTransfer connection is named for what it is, with the address.</summary>
 public class DialErrorTests

@@ -4,7 +4,7 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
 
-namespace P2PTransfer.Tests.Node;
+namespace P2PTransfer.Tests.Peers;
 
 public class PeerLinkTests
 {
