@@ -125,11 +125,14 @@ Describe 'Searching when nodes fail or close' {
     It 'skips a node that is closing without waiting beyond the timeout' {
         $nodes = 0..2 | ForEach-Object { Start-SharingNode $_ }
         Connect-Nodes $nodes @(@(0, 1), @(0, 2))
-        # Work under way keeps n1 closing (draining) for the length of the test.
-        $work = New-Object P2PTransfer.Common.WorkLease
-        $nodes[1].Work.TryBegin([ref] $work) | Should -BeTrue
-        $stopping = $nodes[1].StopAsync([timespan]::FromSeconds(20))
+        # A search under way at n1 (60 s) is work that closing waits for: it keeps n1 closing (draining) for the length of the test.
+        $held = [powershell]::Create()
+        $null = $held.AddScript("param(`$node) Import-Module '$ModulePath'; Find-P2PFile -Node `$node 'held-*' -TimeoutSec 60").AddArgument($nodes[1])
+        $null = $held.BeginInvoke()
+        $stopping = $null
         try {
+            Wait-Until { $nodes[1].ActiveSearches -eq 1 } | Should -BeTrue
+            $stopping = $nodes[1].StopAsync([timespan]::FromSeconds(20))
             Wait-Until { (Get-P2PPeer -Node $nodes[0] | Where-Object Name -EQ 'n1').State -eq 'RemoteClosing' } | Should -BeTrue
 
             $elapsed = Measure-Command { $found = Find-P2PFile -Node $nodes[0] 'file-*' -TimeoutSec 1.5 }
@@ -145,8 +148,9 @@ Describe 'Searching when nodes fail or close' {
             $piped.Name | Sort-Object | Should -Be @('file-n0.txt', 'file-n2.txt')
         }
         finally {
-            $work.Dispose()
-            $stopping.Wait(10000) | Out-Null
+            $held.Stop()
+            $held.Dispose()
+            if ($stopping) { $stopping.Wait(10000) | Out-Null }
         }
     }
 }
@@ -179,7 +183,7 @@ Find-P2PFile -Server '$server' 'file-*' -TimeoutSec 3 | Select-Object Name, Node
         $node = Get-P2PNode n0
         $found = Find-P2PFile -Server $node.Endpoint 'file-*' -MaxResults 1 -TimeoutSec 60
         @($found).Count | Should -Be 1
-        Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
+        Wait-Until { $node.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
     }
 }
 
@@ -200,13 +204,13 @@ Describe 'Stopping a search' {
         try {
             $null = $shell.AddScript("param(`$node, `$how) Import-Module '$ModulePath'; if (`$how -eq '-Node') { Find-P2PFile -Node `$node -TimeoutSec 60 } else { Find-P2PFile -Server `$node.Endpoint -TimeoutSec 60 }").AddArgument($node).AddArgument($how)
             $running = $shell.BeginInvoke()
-            Wait-Until { $node.Search.ActiveSearches -eq 1 } | Should -BeTrue
+            Wait-Until { $node.ActiveSearches -eq 1 } | Should -BeTrue
 
             $elapsed = Measure-Command { $shell.Stop() }
 
             $elapsed.TotalSeconds | Should -BeLessThan 3
             $shell.Streams.Error | Should -BeNullOrEmpty
-            Wait-Until { $node.Search.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
+            Wait-Until { $node.ActiveSearches -eq 0 } -TimeoutSec 5 | Should -BeTrue
         }
         finally {
             $shell.Dispose()

@@ -11,8 +11,9 @@ namespace P2PTransfer.Client;
 /// A pure client's connection to one node's server (no local node needed). It knows when the server is
 /// scheduled for closing and then refuses to send new requests with a clear error.
 /// </summary>
-public sealed class NodeClient : Session, IAsyncDisposable
+public sealed class NodeClient : IAsyncDisposable
 {
+    private readonly ServerSession _session;
     private readonly CancellationTokenSource _stop = new();
     private static readonly TimeSpan SearchGrace = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<uint, RemoteSearch> _searches = new();
@@ -25,17 +26,47 @@ public sealed class NodeClient : Session, IAsyncDisposable
     private int _lastSearchId;
 
     private NodeClient(FrameConnection connection, Welcome welcome, string address)
-        : base(connection, welcome.NodeId, welcome.Name, welcome.Endpoint.Length > 0 ? welcome.Endpoint : address, welcome.Availability)
     {
+        _session = new ServerSession(connection, welcome.NodeId, welcome.Name, welcome.Endpoint.Length > 0 ? welcome.Endpoint : address, welcome.Availability, TakeAnswer);
         _run = RunThenFailSearchesAsync();
     }
+
+    /// <summary>The session this client runs on (its connection, keep-alive and close state).</summary>
+    internal Session Session => _session;
+
+    internal FrameConnection Connection => _session.Connection;
+
+    /// <summary>Closing or closed: no new request can go out on it.</summary>
+    internal bool IsClosing => _session.IsClosing;
+
+    /// <summary>The server's node id, from its Welcome.</summary>
+    public Guid RemoteId => _session.RemoteId;
+
+    public string RemoteName => _session.RemoteName;
+
+    /// <summary>'host:port' of the server: the endpoint it announced, else the address dialled.</summary>
+    public string RemoteEndpoint => _session.RemoteEndpoint;
+
+    /// <summary>The server's availability as it last announced it.</summary>
+    public NodeAvailability RemoteAvailability => _session.RemoteAvailability;
+
+    /// <summary>Last measured round trip; empty before the first.</summary>
+    public TimeSpan? RoundTrip => _session.RoundTrip;
+
+    /// <summary>Why the connection closed (None while it is open).</summary>
+    public ProtocolError CloseReason => _session.CloseReason;
+
+    public string? CloseMessage => _session.CloseMessage;
+
+    /// <summary>Completes when the connection has closed.</summary>
+    public Task Closed => _session.Closed;
 
     /// <summary>Connects over TCP and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
     public static Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         ConnectAsync(TcpDialer.Instance, address, timeout, cancellationToken);
 
     /// <summary>Connects through <paramref name="dialer"/> and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
-    public static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    internal static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
         var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
@@ -49,13 +80,13 @@ public sealed class NodeClient : Session, IAsyncDisposable
     /// Milliseconds (Environment.TickCount64) when the last answer to one of this client's transfer requests arrived.
     /// Keep-alive frames do not count: a server that answers pings but sends no data is stalled all the same.
     /// </summary>
-    public long LastTransferAnswer => Interlocked.Read(ref _lastTransferAnswer);
+    internal long LastTransferAnswer => Interlocked.Read(ref _lastTransferAnswer);
 
     /// <summary>The piece hashes of a file the server shares (from <paramref name="firstPiece"/> on, one frame's worth), and its size.</summary>
-    public async Task<PieceList> GetPieceListAsync(byte[] hash, int firstPiece, CancellationToken cancellationToken)
+    internal async Task<PieceList> GetPieceListAsync(byte[] hash, int firstPiece, CancellationToken cancellationToken)
     {
         var reply = await RequestAsync(id => new PieceListRequest(id, hash, (uint)firstPiece), cancellationToken).ConfigureAwait(false);
-        return reply as PieceList ?? throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{Describe()} answered a piece list request with {reply.Code}");
+        return reply as PieceList ?? throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{_session.Describe()} answered a piece list request with {reply.Code}");
     }
 
     /// <summary>
@@ -63,7 +94,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
     /// from one server at a time; callers may start many and await them in order (the server answers in order).
     /// The caller owns the returned data and must release it.
     /// </summary>
-    public async Task<PieceData> GetPieceAsync(byte[] hash, int piece, CancellationToken cancellationToken)
+    internal async Task<PieceData> GetPieceAsync(byte[] hash, int piece, CancellationToken cancellationToken)
     {
         await _piecesInFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -71,13 +102,13 @@ public sealed class NodeClient : Session, IAsyncDisposable
             var reply = await RequestAsync(id => new PieceRequest(id, hash, (uint)piece), cancellationToken).ConfigureAwait(false);
             if (reply is not PieceData data)
             {
-                throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{Describe()} answered a piece request with {reply.Code}");
+                throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{_session.Describe()} answered a piece request with {reply.Code}");
             }
 
             if (data.Piece != (uint)piece)
             {
                 data.Release();
-                throw new ProtocolException(ProtocolError.MalformedFrame, $"{Describe()} sent piece {data.Piece} for a request of piece {piece}");
+                throw new ProtocolException(ProtocolError.MalformedFrame, $"{_session.Describe()} sent piece {data.Piece} for a request of piece {piece}");
             }
 
             return data;
@@ -97,8 +128,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
         bool delivered = false;
         try
         {
-            await Connection.SendAsync(make(id), cancellationToken).ConfigureAwait(false);
-            if (Closed.IsCompleted)
+            await _session.Connection.SendAsync(make(id), cancellationToken).ConfigureAwait(false);
+            if (_session.Closed.IsCompleted)
             {
                 FailTransfers();
             }
@@ -133,9 +164,9 @@ public sealed class NodeClient : Session, IAsyncDisposable
     }
 
     private P2PException Gone() =>
-        RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown
-            ? new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down")
-            : new P2PException(CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : CloseReason, CloseMessage ?? $"connection to {RemoteEndpoint} is closed");
+        _session.RemoteAvailability == NodeAvailability.Closing || _session.CloseReason is ProtocolError.Shutdown
+            ? new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_session.RemoteName} ({_session.RemoteEndpoint}) is shutting down")
+            : new P2PException(_session.CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : _session.CloseReason, _session.CloseMessage ?? $"connection to {_session.RemoteEndpoint} is closed");
 
     /// <summary>One round trip to the server. Throws when the server is shutting down or the connection is gone.</summary>
     public async Task<TimeSpan> PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -143,13 +174,13 @@ public sealed class NodeClient : Session, IAsyncDisposable
         EnsureAvailable();
         try
         {
-            return await MeasureRoundTripAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return await _session.MeasureRoundTripAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (P2PException ex) when (ex.Code is ProtocolError.Shutdown or ProtocolError.NodeClosing
-            || RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown)
+            || _session.RemoteAvailability == NodeAvailability.Closing || _session.CloseReason is ProtocolError.Shutdown)
         {
             // The goodbye overtook the answer: say what the user needs to know, not how the socket ended.
-            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down");
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_session.RemoteName} ({_session.RemoteEndpoint}) is shutting down");
         }
     }
 
@@ -172,8 +203,8 @@ public sealed class NodeClient : Session, IAsyncDisposable
         try
         {
             var request = new SearchRequest(id, (byte)options.ClampedTtl, (uint)timeout.TotalMilliseconds, (uint)Math.Max(1, options.MaxResults), query);
-            await Connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            options.Trace?.Invoke($"search sent to {Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
+            await _session.Connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            options.Trace?.Invoke($"search sent to {_session.Describe()}, TTL {options.ClampedTtl}, timeout {timeout.TotalSeconds:0.###} s");
 
             // The server ends the search at its timeout; a server that has not ended it once this client has waited
             // that long (plus a grace), and then stays silent for the grace, is given up on. Only time spent
@@ -225,9 +256,9 @@ public sealed class NodeClient : Session, IAsyncDisposable
         finally
         {
             _searches.TryRemove(id, out _);
-            if (!ended && !IsClosing)
+            if (!ended && !_session.IsClosing)
             {
-                Connection.TrySend(new SearchCancel(id));
+                _session.Connection.TrySend(new SearchCancel(id));
             }
         }
     }
@@ -252,13 +283,12 @@ public sealed class NodeClient : Session, IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new P2PException(ProtocolError.Timeout, $"{Describe()} did not end the search in time");
+            throw new P2PException(ProtocolError.Timeout, $"{_session.Describe()} did not end the search in time");
         }
     }
 
-    protected override bool TakesRequest(MessageCode code) => code is MessageCode.SearchResults or MessageCode.SearchDone or MessageCode.PieceList or MessageCode.PieceData or MessageCode.TransferRefused;
-
-    protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
+    // The answers a client receives; anything else goes to the session's default (a protocol violation).
+    private bool TakeAnswer(IMessage message)
     {
         switch (message)
         {
@@ -268,7 +298,7 @@ public sealed class NodeClient : Session, IAsyncDisposable
                     open.Add(results);
                 }
 
-                return ValueTask.FromResult(true);
+                return true;
             case PieceList or PieceData or TransferRefused:
                 uint id = message switch { PieceList l => l.RequestId, PieceData d => d.RequestId, _ => ((TransferRefused)message).RequestId };
                 if (!_transfers.TryGetValue(id, out var waiting) || !waiting.TrySetResult(message))
@@ -280,22 +310,22 @@ public sealed class NodeClient : Session, IAsyncDisposable
                     Interlocked.Exchange(ref _lastTransferAnswer, Environment.TickCount64);
                 }
 
-                return ValueTask.FromResult(true);
+                return true;
             case SearchDone done:
                 if (_searches.TryGetValue(done.SearchId, out var finished))
                 {
                     finished.Finish(done);
                 }
 
-                return ValueTask.FromResult(true);
+                return true;
             default:
-                return base.HandleRequestAsync(message, cancellationToken);
+                return false;
         }
     }
 
     private async Task RunThenFailSearchesAsync()
     {
-        await RunAsync(_stop.Token).ConfigureAwait(false);
+        await _session.RunAsync(_stop.Token).ConfigureAwait(false);
         foreach (var search in _searches.Values)
         {
             search.Fail(Gone());
@@ -305,22 +335,22 @@ public sealed class NodeClient : Session, IAsyncDisposable
     }
 
     /// <summary>Throws the error a user should see if the server can take no new request.</summary>
-    public void EnsureAvailable()
+    internal void EnsureAvailable()
     {
-        if (RemoteAvailability == NodeAvailability.Closing || CloseReason is ProtocolError.Shutdown or ProtocolError.NodeClosing)
+        if (_session.RemoteAvailability == NodeAvailability.Closing || _session.CloseReason is ProtocolError.Shutdown or ProtocolError.NodeClosing)
         {
-            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {RemoteName} ({RemoteEndpoint}) is shutting down");
+            throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_session.RemoteName} ({_session.RemoteEndpoint}) is shutting down");
         }
 
-        if (Closed.IsCompleted || CloseReason != ProtocolError.None)
+        if (_session.Closed.IsCompleted || _session.CloseReason != ProtocolError.None)
         {
-            throw new P2PException(CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : CloseReason, CloseMessage ?? $"connection to {RemoteEndpoint} is closed");
+            throw new P2PException(_session.CloseReason == ProtocolError.None ? ProtocolError.ConnectionLost : _session.CloseReason, _session.CloseMessage ?? $"connection to {_session.RemoteEndpoint} is closed");
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await CloseAsync(ProtocolError.None, "client done").ConfigureAwait(false);
+        await _session.CloseAsync(ProtocolError.None, "client done").ConfigureAwait(false);
         _stop.Cancel();
         await _run.ConfigureAwait(false);
         _stop.Dispose();

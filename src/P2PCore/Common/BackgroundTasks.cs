@@ -6,7 +6,7 @@ namespace P2PTransfer.Common;
 /// The node's long-running tasks (accept loop, connections, keep-alive). Every task is kept until it ends,
 /// its failure is logged, and stopping the node waits for all of them.
 /// </summary>
-public sealed class BackgroundTasks(NodeLog log)
+internal sealed class BackgroundTasks(NodeLog log)
 {
     private readonly ConcurrentDictionary<Task, string> _running = new();
 

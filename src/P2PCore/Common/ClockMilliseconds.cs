@@ -5,7 +5,7 @@ namespace P2PTransfer.Common;
 /// <see cref="Environment.TickCount64"/>, as the node always measured time; any other (a simulation's virtual
 /// clock) from its own timestamps.
 /// </summary>
-public static class ClockMilliseconds
+internal static class ClockMilliseconds
 {
     public static long Now(TimeProvider clock) => ReferenceEquals(clock, TimeProvider.System)
         ? Environment.TickCount64

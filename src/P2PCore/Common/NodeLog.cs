@@ -9,7 +9,7 @@ public sealed class NodeLog
     /// <summary>Raised on an engine thread for every entry.</summary>
     public event EventHandler<NodeLogEntry>? Written;
 
-    public void Write(NodeLogLevel level, string message)
+    internal void Write(NodeLogLevel level, string message)
     {
         var entry = new NodeLogEntry(DateTimeOffset.Now, level, message);
         lock (_entries)

@@ -6,7 +6,7 @@ namespace P2PTransfer.Common;
 /// queued (<see cref="TryTake"/>); counting bytes, it paces a download to a bandwidth (<see cref="TryTakeOnCredit"/>).
 /// Reads time from the clock it is given (the system's by default), so a simulation can run it on a virtual one.
 /// </summary>
-public sealed class RateLimit(double perSecond, double burst, TimeProvider? clock = null)
+internal sealed class RateLimit(double perSecond, double burst, TimeProvider? clock = null)
 {
     private readonly object _gate = new();
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;

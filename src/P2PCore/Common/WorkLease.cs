@@ -1,7 +1,7 @@
 namespace P2PTransfer.Common;
 
 /// <summary>One piece of registered work; dispose it when the work ends. Its token is cancelled at the drain timeout.</summary>
-public struct WorkLease : IDisposable
+internal struct WorkLease : IDisposable
 {
     private WorkTracker? _tracker;
 

@@ -5,7 +5,7 @@ namespace P2PTransfer.Common;
 /// running work to finish, so busy work is never cut off before the drain timeout; work still running then is
 /// cancelled through the token every lease carries.
 /// </summary>
-public sealed class WorkTracker
+internal sealed class WorkTracker
 {
     private readonly object _gate = new();
     private readonly CancellationTokenSource _cutOff = new();

@@ -1,4 +1,4 @@
 namespace P2PTransfer.Index;
 
 /// <summary>The file changed while it was being hashed; the next reconcile hashes it again.</summary>
-public sealed class FileChangedException(string message) : IOException(message);
+internal sealed class FileChangedException(string message) : IOException(message);

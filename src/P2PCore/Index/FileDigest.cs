@@ -9,7 +9,7 @@ namespace P2PTransfer.Index;
 /// (the last one shorter) and the piece root, the SHA-256 of the piece hashes laid end to end.
 /// A file of one piece has the file hash as its only piece hash.
 /// </summary>
-public sealed class FileDigest
+internal sealed class FileDigest
 {
     /// <summary>Piece size of protocol version 1: 1 MiB.</summary>
     public const int PieceSize = ProtocolLimits.PieceSize;

@@ -9,7 +9,7 @@ namespace P2PTransfer.Index;
 /// hash and the piece hashes run side by side on two threads over the same buffer, so the wall time stays that of
 /// one SHA-256 pass.
 /// </summary>
-public static class FileHasher
+internal static class FileHasher
 {
     /// <summary>
     /// Hashes the file; throws <see cref="FileChangedException"/> (without opening it) if it is no longer a regular

@@ -58,7 +58,7 @@ public sealed class ShareIndex : IAsyncDisposable
     /// Opens the index in <paramref name="stateDirectory"/>, applies the share list and starts the first reconcile
     /// in the background. Throws <see cref="ArgumentException"/> for a share that does not exist or holds the state folder.
     /// </summary>
-    public static ShareIndex Open(string stateDirectory, IndexOptions options, NodeLog log)
+    internal static ShareIndex Open(string stateDirectory, IndexOptions options, NodeLog log)
     {
         var excludeNames = options.Exclude.Select(Wildcard.Parse).ToList();
         var state = ShareRoot.Normalize(stateDirectory);
@@ -87,7 +87,7 @@ public sealed class ShareIndex : IAsyncDisposable
     /// Checks paths can be shared: each exists and neither is nor holds the node's state folder. Throws
     /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
     /// </summary>
-    public static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
+    internal static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
         SharePaths.CheckShareable(paths, stateDirectory);
 
     /// <summary>Shares more folders or files (or shares again a path that was unpublished inside a shared folder).</summary>
@@ -170,16 +170,23 @@ public sealed class ShareIndex : IAsyncDisposable
         return _db.ListFiles(pattern, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
     }
 
+    /// <summary>Every shared file (any state) at or below one of the given paths.</summary>
+    public IEnumerable<SharedFile> GetFilesBelow(IEnumerable<string> paths, CancellationToken cancellationToken = default)
+    {
+        var folders = paths.ToList();
+        return GetFiles(cancellationToken: cancellationToken).Where(f => folders.Any(p => ShareRoot.Contains(p, f.FullName)));
+    }
+
     /// <summary>Hashed files matching every criterion of the query.</summary>
     public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
         Search(query.Compile(), maxResults, cancellationToken);
 
     /// <summary>Runs a query compiled already (one compiled query serves one search: it keeps the pattern's time budget).</summary>
-    public IEnumerable<SharedFile> Search(CompiledQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
+    internal IEnumerable<SharedFile> Search(CompiledQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
         _db.Search(query, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
 
     /// <summary>Where a hashed file is, and its piece hashes; null when no shared file has this content.</summary>
-    public (SharedFile File, FileDigest Digest)? FindByHash(string hash)
+    internal (SharedFile File, FileDigest Digest)? FindByHash(string hash)
     {
         if (_db.FindByHash(FileQuery.ParseHash(hash)) is not { } found || ToSharedFile(found.File) is not { } file)
         {

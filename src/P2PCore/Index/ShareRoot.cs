@@ -1,7 +1,7 @@
 namespace P2PTransfer.Index;
 
 /// <summary>A shared folder (its files are shared recursively) or a single shared file.</summary>
-public sealed record ShareRoot(long Id, string FullPath, bool IsFile)
+internal sealed record ShareRoot(long Id, string FullPath, bool IsFile)
 {
     private static readonly StringComparison PathComparison =
         OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;

@@ -8,4 +8,4 @@ namespace P2PTransfer.Net;
 /// <param name="LastSent">When frames were last handed to the transport.</param>
 /// <param name="LastLargeFrameSent">When a large frame was last handed to the transport; 0 before any.</param>
 /// <param name="IsSending">Whether frames wait to be sent or are being written.</param>
-public readonly record struct ConnectionActivity(long LastReceived, long LastSent, long LastLargeFrameSent, bool IsSending);
+internal record struct ConnectionActivity(long LastReceived, long LastSent, long LastLargeFrameSent, bool IsSending);

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Net;
 
 /// <summary>Traffic of one connection. Updated by its read and write loops, read by anyone.</summary>
-public sealed class ConnectionCounters
+internal sealed class ConnectionCounters
 {
     private long _bytesSent;
     private long _bytesReceived;

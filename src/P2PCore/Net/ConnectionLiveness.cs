@@ -8,7 +8,7 @@ namespace P2PTransfer.Net;
 /// </summary>
 /// <param name="pingAfter">Quiet after which a connection is pinged.</param>
 /// <param name="deadAfter">Quiet after which a connection whose ping is unanswered is dead.</param>
-public sealed class ConnectionLiveness(TimeSpan pingAfter, TimeSpan deadAfter)
+internal sealed class ConnectionLiveness(TimeSpan pingAfter, TimeSpan deadAfter)
 {
     /// <summary>How often a wait for a source's answer looks at the source's progress (see <see cref="HasStalled"/>).</summary>
     public static readonly TimeSpan StallLookInterval = TimeSpan.FromSeconds(1);

@@ -10,7 +10,7 @@ namespace P2PTransfer.Net;
 /// reader (one caller at a time) and a bounded send queue drained by one write loop, so any thread may send
 /// without interleaving bytes of two frames.
 /// </summary>
-public sealed class FrameConnection : IAsyncDisposable
+internal sealed class FrameConnection : IAsyncDisposable
 {
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
     private const int FlushBatchBytes = 1024 * 1024;

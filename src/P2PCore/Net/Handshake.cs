@@ -7,7 +7,7 @@ namespace P2PTransfer.Net;
 /// The first exchange of every connection: the dialer says Hello (version, role, identity), the server answers
 /// Welcome with its availability, or Error. A server that is closing or busy says so and the dialer gets a clear error.
 /// </summary>
-public static class Handshake
+internal static class Handshake
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Net;
 
 /// <summary>Opens connections to other nodes: TCP today; TLS, reverse and relayed dialers plug in here.</summary>
-public interface IConnectionDialer
+internal interface IConnectionDialer
 {
     /// <summary>
     /// Opens a connection to <paramref name="address"/> ('host:port', the port defaulting to

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Net;
 
 /// <summary>Takes the connections other nodes and clients open to this node; disposing it stops listening.</summary>
-public interface IConnectionListener : IDisposable
+internal interface IConnectionListener : IDisposable
 {
     /// <summary>
     /// The next connection. Throws <see cref="OperationCanceledException"/> or <see cref="ObjectDisposedException"/>

@@ -5,7 +5,7 @@ namespace P2PTransfer.Net;
 /// stream); reverse connections and relayed circuits are other implementations. <see cref="FrameConnection"/>
 /// speaks frames over it and owns it: disposing it ends the connection.
 /// </summary>
-public interface ITransportConnection : IDisposable
+internal interface ITransportConnection : IDisposable
 {
     /// <summary>Both directions of the connection.</summary>
     Stream Stream { get; }

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Net;
 
 /// <summary>What keep-alive does with a connection on one tick.</summary>
-public enum KeepAliveStep
+internal enum KeepAliveStep
 {
     /// <summary>Nothing: the connection is alive, or its ping is still awaited.</summary>
     Wait,

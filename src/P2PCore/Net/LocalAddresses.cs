@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace P2PTransfer.Net;
 
 /// <summary>The addresses a node listens on and tells others to dial.</summary>
-public static class LocalAddresses
+internal static class LocalAddresses
 {
     /// <summary>'*' or empty: every address; 'localhost': the IPv4 loopback; else an IP address.</summary>
     public static IPAddress ParseListenAddress(string text) => text switch

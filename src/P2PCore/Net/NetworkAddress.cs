@@ -6,7 +6,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Net;
 
 /// <summary>Parses and resolves the 'host:port' strings users type and nodes advertise ("[::1]:47100" for IPv6).</summary>
-public static class NetworkAddress
+internal static class NetworkAddress
 {
     public static (string Host, int Port) Parse(string text, int defaultPort)
     {

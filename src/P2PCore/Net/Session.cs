@@ -9,7 +9,7 @@ namespace P2PTransfer.Net;
 /// A connection after its handshake: one read loop that answers keep-alives, follows the remote's status and
 /// closes cleanly on Bye, Error or a protocol violation. Subclasses handle the requests of their role.
 /// </summary>
-public abstract class Session
+internal abstract class Session
 {
     private readonly ConcurrentDictionary<ulong, (long SentAt, TaskCompletionSource<TimeSpan> Reply)> _pings = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);

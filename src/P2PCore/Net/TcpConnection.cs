@@ -3,7 +3,7 @@ using System.Net.Sockets;
 namespace P2PTransfer.Net;
 
 /// <summary>A TCP connection as the transport seam gives it.</summary>
-public sealed class TcpConnection : ITransportConnection
+internal sealed class TcpConnection : ITransportConnection
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;

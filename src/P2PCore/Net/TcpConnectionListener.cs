@@ -5,7 +5,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Net;
 
 /// <summary>Listens for TCP connections on one address and port.</summary>
-public sealed class TcpConnectionListener : IConnectionListener
+internal sealed class TcpConnectionListener : IConnectionListener
 {
     private readonly Socket _socket;
 

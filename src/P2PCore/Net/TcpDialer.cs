@@ -4,7 +4,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Net;
 
 /// <summary>Dials plain TCP: resolves the address, then connects within the timeout.</summary>
-public sealed class TcpDialer : IConnectionDialer
+internal sealed class TcpDialer : IConnectionDialer
 {
     public static TcpDialer Instance { get; } = new();
 

@@ -7,7 +7,7 @@ namespace P2PTransfer.Node;
 /// A node's own folder: its identity (node-id) and its share index (index.db). A lock file held for the node's lifetime
 /// keeps two running nodes, in this process or another, from sharing one folder.
 /// </summary>
-public sealed partial class NodeStateDirectory : IDisposable
+internal partial class NodeStateDirectory : IDisposable
 {
     private const string LockFileName = "node.lock";
     private const string IdFileName = "node-id";

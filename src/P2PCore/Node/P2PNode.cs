@@ -129,16 +129,22 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     public NodeCounters Counters { get; } = new();
 
     /// <summary>This node's part in network search: cascade workers, caches, routing of responses.</summary>
-    public SearchRouter Search { get; }
+    internal SearchRouter Search { get; }
 
     /// <summary>What the search routing has done: requests received, processed, cascaded, dropped; responses routed and delivered.</summary>
     public SearchCounters SearchCounters => Search.Counters;
 
+    /// <summary>Network searches entered at this node (its own and its clients') that have not ended yet.</summary>
+    public int ActiveSearches => Search.ActiveSearches;
+
     /// <summary>This node's server side of transfers: upload slots, and files served by hash from the index.</summary>
-    public UploadService Uploads { get; }
+    internal UploadService Uploads { get; }
 
     /// <summary>What this node has uploaded: pieces and bytes served, uploads started, requests refused.</summary>
     public UploadCounters TransferCounters => Uploads.Counters;
+
+    /// <summary>How many downloaders this node serves at once (-MaxUploads); one more is refused NodeBusy.</summary>
+    public int MaxUploads => Uploads.MaxUploads;
 
     internal NodeOptions Options => _options;
 
@@ -147,7 +153,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     public NodeLog Log { get; }
 
     /// <summary>Work under way (requests being answered, uploads) that closing waits for.</summary>
-    public WorkTracker Work { get; } = new();
+    internal WorkTracker Work { get; } = new();
 
     /// <summary>Binds the listener and starts serving. The returned node is Running.</summary>
     public static async Task<P2PNode> StartAsync(NodeOptions options, CancellationToken cancellationToken = default)

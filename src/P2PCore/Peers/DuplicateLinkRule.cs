@@ -5,7 +5,7 @@ namespace P2PTransfer.Peers;
 /// other side follows its verdict: both keep the link dialed by the lower node id (ids ordered by their wire
 /// bytes); of two links dialed by the same node, the older one.
 /// </summary>
-public static class DuplicateLinkRule
+internal static class DuplicateLinkRule
 {
     /// <summary>The verdict on a link this node dialed while the link <paramref name="existingDirection"/> (made as number <paramref name="existingSequence"/>) is live.</summary>
     /// <param name="dialStarted">The last link number this node had handed out when the dial began.</param>

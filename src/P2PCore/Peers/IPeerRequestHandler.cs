@@ -3,7 +3,7 @@ using P2PTransfer.Protocol.Messages;
 namespace P2PTransfer.Peers;
 
 /// <summary>Takes the requests a peer link receives for the rest of the node: the search frames. Never throws for anything the remote sent.</summary>
-public interface IPeerRequestHandler
+internal interface IPeerRequestHandler
 {
     /// <summary>A request cascading through the network.</summary>
     void OnQuery(PeerLink from, Query query);

@@ -10,7 +10,7 @@ namespace P2PTransfer.Peers;
 /// <paramref name="requests"/>; what it shows of itself (<see cref="Snapshot"/>) is made by <paramref name="snapshot"/>,
 /// which knows the node that holds it.
 /// </summary>
-public sealed class PeerLink(
+internal sealed class PeerLink(
     FrameConnection connection,
     PeerDirection direction,
     Guid remoteId,

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace P2PTransfer.Peers;
 
 /// <summary>The node's peer links by remote node id: at most one link per remote node.</summary>
-public sealed class PeerTable
+internal sealed class PeerTable
 {
     private readonly ConcurrentDictionary<Guid, PeerLink> _links = new();
 

@@ -5,7 +5,7 @@ namespace P2PTransfer.Protocol;
 /// responses travel back down the stack, each server popping itself, and the bottom entry is where a response is
 /// delivered directly when a hop on the way back is gone. Immutable: each server routes with its own copy.
 /// </summary>
-public sealed class BacktraceStack
+internal sealed class BacktraceStack
 {
     /// <summary>Entries a stack may hold on the wire; more is a malformed frame.</summary>
     public const int MaxDepth = 16;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace P2PTransfer.Protocol;
 
 /// <summary>A validated query, ready for an index to run.</summary>
-public sealed record CompiledQuery(
+internal sealed record CompiledQuery(
     IReadOnlyList<Wildcard> Names,
     Regex? Pattern,
     IReadOnlyList<string> Extensions,

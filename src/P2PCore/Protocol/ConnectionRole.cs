@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>Who is dialing, stated in Hello.</summary>
-public enum ConnectionRole : byte
+internal enum ConnectionRole : byte
 {
     /// <summary>A client making requests (search, download, ping); no lasting link.</summary>
     Client = 1,

@@ -38,11 +38,14 @@ public sealed class FileQuery
 
     public static FileQuery All { get; } = new();
 
+    /// <summary>Checks every criterion; throws <see cref="ArgumentException"/> with a clear message (as a search would).</summary>
+    public void Validate() => Compile();
+
     /// <summary>
     /// Checks every criterion and returns the compiled form; throws <see cref="ArgumentException"/> with a clear message.
     /// <paramref name="regexBudget"/> bounds the time the regular expression may take over all names (default <see cref="RegexSearchBudget"/>).
     /// </summary>
-    public CompiledQuery Compile(TimeSpan? regexBudget = null)
+    internal CompiledQuery Compile(TimeSpan? regexBudget = null)
     {
         if (Names.Count > MaxNames)
         {

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>A file a server found in its own index, as it travels in a response.</summary>
-public sealed record FoundFile(string Name, long Size, string Hash, string RelativePath)
+internal sealed record FoundFile(string Name, long Size, string Hash, string RelativePath)
 {
     public const int MaxNameBytes = 1024;
     public const int MaxRelativePathBytes = 4096;

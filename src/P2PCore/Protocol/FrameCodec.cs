@@ -7,7 +7,7 @@ namespace P2PTransfer.Protocol;
 /// Frames on the wire: <c>code:u8 flags:u8 length:u32be payload[length]</c>.
 /// Pure functions over buffers, no sockets, so every edge can be unit-tested.
 /// </summary>
-public static class FrameCodec
+internal static class FrameCodec
 {
     /// <summary>The payload length the frame at the front of <paramref name="buffer"/> declares; -1 before its header is in.</summary>
     public static long DeclaredPayloadLength(in ReadOnlySequence<byte> buffer)

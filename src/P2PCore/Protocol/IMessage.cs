@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>A protocol message: one frame's code and payload. Each message type lives in Messages/ with its own Read.</summary>
-public interface IMessage
+internal interface IMessage
 {
     MessageCode Code { get; }
 

@@ -2,7 +2,7 @@ namespace P2PTransfer.Protocol;
 
 /// <summary>The request code: the first byte of every frame. Values are part of the wire protocol (docs/protocol.md).</summary>
 /// <remarks>0x20-0x3F are for search, 0x40-0x5F for transfer.</remarks>
-public enum MessageCode : byte
+internal enum MessageCode : byte
 {
     Hello = 0x01,
     Welcome = 0x02,

@@ -3,7 +3,7 @@ namespace P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 
 /// <summary>Turns a frame into its message, dispatching on the request code.</summary>
-public static class MessageDecoder
+internal static class MessageDecoder
 {
     public static IMessage Decode(in Frame frame)
     {

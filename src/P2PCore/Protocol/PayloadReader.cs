@@ -4,7 +4,7 @@ using System.Text;
 namespace P2PTransfer.Protocol;
 
 /// <summary>Reads big-endian fields from a payload that may span several buffer segments. Any shortfall is a malformed frame.</summary>
-public ref struct PayloadReader(ReadOnlySequence<byte> payload, MessageCode code)
+internal ref struct PayloadReader(ReadOnlySequence<byte> payload, MessageCode code)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private SequenceReader<byte> _reader = new(payload);

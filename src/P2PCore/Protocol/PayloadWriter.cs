@@ -4,7 +4,7 @@ using System.Text;
 namespace P2PTransfer.Protocol;
 
 /// <summary>Writes big-endian fields into a span sized by <see cref="IMessage.PayloadLength"/>.</summary>
-public ref struct PayloadWriter(Span<byte> destination)
+internal ref struct PayloadWriter(Span<byte> destination)
 {
     private readonly Span<byte> _destination = destination;
     private int _position;

@@ -1,4 +1,4 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>The peer broke the protocol (bad frame, wrong version, unexpected message); the connection is closed.</summary>
-public sealed class ProtocolException(ProtocolError code, string message) : P2PException(code, message);
+internal sealed class ProtocolException(ProtocolError code, string message) : P2PException(code, message);

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>Every limit of the wire protocol, in one place (docs/protocol.md, "Limits").</summary>
-public static class ProtocolLimits
+internal static class ProtocolLimits
 {
     /// <summary>Protocol version spoken by this build.</summary>
     public const ushort Version = 1;

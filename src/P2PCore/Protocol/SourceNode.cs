@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>The server that holds the files of a response.</summary>
-public sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
+internal sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
 {
     internal int WireLength => 16 + PayloadWriter.StringLength(Name) + PayloadWriter.StringLength(Endpoint);
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace P2PTransfer.Protocol;
 
 /// <summary>String helpers for wire fields with byte limits.</summary>
-public static class Text
+internal static class Text
 {
     /// <summary>Cuts <paramref name="value"/> to at most <paramref name="maxBytes"/> UTF-8 bytes, never inside a character.</summary>
     public static string Truncate(string value, int maxBytes)

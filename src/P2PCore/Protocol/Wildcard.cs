@@ -8,7 +8,7 @@ namespace P2PTransfer.Protocol;
 /// case. One parser, two outputs: a SQLite GLOB over lower-case names (so the index can answer) and a .NET regex
 /// (for exclusions and in-memory filters).
 /// </summary>
-public sealed class Wildcard
+internal sealed class Wildcard
 {
     private enum Kind { Literal, AnyOne, AnyMany, Set }
 

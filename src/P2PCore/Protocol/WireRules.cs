@@ -9,7 +9,7 @@ namespace P2PTransfer.Protocol;
 /// in Hello and Welcome, and in the backtrace stacks and sources of search messages (section 14). A frame that
 /// breaks them is 100 MalformedFrame.
 /// </summary>
-public static partial class WireRules
+internal partial class WireRules
 {
     /// <summary>A node name: 1 to 64 of <c>A-Z a-z 0-9 . _ -</c>, the first a letter or digit.</summary>
     public static bool IsNodeName(string name) => NodeName().IsMatch(name);

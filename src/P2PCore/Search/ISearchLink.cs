@@ -3,7 +3,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Search;
 
 /// <summary>A link to another server, as search routing sees it: who is behind it, whether it is going, and a way to send on it.</summary>
-public interface ISearchLink
+internal interface ISearchLink
 {
     Guid RemoteId { get; }
 

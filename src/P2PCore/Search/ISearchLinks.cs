@@ -1,7 +1,7 @@
 namespace P2PTransfer.Search;
 
 /// <summary>The links a router cascades requests over and routes responses along.</summary>
-public interface ISearchLinks
+internal interface ISearchLinks
 {
     /// <summary>The live links (not closing), for cascading.</summary>
     IReadOnlyList<ISearchLink> Linked();

@@ -4,4 +4,4 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Search;
 
 /// <summary>Looks a compiled query up in this node's own index: at most <paramref name="maxResults"/> files, stopping when cancelled.</summary>
-public delegate IEnumerable<SharedFile> LocalIndexSearch(CompiledQuery query, int maxResults, CancellationToken cancellationToken);
+internal delegate IEnumerable<SharedFile> LocalIndexSearch(CompiledQuery query, int maxResults, CancellationToken cancellationToken);

@@ -8,7 +8,7 @@ namespace P2PTransfer.Search;
 /// the reader as they arrive, until the timeout, enough results, or a cancel. Holds a work lease, so a closing
 /// node lets it finish within the drain timeout.
 /// </summary>
-public sealed class NetworkSearch
+internal sealed class NetworkSearch
 {
     private readonly ResultBuffer _buffer = new();
     private readonly object _gate = new();

@@ -7,7 +7,7 @@ namespace P2PTransfer.Search;
 /// "Receiving a Query", steps 2 and 3): who may have sent it, where it has been, and how much further it may go.
 /// Pure: the router supplies what it knows (its own id, the link's remote id, whether it is closing).
 /// </summary>
-public static class QueryValidator
+internal static class QueryValidator
 {
     /// <summary>Why the request is dropped, or null when it may be queued (its query's own rules are checked when it is compiled).</summary>
     public static string? Refusal(Query query, Guid self, Guid sender, string senderName, bool closing)

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Search;
 
 /// <summary>What the request cache says about a request that arrives.</summary>
-public enum RequestAdmission
+internal enum RequestAdmission
 {
     /// <summary>First time here: process it and cascade it.</summary>
     New,

@@ -9,7 +9,7 @@ namespace P2PTransfer.Search;
 /// the node knows whether a response belongs to a request it saw. Entries expire (on the clock it is given, the
 /// system's by default); memory is bounded.
 /// </summary>
-public sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, TimeSpan? lifetime = null, TimeProvider? clock = null)
+internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, TimeSpan? lifetime = null, TimeProvider? clock = null)
 {
     public const int DefaultCapacity = 100_000;
 

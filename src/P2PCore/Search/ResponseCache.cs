@@ -8,7 +8,7 @@ namespace P2PTransfer.Search;
 /// is dropped, so it is never routed twice nor shown twice. Entries expire (on the clock it is given, the system's
 /// by default); memory is bounded.
 /// </summary>
-public sealed class ResponseCache(int capacity = ResponseCache.DefaultCapacity, TimeSpan? lifetime = null, TimeProvider? clock = null)
+internal sealed class ResponseCache(int capacity = ResponseCache.DefaultCapacity, TimeSpan? lifetime = null, TimeProvider? clock = null)
 {
     public const int DefaultCapacity = 200_000;
 

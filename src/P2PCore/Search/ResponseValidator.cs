@@ -8,7 +8,7 @@ namespace P2PTransfer.Search;
 /// QueryHit"): a response may not claim a receiver, sender, route or entry server it cannot have. Pure: the
 /// router supplies its own id, who handed it the response, and what its request cache knows.
 /// </summary>
-public static class ResponseValidator
+internal static class ResponseValidator
 {
     /// <summary>
     /// A response over a peer link (step 1): addressed to this node, sent by the server before this one on its way

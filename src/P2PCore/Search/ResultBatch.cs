@@ -3,7 +3,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Search;
 
 /// <summary>Files one source holds, as one response brought them to the entry server.</summary>
-public sealed record ResultBatch(SourceNode Source, int Hops, bool Direct, BacktraceStack? Route, IReadOnlyList<FoundFile> Files)
+internal sealed record ResultBatch(SourceNode Source, int Hops, bool Direct, BacktraceStack? Route, IReadOnlyList<FoundFile> Files)
 {
     public IEnumerable<P2PSearchResult> Results() => Files.Select(f => new P2PSearchResult
     {

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Search;
 
 /// <summary>Why a search ended.</summary>
-public enum SearchEndReason
+internal enum SearchEndReason
 {
     /// <summary>Its time was up.</summary>
     Timeout,

@@ -3,7 +3,7 @@ using P2PTransfer.Protocol;
 namespace P2PTransfer.Search;
 
 /// <summary>Each end of a search has its own SearchDone status (protocol.md, sections 6 and 14).</summary>
-public static class SearchEndStatus
+internal static class SearchEndStatus
 {
     /// <summary>The status a SearchDone carries for a search that ended this way.</summary>
     public static ProtocolError Of(SearchEndReason reason) => reason switch

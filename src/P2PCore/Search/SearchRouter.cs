@@ -19,7 +19,7 @@ namespace P2PTransfer.Search;
 /// log, whether it is closing, and a clock, so a simulation can run it over in-memory links on a virtual clock
 /// (direct delivery still dials the entry server).
 /// </remarks>
-public sealed class SearchRouter
+internal sealed class SearchRouter
 {
     private readonly SourceNode _self;
     private readonly RouteHop _selfHop;

@@ -5,4 +5,4 @@ namespace P2PTransfer.Search;
 /// <param name="QueueCapacity">Requests that may wait for a cascade worker.</param>
 /// <param name="QueriesPerLinkPerSecond">Requests a link may send per second on average (twice as many in a burst).</param>
 /// <param name="RecentWindow">How long a link remembers the responses it was handed, for re-delivery if it breaks.</param>
-public sealed record SearchRouterOptions(int Workers, int QueueCapacity, double QueriesPerLinkPerSecond, TimeSpan RecentWindow);
+internal sealed record SearchRouterOptions(int Workers, int QueueCapacity, double QueriesPerLinkPerSecond, TimeSpan RecentWindow);

@@ -7,7 +7,7 @@ namespace P2PTransfer.Transfer;
 /// A node's server side of transfers: how many downloaders it serves at once (-MaxUploads), what it has served,
 /// and where it finds a file (the index, by hash only).
 /// </summary>
-public sealed class UploadService(ShareIndex index, WorkTracker work, int maxUploads, string nodeName)
+internal sealed class UploadService(ShareIndex index, WorkTracker work, int maxUploads, string nodeName)
 {
     private int _slots;
 

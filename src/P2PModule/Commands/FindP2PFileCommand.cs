@@ -130,7 +130,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
         NodeClient? client = null;
         try
         {
-            query.Compile();
+            query.Validate();
             client = Await(NodeClient.ConnectAsync(Server, cancellationToken: StopToken));
             foreach (var result in AwaitEach(client.SearchAsync(query, options)))
             {

@@ -41,7 +41,7 @@ public sealed class PublishP2PFileCommand : ShareCmdlet
 
         if (PassThru)
         {
-            WriteObject(node.Index.GetFiles(cancellationToken: StopToken).Where(f => paths.Any(p => ShareRoot.Contains(p, f.FullName))), enumerateCollection: true);
+            WriteObject(node.Index.GetFilesBelow(paths, StopToken), enumerateCollection: true);
         }
     }
 }

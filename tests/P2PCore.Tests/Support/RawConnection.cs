@@ -8,7 +8,7 @@ using P2PTransfer.Protocol.Messages;
 namespace P2PTransfer.Tests.Support;
 
 /// <summary>A bare TCP socket for writing arbitrary bytes at a node and reading back whatever frames it sends.</summary>
-public sealed class RawConnection : IDisposable
+internal sealed class RawConnection : IDisposable
 {
     private readonly Socket _socket;
     private readonly List<byte> _received = [];

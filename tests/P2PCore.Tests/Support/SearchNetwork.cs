@@ -5,7 +5,7 @@ using P2PTransfer.Search;
 namespace P2PTransfer.Tests.Support;
 
 /// <summary>Real nodes on loopback, each sharing one file of its own ('file-NAME.txt'), linked as a test says.</summary>
-public static class SearchNetwork
+internal static class SearchNetwork
 {
     /// <summary>Starts nodes n0..n(count-1) on 127.0.0.(i+1), each sharing one distinct file, indexed before this returns.</summary>
     public static async Task<P2PNode[]> StartAsync(TestNodes nodes, int count, Action<NodeOptions>? configure = null)

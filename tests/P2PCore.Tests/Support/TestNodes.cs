@@ -4,7 +4,7 @@ using P2PTransfer.Node;
 namespace P2PTransfer.Tests.Support;
 
 /// <summary>Real nodes on loopback with throw-away state directories; stops them all at the end of a test.</summary>
-public sealed class TestNodes : IAsyncDisposable
+internal sealed class TestNodes : IAsyncDisposable
 {
     private readonly List<P2PNode> _nodes = [];
     private readonly string _root = Path.Combine(Path.GetTempPath(), "p2pt-tests", Guid.NewGuid().ToString("N"));

@@ -11,7 +11,7 @@ using P2PTransfer.Transfer;
 namespace P2PTransfer.Tests.Transfer;
 
 /// <summary>Nodes that share given files, content made to order, and reading transfer answers off a raw connection.</summary>
-public static class TransferFixtures
+internal static class TransferFixtures
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 

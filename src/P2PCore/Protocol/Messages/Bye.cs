@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>The last frame before an orderly close, with the reason.</summary>
-public sealed record Bye(ProtocolError Reason, string Message) : IMessage
+internal sealed record Bye(ProtocolError Reason, string Message) : IMessage
 {
     public MessageCode Code => MessageCode.Bye;
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>A refused request or a protocol violation. Codes 100 and up are followed by the sender closing the connection.</summary>
-public sealed record ErrorMessage(ProtocolError Error, string Message) : IMessage
+internal sealed record ErrorMessage(ProtocolError Error, string Message) : IMessage
 {
     public MessageCode Code => MessageCode.Error;
 

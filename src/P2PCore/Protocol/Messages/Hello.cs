@@ -3,7 +3,7 @@ namespace P2PTransfer.Protocol.Messages;
 /// <summary>First frame of every connection, sent by the side that dialed.</summary>
 /// <param name="NodeId">The dialer's node id; <see cref="Guid.Empty"/> for a pure client.</param>
 /// <param name="Endpoint">Where the dialer can be reached ('host:port'); empty for a pure client.</param>
-public sealed record Hello(ushort Version, ConnectionRole Role, Guid NodeId, string Endpoint, string Name) : IMessage
+internal sealed record Hello(ushort Version, ConnectionRole Role, Guid NodeId, string Endpoint, string Name) : IMessage
 {
     public MessageCode Code => MessageCode.Hello;
 

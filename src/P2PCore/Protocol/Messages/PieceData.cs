@@ -6,7 +6,7 @@ namespace P2PTransfer.Protocol.Messages;
 /// Server → downloader: one piece's bytes. A server fills the frame straight from the file as the frame is written
 /// (no intermediate buffer); a receiver gets the bytes in a pooled buffer that it must <see cref="Release"/>.
 /// </summary>
-public sealed class PieceData : IMessage
+internal sealed class PieceData : IMessage
 {
     // Pieces are 1 MiB: the shared pool keeps only a few arrays that size per core, and a downloader has dozens in
     // flight, so misses would allocate on the large object heap all the time. A pool of their own keeps them.

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Server → downloader: the file's size and up to <see cref="ProtocolLimits.MaxPieceHashesPerFrame"/> piece hashes.</summary>
-public sealed record PieceList(uint RequestId, long Size, uint FirstPiece, byte[] Hashes) : IMessage
+internal sealed record PieceList(uint RequestId, long Size, uint FirstPiece, byte[] Hashes) : IMessage
 {
     public MessageCode Code => MessageCode.PieceList;
 

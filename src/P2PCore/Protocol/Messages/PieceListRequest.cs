@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Downloader → server: the piece hashes of the file with this content, from <see cref="FirstPiece"/> on.</summary>
-public sealed record PieceListRequest(uint RequestId, byte[] Hash, uint FirstPiece) : IMessage
+internal sealed record PieceListRequest(uint RequestId, byte[] Hash, uint FirstPiece) : IMessage
 {
     public MessageCode Code => MessageCode.PieceListRequest;
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Downloader → server: one piece of the file with this content.</summary>
-public sealed record PieceRequest(uint RequestId, byte[] Hash, uint Piece) : IMessage
+internal sealed record PieceRequest(uint RequestId, byte[] Hash, uint Piece) : IMessage
 {
     public MessageCode Code => MessageCode.PieceRequest;
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Keep-alive and round-trip probe; answered by a Pong with the same nonce.</summary>
-public sealed record Ping(ulong Nonce) : IMessage
+internal sealed record Ping(ulong Nonce) : IMessage
 {
     public MessageCode Code => MessageCode.Ping;
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>The answer to a Ping.</summary>
-public sealed record Pong(ulong Nonce) : IMessage
+internal sealed record Pong(ulong Nonce) : IMessage
 {
     public MessageCode Code => MessageCode.Pong;
 

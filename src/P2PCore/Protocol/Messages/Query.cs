@@ -4,7 +4,7 @@ namespace P2PTransfer.Protocol.Messages;
 /// Server → linked server: a search cascading through the network. <see cref="Backtrace"/> holds every server
 /// it passed, the entry server first and the sender on top.
 /// </summary>
-public sealed record Query(Guid RequestId, byte Ttl, uint MaxResults, BacktraceStack Backtrace, FileQuery Search) : IMessage
+internal sealed record Query(Guid RequestId, byte Ttl, uint MaxResults, BacktraceStack Backtrace, FileQuery Search) : IMessage
 {
     private readonly int _length = 16 + 1 + 4 + Backtrace.WireLength + QueryWire.Length(Search);
 

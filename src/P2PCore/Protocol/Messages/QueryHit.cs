@@ -6,7 +6,7 @@ namespace P2PTransfer.Protocol.Messages;
 /// with Remaining - 1. Remaining 1 is the entry server, also how a response delivered directly arrives.
 /// </summary>
 /// <param name="Batch">Numbers the responses of one source to one request, so the same response is recognised wherever it arrives.</param>
-public sealed record QueryHit(Guid RequestId, ushort Batch, byte Remaining, BacktraceStack Backtrace, SourceNode Source, IReadOnlyList<FoundFile> Files) : IMessage
+internal sealed record QueryHit(Guid RequestId, ushort Batch, byte Remaining, BacktraceStack Backtrace, SourceNode Source, IReadOnlyList<FoundFile> Files) : IMessage
 {
     private readonly int _length = 16 + 2 + 1 + Backtrace.WireLength + Source.WireLength + 2 + Files.Sum(f => f.WireLength);
 

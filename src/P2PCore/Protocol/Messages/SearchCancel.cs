@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Client → entry server: stop a search early (Ctrl+C, enough results). The server ends it with SearchDone.</summary>
-public sealed record SearchCancel(uint SearchId) : IMessage
+internal sealed record SearchCancel(uint SearchId) : IMessage
 {
     public MessageCode Code => MessageCode.SearchCancel;
 

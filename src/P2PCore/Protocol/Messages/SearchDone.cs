@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Entry server → client: the search is over (timeout, enough results, cancelled) or was refused (Status ≠ None).</summary>
-public sealed record SearchDone(uint SearchId, ProtocolError Status, uint Results, uint Sources, string Message) : IMessage
+internal sealed record SearchDone(uint SearchId, ProtocolError Status, uint Results, uint Sources, string Message) : IMessage
 {
     public MessageCode Code => MessageCode.SearchDone;
 

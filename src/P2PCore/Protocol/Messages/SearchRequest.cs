@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Client → entry server: start a network search. The client picks <see cref="SearchId"/> to tell its searches apart.</summary>
-public sealed record SearchRequest(uint SearchId, byte Ttl, uint TimeoutMilliseconds, uint MaxResults, FileQuery Query) : IMessage
+internal sealed record SearchRequest(uint SearchId, byte Ttl, uint TimeoutMilliseconds, uint MaxResults, FileQuery Query) : IMessage
 {
     public MessageCode Code => MessageCode.Search;
 

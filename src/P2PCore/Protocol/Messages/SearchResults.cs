@@ -3,7 +3,7 @@ namespace P2PTransfer.Protocol.Messages;
 /// <summary>Entry server → client: files one source holds, as they arrive, with the route their response took.</summary>
 /// <param name="Route">The servers the request passed before reaching the source, the entry server first.</param>
 /// <param name="Direct">True when the response came straight from the source because a hop of its route was gone.</param>
-public sealed record SearchResults(uint SearchId, SourceNode Source, byte Hops, bool Direct, BacktraceStack Route, IReadOnlyList<FoundFile> Files) : IMessage
+internal sealed record SearchResults(uint SearchId, SourceNode Source, byte Hops, bool Direct, BacktraceStack Route, IReadOnlyList<FoundFile> Files) : IMessage
 {
     private readonly int _length = 4 + Source.WireLength + 1 + 1 + Route.WireLength + 2 + Files.Sum(f => f.WireLength);
 

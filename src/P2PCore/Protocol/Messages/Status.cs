@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Sent by a server to everyone connected when its availability changes (for example: scheduled for closing).</summary>
-public sealed record Status(NodeAvailability Availability) : IMessage
+internal sealed record Status(NodeAvailability Availability) : IMessage
 {
     public MessageCode Code => MessageCode.Status;
 

@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>Server → downloader: a transfer request refused (unknown file, piece out of range, busy, closing...).</summary>
-public sealed record TransferRefused(uint RequestId, ProtocolError Reason, string Message) : IMessage
+internal sealed record TransferRefused(uint RequestId, ProtocolError Reason, string Message) : IMessage
 {
     public MessageCode Code => MessageCode.TransferRefused;
 

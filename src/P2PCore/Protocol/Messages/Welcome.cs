@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol.Messages;
 
 /// <summary>The server's answer to Hello: who it is and whether it is available.</summary>
-public sealed record Welcome(ushort Version, NodeAvailability Availability, Guid NodeId, string Endpoint, string Name) : IMessage
+internal sealed record Welcome(ushort Version, NodeAvailability Availability, Guid NodeId, string Endpoint, string Name) : IMessage
 {
     public MessageCode Code => MessageCode.Welcome;
 
