@@ -86,6 +86,7 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
     public (bool Registered, PeerLink? Kept, P2PException? Refusal) RegisterOutbound(PeerLink link, long dialStarted)
     {
         PeerLink? replaced = null;
+        PeerLink? retired;
         P2PException? duplicate = null;
         lock (_gate)
         {
@@ -110,9 +111,11 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
                 return (false, null, new NodeUnavailableException(ProtocolError.NodeClosing, $"node {identity.Name} ({identity.Endpoint}) is shutting down"));
             }
 
-            Retire(_peers.Set(link));
+            retired = _peers.Set(link);
         }
 
+        // Events run outside the lock: a subscriber may call back into the node from any thread.
+        Retire(retired);
         if (replaced is not null)
         {
             // Its read loop awaits this close, so a failure is observed there.
@@ -130,6 +133,7 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
     /// </summary>
     public bool RegisterInbound(PeerLink link, Welcome welcome)
     {
+        PeerLink? retired;
         lock (_gate)
         {
             if (!TryRegister(link, welcome))
@@ -143,9 +147,10 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
                 return true;
             }
 
-            Retire(_peers.Set(link));
+            retired = _peers.Set(link);
         }
 
+        Retire(retired);
         Linked(link);
         return true;
     }
@@ -187,6 +192,7 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
     private void PromotePending(Guid remoteId)
     {
         PeerLink? promoted;
+        PeerLink? retired;
         lock (_gate)
         {
             promoted = _pendingLinks.FirstOrDefault(l => l.RemoteId == remoteId && !l.IsClosing);
@@ -196,9 +202,10 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
             }
 
             _pendingLinks.Remove(promoted);
-            Retire(_peers.Set(promoted));
+            retired = _peers.Set(promoted);
         }
 
+        Retire(retired);
         Linked(promoted);
     }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using P2PTransfer.Client;
 using P2PTransfer.Common;
 using P2PTransfer.Node;
+using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Tests.Support;
 
@@ -11,6 +12,35 @@ namespace P2PTransfer.Tests.Node;
 
 public class NodeLifecycleTests
 {
+    [Fact]
+    public async Task A_subscriber_to_a_replaced_link_may_stop_the_node_from_another_thread_while_the_event_runs()
+    {
+        await using var nodes = new TestNodes();
+        var first = await nodes.StartAsync("first");
+        var second = await nodes.StartAsync("second");
+        var (low, high) = DuplicateLinkRule.CompareIds(first.Id, second.Id) < 0 ? (first, second) : (second, first);
+        await high.ConnectPeerAsync(low.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => low.PeerCount == 1, TimeSpan.FromSeconds(10)));
+
+        var stopCallReturned = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        low.PeerDisconnected += (_, _) =>
+        {
+            // The handler waits for a stop begun on another thread. Raised while the link registry holds its lock,
+            // that stop would wait for the handler and the handler for the stop. 30 s only bounds the failing case.
+            var stop = Task.Run(() => low.StopAsync(TimeSpan.Zero));
+            stopCallReturned.TrySetResult(stop.Wait(TimeSpan.FromSeconds(30)));
+        };
+
+        // The lower id dials too: its own link replaces the one the other node dialed, which is retired with an
+        // event; the dial itself is told the nodes were already linked.
+        var dial = await Record.ExceptionAsync(() => low.ConnectPeerAsync(high.Endpoint));
+        Assert.Equal(ProtocolError.DuplicateLink, Assert.IsType<P2PException>(dial).Code);
+
+        Assert.True(await stopCallReturned.Task, "StopAsync, called while a PeerDisconnected handler ran, did not return");
+        await low.StopAsync();
+        Assert.Equal(NodeStatus.Stopped, low.Status);
+    }
+
     [Fact]
     public async Task A_started_node_is_running_and_answers_a_client()
     {
