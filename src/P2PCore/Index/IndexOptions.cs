@@ -24,23 +24,4 @@ public sealed class IndexOptions
     /// a file with it, so the process is killed mid-read).
     /// </summary>
     internal Func<string, long, CancellationToken, Task>? PieceRead { get; set; }
-
-    /// <summary>
-    /// True for a file name that is never shared, whatever the shares and exclusions say. The node names here the
-    /// files of its downloads in progress (a partial file and its record; the finished file is shared once it has its
-    /// name). The default names those same files, NAME.p2ppart and NAME.p2ppart.pieces in any case, so an index opened
-    /// without a node never shares them either.
-    /// </summary>
-    internal Func<string, bool> IsNeverShared { get; set; } = IsDownloadInProgress;
-
-    /// <summary>These options with <see cref="IsNeverShared"/> replaced; the caller's options are left as they are.</summary>
-    internal IndexOptions WithNeverShared(Func<string, bool> isNeverShared)
-    {
-        var copy = (IndexOptions)MemberwiseClone();
-        copy.IsNeverShared = isNeverShared;
-        return copy;
-    }
-
-    private static bool IsDownloadInProgress(string name) =>
-        name.EndsWith(".p2ppart", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".p2ppart.pieces", StringComparison.OrdinalIgnoreCase);
 }

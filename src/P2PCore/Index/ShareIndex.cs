@@ -38,7 +38,7 @@ public sealed class ShareIndex : IAsyncDisposable
         _watcher = new ShareWatcher(Counters, WarnOnce, message => _log.Write(NodeLogLevel.Verbose, message), WantFullPass);
         _roots = new PublishedRoots(db, _watcher, log);
         _hashing = new HashPipeline(db, log, Counters, () => _roots.Current.ById, job => _roots.Current.StillShares(job.RootId, job.FullPath), () => _progress = null, options.PieceRead);
-        var newScanner = () => new ShareScanner(excludeNames, options.IsNeverShared, _roots.Current.ExcludedPaths, stateDirectory, message => _log.Write(NodeLogLevel.Verbose, message), WarnOnce);
+        var newScanner = () => new ShareScanner(excludeNames, _roots.Current.ExcludedPaths, stateDirectory, message => _log.Write(NodeLogLevel.Verbose, message), WarnOnce);
         _reconciler = new ShareReconciler(db, _roots, newScanner, Counters, log, _hashing.Signal, () => _progress = null);
         _maintenance = new MaintenanceQueue(_watcher, _hashing, options, log, _reconciler.ReconcileAllAsync, _reconciler.ReconcilePathsAsync, () => _progress = null, _stopping.Token);
     }

@@ -6,11 +6,11 @@ namespace P2PTransfer.Index;
 /// Walks a shared root and yields the files it shares. The safety rules live here: links (to files or folders) are
 /// never followed, so nothing outside a share can be reached through one; only regular files are shared, empty ones
 /// too, judged by their file type (named pipes, sockets and devices are never opened: a named pipe would block its
-/// reader); file names the index never shares (<see cref="IndexOptions.IsNeverShared"/>: a download in progress) are
-/// skipped; excluded names and paths are skipped, also when a change below them is reported; the node's own state
+/// reader); a download in progress (its partial file and record, <see cref="PartialFileNames"/>) is never shared;
+/// excluded names and paths are skipped, also when a change below them is reported; the node's own state
 /// folder is never shared.
 /// </summary>
-internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, Func<string, bool> isNeverShared, IReadOnlySet<string> excludedPaths, string stateDirectory, Action<string> trace, Action<string> warn)
+internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOnlySet<string> excludedPaths, string stateDirectory, Action<string> trace, Action<string> warn)
 {
     private static readonly EnumerationOptions OneFolder = new()
     {
@@ -137,7 +137,7 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, Func<st
     {
         try
         {
-            if (!file.Exists || IsLink(file) || !RegularFile.Is(file.FullName) || isNeverShared(file.Name) || root.StoredPath(file.FullName) is not { } stored)
+            if (!file.Exists || IsLink(file) || !RegularFile.Is(file.FullName) || PartialFileNames.IsPartialName(file.Name) || root.StoredPath(file.FullName) is not { } stored)
             {
                 if (file.Exists && IsLink(file))
                 {

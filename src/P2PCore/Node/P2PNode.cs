@@ -180,7 +180,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         try
         {
             var log = new NodeLog();
-            index = ShareIndex.Open(state.FullPath, options.Index.WithNeverShared(PartialFile.IsPartialName), log);
+            index = ShareIndex.Open(state.FullPath, options.Index, log);
             listener = TcpConnectionListener.Bind(listenAddress, options.Port);
             var host = options.AdvertisedHost ?? LocalAddresses.AdvertisedHostFor(listenAddress);
             var node = new P2PNode(options, name, state, listener, host, log, index);

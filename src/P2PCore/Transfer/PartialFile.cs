@@ -14,8 +14,8 @@ namespace P2PTransfer.Transfer;
 /// </summary>
 internal sealed class PartialFile : IDisposable
 {
-    public const string DataSuffix = ".p2ppart";
-    public const string RecordSuffix = ".p2ppart.pieces";
+    public const string DataSuffix = PartialFileNames.DataSuffix;
+    public const string RecordSuffix = PartialFileNames.RecordSuffix;
     private const uint Magic = 0x50325052; // "P2PR"
     private const ushort RecordVersion = 1;
     private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
@@ -39,12 +39,8 @@ internal sealed class PartialFile : IDisposable
         Verified = new VerifiedPieces(size, bitmap);
     }
 
-    /// <summary>
-    /// True for the name of a partial file or its record (in any case): a download in progress is never shared (only
-    /// the finished file, once it has its name), and no download takes such a name.
-    /// </summary>
-    public static bool IsPartialName(string name) =>
-        name.EndsWith(DataSuffix, StringComparison.OrdinalIgnoreCase) || name.EndsWith(RecordSuffix, StringComparison.OrdinalIgnoreCase);
+    /// <summary>True for the name of a partial file or its record (in any case): no download takes such a name.</summary>
+    public static bool IsPartialName(string name) => PartialFileNames.IsPartialName(name);
 
     public string Destination { get; }
 
