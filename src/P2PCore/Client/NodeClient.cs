@@ -31,9 +31,6 @@ public sealed class NodeClient : IAsyncDisposable
         _run = RunThenFailSearchesAsync();
     }
 
-    /// <summary>The session this client runs on (its connection, keep-alive and close state).</summary>
-    internal Session Session => _session;
-
     internal FrameConnection Connection => _session.Connection;
 
     /// <summary>Closing or closed: no new request can go out on it.</summary>

@@ -11,11 +11,6 @@ internal static class Handshake
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Connects over TCP and handshakes. The connection is returned only when the server is available.</summary>
-    public static Task<(FrameConnection Connection, Welcome Welcome)> DialAsync(
-        string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024) =>
-        DialAsync(TcpDialer.Instance, address, defaultPort, hello, timeout, cancellationToken, readBufferSize);
-
     /// <summary>Connects through <paramref name="dialer"/> and handshakes. The connection is returned only when the server is available.</summary>
     public static async Task<(FrameConnection Connection, Welcome Welcome)> DialAsync(
         IConnectionDialer dialer, string address, int defaultPort, Hello hello, TimeSpan timeout, CancellationToken cancellationToken, int readBufferSize = 16 * 1024)

@@ -240,9 +240,10 @@ internal abstract class Session
     }
 
     /// <summary>
-    /// Handles a request of this session's role; return false to end the session. A role takes only the requests
-    /// it declares (peer links: Query and QueryHit; clients: Search and the transfer requests); anything else that
-    /// reaches this default breaks the protocol.
+    /// Handles a request of this session's role; return false to end the session. A role takes only the frames it
+    /// declares (a peer link: Query and QueryHit; a server's client session: Search, SearchCancel, a directly delivered
+    /// QueryHit and the transfer requests; a client's session with its server: the answers to them); anything else
+    /// that reaches this default breaks the protocol.
     /// </summary>
     protected virtual ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken) =>
         throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Code} is not a request this connection takes in protocol v{ProtocolLimits.Version}");

@@ -33,7 +33,8 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
 
     /// <summary>
     /// On the node's keep-alive tick: an upload with nothing under way gives its slot back; a downloader that has
-    /// taken nothing for the keep-alive dead-after time while pieces wait for it is closed (it asks but does not read).
+    /// taken no piece for the slow-reader grace while pieces wait for it is closed (it asks but does not read;
+    /// <see cref="ConnectionLiveness.HasStoppedReadingLargeFrames"/>).
     /// </summary>
     internal void Tick()
     {

@@ -146,10 +146,6 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// <summary>How many downloaders this node serves at once (-MaxUploads); one more is refused NodeBusy.</summary>
     public int MaxUploads => Uploads.MaxUploads;
 
-    internal NodeOptions Options => _options;
-
-    internal BackgroundTasks Tasks => _tasks;
-
     public NodeLog Log { get; }
 
     /// <summary>Work under way (requests being answered, uploads) that closing waits for.</summary>

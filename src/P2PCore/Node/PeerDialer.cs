@@ -23,7 +23,7 @@ internal sealed class PeerDialer(
     {
         long dialStarted = registry.LastSequence;
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
-        var (connection, welcome) = await Handshake.DialAsync(dialer, address, NodeOptions.DefaultPort, hello, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         if (welcome.NodeId == identity.Id)
         {
             await connection.CloseAsync(Bye.Create(ProtocolError.SelfLink, "self link")).ConfigureAwait(false);

@@ -18,8 +18,6 @@ internal sealed class PeerSearchLink : ISearchLink
 
     public string RemoteName => _link.RemoteName;
 
-    public string RemoteEndpoint => _link.RemoteEndpoint;
-
     public bool IsClosing => _link.IsClosing;
 
     public bool RemoteIsClosing => _link.RemoteAvailability == NodeAvailability.Closing;

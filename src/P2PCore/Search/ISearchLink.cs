@@ -9,9 +9,6 @@ internal interface ISearchLink
 
     string RemoteName { get; }
 
-    /// <summary>The endpoint the remote server advertises.</summary>
-    string RemoteEndpoint { get; }
-
     /// <summary>True once a close of the link has started or it has ended: nothing more is sent on it.</summary>
     bool IsClosing { get; }
 

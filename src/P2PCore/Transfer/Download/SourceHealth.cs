@@ -74,14 +74,14 @@ internal sealed class SourceHealth(DownloadItem item, TimeSpan stallTimeout, Act
     }
 
     /// <summary>
-    /// True while some source answered 'busy' and has not been dropped, and the first 'busy' answer is not older than
+    /// True while some source answered 'busy' and has not been dropped, and the first 'busy' answer is younger than
     /// <see cref="TransferLimits.BusyGiveUpAfter"/>: worth waiting for one to be asked again.
     /// </summary>
     public bool WorthWaitingForBusy(long now)
     {
         lock (_gate)
         {
-            return _busy.Count > 0 && !BusyTooLong(_firstBusy!.Value, now);
+            return _busy.Count > 0 && now - _firstBusy!.Value < TransferLimits.BusyGiveUpAfter.TotalMilliseconds;
         }
     }
 

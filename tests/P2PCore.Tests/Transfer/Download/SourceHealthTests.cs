@@ -73,8 +73,8 @@ public class SourceHealthTests
 
         health.Busy("a:1", 0);
         health.Busy("b:1", 30_000);
-        Assert.True(health.WorthWaitingForBusy(GiveUp));
-        Assert.False(health.WorthWaitingForBusy(GiveUp + 1));
+        Assert.True(health.WorthWaitingForBusy(GiveUp - 1));
+        Assert.False(health.WorthWaitingForBusy(GiveUp));
 
         health.Drop("a:1", new P2PException(ProtocolError.UnknownFile, "unknown"));
         health.Drop("b:1", new P2PException(ProtocolError.UnknownFile, "unknown"));
