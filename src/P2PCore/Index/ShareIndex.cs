@@ -83,13 +83,6 @@ public sealed class ShareIndex : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Checks paths can be shared: each exists and neither is nor holds the node's state folder. Throws
-    /// <see cref="FileNotFoundException"/> or <see cref="ArgumentException"/>; returns the full paths and whether each is a file.
-    /// </summary>
-    internal static List<(string Path, bool IsFile)> CheckShareable(IEnumerable<string> paths, string stateDirectory) =>
-        SharePaths.CheckShareable(paths, stateDirectory);
-
     /// <summary>Shares more folders or files (or shares again a path that was unpublished inside a shared folder).</summary>
     public Task PublishAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {

@@ -64,10 +64,13 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _sessions = new SessionSupervisor(_links, liveness, Counters, Log, _tasks, link => Search.OnLinkEnded(PeerSearchLink.Of(link)), _stopping.Token);
         _server = new NodeListener(listener, identity, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
-            (connection, hello) => new PeerLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)),
+            (connection, hello) => NewLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint),
             _sessions.RunAsync);
         _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
-            (connection, welcome) => new PeerLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this)));
+            (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
+
+        PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
+            new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this));
     }
 
     /// <summary>Raised on an engine thread when a peer link is in use.</summary>
@@ -170,7 +173,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
 
         var listenAddress = LocalAddresses.ParseListenAddress(options.ListenAddress);
         // Nothing may be written into a shared folder, not even the state folder's lock and id.
-        var (name, state) = NodeStateDirectory.Resolve(options, path => ShareIndex.CheckShareable(options.Index.Shares ?? [], path));
+        var (name, state) = NodeStateDirectory.Resolve(options, path => SharePaths.CheckShareable(options.Index.Shares ?? [], path));
         TcpConnectionListener? listener = null;
         ShareIndex? index = null;
         try
