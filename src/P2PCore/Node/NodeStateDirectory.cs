@@ -1,30 +1,35 @@
 using System.Text.RegularExpressions;
+using P2PTransfer.Identity;
 using P2PTransfer.Protocol;
 
 namespace P2PTransfer.Node;
 
 /// <summary>
-/// A node's own folder: its identity (node-id) and its share index (index.db). A lock file held for the node's lifetime
+/// A node's own folder: its key pair (node-key.pem, which its id derives from) and its share index (index.db). A lock file held for the node's lifetime
 /// keeps two running nodes, in this process or another, from sharing one folder.
 /// </summary>
 internal partial class NodeStateDirectory : IDisposable
 {
     private const string LockFileName = "node.lock";
-    private const string IdFileName = "node-id";
+    // Ids were random before they were derived from a key; the old file is removed so nothing reads it by mistake.
+    private const string LegacyIdFileName = "node-id";
     private const int MaxDefaultNameSuffix = 32;
     private readonly FileStream _lock;
 
-    private NodeStateDirectory(string path, FileStream lockFile, Guid nodeId)
+    private NodeStateDirectory(string path, FileStream lockFile, NodeKey key)
     {
         FullPath = path;
         _lock = lockFile;
-        NodeId = nodeId;
+        Key = key;
     }
 
     public string FullPath { get; }
 
-    /// <summary>Random on first use, then the same on every start from this folder.</summary>
-    public Guid NodeId { get; }
+    /// <summary>Made on first use, then the same on every start from this folder.</summary>
+    public NodeKey Key { get; }
+
+    /// <summary>The id derived from <see cref="Key"/>.</summary>
+    public Guid NodeId => Key.Id;
 
     /// <summary>Where nodes keep their folders unless told otherwise.</summary>
     public static string DefaultRoot =>
@@ -71,7 +76,7 @@ internal partial class NodeStateDirectory : IDisposable
         }
     }
 
-    /// <summary>Creates the folder if needed, locks it and reads (or creates) the node id.</summary>
+    /// <summary>Creates the folder if needed, locks it and reads (or creates) the node's key.</summary>
     public static NodeStateDirectory Open(string path, Action<string>? check = null)
     {
         check?.Invoke(Path.GetFullPath(path));
@@ -88,7 +93,9 @@ internal partial class NodeStateDirectory : IDisposable
 
         try
         {
-            return new NodeStateDirectory(path, lockFile, ReadOrCreateId(path));
+            var key = NodeKey.LoadOrCreate(path);
+            File.Delete(Path.Combine(path, LegacyIdFileName));
+            return new NodeStateDirectory(path, lockFile, key);
         }
         catch
         {
@@ -97,22 +104,10 @@ internal partial class NodeStateDirectory : IDisposable
         }
     }
 
-    public void Dispose() => _lock.Dispose();
-
-    private static Guid ReadOrCreateId(string directory)
+    public void Dispose()
     {
-        var file = Path.Combine(directory, IdFileName);
-        if (File.Exists(file) && Guid.TryParse(File.ReadAllText(file).Trim(), out var existing) && existing != Guid.Empty)
-        {
-            return existing;
-        }
-
-        // Written beside and renamed, so a crash never leaves a half-written id.
-        var id = Guid.NewGuid();
-        var temporary = file + ".tmp";
-        File.WriteAllText(temporary, id.ToString("D") + Environment.NewLine);
-        File.Move(temporary, file, overwrite: true);
-        return id;
+        Key.Dispose();
+        _lock.Dispose();
     }
 
     private static string SanitizeName(string raw)

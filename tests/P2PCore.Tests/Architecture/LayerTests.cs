@@ -14,13 +14,14 @@ public sealed class LayerTests
     {
         ["Common"] = [],
         ["Protocol"] = [],
-        ["Net"] = ["Common", "Protocol"],
+        ["Identity"] = [],
+        ["Net"] = ["Common", "Protocol", "Identity"],
         ["Index"] = ["Common", "Protocol"],
-        ["Peers"] = ["Common", "Protocol", "Net"],
-        ["Client"] = ["Common", "Protocol", "Net", "Search"],
-        ["Search"] = ["Common", "Protocol", "Net", "Index"],
-        ["Transfer"] = ["Common", "Protocol", "Net", "Index", "Client"],
-        ["Node"] = ["Common", "Protocol", "Net", "Index", "Peers", "Client", "Search", "Transfer"],
+        ["Peers"] = ["Common", "Protocol", "Identity", "Net"],
+        ["Client"] = ["Common", "Protocol", "Identity", "Net", "Search"],
+        ["Search"] = ["Common", "Protocol", "Identity", "Net", "Index"],
+        ["Transfer"] = ["Common", "Protocol", "Identity", "Net", "Index", "Client"],
+        ["Node"] = ["Common", "Protocol", "Identity", "Net", "Index", "Peers", "Client", "Search", "Transfer"],
     };
 
     private static readonly LayerGraph Engine = LayerGraph.Read(typeof(P2PNode).Assembly.Location, "P2PTransfer");

@@ -95,11 +95,12 @@ public class PeerLinkTests
     [InlineData(false)]
     public async Task Nodes_that_link_each_other_over_slow_paths_keep_exactly_one_link(bool firstDialerHasLowerId)
     {
-        var low = Guid.Parse("00000000-0000-0000-0000-000000000001");
-        var high = Guid.Parse("ffffffff-0000-0000-0000-000000000000");
+        // Ids derive from keys, so the test picks which node dials first from the ids the two nodes have.
         await using var nodes = new TestNodes();
-        var a = await nodes.StartAsync("a", host: 1, id: firstDialerHasLowerId ? low : high);
-        var b = await nodes.StartAsync("b", host: 2, id: firstDialerHasLowerId ? high : low);
+        var one = await nodes.StartAsync("one", host: 1);
+        var two = await nodes.StartAsync("two", host: 2);
+        var (low, high) = DuplicateLinkRule.CompareIds(one.Id, two.Id) < 0 ? (one, two) : (two, one);
+        var (a, b) = firstDialerHasLowerId ? (low, high) : (high, low);
         int connectedA = 0, disconnectedA = 0;
         a.PeerConnected += (_, _) => Interlocked.Increment(ref connectedA);
         a.PeerDisconnected += (_, _) => Interlocked.Increment(ref disconnectedA);

@@ -28,15 +28,8 @@ internal sealed class TestNodes : IAsyncDisposable
         options.DeadAfter = TimeSpan.FromSeconds(60);
     }
 
-    public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null, Guid? id = null)
+    public async Task<P2PNode> StartAsync(string name, int host = 1, Action<NodeOptions>? configure = null)
     {
-        if (id is { } presetId)
-        {
-            // The state directory is where a node keeps its id: a test that needs a given order of ids writes it first.
-            Directory.CreateDirectory(Path.Combine(_root, name));
-            File.WriteAllText(Path.Combine(_root, name, "node-id"), presetId.ToString("D"));
-        }
-
         var options = new NodeOptions
         {
             Name = name,
