@@ -9,6 +9,8 @@ public abstract class NodeCmdlet : P2PCmdlet
     /// <summary>The node to act on; defaults to the session's only running node.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("LocalNode")]
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public P2PNode? Node { get; set; }
 
     /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>

@@ -9,6 +9,8 @@ public abstract class PipelineNodeCmdlet : P2PCmdlet
     /// <summary>The node to read from; from the pipeline, or the session's only running node.</summary>
     [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("LocalNode")]
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public P2PNode? Node { get; set; }
 
     /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>

@@ -25,8 +25,9 @@ Describe 'The default table views' {
 
     It 'shows the traffic of each link' {
         $table = (Get-FormatData -TypeName P2PTransfer.Peers.P2PPeer).FormatViewDefinition.Control
-        $table.Rows[0].Columns.DisplayEntry.Value | Should -Contain 'BytesSent'
-        $table.Rows[0].Columns.DisplayEntry.Value | Should -Contain 'BytesReceived'
+        $columns = $table.Rows[0].Columns.DisplayEntry.Value -join ' '
+        $columns | Should -Match 'BytesSent'
+        $columns | Should -Match 'BytesReceived'
     }
 }
 

@@ -255,6 +255,9 @@ internal sealed class IndexDatabase : IDisposable
     /// <inheritdoc cref="IndexQueries.Search"/>
     public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken) => _queries.Search(query, limit, cancellationToken);
 
+    /// <inheritdoc cref="IndexQueries.SharedExtensions"/>
+    public IReadOnlyList<string> SharedExtensions(int limit) => _queries.SharedExtensions(limit);
+
     /// <inheritdoc cref="IndexQueries.FindByHash"/>
     public (IndexedFile File, FileDigest Digest)? FindByHash(byte[] sha256) => _queries.FindByHash(sha256);
 

@@ -186,6 +186,13 @@ internal sealed class IndexQueries(string connectionString)
         (SharedFileState)reader.GetInt64(7),
         reader.IsDBNull(8) ? null : reader.GetString(8));
 
+    /// <summary>The extensions of hashed files, the most common first, at most <paramref name="limit"/>: for tab completion.</summary>
+    public IReadOnlyList<string> SharedExtensions(int limit) =>
+        ReadAll(
+            "SELECT extension FROM files WHERE hash IS NOT NULL AND extension <> '' GROUP BY extension ORDER BY count(*) DESC, extension LIMIT $limit",
+            c => c.Parameters.AddWithValue("$limit", limit),
+            r => r.GetString(0));
+
     private List<T> ReadAll<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> map, CancellationToken cancellationToken = default) =>
         IndexSql.ReadAll(connectionString, sql, bind, map, cancellationToken);
 }

@@ -170,6 +170,9 @@ public sealed class ShareIndex : IAsyncDisposable
         return GetFiles(cancellationToken: cancellationToken).Where(f => folders.Any(p => ShareRoot.Contains(p, f.FullName)));
     }
 
+    /// <summary>The extensions that hashed shared files have, the most common first (lower case, without the dot).</summary>
+    public IReadOnlyList<string> SharedExtensions(int limit = 100) => _db.SharedExtensions(limit);
+
     /// <summary>Hashed files matching every criterion of the query.</summary>
     public IEnumerable<SharedFile> Search(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
         Search(query.Compile(), maxResults, cancellationToken);

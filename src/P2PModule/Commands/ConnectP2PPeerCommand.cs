@@ -12,6 +12,7 @@ public sealed class ConnectP2PPeerCommand : NodeCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(EndpointCompleter))]
     public string[] Address { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -19,6 +19,7 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
     /// <summary>The peer's advertised endpoint, its socket address, or its node id.</summary>
     [Parameter(ParameterSetName = EndpointSet, Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(EndpointCompleter))]
     public string[] Endpoint { get; set; } = [];
 
     protected override void ProcessRecord()

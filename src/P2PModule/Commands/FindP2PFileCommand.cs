@@ -32,6 +32,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ExtensionCompleter))]
     public string[] Extension { get; set; } = [];
 
     [Parameter]
@@ -65,12 +66,15 @@ public sealed class FindP2PFileCommand : P2PCmdlet
     /// <summary>The node of this session to enter the search at; from the pipeline, or the session's only running node.</summary>
     [Parameter(ParameterSetName = NodeSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("LocalNode")]
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public P2PNode? Node { get; set; }
 
     /// <summary>A remote node ('host:port') to enter the search at, as a pure client: no local node needed.</summary>
     [Parameter(ParameterSetName = ServerSet, Mandatory = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Address")]
+    [ArgumentCompleter(typeof(EndpointCompleter))]
     public string Server { get; set; } = string.Empty;
 
     protected override void ProcessRecord()

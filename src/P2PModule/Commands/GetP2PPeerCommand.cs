@@ -11,6 +11,8 @@ public sealed class GetP2PPeerCommand : P2PCmdlet
 {
     /// <summary>The node whose links to list; defaults to the session's only running node.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public P2PNode? Node { get; set; }
 
     protected override void ProcessRecord()

@@ -27,6 +27,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(EndpointCompleter))]
     public string[] Source { get; set; } = [];
 
     /// <summary>The file name to save as (a search result's Name); the hash when none is given.</summary>
@@ -281,11 +282,5 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         }
     }
 
-    private static string Bytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
-        _ => $"{bytes} B",
-    };
+    private static string Bytes(long bytes) => ByteSize.Format(bytes);
 }

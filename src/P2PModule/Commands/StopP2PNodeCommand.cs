@@ -13,6 +13,8 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
 
     [Parameter(ParameterSetName = NodeSet, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNull]
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
     public P2PNode[]? Node { get; set; }
 
     [Parameter(ParameterSetName = AllSet, Mandatory = true)]

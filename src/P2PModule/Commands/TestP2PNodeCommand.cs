@@ -15,6 +15,7 @@ public sealed class TestP2PNodeCommand : P2PCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint", "Server")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(EndpointCompleter))]
     public string[] Address { get; set; } = [];
 
     [Parameter]
