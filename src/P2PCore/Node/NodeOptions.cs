@@ -1,3 +1,4 @@
+using P2PTransfer.Discovery;
 using P2PTransfer.Index;
 using P2PTransfer.Protocol;
 
@@ -26,6 +27,9 @@ public sealed class NodeOptions
 
     /// <summary>Folder for the node's identity and data; by default one folder per node name under the user's local application data.</summary>
     public string? StateDirectory { get; set; }
+
+    /// <summary>LAN discovery: announce this node on its local networks and link to the nodes announced there.</summary>
+    public DiscoveryOptions Discovery { get; set; } = new();
 
     /// <summary>How long Stop lets work under way finish before cancelling it.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -1,4 +1,5 @@
 using P2PTransfer.Common;
+using P2PTransfer.Discovery;
 using P2PTransfer.Index;
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
@@ -26,6 +27,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     private readonly SessionSupervisor _sessions;
     private readonly PeerDialer _peerDialer;
     private readonly BackgroundTasks _tasks;
+    private readonly LocalDiscovery? _discovery;
     private readonly object _gate = new();
     private Task? _stopTask;
     private NodeStatus _status = NodeStatus.Starting;
@@ -68,6 +70,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             _sessions.RunAsync);
         _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
+        _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);
 
         PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
             new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this));
@@ -309,6 +312,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
                 Log.Write(NodeLogLevel.Warning, $"{_tasks.Count} task(s) did not end within {CloseWait.TotalSeconds} s of stopping");
             }
 
+            _discovery?.Dispose();
             await Index.DisposeAsync().ConfigureAwait(false);
             _state.Dispose();
             lock (_gate)
@@ -332,7 +336,44 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _tasks.Run("accept loop", () => _server.AcceptLoopAsync(_stopping.Token));
         _tasks.Run("keep-alive", _sessions.KeepAliveLoopAsync);
         Search.Start(_tasks, _stopping.Token);
+        if (_discovery is { } discovery)
+        {
+            _tasks.Run("discovery", () => discovery.RunAsync(_stopping.Token));
+        }
+
         Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format(ListenAddress, Port)}, advertised as {Endpoint}");
+    }
+
+    /// <summary>Announcements are heard from the moment the node runs; none on loopback, where there is no local network.</summary>
+    private LocalDiscovery? StartDiscovery(DiscoveryOptions options, System.Net.IPAddress listenAddress)
+    {
+        var interfaces = options.Enabled ? LocalDiscovery.InterfacesFor(listenAddress) : [];
+        if (interfaces.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new LocalDiscovery(new Announcement(Id, (ushort)Port, LocalDiscovery.TagOf(default)), interfaces, options,
+                id => _links.Find(id) is not null, LinkDiscoveredAsync, Log);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            Log.Write(NodeLogLevel.Warning, $"LAN discovery is off: UDP port {options.Port} could not be used ({ex.Message})");
+            return null;
+        }
+    }
+
+    /// <summary>Links to an announced node at the address its announcement came from, and keeps the link only if the node there has the announced id.</summary>
+    private async Task LinkDiscoveredAsync(System.Net.IPEndPoint endpoint, Guid announcedId, CancellationToken cancellationToken)
+    {
+        var peer = await _peerDialer.ConnectAsync(NetworkAddress.Format(endpoint.Address.ToString(), endpoint.Port), cancellationToken).ConfigureAwait(false);
+        if (peer.NodeId != announcedId)
+        {
+            await DisconnectPeerAsync(peer.NodeId).ConfigureAwait(false);
+            throw new InvalidOperationException($"{endpoint} answered as node {peer.NodeId}, not as the announced {announcedId}");
+        }
     }
 
     /// <summary>Raises an event; a subscriber that throws is logged and never breaks the node.</summary>

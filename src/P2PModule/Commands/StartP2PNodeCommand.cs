@@ -53,6 +53,10 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>Neither announce the node on the local networks nor link to the nodes announced there.</summary>
+    [Parameter]
+    public SwitchParameter NoDiscovery { get; set; }
+
     protected override void ProcessRecord()
     {
         string? stateDirectory = null;
@@ -85,6 +89,7 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),
             MaxUploads = MaxUploads,
             Index = new IndexOptions { Shares = shares, Exclude = Exclude },
+            Discovery = { Enabled = !NoDiscovery },
         };
 
         var target = $"{ListenAddress}:{Port} sharing {(shares is null ? "what it shared last time" : shares.Count == 0 ? "nothing" : string.Join(", ", shares))}";

@@ -15,13 +15,14 @@ public sealed class LayerTests
         ["Common"] = [],
         ["Protocol"] = [],
         ["Identity"] = [],
+        ["Discovery"] = ["Common"],
         ["Net"] = ["Common", "Protocol", "Identity"],
         ["Index"] = ["Common", "Protocol"],
         ["Peers"] = ["Common", "Protocol", "Identity", "Net"],
         ["Client"] = ["Common", "Protocol", "Identity", "Net", "Search"],
         ["Search"] = ["Common", "Protocol", "Identity", "Net", "Index"],
         ["Transfer"] = ["Common", "Protocol", "Identity", "Net", "Index", "Client"],
-        ["Node"] = ["Common", "Protocol", "Identity", "Net", "Index", "Peers", "Client", "Search", "Transfer"],
+        ["Node"] = ["Common", "Protocol", "Identity", "Net", "Index", "Peers", "Client", "Search", "Transfer", "Discovery"],
     };
 
     private static readonly LayerGraph Engine = LayerGraph.Read(typeof(P2PNode).Assembly.Location, "P2PTransfer");
