@@ -28,6 +28,15 @@ public sealed class NodeOptions
     /// <summary>Folder for the node's identity and data; by default one folder per node name under the user's local application data.</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>Endpoints to link to at start and to keep linked (Start-P2PNode -Peer): dialed again with backoff whenever the link is down.</summary>
+    public IReadOnlyList<string> Peers { get; set; } = [];
+
+    /// <summary>Links the node keeps: while it has fewer, it dials nodes it knows (those it was linked to, those its peers told it of). 0: only -Peer ones.</summary>
+    public int TargetPeers { get; set; } = 8;
+
+    /// <summary>How often the node checks its links against <see cref="Peers"/> and <see cref="TargetPeers"/>.</summary>
+    public TimeSpan LinkCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>LAN discovery: announce this node on its local networks and link to the nodes announced there.</summary>
     public DiscoveryOptions Discovery { get; set; } = new();
 

@@ -28,6 +28,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     private readonly PeerDialer _peerDialer;
     private readonly BackgroundTasks _tasks;
     private readonly LocalDiscovery? _discovery;
+    private readonly HostCache _hosts;
+    private readonly LinkKeeper _keeper;
     private readonly object _gate = new();
     private Task? _stopTask;
     private NodeStatus _status = NodeStatus.Starting;
@@ -48,9 +50,36 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
         IConnectionDialer dialer = TcpDialer.Instance;
+        _hosts = HostCache.Load(state.FullPath, Log);
+        foreach (var peer in options.Peers)
+        {
+            try
+            {
+                var (peerHost, peerPort) = NetworkAddress.Parse(peer, ProtocolLimits.DefaultPort);
+                _hosts.AddConfigured(NetworkAddress.Format(peerHost, peerPort));
+            }
+            catch (FormatException ex)
+            {
+                Log.Write(NodeLogLevel.Warning, ex.Message);
+            }
+        }
+
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
-            link => Raise(PeerConnected, new PeerEventArgs(link.Snapshot())),
-            link => Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot())));
+            link =>
+            {
+                _hosts.Linked(link.RemoteEndpoint, link.RemoteId);
+                Raise(PeerConnected, new PeerEventArgs(link.Snapshot()));
+            },
+            link =>
+            {
+                // A link ended on purpose, by either side, is not dialed again; one that broke is.
+                if (link.CloseReason is ProtocolError.Disconnected or ProtocolError.SelfLink)
+                {
+                    _hosts.Forget(link.RemoteId);
+                }
+
+                Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot()));
+            });
         Search = new SearchRouter(
             new SourceNode(Id, Name, Endpoint),
             new NodeSearchLinks(_links),
@@ -71,6 +100,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
         _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);
+        _keeper = new LinkKeeper(_hosts, () => Status == NodeStatus.Running, () => _links.LiveLinks().Count, id => _links.Find(id) is not null,
+            (address, token) => _peerDialer.ConnectAsync(address, token), options.TargetPeers, options.LinkCheckInterval, Log);
 
         PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
             new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this));
@@ -209,8 +240,29 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     public async Task<P2PPeer> ConnectPeerAsync(string address, CancellationToken cancellationToken = default)
     {
         EnsureRunning();
-        return await _peerDialer.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+
+        // A host the node keeps linked (a -Peer) is not dialed again by the node while this dial runs.
+        var (host, port) = NetworkAddress.Parse(address, ProtocolLimits.DefaultPort);
+        var endpoint = NetworkAddress.Format(host, port);
+        bool dialing = _hosts.BeginDial(endpoint), failed = true;
+        try
+        {
+            var peer = await _peerDialer.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+            _hosts.Reached(endpoint, peer.NodeId);
+            failed = false;
+            return peer;
+        }
+        finally
+        {
+            if (dialing)
+            {
+                _hosts.EndDial(endpoint, failed);
+            }
+        }
     }
+
+    /// <summary>One round of the link keeper now, as it runs every <see cref="NodeOptions.LinkCheckInterval"/>.</summary>
+    internal Task CheckLinksAsync(CancellationToken cancellationToken = default) => _keeper.TickAsync(cancellationToken);
 
     /// <summary>The live peer links, as views.</summary>
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _links.LiveLinks().Select(l => l.Snapshot())];
@@ -340,6 +392,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         {
             _tasks.Run("discovery", () => discovery.RunAsync(_stopping.Token));
         }
+
+        _tasks.Run("link keeper", () => _keeper.RunAsync(_stopping.Token));
 
         Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format(ListenAddress, Port)}, advertised as {Endpoint}");
     }

@@ -53,6 +53,11 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>Links the node keeps by itself, dialing nodes it was linked to or heard of; 0: only the -Peer ones.</summary>
+    [Parameter]
+    [ValidateRange(0, 64)]
+    public int TargetPeers { get; set; } = 8;
+
     /// <summary>Neither announce the node on the local networks nor link to the nodes announced there.</summary>
     [Parameter]
     public SwitchParameter NoDiscovery { get; set; }
@@ -90,6 +95,8 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             MaxUploads = MaxUploads,
             Index = new IndexOptions { Shares = shares, Exclude = Exclude },
             Discovery = { Enabled = !NoDiscovery },
+            Peers = Peer,
+            TargetPeers = TargetPeers,
         };
 
         var target = $"{ListenAddress}:{Port} sharing {(shares is null ? "what it shared last time" : shares.Count == 0 ? "nothing" : string.Join(", ", shares))}";
