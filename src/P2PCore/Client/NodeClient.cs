@@ -58,11 +58,14 @@ public sealed class NodeClient : IAsyncDisposable
     /// <summary>Completes when the connection has closed.</summary>
     public Task Closed => _session.Closed;
 
-    /// <summary>Connects over TCP and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
+    /// <summary>
+    /// Connects over TCP and TLS, with this process's client key, and handshakes; fails with
+    /// <see cref="NodeUnavailableException"/> when the server is closing or busy.
+    /// </summary>
     public static Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(TcpDialer.Instance, address, timeout, cancellationToken);
+        ConnectAsync(TlsDialer.Client, address, timeout, cancellationToken);
 
-    /// <summary>Connects through <paramref name="dialer"/> and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
+    /// <summary>Connects through <paramref name="dialer"/> (a <see cref="TlsDialer"/>) and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
     internal static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);

@@ -41,7 +41,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         RemoteEndPoint = transport.RemoteAddress;
         var stream = transport.Stream;
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: readBufferSize, minimumReadSize: Math.Min(readBufferSize, 64 * 1024), leaveOpen: true));
-        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        // Small frames batch into buffers of at least 16 KiB, one TLS record each; large frames go out whole.
+        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true));
         _outbox = Channel.CreateBounded<IMessage>(new BoundedChannelOptions(ProtocolLimits.SendQueueCapacity)
         {
             SingleReader = true,
@@ -49,6 +50,9 @@ internal sealed class FrameConnection : IAsyncDisposable
         });
         _writeLoop = WriteLoopAsync();
     }
+
+    /// <summary>What the frames travel over (a <see cref="TlsConnection"/> for every connection a node makes or takes).</summary>
+    public ITransportConnection Transport => _transport;
 
     /// <summary>The remote address, as seen by this side.</summary>
     public string RemoteEndPoint { get; }
@@ -182,10 +186,11 @@ internal sealed class FrameConnection : IAsyncDisposable
         {
             try
             {
-                _transport.ShutdownSend();
+                await _transport.ShutdownSendAsync().AsTask().WaitAsync(CloseLinger).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsSocketFailure(ex))
+            catch (Exception ex) when (IsSocketFailure(ex) || ex is TimeoutException or InvalidOperationException or NotSupportedException)
             {
+                // Gone, or the remote does not read: the close goes on without the end-of-stream mark.
             }
         }
     }

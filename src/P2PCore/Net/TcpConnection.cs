@@ -29,7 +29,11 @@ internal sealed class TcpConnection : ITransportConnection
 
     public string RemoteAddress { get; }
 
-    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+    public ValueTask ShutdownSendAsync()
+    {
+        _socket.Shutdown(SocketShutdown.Send);
+        return ValueTask.CompletedTask;
+    }
 
     public void Abort() => _socket.Close();
 

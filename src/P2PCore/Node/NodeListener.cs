@@ -17,6 +17,7 @@ namespace P2PTransfer.Node;
 internal sealed class NodeListener(
     IConnectionListener listener,
     NodeIdentity identity,
+    NodeCredentials credentials,
     int maxConnections,
     TimeSpan handshakeTimeout,
     LinkRegistry registry,
@@ -78,13 +79,32 @@ internal sealed class NodeListener(
 
     private async Task ServeConnectionAsync(ITransportConnection transport, bool busy, CancellationToken stopping)
     {
-        var connection = new FrameConnection(transport);
+        // Over the limit the Hello is still read (briefly), so the dialer gets a clear 'busy' rather than a reset.
+        // The TLS handshake counts within the same time.
+        var timeout = busy ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, handshakeTimeout.Ticks)) : handshakeTimeout;
+        long started = Environment.TickCount64;
+        TlsConnection secured;
+        using (var tlsTimer = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+        {
+            tlsTimer.CancelAfter(timeout);
+            try
+            {
+                secured = await Handshake.SecureAsync(transport, credentials, tlsTimer.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is P2PException or OperationCanceledException)
+            {
+                counters.HandshakeFailed();
+                log.Write(NodeLogLevel.Verbose, $"TLS handshake with {transport.RemoteAddress} failed: {(ex is OperationCanceledException ? "not completed in time" : ex.Message)}");
+                return;
+            }
+        }
+
+        var connection = new FrameConnection(secured);
         Hello hello;
         try
         {
-            // Over the limit the Hello is still read (briefly), so the dialer gets a clear 'busy' rather than a reset.
-            var timeout = busy ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, handshakeTimeout.Ticks)) : handshakeTimeout;
-            hello = await Handshake.AcceptAsync(connection, timeout, stopping).ConfigureAwait(false);
+            var left = TimeSpan.FromMilliseconds(Math.Max(0, timeout.TotalMilliseconds - (Environment.TickCount64 - started)));
+            hello = await Handshake.AcceptAsync(connection, left, stopping).ConfigureAwait(false);
         }
         catch (ProtocolException ex)
         {

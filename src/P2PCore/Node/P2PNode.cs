@@ -49,7 +49,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
-        IConnectionDialer dialer = TcpDialer.Instance;
+        var credentials = new NodeCredentials(state.Key);
+        IConnectionDialer dialer = new TlsDialer(TcpDialer.Instance, credentials);
         _hosts = HostCache.Load(state.FullPath, Log);
         foreach (var peer in options.Peers)
         {
@@ -93,7 +94,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
         var searchFrames = new PeerSearchFrames(Search);
         _sessions = new SessionSupervisor(_links, liveness, Counters, Log, _tasks, link => Search.OnLinkEnded(PeerSearchLink.Of(link)), _stopping.Token);
-        _server = new NodeListener(listener, identity, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
+        _server = new NodeListener(listener, identity, credentials, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
             (connection, hello) => NewLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint),
             _sessions.RunAsync);

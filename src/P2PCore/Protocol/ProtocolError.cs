@@ -32,6 +32,9 @@ public enum ProtocolError : ushort
     /// <summary>SearchDone: the client cancelled the search (or its connection closed).</summary>
     SearchCancelled = 23,
 
+    /// <summary>A dial that expected one node reached another: the TLS-proven id is not the one expected.</summary>
+    WrongNode = 30,
+
     MalformedFrame = 100,
     FrameTooLarge = 101,
     UnknownCode = 102,

@@ -4,7 +4,7 @@ namespace P2PTransfer.Protocol;
 internal static class ProtocolLimits
 {
     /// <summary>Protocol version spoken by this build.</summary>
-    public const ushort Version = 1;
+    public const ushort Version = 2;
 
     /// <summary>The port a node listens on when none is given, and the port of an endpoint written without one.</summary>
     public const int DefaultPort = 47100;

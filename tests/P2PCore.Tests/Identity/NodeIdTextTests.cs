@@ -13,6 +13,13 @@ public sealed class NodeIdTextTests
     }
 
     [Fact]
+    public void The_example_of_the_protocol_document_is_the_display_form_of_its_id()
+    {
+        // docs/protocol.md section 10.
+        Assert.Equal("AAISEM2-EKVTHPQ-CEZVK54-ZXPO74A", NodeIdText.Format(Guid.Parse("00112233-4455-6677-8899-aabbccddeeff")));
+    }
+
+    [Fact]
     public void The_display_form_reads_back_to_the_same_id_with_or_without_dashes_and_in_any_case()
     {
         for (int i = 0; i < 200; i++)

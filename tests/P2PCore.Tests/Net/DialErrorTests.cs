@@ -65,8 +65,20 @@ public class DialErrorTests
         }
 
         Assert.Equal(2, http.Requests.Count);
-        Assert.All(http.Requests, r => Assert.Equal((byte)MessageCode.Hello, r[0]));
+        Assert.All(http.Requests, r => Assert.Equal(TlsConnection.HandshakeRecordType, r[0]));
         Assert.Equal(0, node.PeerCount);
+    }
+
+    [Fact]
+    public async Task A_dialer_that_reaches_a_protocol_1_node_says_it_speaks_an_older_protocol_without_TLS()
+    {
+        // What a protocol-1 node answers to the first byte of a TLS handshake: a plaintext Error, then it closes.
+        await using var old = new BadRequestServer(FrameCodec.ToArray(ErrorMessage.Create(ProtocolError.UnknownCode, "unknown request code 0x16")));
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => NodeClient.ConnectAsync(old.Endpoint));
+
+        Assert.Equal(ProtocolError.UnsupportedVersion, error.Code);
+        Assert.Equal($"{old.Endpoint} answered in plaintext: it speaks protocol 1 (no TLS), and this node speaks protocol 2 (TLS 1.3 on every connection)", error.Message);
     }
 
     [Theory]
@@ -75,7 +87,7 @@ public class DialErrorTests
     [InlineData("a Welcome longer than any Welcome", new byte[] { 0x02, 0, 0, 0, 0x10, 0 })]
     public async Task A_first_answer_that_is_no_Welcome_or_Error_header_is_NotP2PNode(string what, byte[] answer)
     {
-        await using var server = new BadRequestServer(answer);
+        await using var server = new BadRequestServer(answer, tls: true);
 
         var error = await Assert.ThrowsAsync<P2PException>(() => NodeClient.ConnectAsync(server.Endpoint));
 
@@ -101,7 +113,7 @@ public class DialErrorTests
     [MemberData(nameof(BrokenWelcomes))]
     public async Task A_welcome_whose_fields_break_their_rules_fails_the_dial_MalformedFrame(string what, byte[] welcome, string field)
     {
-        await using var server = new BadRequestServer(welcome);
+        await using var server = new BadRequestServer(welcome, tls: true);
 
         var error = await Assert.ThrowsAsync<ProtocolException>(() => NodeClient.ConnectAsync(server.Endpoint));
 
@@ -111,7 +123,8 @@ public class DialErrorTests
 
     /// <summary>
     /// A loopback server that is not a P2PTransfer node: it reads what a dialer sends, answers with fixed bytes (an
-    /// HTTP 400 by default, as a web server does to bytes it cannot parse) and closes.
+    /// HTTP 400 by default, as a web server does to bytes it cannot parse) and closes. With <c>tls</c> it first
+    /// does the TLS handshake as a node does, and the fixed bytes go inside.
     /// </summary>
     private sealed class BadRequestServer : IAsyncDisposable
     {
@@ -120,8 +133,11 @@ public class DialErrorTests
         private readonly byte[] _answer;
         private readonly Task _loop;
 
-        public BadRequestServer(byte[]? answer = null)
+        private readonly bool _tls;
+
+        public BadRequestServer(byte[]? answer = null, bool tls = false)
         {
+            _tls = tls;
             _answer = answer ?? Encoding.ASCII.GetBytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             _listener.Start();
             Endpoint = NetworkAddress.Format((IPEndPoint)_listener.LocalEndpoint);
@@ -129,6 +145,8 @@ public class DialErrorTests
         }
 
         public string Endpoint { get; }
+
+        private static NodeCredentials Credentials { get; } = new(P2PTransfer.Identity.NodeKey.CreateEphemeral());
 
         /// <summary>The first bytes of each connection, as they arrived.</summary>
         public List<byte[]> Requests { get; } = [];
@@ -141,7 +159,7 @@ public class DialErrorTests
             {
                 await _loop;
             }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException or P2PException)
             {
             }
         }
@@ -150,26 +168,28 @@ public class DialErrorTests
         {
             while (!_stop.IsCancellationRequested)
             {
-                using var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                using ITransportConnection connection = _tls
+                    ? await Handshake.SecureAsync(new TcpConnection(await _listener.AcceptSocketAsync(_stop.Token)), Credentials, _stop.Token)
+                    : new TcpConnection(await _listener.AcceptSocketAsync(_stop.Token));
                 var buffer = new byte[4096];
-                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                int n = await connection.Stream.ReadAsync(buffer, _stop.Token);
                 lock (Requests)
                 {
                     Requests.Add(buffer[..n]);
                 }
 
-                await socket.SendAsync(_answer, SocketFlags.None, _stop.Token);
-                socket.Shutdown(SocketShutdown.Send);
+                await connection.Stream.WriteAsync(_answer, _stop.Token);
+                await connection.ShutdownSendAsync();
                 // Read until the dialer lets go, so closing does not reset the connection before it reads the answer.
                 using var linger = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                 linger.CancelAfter(Wait);
                 try
                 {
-                    while (await socket.ReceiveAsync(buffer, SocketFlags.None, linger.Token) > 0)
+                    while (await connection.Stream.ReadAsync(buffer, linger.Token) > 0)
                     {
                     }
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+                catch (Exception ex) when (ex is OperationCanceledException or IOException)
                 {
                 }
             }

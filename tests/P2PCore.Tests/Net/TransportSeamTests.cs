@@ -1,3 +1,4 @@
+using P2PTransfer.Identity;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
@@ -5,20 +6,32 @@ using P2PTransfer.Tests.Support;
 
 namespace P2PTransfer.Tests.Net;
 
-/// <summary>Frames, the handshake and the close run over any transport the seam gives, not only TCP.</summary>
+/// <summary>TLS, frames, the handshake and the close run over any transport the seam gives, not only TCP.</summary>
 public class TransportSeamTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public async Task A_handshake_and_frames_run_over_a_transport_that_is_not_a_socket()
+    /// <summary>TLS over an in-memory pair: the dialer's end, the server's end.</summary>
+    private static async Task<(TlsConnection Dialer, TlsConnection Server)> SecuredPairAsync(NodeCredentials dialer, NodeCredentials server)
     {
         var (a, b) = InMemoryTransport.Pair();
+        var accepting = Handshake.SecureAsync(b, server, CancellationToken.None);
+        var connecting = TlsConnection.ConnectAsync(a, dialer, "memory:b", CancellationToken.None);
+        return (await connecting.WaitAsync(Within), await accepting.WaitAsync(Within));
+    }
+
+    [Fact]
+    public async Task TLS_a_handshake_and_frames_run_over_a_transport_that_is_not_a_socket()
+    {
+        var dialerCredentials = new NodeCredentials(NodeKey.CreateEphemeral());
+        var serverCredentials = new NodeCredentials(NodeKey.CreateEphemeral());
+        var (a, b) = await SecuredPairAsync(dialerCredentials, serverCredentials);
+        Assert.Equal((serverCredentials.Id, dialerCredentials.Id), (a.RemoteId, b.RemoteId));
         await using var dialer = new FrameConnection(a);
         await using var server = new FrameConnection(b);
         Assert.Equal("memory:a", server.RemoteEndPoint);
 
-        var id = Guid.NewGuid();
+        var id = dialerCredentials.Id;
         await dialer.SendAsync(new Hello(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.2:47100", "a"), CancellationToken.None);
         var hello = await Handshake.AcceptAsync(server, Within, CancellationToken.None);
         Assert.Equal((ConnectionRole.Peer, id, "a"), (hello.Role, hello.NodeId, hello.Name));
@@ -31,7 +44,7 @@ public class TransportSeamTests
     [Fact]
     public async Task A_close_sends_its_last_frame_then_the_end_of_the_stream()
     {
-        var (a, b) = InMemoryTransport.Pair();
+        var (a, b) = await SecuredPairAsync(NodeCredentials.Client, new NodeCredentials(NodeKey.CreateEphemeral()));
         await using var closing = new FrameConnection(a);
         await using var remote = new FrameConnection(b);
 
@@ -46,20 +59,22 @@ public class TransportSeamTests
     public async Task Handshake_dials_through_the_dialer_it_is_given()
     {
         var (a, b) = InMemoryTransport.Pair();
-        var serverId = Guid.NewGuid();
-        await using var server = new FrameConnection(b);
+        using var serverKey = NodeKey.CreateEphemeral();
+        var serverId = serverKey.Id;
         var serving = Task.Run(async () =>
         {
+            var server = new FrameConnection(await Handshake.SecureAsync(b, new NodeCredentials(serverKey), CancellationToken.None));
             await Handshake.AcceptAsync(server, Within, CancellationToken.None);
             await server.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, serverId, "127.0.0.3:47100", "server"), CancellationToken.None);
+            return server;
         });
 
         var dialer = new OneConnectionDialer(a);
         var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
-        var (connection, welcome) = await Handshake.DialAsync(dialer, "127.0.0.9:1", 47100, hello, Within, CancellationToken.None).WaitAsync(Within);
+        var (connection, welcome) = await Handshake.DialAsync(new TlsDialer(dialer, NodeCredentials.Client), "127.0.0.9:1", 47100, hello, Within, CancellationToken.None).WaitAsync(Within);
         await using (connection)
+        await using (await serving.WaitAsync(Within))
         {
-            await serving.WaitAsync(Within);
             Assert.Equal(("127.0.0.9:1", 47100), (dialer.Address, dialer.DefaultPort));
             Assert.Equal((serverId, "server"), (welcome.NodeId, welcome.Name));
             Assert.Equal("memory:b", connection.RemoteEndPoint);

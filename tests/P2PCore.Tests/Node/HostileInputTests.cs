@@ -15,7 +15,7 @@ public class HostileInputTests
 
     public static TheoryData<string, byte[], ProtocolError> BadFirstFrames()
     {
-        var versionTwo = FrameCodec.ToArray(new Hello(2, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "v2"));
+        var versionThree = FrameCodec.ToArray(new Hello(ProtocolLimits.Version + 1, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "v3"));
         var oversized = FrameCodec.ToArray(RawConnection.ClientHello());
         BinaryPrimitives.WriteUInt32BigEndian(oversized.AsSpan(2), 100_000_000);
         var badMagic = FrameCodec.ToArray(RawConnection.ClientHello());
@@ -23,7 +23,7 @@ public class HostileInputTests
         return new TheoryData<string, byte[], ProtocolError>
         {
             { "garbage", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), ProtocolError.UnknownCode },
-            { "wrong version", versionTwo, ProtocolError.UnsupportedVersion },
+            { "wrong version", versionThree, ProtocolError.UnsupportedVersion },
             { "oversized length", oversized[..6], ProtocolError.FrameTooLarge },
             { "bad magic", badMagic, ProtocolError.BadMagic },
             { "ping before hello", FrameCodec.ToArray(new Ping(1)), ProtocolError.UnexpectedMessage },
@@ -96,10 +96,10 @@ public class HostileInputTests
             { "a Ping first, without its nonce", pingWithoutNonce, ProtocolError.UnexpectedMessage, "Hello" },
             // Section 5: Hello's fields are read in order, the first that fails names the error.
             { "a bad magic and a bad role", HelloBytes(9, id, "garbage", "p", magic: 0x48545450), ProtocolError.BadMagic, "magic" },
-            { "version 2 and a bad role", HelloBytes(9, id, "garbage", "p", version: 2), ProtocolError.UnsupportedVersion, "version 2" },
+            { "version 3 and a bad role", HelloBytes(9, id, "garbage", "p", version: 3), ProtocolError.UnsupportedVersion, "version 3" },
             // Section 5, forward compatibility: v1's maximum for Hello (353 bytes) is checked before the version is read.
-            { "a version 2 Hello of 353 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello), version: 2), ProtocolError.UnsupportedVersion, "version 2" },
-            { "a version 2 Hello of 354 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello) + 1, version: 2), ProtocolError.FrameTooLarge, "Hello" },
+            { "a version 3 Hello of 353 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello), version: 3), ProtocolError.UnsupportedVersion, "version 3" },
+            { "a version 3 Hello of 354 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello) + 1, version: 3), ProtocolError.FrameTooLarge, "Hello" },
             { "a zero peer id and a bad endpoint", HelloBytes(2, Guid.Empty, "garbage", "p"), ProtocolError.MalformedFrame, "nodeId" },
         };
     }

@@ -125,7 +125,7 @@ public class FrameCodecTests
     [Fact]
     public void Another_protocol_version_is_refused_with_UnsupportedVersion()
     {
-        var bytes = FrameCodec.ToArray(new Hello(2, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n"));
+        var bytes = FrameCodec.ToArray(new Hello(ProtocolLimits.Version + 1, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n"));
         Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(bytes));
 
         var welcome = FrameCodec.ToArray(new Welcome(7, NodeAvailability.Available, Guid.NewGuid(), "h:1", "n"));

@@ -29,7 +29,11 @@ public sealed class InMemoryTransport : ITransportConnection
         return (new InMemoryTransport(toA, toB, "memory:b"), new InMemoryTransport(toB, toA, "memory:a"));
     }
 
-    public void ShutdownSend() => _outbound.Writer.Complete();
+    public ValueTask ShutdownSendAsync()
+    {
+        _outbound.Writer.Complete();
+        return ValueTask.CompletedTask;
+    }
 
     public void Abort()
     {

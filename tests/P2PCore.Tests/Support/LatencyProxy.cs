@@ -29,7 +29,7 @@ public sealed class LatencyProxy : OneConnectionProxy
     /// <summary>
     /// Passes what the upstream sends until at least <paramref name="bytes"/> have gone through (the chunk that gets
     /// there is passed whole: at most 64 KiB more), then holds the rest until <see cref="ReleaseUpstream"/>.
-    /// One byte passes a node's Welcome and holds everything after it.
+    /// Counted in TCP bytes, TLS records and all: to hold what comes after one frame, see WelcomingRelay.
     /// </summary>
     public void HoldUpstreamAfter(long bytes) => Interlocked.Exchange(ref _holdAfterBytes, bytes);
 

@@ -7,25 +7,46 @@ using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Tests.Support;
 
-/// <summary>A bare TCP socket for writing arbitrary bytes at a node and reading back whatever frames it sends.</summary>
+/// <summary>
+/// A TLS connection (as every connection is) on a bare TCP socket, for writing arbitrary bytes at a node and
+/// reading back whatever frames it sends. TLS is done the way nodes do it (<see cref="TlsConnection"/>); what goes
+/// inside is up to the test.
+/// </summary>
 internal sealed class RawConnection : IDisposable
 {
     private readonly Socket _socket;
+    private readonly Stream _stream;
     private readonly List<byte> _received = [];
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private Task<int>? _pendingRead;
 
-    private RawConnection(Socket socket) => _socket = socket;
-
-    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null)
+    private RawConnection(Socket socket, Stream stream, Guid remoteId)
     {
-        var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        if (receiveBuffer is { } size)
-        {
-            socket.ReceiveBufferSize = size;
-        }
+        _socket = socket;
+        _stream = stream;
+        RemoteId = remoteId;
+    }
 
-        await socket.ConnectAsync(address);
-        return new RawConnection(socket);
+    /// <summary>The node's id as TLS proved it.</summary>
+    public Guid RemoteId { get; }
+
+    /// <summary>
+    /// Opens a TCP connection and does the TLS handshake with <paramref name="credentials"/> (by default the
+    /// process's client key); a <paramref name="receiveBuffer"/> makes the socket's buffer small.
+    /// </summary>
+    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null, NodeCredentials? credentials = null)
+    {
+        var socket = await OpenSocketAsync(endpoint, receiveBuffer);
+        var tls = await TlsConnection.ConnectAsync(new TcpConnection(socket), credentials ?? NodeCredentials.Client, endpoint, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        return new RawConnection(socket, tls.Stream, tls.RemoteId);
+    }
+
+    /// <summary>A TCP connection without TLS, as a dialer of protocol 1 opens it.</summary>
+    public static async Task<RawConnection> OpenPlaintextAsync(string endpoint)
+    {
+        var socket = await OpenSocketAsync(endpoint, null);
+        return new RawConnection(socket, new NetworkStream(socket, ownsSocket: false), Guid.Empty);
     }
 
     /// <summary>Opens a connection and completes a handshake with <paramref name="hello"/>; fails unless the node welcomes it.</summary>
@@ -40,28 +61,44 @@ internal sealed class RawConnection : IDisposable
 
     public static Hello PeerHello(Guid id, string name = "raw") => new(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.1:1", name);
 
+    /// <summary>The Welcome a server that is available answers <paramref name="hello"/> with.</summary>
+    public static Welcome WelcomeFor(Hello hello, Guid id, string endpoint, string name) =>
+        new(ProtocolLimits.Version, NodeAvailability.Available, id, endpoint, name);
+
     public static Hello ClientHello() => new(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
 
-    /// <summary>Bytes the node sent that this side has not read.</summary>
+    /// <summary>Bytes received and read so far (inside TLS, what TLS gave).</summary>
+    public int BytesReceived => _received.Count;
+
+    /// <summary>Bytes the node sent that this side has not read (as TLS records, not yet decrypted).</summary>
     public int Available => _socket.Available;
 
-    public Task SendAsync(byte[] bytes) => _socket.SendAsync(bytes, SocketFlags.None);
+    /// <summary>Sends the bytes as they are (inside TLS: one record per call).</summary>
+    public async Task SendAsync(byte[] bytes)
+    {
+        await _stream.WriteAsync(bytes);
+        await _stream.FlushAsync();
+    }
 
     public Task SendAsync(IMessage message) => SendAsync(FrameCodec.ToArray(message));
 
-    /// <summary>True once an Error frame from the node has arrived (reads what is waiting, without blocking).</summary>
+    /// <summary>True once an Error frame from the node has arrived (takes what has arrived, without waiting).</summary>
     public bool HasIncomingError()
     {
-        while (_socket.Available > 0)
+        try
         {
-            var buffer = new byte[_socket.Available];
-            int n = _socket.Receive(buffer);
-            _received.AddRange(buffer.AsSpan(0, n).ToArray());
+            while (StartRead().IsCompleted && TakeRead() > 0)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
         }
 
         return Parse().Any(m => m is ErrorMessage);
     }
 
+    /// <summary>Ends this side's sending (TCP FIN, without TLS's closing record): the node sees the stream end where it ends.</summary>
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes with a reset, as a killed process or a pulled cable would, without any goodbye.</summary>
@@ -75,26 +112,22 @@ internal sealed class RawConnection : IDisposable
     public async Task<(List<IMessage> Messages, bool Closed)> ReadUntilClosedAsync(TimeSpan within)
     {
         using var timeout = new CancellationTokenSource(within);
-        var buffer = new byte[4096];
         bool closed = false;
         try
         {
             while (true)
             {
-                int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-                if (n == 0)
+                if (await ReadMoreAsync(timeout.Token) == 0)
                 {
                     closed = true;
                     break;
                 }
-
-                _received.AddRange(buffer.AsSpan(0, n).ToArray());
             }
         }
         catch (OperationCanceledException)
         {
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
             closed = true;
         }
@@ -109,7 +142,6 @@ internal sealed class RawConnection : IDisposable
     public async Task<List<IMessage>> ReadFramesAsync(int count, TimeSpan within)
     {
         using var timeout = new CancellationTokenSource(within);
-        var buffer = new byte[4096];
         while (true)
         {
             var frames = Parse();
@@ -118,13 +150,10 @@ internal sealed class RawConnection : IDisposable
                 return frames;
             }
 
-            int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            if (n == 0)
+            if (await ReadMoreAsync(timeout.Token) == 0)
             {
                 throw new IOException("closed before a whole frame arrived");
             }
-
-            _received.AddRange(buffer.AsSpan(0, n).ToArray());
         }
     }
 
@@ -138,7 +167,6 @@ internal sealed class RawConnection : IDisposable
         using var timeout = new CancellationTokenSource(within);
         var pending = new List<byte>(_received);
         _received.Clear();
-        var buffer = new byte[64 * 1024];
         try
         {
             while (true)
@@ -153,22 +181,60 @@ internal sealed class RawConnection : IDisposable
                 }
 
                 pending = [.. sequence.ToArray()];
-                int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-                if (n == 0)
+                if (await ReadMoreAsync(timeout.Token) == 0)
                 {
                     return false;
                 }
 
-                pending.AddRange(buffer.AsSpan(0, n).ToArray());
+                pending.AddRange(_received);
+                _received.Clear();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or IOException)
         {
             return false;
         }
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _stream.Dispose();
+    }
+
+    private static async Task<Socket> OpenSocketAsync(string endpoint, int? receiveBuffer)
+    {
+        var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBuffer is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
+        await socket.ConnectAsync(address);
+        return socket;
+    }
+
+    /// <summary>
+    /// Reads more of what the node sent into what was received: 0 at the end of the stream. A read the time ran out
+    /// on stays under way and is taken by the next call, so no byte is lost.
+    /// </summary>
+    private async Task<int> ReadMoreAsync(CancellationToken cancellationToken)
+    {
+        await StartRead().WaitAsync(cancellationToken);
+        return TakeRead();
+    }
+
+    private Task<int> StartRead() => _pendingRead ??= _stream.ReadAsync(_buffer).AsTask();
+
+    private int TakeRead()
+    {
+        var read = _pendingRead!;
+        _pendingRead = null;
+        int n = read.GetAwaiter().GetResult();
+        _received.AddRange(_buffer.AsSpan(0, n).ToArray());
+        return n;
+    }
 
     private List<IMessage> Parse()
     {

@@ -1090,7 +1090,7 @@ public class DownloadTests
         var content = Content((10 * MiB) + 3, 129);
         var good = (await StartSharingAsync(nodes, "good", 1, [("f.bin", content)])).Node;
         var silent = (await StartSharingAsync(nodes, "silent", 2, [("f.bin", content)])).Node;
-        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+        await using var proxy = WelcomingRelay.Silent(silent.Endpoint);
 
         // The good source is slow (about 2 s for the file), so the silent one surely takes pieces before the good one is done.
         await using var slow = new LatencyProxy("127.0.0.1", good.Endpoint, TimeSpan.FromMilliseconds(10));
@@ -1114,7 +1114,7 @@ public class DownloadTests
         await using var nodes = new TestNodes();
         var content = Content(5000, 130);
         var silent = (await StartSharingAsync(nodes, "silent", 1, [("f.bin", content)])).Node;
-        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+        await using var proxy = WelcomingRelay.Silent(silent.Endpoint);
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1));
 
         var item = batch.Add(HashOf(content), "f.bin", content.Length, proxy.Endpoint)!;
@@ -1132,7 +1132,7 @@ public class DownloadTests
         var content = Content((2 * MiB) + 3, 131);
         var silent = (await StartSharingAsync(nodes, "silent", 1, [("f.bin", content)])).Node;
         var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
-        await using var proxy = new SilentAfterWelcomeProxy(silent.Endpoint);
+        await using var proxy = WelcomingRelay.Silent(silent.Endpoint);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1), cancellationToken: stop.Token);
 
@@ -1156,13 +1156,12 @@ public class DownloadTests
 
         // The first source does not have the file; its answer is held on the way (past its Welcome) until the second
         // has joined, so the second joins while the first is being asked, however slow the machine.
-        await using var slow = new LatencyProxy("127.0.0.1", stranger.Endpoint, TimeSpan.FromMilliseconds(10));
-        slow.HoldUpstreamAfter(1);
+        await using var slow = WelcomingRelay.Held(stranger.Endpoint);
         await using var batch = Batch(Destination(nodes));
         var item = batch.Add(hash, "f.bin", content.Length, slow.Endpoint)!;
         Assert.True(await Eventually.TrueAsync(() => stranger.TransferCounters.RequestsRefused == 1, Wait), "the first source was never asked");
         Assert.Null(batch.Add(hash, null, null, good.Endpoint));
-        slow.ReleaseUpstream();
+        slow.Release();
         await RunAsync(batch);
 
         AssertArrived(item, content);

@@ -192,6 +192,8 @@ public sealed class HostileSourceTests : IAsyncLifetime
 
         public string Endpoint { get; }
 
+        private static NodeCredentials Credentials { get; } = new(P2PTransfer.Identity.NodeKey.CreateEphemeral());
+
         public int PieceListRequests => Volatile.Read(ref _pieceListRequests);
 
         /// <summary>A source answering requests with <paramref name="script"/>; with <paramref name="pingEvery"/> it also pings its downloaders, as a node's keep-alive does.</summary>
@@ -219,12 +221,12 @@ public sealed class HostileSourceTests : IAsyncLifetime
                 while (true)
                 {
                     var socket = await _listener.AcceptAsync(_stop.Token);
-                    var connection = new FrameConnection(new TcpConnection(socket));
+                    var connection = new FrameConnection(await Handshake.SecureAsync(new TcpConnection(socket), Credentials, _stop.Token));
                     _connections.Add(connection);
                     serving.Add(ServeAsync(connection));
                 }
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or P2PException)
             {
             }
 
@@ -252,7 +254,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
             try
             {
                 await Handshake.AcceptAsync(connection, TimeSpan.FromSeconds(5), _stop.Token);
-                await connection.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), Endpoint, "liar"), _stop.Token);
+                await connection.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Credentials.Id, Endpoint, "liar"), _stop.Token);
                 if (_pingEvery is { } every)
                 {
                     _ = PingAsync(connection, every);

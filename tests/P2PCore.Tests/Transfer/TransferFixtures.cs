@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using P2PTransfer.Net;
 using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
@@ -171,53 +172,104 @@ internal static class TransferFixtures
 }
 
 /// <summary>
-/// A source that answers its handshake and then goes silent: it forwards the node's first frame, Welcome, and nothing
-/// after (every frame is still read whole, so the node's writes never block). The downloader's requests are passed on.
+/// A source that stands in front of a node: it welcomes the downloader (as itself, over TLS with a key of its own)
+/// and passes the downloader's requests on to the node as a client of its own. What the node answers is read whole
+/// and, by the relay's mode, passed back, held until the test releases it, or never passed back (a source that
+/// goes silent after its Welcome). TLS hides the frames from a TCP-level proxy; this one sees them.
 /// </summary>
-public sealed class SilentAfterWelcomeProxy : OneConnectionProxy
+public sealed class WelcomingRelay : IAsyncDisposable
 {
-    public SilentAfterWelcomeProxy(string upstream)
-        : base("127.0.0.1") => Start(upstream);
+    private static readonly NodeCredentials Credentials = new(P2PTransfer.Identity.NodeKey.CreateEphemeral());
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly bool _silent;
+    private readonly Task _run;
 
-    protected override Task ClientToNodeAsync(Socket client, Socket node) => ForwardAsync(client, node);
-
-    protected override Task NodeToClientAsync(Socket node, Socket client) => Quietly(async () =>
+    private WelcomingRelay(string upstream, bool silent, bool held)
     {
-        var header = new byte[ProtocolLimits.FrameHeaderLength];
-        for (int number = 0; number < 1_000_000; number++)
+        _silent = silent;
+        if (!held)
         {
-            if (!await ReceiveExactlyAsync(node, header))
-            {
-                return;
-            }
-
-            var body = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
-            if (!await ReceiveExactlyAsync(node, body))
-            {
-                return;
-            }
-
-            if (number == 0)
-            {
-                await client.SendAsync(header, SocketFlags.None, Stopping);
-                await client.SendAsync(body, SocketFlags.None, Stopping);
-            }
-        }
-    });
-
-    private async Task<bool> ReceiveExactlyAsync(Socket from, byte[] buffer)
-    {
-        for (int got = 0; got < buffer.Length;)
-        {
-            int n = await from.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None, Stopping);
-            if (n == 0)
-            {
-                return false;
-            }
-
-            got += n;
+            _released.TrySetResult();
         }
 
-        return true;
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(1);
+        Endpoint = _listener.LocalEndPoint!.ToString()!;
+        _run = RunAsync(upstream);
+    }
+
+    public string Endpoint { get; }
+
+    /// <summary>Welcomes, then passes nothing back: the node serves (and counts) what is asked, the downloader gets nothing.</summary>
+    public static WelcomingRelay Silent(string upstream) => new(upstream, silent: true, held: false);
+
+    /// <summary>Welcomes, then holds the node's answers until <see cref="Release"/>, however slow the test.</summary>
+    public static WelcomingRelay Held(string upstream) => new(upstream, silent: false, held: true);
+
+    /// <summary>Passes on the answers held, and every answer after them.</summary>
+    public void Release() => _released.TrySetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        await _run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private async Task RunAsync(string upstream)
+    {
+        FrameConnection? client = null;
+        FrameConnection? node = null;
+        try
+        {
+            var socket = await _listener.AcceptAsync(_stop.Token);
+            client = new FrameConnection(await Handshake.SecureAsync(new TcpConnection(socket), Credentials, _stop.Token));
+            var hello = await Handshake.AcceptAsync(client, TransferFixtures.Wait, _stop.Token);
+            (node, _) = await Handshake.DialAsync(TlsDialer.Client, upstream, 0, RawConnection.ClientHello(), TransferFixtures.Wait, _stop.Token);
+            await client.SendAsync(RawConnection.WelcomeFor(hello, Credentials.Id, Endpoint, "relay"), _stop.Token);
+            var (upstreamNode, downstream) = (node, client);
+            var answering = Task.Run(async () =>
+            {
+                // Bounded by the connection: it ends when the node or the test closes it.
+                while (await upstreamNode.ReceiveAsync(ProtocolLimits.MaxPayload, _stop.Token) is { } answer)
+                {
+                    if (_silent || answer is not (PieceList or PieceData or TransferRefused))
+                    {
+                        (answer as PieceData)?.Release();
+                        continue;
+                    }
+
+                    await _released.Task.WaitAsync(_stop.Token);
+                    await downstream.SendAsync(answer, _stop.Token);
+                }
+            });
+            while (await client.ReceiveAsync(ProtocolLimits.MaxPayload, _stop.Token) is { } request)
+            {
+                if (request is PieceListRequest or PieceRequest)
+                {
+                    await node.SendAsync(request, _stop.Token);
+                }
+            }
+
+            await answering;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or P2PException or ObjectDisposedException or SocketException)
+        {
+        }
+        finally
+        {
+            if (client is not null)
+            {
+                await client.DisposeAsync();
+            }
+
+            if (node is not null)
+            {
+                await node.DisposeAsync();
+            }
+        }
     }
 }
