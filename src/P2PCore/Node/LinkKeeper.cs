@@ -8,7 +8,8 @@ namespace P2PTransfer.Node;
 /// linked and, while the node has fewer live links than <paramref name="targetPeers"/>, the hosts it knows (those it
 /// was linked to most recently first, then those its peers told it of), each past its backoff, four at a time, while
 /// <paramref name="mayDial"/> says so (not once the node is closing). The first round comes one interval after start,
-/// after the dials the node was started with. Saves the host cache when it changed.
+/// after the dials the node was started with. Each round also runs <paramref name="eachRound"/> (the node sends its
+/// peer exchange then) and saves the host cache when it changed.
 /// </summary>
 internal sealed class LinkKeeper(
     HostCache hosts,
@@ -18,6 +19,7 @@ internal sealed class LinkKeeper(
     Func<string, CancellationToken, Task<P2PPeer>> dial,
     int targetPeers,
     TimeSpan interval,
+    Action eachRound,
     NodeLog log,
     TimeProvider? clock = null)
 {
@@ -51,6 +53,7 @@ internal sealed class LinkKeeper(
             return Task.CompletedTask;
         }
 
+        eachRound();
         var due = hosts.Due(isLinked, targetPeers - liveLinks());
         return Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = DialsAtOnce, CancellationToken = cancellationToken }, async (host, token) =>
         {

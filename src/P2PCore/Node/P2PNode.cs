@@ -30,6 +30,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     private readonly LocalDiscovery? _discovery;
     private readonly HostCache _hosts;
     private readonly LinkKeeper _keeper;
+    private readonly AddressExchange _exchange;
     private readonly object _gate = new();
     private Task? _stopTask;
     private NodeStatus _status = NodeStatus.Starting;
@@ -52,6 +53,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var credentials = new NodeCredentials(state.Key);
         IConnectionDialer dialer = new TlsDialer(TcpDialer.Instance, credentials);
         _hosts = HostCache.Load(state.FullPath, Log);
+        _exchange = new AddressExchange(Id, _hosts);
         foreach (var peer in options.Peers)
         {
             try
@@ -79,6 +81,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
                     _hosts.Forget(link.RemoteId);
                 }
 
+                _exchange.Forget(link.RemoteId);
                 Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot()));
             });
         Search = new SearchRouter(
@@ -92,7 +95,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             () => Status != NodeStatus.Running);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
-        var searchFrames = new PeerSearchFrames(Search);
+        var peerRequests = new PeerRequests(Search, _exchange);
         _sessions = new SessionSupervisor(_links, liveness, Counters, Log, _tasks, link => Search.OnLinkEnded(PeerSearchLink.Of(link)), _stopping.Token);
         _server = new NodeListener(listener, identity, credentials, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
@@ -102,10 +105,10 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
         _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);
         _keeper = new LinkKeeper(_hosts, () => Status == NodeStatus.Running, () => _links.LiveLinks().Count, id => _links.Find(id) is not null,
-            (address, token) => _peerDialer.ConnectAsync(address, token), options.TargetPeers, options.LinkCheckInterval, Log);
+            (address, token) => _peerDialer.ConnectAsync(address, token), options.TargetPeers, options.LinkCheckInterval, SendPeerExchanges, Log);
 
         PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
-            new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, searchFrames, link => new P2PPeer(link, this));
+            new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, peerRequests, link => new P2PPeer(link, this));
     }
 
     /// <summary>Raised on an engine thread when a peer link is in use.</summary>
@@ -261,6 +264,9 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             }
         }
     }
+
+    /// <summary>Nodes this node knows how to reach (its host cache).</summary>
+    internal int KnownHostCount => _hosts.Count;
 
     /// <summary>One round of the link keeper now, as it runs every <see cref="NodeOptions.LinkCheckInterval"/>.</summary>
     internal Task CheckLinksAsync(CancellationToken cancellationToken = default) => _keeper.TickAsync(cancellationToken);
@@ -428,6 +434,18 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         {
             await DisconnectPeerAsync(peer.NodeId).ConfigureAwait(false);
             throw new InvalidOperationException($"{endpoint} answered as node {peer.NodeId}, not as the announced {announcedId}");
+        }
+    }
+
+    /// <summary>Tells each peer the nodes this node was linked to, when that is due; a link whose queue is nearly full is skipped this round.</summary>
+    private void SendPeerExchanges()
+    {
+        foreach (var link in _links.LiveLinks())
+        {
+            if (link.Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - 64 && _exchange.Due(link.RemoteId) is { } message)
+            {
+                link.Connection.TrySend(message);
+            }
         }
     }
 

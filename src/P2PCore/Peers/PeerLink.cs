@@ -33,7 +33,7 @@ internal sealed class PeerLink(
 
     public P2PPeer Snapshot() => snapshot(this);
 
-    protected override bool TakesRequest(MessageCode code) => code is MessageCode.Query or MessageCode.QueryHit;
+    protected override bool TakesRequest(MessageCode code) => code is MessageCode.Query or MessageCode.QueryHit or MessageCode.PeerExchange;
 
     protected override ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
@@ -44,6 +44,9 @@ internal sealed class PeerLink(
                 return ValueTask.FromResult(true);
             case QueryHit hit:
                 requests.OnQueryHit(this, hit);
+                return ValueTask.FromResult(true);
+            case PeerExchange exchange:
+                requests.OnPeerExchange(this, exchange);
                 return ValueTask.FromResult(true);
             default:
                 return base.HandleRequestAsync(message, cancellationToken);

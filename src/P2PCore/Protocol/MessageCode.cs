@@ -1,7 +1,7 @@
 namespace P2PTransfer.Protocol;
 
 /// <summary>The request code: the first byte of every frame. Values are part of the wire protocol (docs/protocol.md).</summary>
-/// <remarks>0x20-0x3F are for search, 0x40-0x5F for transfer.</remarks>
+/// <remarks>0x20-0x3F are for search, 0x40-0x5F for transfer, 0x60-0x7F for what linked servers tell each other.</remarks>
 internal enum MessageCode : byte
 {
     Hello = 0x01,
@@ -26,4 +26,7 @@ internal enum MessageCode : byte
     PieceRequest = 0x42,
     PieceData = 0x43,
     TransferRefused = 0x44,
+
+    // Peers (0x60-0x7F): between linked servers, over a peer link.
+    PeerExchange = 0x60,
 }

@@ -28,6 +28,7 @@ internal static class MessageDecoder
             MessageCode.PieceRequest => PieceRequest.Read(ref reader),
             MessageCode.PieceData => PieceData.Read(ref reader),
             MessageCode.TransferRefused => TransferRefused.Read(ref reader),
+            MessageCode.PeerExchange => PeerExchange.Read(ref reader),
             _ => throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{(byte)frame.Code:X2}"),
         };
         reader.EnsureEnd();

@@ -58,6 +58,7 @@ internal static class ProtocolLimits
         MessageCode.PieceList => 4 + 8 + 4 + 4 + (MaxPieceHashesPerFrame * 32),
         MessageCode.PieceData => 8 + PieceSize,
         MessageCode.TransferRefused => 4 + 2 + 2 + MaxMessageBytes,
+        MessageCode.PeerExchange => 1 + (Messages.PeerExchange.MaxPeers * (16 + 2 + MaxEndpointBytes)),
         _ => MaxPayload,
     };
 

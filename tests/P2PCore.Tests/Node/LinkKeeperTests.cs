@@ -98,6 +98,28 @@ public sealed class LinkKeeperTests
         Assert.Equal((0, 0), (a.PeerCount, again.PeerCount));
     }
 
+    [Fact]
+    public async Task In_a_line_a_b_c_where_b_dies_a_and_c_link_through_what_b_told_them()
+    {
+        await using var nodes = new TestNodes();
+        var a = await nodes.StartAsync("a", host: 1, ManualRounds);
+        var b = await nodes.StartAsync("b", host: 2, ManualRounds);
+        var c = await nodes.StartAsync("c", host: 3, ManualRounds);
+        await a.ConnectPeerAsync(b.Endpoint);
+        await c.ConnectPeerAsync(b.Endpoint);
+        Assert.True(await Eventually.TrueAsync(() => b.PeerCount == 2, TimeSpan.FromSeconds(10)));
+
+        // b's round tells a of c and c of a (peer exchange); a and c take it in as they read it.
+        await b.CheckLinksAsync();
+        Assert.True(await Eventually.TrueAsync(() => a.KnownHostCount == 2 && c.KnownHostCount == 2, TimeSpan.FromSeconds(10)));
+
+        await b.StopAsync(TimeSpan.Zero);
+        Assert.True(await Eventually.TrueAsync(() => a.PeerCount == 0 && c.PeerCount == 0, TimeSpan.FromSeconds(10)));
+        await a.CheckLinksAsync();
+        Assert.True(await Eventually.TrueAsync(() => a.PeerCount == 1 && c.PeerCount == 1, TimeSpan.FromSeconds(10)));
+        Assert.Equal(c.Id, Assert.Single(a.GetPeers()).NodeId);
+    }
+
     private static int FreePort(string address)
     {
         using var listener = new TcpListener(IPAddress.Parse(address), 0);
