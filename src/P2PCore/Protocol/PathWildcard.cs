@@ -54,8 +54,10 @@ internal sealed class PathWildcard
     {
         var names = relativePath.Split('/');
 
-        // reached[i]: the segments so far can match exactly the first i names. Each step is linear in the names,
-        // so a pattern costs (segments × names) wildcard tests at most, however many '**' it has.
+        // reached[i]: the segments so far can match exactly the first i names. A name is tested only where the
+        // segments before it reached, and the walk stops once nothing is reached, so a pattern costs at most
+        // (names + 1)² wildcard tests however long it is and however many '**' it has; each test is linear in the
+        // name (Wildcard's regex does not backtrack).
         var reached = new bool[names.Length + 1];
         reached[0] = true;
         foreach (var segment in _segments)
@@ -80,6 +82,11 @@ internal sealed class PathWildcard
             }
 
             reached = next;
+            if (!reached.Contains(true))
+            {
+                // Nothing can match any more: the rest of the pattern costs nothing.
+                return false;
+            }
         }
 
         // The whole path, or a folder that holds it (at least one name: '**' alone does not match nothing).

@@ -76,6 +76,16 @@ public class PathWildcardTests
     }
 
     [Fact]
+    public void A_segment_built_to_backtrack_is_matched_in_one_pass_over_the_name()
+    {
+        // '*a' sixteen times then 'b', over 255 a's: a backtracking matcher tries ~255^16 ways and hits its timeout.
+        var hostile = PathWildcard.Parse("pub/" + string.Concat(Enumerable.Repeat("*a", 16)) + "*b");
+
+        Assert.False(hostile.IsMatch("pub/" + new string('a', 255)));
+        Assert.True(hostile.IsMatch("pub/" + new string('a', 255) + "b"));
+    }
+
+    [Fact]
     public void Many_double_stars_over_a_deep_path_are_matched_name_by_name_without_backtracking()
     {
         // Backtracking over 200 '**' and 500 folders would not end; the matcher walks segments × names once.
