@@ -63,6 +63,10 @@ Describe 'Folder trees: searching by path and downloading with the folders' {
         { Find-P2PFile -Node $y -LocalOnly -Path '/' } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*names no folder or file*'
     }
 
+    It 'refuses a name with a folder in it, pointing to -Path' {
+        { Find-P2PFile -Node $y -LocalOnly 'sub/*' } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage "*a file name has no folders*use -Path 'sub/*'*"
+    }
+
     It 'fetches a whole shared folder as a tree with -Path and -Recurse' {
         $destination = Join-Path $TestDrive 'tree'
 

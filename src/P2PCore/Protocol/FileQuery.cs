@@ -73,6 +73,11 @@ public sealed class FileQuery
                 throw new ArgumentException($"the name pattern is {name.Length} characters long; the limit is {MaxNameLength}");
             }
 
+            if (name.Contains('/'))
+            {
+                throw new ArgumentException($"the name pattern '{Shorten(name)}' holds a '/', but a file name has no folders; to match the relative path, use -Path '{Shorten(name)}'");
+            }
+
             names.Add(Wildcard.Parse(name));
         }
 

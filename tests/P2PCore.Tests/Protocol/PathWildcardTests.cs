@@ -68,6 +68,14 @@ public class PathWildcardTests
     }
 
     [Fact]
+    public void A_name_with_a_folder_is_refused_with_a_pointer_to_paths()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new FileQuery { Names = ["sub/*"] }.Validate());
+        Assert.Contains("use -Path 'sub/*'", error.Message);
+        new FileQuery { Names = [@"back\slash*"] }.Validate();
+    }
+
+    [Fact]
     public void Too_many_or_too_long_paths_are_refused()
     {
         Assert.Contains("at most 8 paths", Assert.Throws<ArgumentException>(() => new FileQuery { Paths = [.. Enumerable.Repeat("a/*", FileQuery.MaxPaths + 1)] }.Validate()).Message);
