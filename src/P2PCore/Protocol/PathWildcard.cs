@@ -6,10 +6,10 @@ namespace P2PTransfer.Protocol;
 /// A wildcard over a file's relative path (<c>share1/photos/2024/*.jpg</c>), matched the way <c>Copy-Item -Recurse</c>
 /// picks items: the pattern is cut at <c>/</c> (and <c>\</c>, as PowerShell reads paths) into segments, each a
 /// PowerShell wildcard (<see cref="Wildcard"/>) matched against one folder or file name, so <c>*</c> and <c>?</c>
-/// never cross a separator; a segment that is exactly <c>**</c> stands for any number of folders (none included); and
+/// never cross a separator; a segment that is exactly <c>**</c> stands for any number of folders, zero or more; and
 /// a pattern that matches a folder matches every file below it. So <c>photos/*</c> is everything in
 /// <c>photos</c>, subfolders included, <c>photos/*.jpg</c> the JPEGs directly in it, and <c>photos/**/*.jpg</c> the
-/// JPEGs at any depth below it. Empty segments (a leading, trailing or doubled separator) are ignored.
+/// JPEGs at any depth in it. Empty segments (a leading, trailing or doubled separator) are ignored.
 /// </summary>
 internal sealed class PathWildcard
 {
@@ -65,7 +65,7 @@ internal sealed class PathWildcard
             var next = new bool[names.Length + 1];
             if (segment is null)
             {
-                // '**': any number of whole names, none included.
+                // '**': zero or more whole names.
                 var any = false;
                 for (var i = 0; i <= names.Length; i++)
                 {
