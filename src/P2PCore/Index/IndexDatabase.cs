@@ -253,7 +253,7 @@ internal sealed class IndexDatabase : IDisposable
     public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken) => _queries.ListFiles(name, cancellationToken);
 
     /// <inheritdoc cref="IndexQueries.Search"/>
-    public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken) => _queries.Search(query, limit, cancellationToken);
+    public IEnumerable<IndexedFile> Search(CompiledQuery query, IReadOnlyDictionary<long, ShareRoot> roots, int limit, CancellationToken cancellationToken) => _queries.Search(query, roots, limit, cancellationToken);
 
     /// <inheritdoc cref="IndexQueries.SharedExtensions"/>
     public IReadOnlyList<string> SharedExtensions(int limit) => _queries.SharedExtensions(limit);

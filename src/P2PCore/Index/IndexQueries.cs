@@ -21,6 +21,9 @@ internal sealed class IndexQueries(string connectionString)
     private const string Columns = "f.id, f.root_id, f.path, f.name, f.size, f.modified, f.hash, f.state, f.error";
     private const int PageSize = 256;
 
+    // The SQL function that tests a row's (root id, stored path) against the query's path wildcards.
+    private const string PathMatchFunction = "p2p_path_matches";
+
     /// <summary>Every row, optionally only names matching a wildcard; for Get-P2PShare.</summary>
     public IEnumerable<IndexedFile> ListFiles(Wildcard? name, CancellationToken cancellationToken)
     {
@@ -39,12 +42,30 @@ internal sealed class IndexQueries(string connectionString)
     /// Files that are hashed and match every criterion of the query, at most <paramref name="limit"/>. Rows are read
     /// in pages and reading stops at the limit, so a broad query costs only the rows it returns. Several names are
     /// searched one after the other (a file matching two of them is returned once), each driven by the trigram
-    /// index when it has a literal run long enough to use it.
+    /// index when it has a literal run long enough to use it. Paths are matched on the relative path other nodes
+    /// see (<paramref name="roots"/> give its first segment): only the shared folders whose name fits the path's
+    /// first segment are read, and SQLite tests each of their stored paths with the path wildcards.
     /// </summary>
-    public IEnumerable<IndexedFile> Search(CompiledQuery query, int limit, CancellationToken cancellationToken)
+    public IEnumerable<IndexedFile> Search(CompiledQuery query, IReadOnlyDictionary<long, ShareRoot> roots, int limit, CancellationToken cancellationToken)
     {
         var filters = new StringBuilder(" AND f.state = 1");
         var parameters = new List<(string, object)>();
+        Func<long, string, bool>? pathMatch = null;
+        if (query.Paths.Count > 0)
+        {
+            var candidates = roots.Values.Where(r => query.Paths.Any(p => p.MayMatchBelow(r.Leaf))).ToDictionary(r => r.Id);
+            if (candidates.Count == 0)
+            {
+                return [];
+            }
+
+            filters.Append(" AND f.root_id IN (").AppendJoin(", ", candidates.Keys.Select((_, i) => $"$r{i}")).Append(')');
+            parameters.AddRange(candidates.Keys.Select((id, i) => ($"$r{i}", (object)id)));
+            filters.Append($" AND {PathMatchFunction}(f.root_id, f.path)");
+            pathMatch = (rootId, path) => candidates.TryGetValue(rootId, out var root) && query.PathMatches(root.PublicPath(path));
+        }
+
+        var filter = new RowFilter(query, pathMatch);
         if (query.Extensions.Count > 0)
         {
             // With an exact hash, the unary + keeps SQLite from preferring the extension index over the hash index.
@@ -73,20 +94,21 @@ internal sealed class IndexQueries(string connectionString)
 
         if (query.Names.Count == 0)
         {
-            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", "f.id", parameters, limit, query, cancellationToken);
+            return Query($"SELECT {Columns} FROM files f WHERE 1 = 1{filters}", "f.id", parameters, limit, filter, cancellationToken);
         }
 
         return query.Names.Count == 1
-            ? SearchName(query.Names[0], query.Hash is not null, filters.ToString(), parameters, limit, query, cancellationToken)
-            : SearchNames(query, filters.ToString(), parameters, limit, cancellationToken);
+            ? SearchName(query.Names[0], query.Hash is not null, filters.ToString(), parameters, limit, filter, cancellationToken)
+            : SearchNames(filter, filters.ToString(), parameters, limit, cancellationToken);
     }
 
-    private IEnumerable<IndexedFile> SearchNames(CompiledQuery query, string filters, List<(string, object)> parameters, int limit, CancellationToken cancellationToken)
+    private IEnumerable<IndexedFile> SearchNames(RowFilter filter, string filters, List<(string, object)> parameters, int limit, CancellationToken cancellationToken)
     {
         var seen = new HashSet<long>();
+        var query = filter.Query;
         foreach (var name in query.Names)
         {
-            foreach (var file in SearchName(name, query.Hash is not null, filters, parameters, int.MaxValue, query, cancellationToken))
+            foreach (var file in SearchName(name, query.Hash is not null, filters, parameters, int.MaxValue, filter, cancellationToken))
             {
                 if (seen.Add(file.Id))
                 {
@@ -100,7 +122,7 @@ internal sealed class IndexQueries(string connectionString)
         }
     }
 
-    private IEnumerable<IndexedFile> SearchName(Wildcard name, bool byHash, string filters, List<(string, object)> parameters, int limit, CompiledQuery query, CancellationToken cancellationToken)
+    private IEnumerable<IndexedFile> SearchName(Wildcard name, bool byHash, string filters, List<(string, object)> parameters, int limit, RowFilter filter, CancellationToken cancellationToken)
     {
         // The trigram index narrows a GLOB only with three literal characters in a row; CROSS JOIN makes it drive
         // the join, so rows stream out as the index finds them. Without such a run, or when the exact hash narrows
@@ -108,7 +130,7 @@ internal sealed class IndexQueries(string connectionString)
         var (sql, key) = name.LongestLiteralRun() >= 3 && !byHash
             ? ($"SELECT {Columns} FROM file_names n CROSS JOIN files f ON f.id = n.rowid WHERE n.name_key GLOB $name AND f.name_key GLOB $name{filters}", "n.rowid")
             : ($"SELECT {Columns} FROM files f WHERE f.name_key GLOB $name{filters}", "f.id");
-        return Query(sql, key, [.. parameters, ("$name", name.ToGlob())], limit, query, cancellationToken);
+        return Query(sql, key, [.. parameters, ("$name", name.ToGlob())], limit, filter, cancellationToken);
     }
 
     /// <summary>The stored digest of a hashed file, for transfers.</summary>
@@ -128,19 +150,19 @@ internal sealed class IndexQueries(string connectionString)
     /// Callers may take their time with each result (a download per search hit) without holding a read transaction
     /// open, which would stop SQLite from folding its write-ahead log back while hashing goes on.
     /// </summary>
-    private IEnumerable<IndexedFile> Query(string sql, string key, List<(string Name, object Value)> parameters, int limit, CompiledQuery? filter, CancellationToken cancellationToken)
+    private IEnumerable<IndexedFile> Query(string sql, string key, List<(string Name, object Value)> parameters, int limit, RowFilter? filter, CancellationToken cancellationToken)
     {
         var paged = $"{sql} AND {key} > $after ORDER BY {key} LIMIT $page";
         long after = 0;
         var returned = 0;
         while (returned < limit)
         {
-            var pageSize = filter?.Pattern is null ? Math.Min(PageSize, limit - returned) : PageSize;
-            var page = ReadPage(paged, parameters, after, pageSize, cancellationToken);
+            var pageSize = filter?.Query.Pattern is null ? Math.Min(PageSize, limit - returned) : PageSize;
+            var page = ReadPage(paged, parameters, after, pageSize, filter?.PathMatch, cancellationToken);
             foreach (var file in page)
             {
                 after = file.Id;
-                if (filter?.PatternMatches(file.Name) != false)
+                if (filter?.Query.PatternMatches(file.Name) != false)
                 {
                     returned++;
                     yield return file;
@@ -158,11 +180,17 @@ internal sealed class IndexQueries(string connectionString)
         }
     }
 
-    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, CancellationToken cancellationToken) =>
+    private List<IndexedFile> ReadPage(string sql, List<(string Name, object Value)> parameters, long after, int pageSize, Func<long, string, bool>? pathMatch, CancellationToken cancellationToken) =>
         ReadAll(
             sql,
             command =>
             {
+                if (pathMatch is not null)
+                {
+                    // Functions belong to the connection: registered again on each read, for this query's wildcards.
+                    command.Connection!.CreateFunction(PathMatchFunction, pathMatch, isDeterministic: true);
+                }
+
                 foreach (var (name, value) in parameters)
                 {
                     command.Parameters.AddWithValue(name, value);
@@ -195,4 +223,7 @@ internal sealed class IndexQueries(string connectionString)
 
     private List<T> ReadAll<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> map, CancellationToken cancellationToken = default) =>
         IndexSql.ReadAll(connectionString, sql, bind, map, cancellationToken);
+
+    /// <summary>What a search tests beyond SQL's own operators: the pattern (in memory) and the paths (an SQL function).</summary>
+    private sealed record RowFilter(CompiledQuery Query, Func<long, string, bool>? PathMatch);
 }

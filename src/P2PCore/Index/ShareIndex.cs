@@ -179,7 +179,7 @@ public sealed class ShareIndex : IAsyncDisposable
 
     /// <summary>Runs a query compiled already (one compiled query serves one search: it keeps the pattern's time budget).</summary>
     internal IEnumerable<SharedFile> Search(CompiledQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
-        _db.Search(query, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
+        _db.Search(query, _roots.Current.ById, maxResults, cancellationToken).Select(ToSharedFile).OfType<SharedFile>();
 
     /// <summary>Where a hashed file is, and its piece hashes; null when no shared file has this content.</summary>
     internal (SharedFile File, FileDigest Digest)? FindByHash(string hash)

@@ -14,6 +14,12 @@ internal sealed record CompiledQuery(
     // Time spent in the regular expression by this search (one compiled query serves one search).
     private readonly System.Diagnostics.Stopwatch _regexTime = new();
 
+    /// <summary>Wildcards on the relative path, any of which must match; empty for every path.</summary>
+    public IReadOnlyList<PathWildcard> Paths { get; init; } = [];
+
+    /// <summary>True when the query has no path criterion or one of its path wildcards matches <paramref name="relativePath"/>.</summary>
+    public bool PathMatches(string relativePath) => Paths.Count == 0 || Paths.Any(p => p.IsMatch(relativePath));
+
     /// <summary>Time the regular expression may take over all names of one search.</summary>
     public TimeSpan RegexBudget { get; init; } = FileQuery.RegexSearchBudget;
 

@@ -13,6 +13,8 @@ public sealed class FileQuery
     public const int MaxPatternLength = 512;
     public const int MaxExtensions = 32;
     public const int MaxExtensionLength = 32;
+    public const int MaxPaths = 8;
+    public const int MaxPathLength = 1024;
 
     /// <summary>How long one regular-expression match may take before the search fails (hostile patterns).</summary>
     public static readonly TimeSpan RegexMatchTimeout = TimeSpan.FromMilliseconds(100);
@@ -35,6 +37,12 @@ public sealed class FileQuery
 
     /// <summary>Exact SHA-256 of the content, 64 hex digits (either case).</summary>
     public string? Hash { get; init; }
+
+    /// <summary>
+    /// Wildcards on the file's relative path (<c>share1/photos/*</c>; see <see cref="PathWildcard"/> for what <c>*</c>,
+    /// <c>**</c> and a folder mean); a file matches if any of them matches. Empty means every path.
+    /// </summary>
+    public IReadOnlyList<string> Paths { get; init; } = [];
 
     public static FileQuery All { get; } = new();
 
@@ -63,6 +71,11 @@ public sealed class FileQuery
             if (name.Length > MaxNameLength)
             {
                 throw new ArgumentException($"the name pattern is {name.Length} characters long; the limit is {MaxNameLength}");
+            }
+
+            if (name.Contains('/'))
+            {
+                throw new ArgumentException($"the name pattern '{Shorten(name)}' holds a '/', but a file name has no folders; to match the relative path, use -Path '{Shorten(name)}'");
             }
 
             names.Add(Wildcard.Parse(name));
@@ -113,7 +126,33 @@ public sealed class FileQuery
             hash = ParseHash(Hash);
         }
 
-        return new CompiledQuery(names, regex, extensions, MinSize, MaxSize, hash) { RegexBudget = regexBudget ?? RegexSearchBudget };
+        if (Paths.Count > MaxPaths)
+        {
+            throw new ArgumentException($"a query takes at most {MaxPaths} paths; this one has {Paths.Count}");
+        }
+
+        var paths = new List<PathWildcard>();
+        foreach (var path in Paths)
+        {
+            if (string.IsNullOrEmpty(path))
+            {
+                throw new ArgumentException("a path pattern is empty; use '*' for every path");
+            }
+
+            if (path.Length > MaxPathLength)
+            {
+                throw new ArgumentException($"the path pattern is {path.Length} characters long; the limit is {MaxPathLength}");
+            }
+
+            paths.Add(PathWildcard.Parse(path));
+        }
+
+        if (paths.Any(p => p.MatchesEverything))
+        {
+            paths.Clear();
+        }
+
+        return new CompiledQuery(names, regex, extensions, MinSize, MaxSize, hash) { Paths = paths, RegexBudget = regexBudget ?? RegexSearchBudget };
     }
 
     /// <summary>Parses a SHA-256 written as 64 hex digits.</summary>

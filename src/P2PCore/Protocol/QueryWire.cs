@@ -10,19 +10,23 @@ internal static class QueryWire
     public const int MaxNameBytes = 1024;
     public const int MaxPatternBytes = 2048;
     public const int MaxExtensionBytes = 128;
+    public const int MaxPathBytes = 4096;
 
     private const byte HasMinSize = 1;
     private const byte HasMaxSize = 2;
     private const byte HasHash = 4;
+    private const byte HasPaths = 8;
 
     /// <summary>The largest encoding a receiver accepts.</summary>
     public const int MaxLength = 1 + 1 + (FileQuery.MaxNames * (2 + MaxNameBytes)) + 2 + MaxPatternBytes
-        + 1 + (FileQuery.MaxExtensions * (2 + MaxExtensionBytes)) + 8 + 8 + 32;
+        + 1 + (FileQuery.MaxExtensions * (2 + MaxExtensionBytes)) + 8 + 8 + 32
+        + 1 + (FileQuery.MaxPaths * (2 + MaxPathBytes));
 
     public static int Length(FileQuery query) =>
         1 + 1 + query.Names.Sum(PayloadWriter.StringLength) + PayloadWriter.StringLength(query.Pattern ?? string.Empty)
         + 1 + query.Extensions.Sum(PayloadWriter.StringLength)
-        + (query.MinSize is null ? 0 : 8) + (query.MaxSize is null ? 0 : 8) + (string.IsNullOrEmpty(query.Hash) ? 0 : 32);
+        + (query.MinSize is null ? 0 : 8) + (query.MaxSize is null ? 0 : 8) + (string.IsNullOrEmpty(query.Hash) ? 0 : 32)
+        + (query.Paths.Count == 0 ? 0 : 1 + query.Paths.Sum(PayloadWriter.StringLength));
 
     /// <summary>
     /// Throws <see cref="ArgumentException"/> when the query cannot be sent (checked before anything is queued);
@@ -37,13 +41,19 @@ internal static class QueryWire
         }
 
         Text.Require(query.Pattern ?? string.Empty, MaxPatternBytes, "the pattern");
+        foreach (var path in query.Paths)
+        {
+            Text.Require(path, MaxPathBytes, "a path pattern");
+        }
+
         return compiled;
     }
 
     public static void Write(ref PayloadWriter writer, FileQuery query)
     {
         bool hasHash = !string.IsNullOrEmpty(query.Hash);
-        writer.WriteByte((byte)((query.MinSize is null ? 0 : HasMinSize) | (query.MaxSize is null ? 0 : HasMaxSize) | (hasHash ? HasHash : 0)));
+        bool hasPaths = query.Paths.Count > 0;
+        writer.WriteByte((byte)((query.MinSize is null ? 0 : HasMinSize) | (query.MaxSize is null ? 0 : HasMaxSize) | (hasHash ? HasHash : 0) | (hasPaths ? HasPaths : 0)));
         writer.WriteByte((byte)query.Names.Count);
         foreach (var name in query.Names)
         {
@@ -71,12 +81,21 @@ internal static class QueryWire
         {
             writer.WriteBytes(FileQuery.ParseHash(query.Hash!));
         }
+
+        if (hasPaths)
+        {
+            writer.WriteByte((byte)query.Paths.Count);
+            foreach (var path in query.Paths)
+            {
+                writer.WriteString(path);
+            }
+        }
     }
 
     public static FileQuery Read(ref PayloadReader reader)
     {
         byte flags = reader.ReadByte();
-        if ((flags & ~(HasMinSize | HasMaxSize | HasHash)) != 0)
+        if ((flags & ~(HasMinSize | HasMaxSize | HasHash | HasPaths)) != 0)
         {
             throw new ProtocolException(ProtocolError.MalformedFrame, $"query flags 0x{flags:X2} have unknown bits");
         }
@@ -109,6 +128,7 @@ internal static class QueryWire
         long? min = (flags & HasMinSize) != 0 ? ReadSize(ref reader) : null;
         long? max = (flags & HasMaxSize) != 0 ? ReadSize(ref reader) : null;
         string? hash = (flags & HasHash) != 0 ? Convert.ToHexString(reader.ReadBytes(32)) : null;
+        var paths = (flags & HasPaths) != 0 ? ReadPaths(ref reader) : [];
         return new FileQuery
         {
             Names = names,
@@ -117,7 +137,25 @@ internal static class QueryWire
             MinSize = min,
             MaxSize = max,
             Hash = hash,
+            Paths = paths,
         };
+    }
+
+    private static string[] ReadPaths(ref PayloadReader reader)
+    {
+        int pathCount = reader.ReadByte();
+        if (pathCount is 0 or > FileQuery.MaxPaths)
+        {
+            throw new ProtocolException(ProtocolError.MalformedFrame, $"a query with paths holds 1 to {FileQuery.MaxPaths} of them, not {pathCount}");
+        }
+
+        var paths = new string[pathCount];
+        for (int i = 0; i < pathCount; i++)
+        {
+            paths[i] = reader.ReadString(MaxPathBytes, "path");
+        }
+
+        return paths;
     }
 
     private static long ReadSize(ref PayloadReader reader)

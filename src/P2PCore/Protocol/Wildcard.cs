@@ -180,10 +180,11 @@ internal sealed class Wildcard
 
         regex.Append('$');
 
-        // Wildcards have no backtracking hazards beyond '*' runs; the timeout is a backstop for very long names.
+        // Without backtracking a match is linear in the name, so a hostile pattern ('*a*a*a*...*b', from the network
+        // as a path segment) cannot make one name cost much; the timeout is a backstop.
         return new Regex(
             regex.ToString(),
-            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline,
+            RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline | RegexOptions.NonBacktracking,
             TimeSpan.FromSeconds(1));
     }
 

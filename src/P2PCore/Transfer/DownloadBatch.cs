@@ -75,7 +75,7 @@ public sealed class DownloadBatch : IAsyncDisposable
     public string Destination { get; }
 
     /// <summary>Where <see cref="Add"/> would save this content (for -WhatIf); <see cref="ArgumentException"/> for an unsafe name.</summary>
-    public string TargetPath(string hash, string? name) => Path.Combine(Destination, SafeFileName(name, hash.Trim().ToUpperInvariant()));
+    public string TargetPath(string hash, string? name) => Path.Combine(Destination, SafeName(name, hash.Trim().ToUpperInvariant()));
 
     /// <summary>
     /// Adds a content to download from <paramref name="source"/> ('host:port') under a name, or the source to the
@@ -102,7 +102,7 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
 
         var key = Convert.ToHexString(bytes);
-        var fileName = SafeFileName(name, key);
+        var fileName = SafeName(name, key);
         var destination = Path.Combine(Destination, fileName);
         DownloadItem item;
         lock (_gate)
@@ -122,7 +122,8 @@ public sealed class DownloadBatch : IAsyncDisposable
             {
                 if (!string.Equals(existing.Hash, key, StringComparison.Ordinal))
                 {
-                    throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})");
+                    throw new ArgumentException($"two different contents would both be saved as '{destination}' ({existing.Hash} and {key})"
+                        + (_options.KeepFolders ? string.Empty : "; keep their folders to save each in its own place (Receive-P2PFile -Recurse)"));
                 }
 
                 foreach (var same in _byHash[key].Names)
@@ -133,7 +134,7 @@ public sealed class DownloadBatch : IAsyncDisposable
                 return null;
             }
 
-            item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName, size, destination);
+            item = new DownloadItem(Interlocked.Increment(ref _count), bytes, fileName.Replace(Path.DirectorySeparatorChar, '/'), size, destination);
             if (!_byHash.TryGetValue(key, out var content))
             {
                 content = new Content();
@@ -192,6 +193,42 @@ public sealed class DownloadBatch : IAsyncDisposable
     }
 
     /// <summary>
+    /// Where below the destination a name is saved: a file name (<see cref="SafeFileName"/>), or with
+    /// <see cref="DownloadOptions.KeepFolders"/> a relative path (<see cref="SafeRelativePath"/>), as a local relative path.
+    /// </summary>
+    private string SafeName(string? name, string hash) =>
+        _options.KeepFolders && !string.IsNullOrEmpty(name) ? SafeRelativePath(name) : SafeFileName(name, hash);
+
+    /// <summary>
+    /// A relative path from the network ('/'-separated, as search results give it) becomes a path below the
+    /// destination folder only if each of its segments is a safe file name (<see cref="SafeFileName"/>): no empty
+    /// segment (so no rooted path), no '.' or '..', no '\' or ':' inside a segment, no name this or another system
+    /// reserves. Returns it in this system's form.
+    /// </summary>
+    public static string SafeRelativePath(string relativePath)
+    {
+        var segments = relativePath.Split('/');
+        foreach (var segment in segments)
+        {
+            try
+            {
+                if (segment.Length == 0)
+                {
+                    throw new ArgumentException("empty segment");
+                }
+
+                SafeFileName(segment, string.Empty);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"'{relativePath}' is not a safe relative path: each of its folders and its file name must be a plain name, so that the file lands inside the destination folder", ex);
+            }
+        }
+
+        return Path.Combine(segments);
+    }
+
+    /// <summary>
     /// A name from the network becomes a file name only if it names a file in the destination folder and nothing
     /// else: no folders, no '..', no characters this system forbids. Without a name, the hash is the name.
     /// </summary>
@@ -239,7 +276,12 @@ public sealed class DownloadBatch : IAsyncDisposable
                 try
                 {
                     item.Start();
-                    EnsureDestination();
+                    EnsureFolder(Destination);
+                    if (Path.GetDirectoryName(item.Destination) is { } folder && !PathComparer.Equals(folder, Destination))
+                    {
+                        EnsureFolder(folder);
+                    }
+
                     if (await AlreadyPresentAsync(item).ConfigureAwait(false) is { } present)
                     {
                         _options.Trace?.Invoke($"{item.Name}: {item.Destination} already holds this content; skipped");
@@ -333,25 +375,25 @@ public sealed class DownloadBatch : IAsyncDisposable
     }
 
     /// <summary>
-    /// Makes the destination folder, by each download as it starts (not before: -WhatIf or no input leaves no folder
-    /// behind). A folder that cannot be made fails the downloads that need it, each with its own error naming the
-    /// folder (<see cref="UnauthorizedAccessException"/> for no permission, <see cref="DestinationFolderException"/>
-    /// for any other cause); it never stops the batch.
+    /// Makes the destination folder (and, when folders are kept, the item's folder below it), by each download as it
+    /// starts (not before: -WhatIf or no input leaves no folder behind). A folder that cannot be made fails the
+    /// downloads that need it, each with its own error naming the folder (<see cref="UnauthorizedAccessException"/>
+    /// for no permission, <see cref="DestinationFolderException"/> for any other cause); it never stops the batch.
     /// </summary>
-    private void EnsureDestination()
+    private static void EnsureFolder(string folder)
     {
         try
         {
-            Directory.CreateDirectory(Destination);
+            Directory.CreateDirectory(folder);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new UnauthorizedAccessException($"cannot create the destination folder '{Destination}': {ex.Message}", ex);
+            throw new UnauthorizedAccessException($"cannot create the destination folder '{folder}': {ex.Message}", ex);
         }
         catch (IOException ex)
         {
             // A read-only disk, a file where a folder of the path should be.
-            throw new DestinationFolderException(Destination, ex);
+            throw new DestinationFolderException(folder, ex);
         }
     }
 

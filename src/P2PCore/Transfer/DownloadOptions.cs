@@ -18,6 +18,12 @@ public sealed class DownloadOptions
     /// </summary>
     public long? MaxBytesPerSecond { get; init; }
 
+    /// <summary>
+    /// Names may be relative paths ('/'-separated, as search results' RelativePath): each file is saved in its folders
+    /// below <see cref="Destination"/>, made as needed. Without it a name is a plain file name.
+    /// </summary>
+    public bool KeepFolders { get; init; }
+
     /// <summary>Replace a destination file whose content differs.</summary>
     public bool Force { get; init; }
 

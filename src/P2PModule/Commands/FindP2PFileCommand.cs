@@ -47,6 +47,12 @@ public sealed class FindP2PFileCommand : P2PCmdlet
     [ValidateNotNullOrEmpty]
     public string? Hash { get; set; }
 
+    /// <summary>Wildcards on the relative path ('share1/photos/*'): '*' stays within a folder, '**' spans folders, a matching folder brings everything below it.</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
     /// <summary>Answer from the entry server's own index only (the original client's 'only the server I am connected to').</summary>
     [Parameter]
     public SwitchParameter LocalOnly { get; set; }
@@ -87,6 +93,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
             MinSize = MinSize,
             MaxSize = MaxSize,
             Hash = Hash,
+            Paths = Path,
         };
         var options = new SearchOptions
         {

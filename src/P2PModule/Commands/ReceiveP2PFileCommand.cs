@@ -34,6 +34,10 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
 
+    /// <summary>Where the file sits below its source's shared folders ('/'-separated; a search result's RelativePath): with -Recurse, where it is saved below -Destination.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? RelativePath { get; set; }
+
     /// <summary>Size in bytes, when known (a search result's Size): lets a one-piece file start without asking for its piece list.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(0, long.MaxValue)]
@@ -62,6 +66,10 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Saves each file in its folders (its RelativePath, or a '/'-separated -Name) below -Destination, made as needed, instead of flat.</summary>
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
+
     protected override void BeginProcessing()
     {
         var destination = Destination ?? SessionState.Path.CurrentFileSystemLocation.Path;
@@ -74,7 +82,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
             }
 
             _batch = new DownloadBatch(
-                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace },
+                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, KeepFolders = Recurse, Trace = Trace },
                 StopToken);
         }
         catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
@@ -86,19 +94,20 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         var batch = _batch!;
+        var name = Recurse && !string.IsNullOrEmpty(RelativePath) ? RelativePath : Name;
         foreach (var source in Source)
         {
             try
             {
-                var target = batch.TargetPath(Hash, Name);
+                var target = batch.TargetPath(Hash, name);
                 if (_declined.Contains(target))
                 {
                     break;
                 }
 
-                if (batch.Contains(Hash, Name))
+                if (batch.Contains(Hash, name))
                 {
-                    batch.Add(Hash, Name, Size, source);
+                    batch.Add(Hash, name, Size, source);
                     continue;
                 }
 
@@ -108,11 +117,11 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                     break;
                 }
 
-                batch.Add(Hash, Name, Size, source);
+                batch.Add(Hash, name, Size, source);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
-                WriteError(ToErrorRecord(ex, Name ?? Hash));
+                WriteError(ToErrorRecord(ex, name ?? Hash));
                 break;
             }
         }

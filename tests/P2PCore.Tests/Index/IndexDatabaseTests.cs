@@ -26,14 +26,14 @@ public sealed class IndexDatabaseTests : IDisposable
         _db.ApplyChanges(root.Id, files, [], [], []);
 
         Assert.Equal(new IndexProgress(3, 600, 3, 600, 0), _db.GetProgress());
-        Assert.Empty(_db.Search(FileQuery.All.Compile(), int.MaxValue, CancellationToken.None));
+        Assert.Empty(_db.Search(FileQuery.All.Compile(), new Dictionary<long, ShareRoot>(), int.MaxValue, CancellationToken.None));
 
         var first = _db.LoadPending(0, 10).Single(p => p.StoredPath == "f200.bin");
         var sha = SHA256.HashData("200"u8);
         Assert.Equal([first.Id], _db.StoreResults([new HashOutcome(first.Id, 200, 1, new FileDigest(200, sha, sha), null)]));
 
         Assert.Equal(new IndexProgress(3, 600, 2, 400, 0), _db.GetProgress());
-        var found = Assert.Single(_db.Search(FileQuery.All.Compile(), int.MaxValue, CancellationToken.None));
+        var found = Assert.Single(_db.Search(FileQuery.All.Compile(), new Dictionary<long, ShareRoot>(), int.MaxValue, CancellationToken.None));
         Assert.Equal("f200.bin", found.StoredPath);
         Assert.Equal(sha, found.Sha256);
 

@@ -16,6 +16,7 @@ public class SearchFrameTests
         MinSize = 1,
         MaxSize = long.MaxValue,
         Hash = new string('A', 64),
+        Paths = ["pub/photos/*", "Ré/**/[a-z]?.jpg"],
     };
 
     private static readonly BacktraceStack Stack = new([new RouteHop(Guid.NewGuid(), "127.0.0.1:1"), new RouteHop(Guid.NewGuid(), "[::1]:2")]);
@@ -82,7 +83,48 @@ public class SearchFrameTests
         Assert.Equal(FullQuery.MinSize, decoded.Search.MinSize);
         Assert.Equal(FullQuery.MaxSize, decoded.Search.MaxSize);
         Assert.Equal(FullQuery.Hash, decoded.Search.Hash);
+        Assert.Equal(FullQuery.Paths, decoded.Search.Paths);
         Assert.Equal(Stack.Hops, decoded.Backtrace.Hops);
+    }
+
+    [Fact]
+    public void Paths_follow_the_other_query_fields_under_flag_bit_3_and_a_query_without_them_is_encoded_as_before()
+    {
+        var plain = new FileQuery { Names = ["*.jpg"], Hash = new string('A', 64) };
+        var withPaths = new FileQuery { Names = ["*.jpg"], Hash = new string('A', 64), Paths = ["pub/*", "x"] };
+        var plainBytes = FrameCodec.ToArray(new SearchRequest(1, 1, 1, 1, plain));
+        var pathBytes = FrameCodec.ToArray(new SearchRequest(1, 1, 1, 1, withPaths));
+        int flags = ProtocolLimits.FrameHeaderLength + 4 + 1 + 4 + 4;
+
+        Assert.Equal(0x04, plainBytes[flags]);
+        Assert.Equal(0x0C, pathBytes[flags]);
+        Assert.Equal(plainBytes[(flags + 1)..], pathBytes[(flags + 1)..plainBytes.Length]);
+        Assert.Equal(new byte[] { 2, 0, 5, (byte)'p', (byte)'u', (byte)'b', (byte)'/', (byte)'*', 0, 1, (byte)'x' }, pathBytes[plainBytes.Length..]);
+    }
+
+    [Fact]
+    public void A_query_flagged_with_paths_but_holding_none_or_too_many_is_malformed()
+    {
+        // The frame ends with the path count and one path of one byte: count, length (2 bytes), 'x'.
+        var bytes = FrameCodec.ToArray(new SearchRequest(1, 1, 1, 1, new FileQuery { Paths = ["x"] }));
+        int count = bytes.Length - 4;
+
+        // Flagged, but no path: the frame cut after a count of 0, its header length cut to match.
+        var none = bytes[..(count + 1)];
+        none[count] = 0;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(none.AsSpan(2), (uint)(none.Length - ProtocolLimits.FrameHeaderLength));
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(none)).Code);
+
+        bytes[count] = FileQuery.MaxPaths + 1;
+        Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
+    }
+
+    [Fact]
+    public void The_largest_Search_and_Query_are_the_payloads_that_protocol_section_8_states()
+    {
+        Assert.Equal(55_462, QueryWire.MaxLength);
+        Assert.Equal(55_475, ProtocolLimits.MaxPayloadFor(MessageCode.Search));
+        Assert.Equal(59_964, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
     }
 
     [Fact]
