@@ -22,6 +22,8 @@
         'Unpublish-P2PFile'
         'Get-P2PShare'
         'Find-P2PFile'
+        'New-P2PTestNetwork'
+        'Remove-P2PTestNetwork'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
