@@ -9,7 +9,8 @@
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
                (installs tmux for the console tests with apt-get when it is missing and this runs as root)
       Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
-      Package  Build, then write out/repository/P2PTransfer.<version>.nupkg
+      Package  Build, then write out/repository/P2PTransfer.<version>.nupkg (-PackagePath: another folder;
+               -NoBuild: package the module already laid out in out/P2PTransfer)
       Clean    remove out/ and the bin/obj folders
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Run
@@ -40,7 +41,12 @@ param(
 
     # Test: run only the Pester suite, or only xunit.
     [ValidateSet('All', 'Xunit', 'Pester')]
-    [string] $Suite = 'All'
+    [string] $Suite = 'All',
+
+    # Package: the folder (a local PSResource repository) the .nupkg is written to (default: out/repository).
+    [string] $PackagePath,
+    # Package: use the module already laid out in out/P2PTransfer instead of building it again.
+    [switch] $NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -196,8 +202,10 @@ function Invoke-Run {
 
 function Invoke-Package {
     $version = (Import-PowerShellDataFile (Join-Path $Root 'P2PTransfer.psd1')).ModuleVersion
-    $repo = Join-Path $Out 'repository'
+    $repo = if ($PackagePath) { $PackagePath } else { Join-Path $Out 'repository' }
     New-Item -ItemType Directory -Force $repo | Out-Null
+    # Publishing a version the repository already holds fails: a package of the same version is replaced.
+    Remove-Item (Join-Path $repo "P2PTransfer.$version.nupkg") -ErrorAction Ignore
     $name = "p2ptransfer-local-$PID"
     Register-PSResourceRepository -Name $name -Uri $repo -Trusted
     try { Publish-PSResource -Path $ModuleDir -Repository $name -SkipDependenciesCheck }
@@ -214,6 +222,6 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Build; Invoke-Test }
         'Run' { Invoke-Build; Invoke-Run }
-        'Package' { Invoke-Build; Invoke-Package }
+        'Package' { if (-not $NoBuild) { Invoke-Build }; Invoke-Package }
     }
 }
