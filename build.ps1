@@ -168,7 +168,7 @@ function Invoke-PesterSuite {
 Import-Module '$pester'
 `$env:P2P_MODULE_PATH = '$ModuleDir'
 `$c = New-PesterConfiguration
-`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')', '$(Join-Path $Root 'docs/examples')'
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$c.Output.RenderMode = 'Plaintext'
