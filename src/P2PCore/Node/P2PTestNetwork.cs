@@ -114,7 +114,15 @@ public sealed class P2PTestNetwork : IAsyncDisposable
         }
         catch
         {
-            await StopAndDeleteAsync(nodes, root).ConfigureAwait(false);
+            try
+            {
+                await StopAndDeleteAsync(nodes, root).ConfigureAwait(false);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // The failure to start is what the caller needs to see; a folder left behind is only litter in the temp folder.
+            }
+
             throw;
         }
     }
