@@ -22,13 +22,20 @@
         'Unpublish-P2PFile'
         'Get-P2PShare'
         'Find-P2PFile'
+        'New-P2PTestNetwork'
+        'Remove-P2PTestNetwork'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
+    # Update-Help reads P2PTransfer_<GUID>_HelpInfo.xml here; build.ps1 writes it and the help archive into out/help.
+    HelpInfoURI          = 'https://github.com/p2ptransfer/P2PTransfer/releases/latest/download/'
     PrivateData          = @{
         PSData = @{
-            Tags       = @('P2P', 'FileSharing', 'Network', 'Transfer', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            Tags         = @('P2P', 'FileSharing', 'Network', 'Transfer', 'Pester', 'Testing', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            ProjectUri   = 'https://github.com/p2ptransfer/P2PTransfer'
+            LicenseUri   = 'https://github.com/p2ptransfer/P2PTransfer/blob/main/LICENSE'
+            ReleaseNotes = 'New-P2PTestNetwork and Remove-P2PTestNetwork start and remove whole networks of nodes on loopback for Pester tests. Every cmdlet''s help has inputs, outputs, related links, default values and an online version; about_P2PTransfer explains nodes, shares, search, sources, resume and security; Update-Help installs help from the help package.'
         }
     }
 }

@@ -4,11 +4,13 @@
     Builds, tests, runs and packages P2PTransfer.
 .DESCRIPTION
     Tasks (run in the order given):
-      Build    compile and lay out the module in out/P2PTransfer (with its help)
+      Build    compile and lay out the module in out/P2PTransfer (with its help), and the help package that
+               Update-Help installs from in out/help (Update-Help -Module P2PTransfer -SourcePath out/help)
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
                (installs tmux for the console tests with apt-get when it is missing and this runs as root)
       Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
-      Package  Build, then write out/repository/P2PTransfer.<version>.nupkg
+      Package  Build, then write out/repository/P2PTransfer.<version>.nupkg (-PackagePath: another folder;
+               -NoBuild: package the module already laid out in out/P2PTransfer)
       Clean    remove out/ and the bin/obj folders
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Run
@@ -39,7 +41,12 @@ param(
 
     # Test: run only the Pester suite, or only xunit.
     [ValidateSet('All', 'Xunit', 'Pester')]
-    [string] $Suite = 'All'
+    [string] $Suite = 'All',
+
+    # Package: the folder (a local PSResource repository) the .nupkg is written to (default: out/repository).
+    [string] $PackagePath,
+    # Package: use the module already laid out in out/P2PTransfer instead of building it again.
+    [switch] $NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -51,6 +58,7 @@ $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleDir = Join-Path $Out 'P2PTransfer'
 $ResultsDir = Join-Path $Out 'test-results'
+$HelpDir = Join-Path $Out 'help'
 
 function Invoke-Dotnet {
     & dotnet @args
@@ -66,9 +74,36 @@ function Invoke-Build {
     Remove-Item (Join-Path $ModuleDir '*.pdb'), (Join-Path $ModuleDir '*.deps.json') -ErrorAction Ignore
     Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir
     $pwsh = Get-PwshCommandLine
-    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets') | Out-Host
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets') -AboutPath (Join-Path $Root 'docs/about_P2PTransfer.md') | Out-Host
     if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }
     Write-Host "    module laid out in $ModuleDir"
+    Invoke-HelpPackage
+}
+
+# Updatable help: P2PTransfer_<GUID>_HelpInfo.xml, which says which help version each culture has and where to get
+# it, and P2PTransfer_<GUID>_en-US_HelpContent.zip holding the module's en-US files. Update-Help takes them from a
+# folder (-SourcePath) or from the manifest's HelpInfoURI, where a release publishes both. PowerShell 7 reads the
+# zip; a cab, which only Windows PowerShell needs, is not made (the module runs on PowerShell 7.4 and later only).
+function Invoke-HelpPackage {
+    $manifest = Import-PowerShellDataFile (Join-Path $Root 'P2PTransfer.psd1')
+    $prefix = "P2PTransfer_$($manifest.GUID)"
+    $version = [version]$manifest.ModuleVersion
+    if (Test-Path $HelpDir) { Remove-Item $HelpDir -Recurse -Force }
+    New-Item -ItemType Directory -Force $HelpDir | Out-Null
+    Compress-Archive -Path (Join-Path $ModuleDir 'en-US/*') -DestinationPath (Join-Path $HelpDir "${prefix}_en-US_HelpContent.zip")
+    @"
+<?xml version="1.0" encoding="utf-8"?>
+<HelpInfo xmlns="http://schemas.microsoft.com/powershell/help/2010/05">
+  <HelpContentURI>$($manifest.HelpInfoURI)</HelpContentURI>
+  <SupportedUICultures>
+    <UICulture>
+      <UICultureName>en-US</UICultureName>
+      <UICultureVersion>$($version.Major).$($version.Minor).$([Math]::Max(0, $version.Build)).$([Math]::Max(0, $version.Revision))</UICultureVersion>
+    </UICulture>
+  </SupportedUICultures>
+</HelpInfo>
+"@ | Set-Content -LiteralPath (Join-Path $HelpDir "${prefix}_HelpInfo.xml") -Encoding utf8NoBOM
+    Write-Host "    help package in $HelpDir"
 }
 
 # The Pester version pinned in tests/Pester/Pester.proj, restored into the NuGet cache.
@@ -133,7 +168,7 @@ function Invoke-PesterSuite {
 Import-Module '$pester'
 `$env:P2P_MODULE_PATH = '$ModuleDir'
 `$c = New-PesterConfiguration
-`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')'
+`$c.Run.Path = '$(Join-Path $Root 'tests/Pester')', '$(Join-Path $Root 'docs/examples')'
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$c.Output.RenderMode = 'Plaintext'
@@ -167,8 +202,10 @@ function Invoke-Run {
 
 function Invoke-Package {
     $version = (Import-PowerShellDataFile (Join-Path $Root 'P2PTransfer.psd1')).ModuleVersion
-    $repo = Join-Path $Out 'repository'
+    $repo = if ($PackagePath) { $PackagePath } else { Join-Path $Out 'repository' }
     New-Item -ItemType Directory -Force $repo | Out-Null
+    # Publishing a version the repository already holds fails: a package of the same version is replaced.
+    Remove-Item (Join-Path $repo "P2PTransfer.$version.nupkg") -ErrorAction Ignore
     $name = "p2ptransfer-local-$PID"
     Register-PSResourceRepository -Name $name -Uri $repo -Trusted
     try { Publish-PSResource -Path $ModuleDir -Repository $name -SkipDependenciesCheck }
@@ -185,6 +222,6 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Build; Invoke-Test }
         'Run' { Invoke-Build; Invoke-Run }
-        'Package' { Invoke-Build; Invoke-Package }
+        'Package' { if (-not $NoBuild) { Invoke-Build }; Invoke-Package }
     }
 }

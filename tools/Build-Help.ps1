@@ -4,12 +4,19 @@
 .DESCRIPTION
     Syntax, parameter types, positions and pipeline input come from the built cmdlets themselves; synopsis,
     description, parameter descriptions, examples, inputs, outputs and notes come from one markdown file per
-    cmdlet. A cmdlet without a file, or a parameter without a description, fails the build, so help never
-    falls behind the code.
+    cmdlet. A cmdlet without a file, a parameter without a description, or a file without inputs, outputs or
+    related links fails the build, so help never falls behind the code.
+
+    A parameter's default value is what its description states after 'Default:' (up to the end of that sentence),
+    else the value the cmdlet starts with ('None' when it has none; 'False' for a switch). The first related link
+    is the cmdlet's online help (its HelpUri), which Get-Help -Online opens.
+
+    With -AboutPath, the about topic written in markdown becomes en-US/about_<Name>.help.txt.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    [Parameter(Mandatory)] [string] $SourcePath
+    [Parameter(Mandatory)] [string] $SourcePath,
+    [string] $AboutPath
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -55,7 +62,34 @@ function Write-Type([string] $name) {
     $w.WriteStartElement('dev', 'type', $dev); $w.WriteElementString('maml', 'name', $maml, $name); $w.WriteEndElement()
 }
 
-function Write-Parameter($parameter, $setParameter, [string[]] $description) {
+# 'Default: X.' in a description gives X (the sentence ends at a '. ' outside parentheses, or at the end), without
+# the asides in parentheses, which the description keeps.
+function Get-StatedDefault([string[]] $paragraphs) {
+    $text = $paragraphs -join ' '
+    $at = $text.IndexOf('Default: ')
+    if ($at -lt 0) { return $null }
+    $rest = $text.Substring($at + 'Default: '.Length)
+    $depth = 0
+    :scan for ($i = 0; $i -lt $rest.Length; $i++) {
+        switch ($rest[$i]) {
+            '(' { $depth++ }
+            ')' { $depth-- }
+            '.' { if ($depth -le 0 -and ($i -eq $rest.Length - 1 -or $rest[$i + 1] -eq ' ')) { $rest = $rest.Substring(0, $i); break scan } }
+        }
+    }
+    while ($rest -match '\s*\([^()]*\)') { $rest = $rest -replace '\s*\([^()]*\)', '' }
+    return $rest.Trim()
+}
+
+# The value a parameter has when it is not given, read from a fresh instance of the cmdlet.
+function Get-InitialValue($command, $parameter) {
+    if ($parameter.SwitchParameter) { return 'False' }
+    $value = [Activator]::CreateInstance($command.ImplementingType).($parameter.Name)
+    if ($null -eq $value -or ($value -is [Array] -and $value.Count -eq 0) -or ($value -is [string] -and $value -eq '')) { return 'None' }
+    return (@($value) | ForEach-Object { [Convert]::ToString($_, [Globalization.CultureInfo]::InvariantCulture) }) -join ', '
+}
+
+function Write-Parameter($parameter, $setParameter, [string[]] $description, [string] $default) {
     $pipeline = @()
     if ($setParameter.ValueFromPipeline) { $pipeline += 'ByValue' }
     if ($setParameter.ValueFromPipelineByPropertyName) { $pipeline += 'ByPropertyName' }
@@ -76,6 +110,7 @@ function Write-Parameter($parameter, $setParameter, [string[]] $description) {
         $w.WriteStartElement('command', 'parameterValue', $cmd); $w.WriteAttributeString('required', 'true'); $w.WriteString($typeName); $w.WriteEndElement()
     }
     Write-Type $typeName
+    if ($default) { $w.WriteElementString('dev', 'defaultValue', $dev, $default) }
     $w.WriteEndElement()
 }
 
@@ -85,9 +120,15 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     $file = Join-Path $SourcePath "$($command.Name).md"
     if (-not (Test-Path $file)) { $problems.Add("$($command.Name): no help file $file"); continue }
     $doc = Read-HelpMarkdown $file
-    foreach ($required in 'SYNOPSIS', 'DESCRIPTION', 'EXAMPLES', 'PARAMETERS') {
+    foreach ($required in 'SYNOPSIS', 'DESCRIPTION', 'EXAMPLES', 'PARAMETERS', 'INPUTS', 'OUTPUTS', 'RELATED LINKS') {
         if (-not $doc.Contains($required)) { $problems.Add("$($command.Name): missing '## $required'") }
     }
+    foreach ($typed in 'INPUTS', 'OUTPUTS') {
+        if ($doc.Contains($typed) -and -not (@($doc[$typed].Keys) | Where-Object { $_ })) { $problems.Add("$($command.Name): '## $typed' names no type ('### TypeName', or '### None')") }
+    }
+    $links = if ($doc.Contains('RELATED LINKS')) { @($doc['RELATED LINKS'][''] | Where-Object { $_ -match '^\s*-\s*(.+)$' } | ForEach-Object { $Matches[1].Trim() }) } else { @() }
+    if ($doc.Contains('RELATED LINKS') -and -not $links) { $problems.Add("$($command.Name): '## RELATED LINKS' lists no link ('- Name')") }
+    if ($command.HelpUri -notlike "https://*/$($command.Name).md") { $problems.Add("$($command.Name): its HelpUri '$($command.HelpUri)' is not the online page of its help ($($command.Name).md)") }
     if ($problems.Count) { continue }
 
     $w.WriteStartElement('command', 'command', $cmd)
@@ -117,7 +158,10 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         $key = "-$($parameter.Name)"
         if (-not $parameterDocs.Contains($key)) { $problems.Add("$($command.Name): parameter $key has no description"); continue }
         $setParameter = $command.ParameterSets.Parameters | Where-Object Name -eq $parameter.Name | Select-Object -First 1
-        Write-Parameter $parameter $setParameter (Get-Paragraphs $parameterDocs[$key])
+        $description = Get-Paragraphs $parameterDocs[$key]
+        $default = Get-StatedDefault $description
+        if (-not $default) { $default = Get-InitialValue $command $parameter }
+        Write-Parameter $parameter $setParameter $description $default
     }
     $w.WriteEndElement()
 
@@ -154,20 +198,58 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     }
     $w.WriteEndElement()
 
-    if ($doc.Contains('RELATED LINKS')) {
-        $w.WriteStartElement('command', 'relatedLinks', $cmd)
-        foreach ($link in $doc['RELATED LINKS'][''] | Where-Object { $_ -match '^\s*-\s*(.+)$' } | ForEach-Object { $Matches[1].Trim() }) {
-            $w.WriteStartElement('maml', 'navigationLink', $maml)
-            $w.WriteElementString('maml', 'linkText', $maml, $link)
-            $w.WriteElementString('maml', 'uri', $maml, '')
-            $w.WriteEndElement()
-        }
+    # The online version first: Get-Help -Online opens the first link that has a URI.
+    $w.WriteStartElement('command', 'relatedLinks', $cmd)
+    foreach ($link in @(, @('Online Version:', $command.HelpUri)) + @($links | ForEach-Object { , @($_, '') })) {
+        $w.WriteStartElement('maml', 'navigationLink', $maml)
+        $w.WriteElementString('maml', 'linkText', $maml, $link[0])
+        $w.WriteElementString('maml', 'uri', $maml, $link[1])
         $w.WriteEndElement()
     }
+    $w.WriteEndElement()
     $w.WriteEndElement()
 }
 $w.WriteEndElement()
 $w.Dispose()
+
+# An about topic: '# about_Name' is the topic, each '## HEADING' a section; paragraphs are wrapped to 80 columns,
+# list items and code blocks are kept as written, indented.
+function ConvertTo-AboutText([string] $path) {
+    $lines = [Collections.Generic.List[string]]::new()
+    $paragraph = [Collections.Generic.List[string]]::new()
+    function Add-Wrapped([string] $text, [int] $indent, [int] $hanging) {
+        $line = ' ' * $indent
+        foreach ($word in $text -split '\s+' | Where-Object { $_ }) {
+            if ($line.Trim() -and $line.Length + 1 + $word.Length -gt 80) { $lines.Add($line.TrimEnd()); $line = ' ' * ($indent + $hanging) }
+            $line += $(if ($line.Trim()) { ' ' } else { '' }) + $word
+        }
+        if ($line.Trim()) { $lines.Add($line.TrimEnd()) }
+    }
+    function Close-Paragraph {
+        if ($paragraph.Count) {
+            if ($paragraph[0] -match '^[-*] ') { foreach ($item in ($paragraph -join "`n") -split "\n(?=[-*] )") { Add-Wrapped ($item -replace '\n', ' ') 4 2 } }
+            else { Add-Wrapped ($paragraph -join ' ') 4 0 }
+            $lines.Add(''); $paragraph.Clear()
+        }
+    }
+    $inCode = $false
+    foreach ($raw in Get-Content $path) {
+        if ($raw -match '^```') { Close-Paragraph; $inCode = -not $inCode; if (-not $inCode) { $lines.Add('') }; continue }
+        if ($inCode) { $lines.Add((' ' * 8) + $raw); continue }
+        if ($raw -match '^# (.+)$') { Close-Paragraph; $lines.Add('TOPIC'); $lines.Add("    $($Matches[1].Trim())"); $lines.Add(''); continue }
+        if ($raw -match '^#{2,} (.+)$') { Close-Paragraph; $lines.Add($Matches[1].Trim().ToUpperInvariant()); continue }
+        if (-not $raw.Trim()) { Close-Paragraph; continue }
+        $paragraph.Add($raw.Trim())
+    }
+    Close-Paragraph
+    return ($lines -join [Environment]::NewLine).TrimEnd() + [Environment]::NewLine
+}
+
+if ($AboutPath) {
+    $topic = [IO.Path]::GetFileNameWithoutExtension($AboutPath)
+    if ((Get-Content $AboutPath -TotalCount 1) -ne "# $topic") { $problems.Add("${AboutPath}: the first line must be '# $topic'") }
+    else { Set-Content -LiteralPath (Join-Path $outDir "$topic.help.txt") -Value (ConvertTo-AboutText $AboutPath) -NoNewline -Encoding utf8NoBOM }
+}
 
 if ($problems.Count) {
     $problems | ForEach-Object { Write-Host "help: $_" -ForegroundColor Red }

@@ -28,29 +28,30 @@ BeforeAll {
 
 Describe 'Searching a line of six nodes' {
     BeforeAll {
-        $line = 0..5 | ForEach-Object { Start-SharingNode $_ }
-        Connect-Nodes $line @(0..4 | ForEach-Object { , @($_, ($_ + 1)) })
+        # n0 - n1 - ... - n5, each sharing nI.txt, all of it searchable when this returns.
+        $net = New-P2PTestNetwork -Count 6 -Topology Line
+        $line = $net.Nodes
     }
     AfterAll {
-        Stop-P2PNode -All -DrainTimeoutSec 0
+        Remove-P2PTestNetwork $net
     }
 
     It 'with TTL <ttl> finds exactly the files within <ttl> hops of the end it starts from' -ForEach @(
         @{ ttl = 0 }, @{ ttl = 1 }, @{ ttl = 2 }, @{ ttl = 3 }, @{ ttl = 4 }
     ) {
-        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL $ttl -TimeoutSec 3
+        $found = Find-P2PFile -Node $line[0] 'n*.txt' -TTL $ttl -TimeoutSec 3
 
-        $found.Name | Sort-Object | Should -Be @(0..$ttl | ForEach-Object { "file-n$_.txt" })
+        $found.Name | Sort-Object | Should -Be @(0..$ttl | ForEach-Object { "n$_.txt" })
         $found | ForEach-Object { $_.Hops | Should -Be ([int]$_.NodeName.Substring(1)) }
     }
 
     It 'with the maximum TTL finds every file, each from the node that has it, and streams them as they come' {
         $arrivals = [Collections.Generic.List[double]]::new()
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $found = Find-P2PFile -Node $line[0] 'file-*' -TTL 7 -TimeoutSec 4 | ForEach-Object { $arrivals.Add($clock.Elapsed.TotalSeconds); $_ }
+        $found = Find-P2PFile -Node $line[0] 'n*.txt' -TTL 7 -TimeoutSec 4 | ForEach-Object { $arrivals.Add($clock.Elapsed.TotalSeconds); $_ }
 
-        $found.Name | Sort-Object | Should -Be @(0..5 | ForEach-Object { "file-n$_.txt" })
-        ($found | Where-Object Name -EQ 'file-n5.txt').Endpoint | Should -Be $line[5].Endpoint
+        $found.Name | Sort-Object | Should -Be @(0..5 | ForEach-Object { "n$_.txt" })
+        ($found | Where-Object Name -EQ 'n5.txt').Endpoint | Should -Be $line[5].Endpoint
         $found | Should -BeOfType ([P2PTransfer.Search.P2PSearchResult])
         $arrivals[0] | Should -BeLessThan 2.5 -Because 'results stream before the search ends'
         $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 3.9
@@ -61,7 +62,7 @@ Describe 'Searching a line of six nodes' {
     }
 
     It 'traces the route of each response with -Verbose' {
-        $verbose = Find-P2PFile -Node $line[0] 'file-n3*' -TimeoutSec 3 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $verbose = Find-P2PFile -Node $line[0] 'n3.txt' -TimeoutSec 3 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
 
         $route = ($line[0..3] | ForEach-Object Endpoint) -join ' > '
         $verbose.Message | Should -Contain "1 file(s) from n3 ($($line[3].Endpoint)), 3 hop(s), route $route"
@@ -71,24 +72,24 @@ Describe 'Searching a line of six nodes' {
 
 Describe 'Searching networks with loops' {
     AfterEach {
-        Stop-P2PNode -All -DrainTimeoutSec 0
+        Remove-P2PTestNetwork $net
     }
 
-    It 'in a <shape> of eight nodes finds every file exactly once, and copies that arrive twice are dropped unprocessed' -ForEach @(
-        @{ shape = 'ring'; edges = @(0..7 | ForEach-Object { , @($_, (($_ + 1) % 8)) }) }
-        @{ shape = 'full mesh'; edges = @(foreach ($i in 0..6) { foreach ($j in ($i + 1)..7) { , @($i, $j) } }) }
+    It 'in a <topology> of eight nodes finds every file exactly once, and copies that arrive twice are dropped unprocessed' -ForEach @(
+        @{ topology = 'Ring' }
+        @{ topology = 'Mesh' }
     ) {
-        $nodes = 0..7 | ForEach-Object { Start-SharingNode $_ }
-        Connect-Nodes $nodes $edges
+        $net = New-P2PTestNetwork -Count 8 -Topology $topology
+        $nodes = $net.Nodes
 
-        $found = Find-P2PFile -Node $nodes[0] 'file-*' -TimeoutSec 3
+        $found = Find-P2PFile -Node $nodes[0] 'n*.txt' -TimeoutSec 3
 
-        $found.Name | Sort-Object | Should -Be @(0..7 | ForEach-Object { "file-n$_.txt" })
+        $found.Name | Sort-Object | Should -Be @(0..7 | ForEach-Object { "n$_.txt" })
         ($found | Group-Object NodeId | Where-Object Count -GT 1) | Should -BeNullOrEmpty
         $nodes | ForEach-Object { $_.SearchCounters.RequestsProcessed | Should -Be 1 -Because "$($_.Name) answers once" }
         Get-SearchCounter $nodes DuplicateRequests | Should -BeGreaterThan 0
         # Flooding: at most one copy each way per link; a copy that came a shorter way after a longer one (widened) may go out again.
-        Get-SearchCounter $nodes RequestsCascaded | Should -BeLessOrEqual ((2 * $edges.Count) + 7 * (Get-SearchCounter $nodes RequestsWidened))
+        Get-SearchCounter $nodes RequestsCascaded | Should -BeLessOrEqual ((2 * $net.Links.Count) + 7 * (Get-SearchCounter $nodes RequestsWidened))
         (Get-P2PNode n0).SearchCounters.SearchesStarted | Should -Be 1
     }
 }

@@ -4,7 +4,7 @@ using P2PTransfer.Peers;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Connect-P2PPeer: opens lasting links from a node to other nodes' servers.</summary>
-[Cmdlet(VerbsCommunications.Connect, "P2PPeer", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommunications.Connect, "P2PPeer", SupportsShouldProcess = true, HelpUri = HelpLinks.Cmdlets + "Connect-P2PPeer.md")]
 [OutputType(typeof(P2PPeer))]
 public sealed class ConnectP2PPeerCommand : NodeCmdlet
 {

@@ -5,7 +5,7 @@ using P2PTransfer.Peers;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Disconnect-P2PPeer: closes peer links, from Get-P2PPeer objects or by endpoint or node id.</summary>
-[Cmdlet(VerbsCommunications.Disconnect, "P2PPeer", SupportsShouldProcess = true, DefaultParameterSetName = PeerSet)]
+[Cmdlet(VerbsCommunications.Disconnect, "P2PPeer", SupportsShouldProcess = true, DefaultParameterSetName = PeerSet, HelpUri = HelpLinks.Cmdlets + "Disconnect-P2PPeer.md")]
 [OutputType(typeof(void))]
 public sealed class DisconnectP2PPeerCommand : NodeCmdlet
 {

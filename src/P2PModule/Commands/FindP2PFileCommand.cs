@@ -10,7 +10,7 @@ namespace P2PTransfer.Module.Commands;
 /// Find-P2PFile: searches the network for files by name, pattern, extension, size and hash, entering the search
 /// at a node of this session (-Node) or at a remote node as a pure client (-Server). Results stream as they arrive.
 /// </summary>
-[Cmdlet(VerbsCommon.Find, "P2PFile", DefaultParameterSetName = NodeSet)]
+[Cmdlet(VerbsCommon.Find, "P2PFile", DefaultParameterSetName = NodeSet, HelpUri = HelpLinks.Cmdlets + "Find-P2PFile.md")]
 [OutputType(typeof(P2PSearchResult))]
 public sealed class FindP2PFileCommand : P2PCmdlet
 {

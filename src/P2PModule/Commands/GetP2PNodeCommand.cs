@@ -4,7 +4,7 @@ using P2PTransfer.Node;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Get-P2PNode: the nodes running in this session.</summary>
-[Cmdlet(VerbsCommon.Get, "P2PNode")]
+[Cmdlet(VerbsCommon.Get, "P2PNode", HelpUri = HelpLinks.Cmdlets + "Get-P2PNode.md")]
 [OutputType(typeof(P2PNode))]
 public sealed class GetP2PNodeCommand : P2PCmdlet
 {

@@ -5,7 +5,7 @@ using P2PTransfer.Peers;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Get-P2PPeer: a node's live peer links.</summary>
-[Cmdlet(VerbsCommon.Get, "P2PPeer")]
+[Cmdlet(VerbsCommon.Get, "P2PPeer", HelpUri = HelpLinks.Cmdlets + "Get-P2PPeer.md")]
 [OutputType(typeof(P2PPeer))]
 public sealed class GetP2PPeerCommand : P2PCmdlet
 {

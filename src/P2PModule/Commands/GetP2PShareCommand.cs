@@ -4,7 +4,7 @@ using P2PTransfer.Index;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Get-P2PShare: the files a node shares, with their hashes and indexing state.</summary>
-[Cmdlet(VerbsCommon.Get, "P2PShare")]
+[Cmdlet(VerbsCommon.Get, "P2PShare", HelpUri = HelpLinks.Cmdlets + "Get-P2PShare.md")]
 [OutputType(typeof(SharedFile))]
 public sealed class GetP2PShareCommand : PipelineNodeCmdlet
 {

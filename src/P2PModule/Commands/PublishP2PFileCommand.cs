@@ -4,7 +4,7 @@ using P2PTransfer.Index;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Publish-P2PFile: shares more folders or files from a running node.</summary>
-[Cmdlet(VerbsData.Publish, "P2PFile", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Publish, "P2PFile", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Cmdlets + "Publish-P2PFile.md")]
 [OutputType(typeof(SharedFile))]
 public sealed class PublishP2PFileCommand : ShareCmdlet
 {

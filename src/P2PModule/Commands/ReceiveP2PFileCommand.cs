@@ -7,7 +7,7 @@ namespace P2PTransfer.Module.Commands;
 /// Receive-P2PFile: downloads files found by Find-P2PFile (or given by -Hash and -Source) straight from the servers
 /// that have them: many files at once, each from all of its sources, every piece verified, resumable.
 /// </summary>
-[Cmdlet(VerbsCommunications.Receive, "P2PFile", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommunications.Receive, "P2PFile", SupportsShouldProcess = true, HelpUri = HelpLinks.Cmdlets + "Receive-P2PFile.md")]
 [OutputType(typeof(FileInfo))]
 public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 {

@@ -5,7 +5,7 @@ using P2PTransfer.Node;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Start-P2PNode: starts a node that shares folders and routes the network's requests.</summary>
-[Cmdlet(VerbsLifecycle.Start, "P2PNode", SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Start, "P2PNode", SupportsShouldProcess = true, HelpUri = HelpLinks.Cmdlets + "Start-P2PNode.md")]
 [OutputType(typeof(P2PNode))]
 public sealed class StartP2PNodeCommand : P2PCmdlet
 {

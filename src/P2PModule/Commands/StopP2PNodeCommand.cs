@@ -4,7 +4,7 @@ using P2PTransfer.Node;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Stop-P2PNode: graceful stop, letting work under way finish within the drain timeout.</summary>
-[Cmdlet(VerbsLifecycle.Stop, "P2PNode", SupportsShouldProcess = true, DefaultParameterSetName = NodeSet)]
+[Cmdlet(VerbsLifecycle.Stop, "P2PNode", SupportsShouldProcess = true, DefaultParameterSetName = NodeSet, HelpUri = HelpLinks.Cmdlets + "Stop-P2PNode.md")]
 [OutputType(typeof(P2PNode))]
 public sealed class StopP2PNodeCommand : P2PCmdlet
 {

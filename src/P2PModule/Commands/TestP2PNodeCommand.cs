@@ -7,7 +7,7 @@ namespace P2PTransfer.Module.Commands;
 /// Test-P2PNode: connects to a node's server as a client (no local node needed), checks that it is available
 /// and measures round trips over one connection.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "P2PNode")]
+[Cmdlet(VerbsDiagnostic.Test, "P2PNode", HelpUri = HelpLinks.Cmdlets + "Test-P2PNode.md")]
 [OutputType(typeof(PingReply))]
 public sealed class TestP2PNodeCommand : P2PCmdlet
 {

@@ -3,7 +3,7 @@ using System.Management.Automation;
 namespace P2PTransfer.Module.Commands;
 
 /// <summary>Unpublish-P2PFile: stops sharing folders or files; a path inside a shared folder is excluded from it.</summary>
-[Cmdlet(VerbsData.Unpublish, "P2PFile", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Unpublish, "P2PFile", SupportsShouldProcess = true, DefaultParameterSetName = PathSet, HelpUri = HelpLinks.Cmdlets + "Unpublish-P2PFile.md")]
 [OutputType(typeof(void))]
 public sealed class UnpublishP2PFileCommand : ShareCmdlet
 {
