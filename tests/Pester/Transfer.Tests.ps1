@@ -221,6 +221,13 @@ Describe 'What a node refuses to serve' {
         Join-Path $TestDrive 'escaped.bin' | Should -Not -Exist
     }
 
+    It 'refuses a name that would show as another (a right-to-left override), naming the character, and writes nothing' {
+        $name = [char] 0x202E + 'gnp.exe'
+        { Receive-P2PFile -Hash $sharedHash -Name $name -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl-rlo') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage "*'\u202egnp.exe' is not a safe file name*U+202E*"
+        Join-Path $TestDrive 'dl-rlo' | Should -Not -Exist
+    }
+
     It 'refuses a destination that is not a file-system folder, and writes nothing' {
         $servedBefore = $node.TransferCounters.PiecesServed
         { Receive-P2PFile -Hash $sharedHash -Name shared.bin -Source $node.Endpoint -Destination Variable:\dl -ErrorAction Stop } |

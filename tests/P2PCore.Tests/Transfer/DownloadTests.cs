@@ -863,6 +863,10 @@ public class DownloadTests
     [InlineData("   ")]
     [InlineData("x.p2ppart")]
     [InlineData("x.P2PPART.pieces")]
+    [InlineData("\u202Egnp.exe")]
+    [InlineData("invoice\u200B.pdf")]
+    [InlineData("\uFEFFreadme.txt")]
+    [InlineData("a\u2066b")]
     public async Task An_unsafe_file_name_is_refused_by_Add_with_ArgumentException_and_nothing_is_written(string name)
     {
         await using var nodes = new TestNodes();
