@@ -558,6 +558,54 @@ public class DownloadTests
     }
 
     [Fact]
+    public async Task A_verified_piece_that_changes_on_disk_during_the_download_fails_it_as_local_damage_and_the_next_run_fetches_that_piece_again()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((4 * MiB) + 3, 116);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        var final = Path.Combine(destination, "f.bin");
+        WritePartial(final, content, piece => piece <= 2);
+
+        // The download says it resumes once the record's pieces were checked, before it reads them for the
+        // whole-file hash: the byte changes in between, as a failing disk would change it.
+        void DamageOnceChecked(string line)
+        {
+            if (line.Contains("resuming, 3 of 5 piece(s)"))
+            {
+                using var stream = new FileStream(final + PartialFile.DataSuffix, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                stream.Position = 7;
+                stream.WriteByte((byte)~content[7]);
+            }
+        }
+
+        await using (var batch = new DownloadBatch(new DownloadOptions { Destination = destination, Trace = DamageOnceChecked }))
+        {
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+            await RunAsync(batch);
+
+            Assert.True(item.State == DownloadState.Failed, Describe(item));
+            var error = Assert.IsType<P2PException>(item.Error);
+            Assert.Equal(ProtocolError.VerificationFailed, error.Code);
+            Assert.Contains("1 piece(s) of", error.Message);
+            Assert.Contains("changed on this disk after they were checked (not a source's doing)", error.Message);
+            Assert.DoesNotContain("piece list", error.Message);
+            Assert.Empty(item.SourceFailures);
+            Assert.True(File.Exists(final + PartialFile.RecordSuffix), "the pieces still good are kept");
+        }
+
+        await using (var batch = Batch(destination))
+        {
+            var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+            await RunAsync(batch);
+
+            AssertArrived(item, content);
+            Assert.Equal((3L * MiB) + 3, item.BytesResumed); // pieces 1 to 4, the last of 3 bytes
+            Assert.Equal(3, node.TransferCounters.PiecesServed); // pieces 3 and 4, then piece 0 again
+        }
+    }
+
+    [Fact]
     public async Task A_piece_damaged_on_disk_after_it_was_written_is_taken_out_of_the_record_and_the_next_resume_does_not_trust_it()
     {
         var root = Path.Combine(Path.GetTempPath(), "p2pt-damage-" + Guid.NewGuid().ToString("N"));
