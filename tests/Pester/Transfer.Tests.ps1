@@ -138,6 +138,37 @@ Describe 'Resuming an interrupted download' {
     }
 }
 
+Describe 'Resuming a partial file damaged on this disk' {
+    BeforeAll {
+        $original = New-RandomFile (Join-Path $TestDrive 'share-d/big.bin') 16MB
+        $hash = (Get-FileHash -LiteralPath $original.FullName).Hash
+        $dying = Start-ExternalNode -Name 'dying' -Address '127.0.0.57' -StateRoot (Join-Path $TestDrive 'ext') -Share (Split-Path $original.FullName) -DieAfterPieces 6
+        $destination = Join-Path $TestDrive 'dl-damaged'
+    }
+    AfterAll {
+        if (-not $dying.Process.HasExited) { $dying.Process.Kill() }
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'fetches again a verified piece whose bytes changed on disk, and blames no source' {
+        { Receive-P2PFile -Hash $hash -Name big.bin -Source $dying.Endpoint -Destination $destination -MaxBytesPerSecond 4MB -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionLost*'
+        $partial = Join-Path $destination 'big.bin.p2ppart'
+        $partial | Should -Exist
+        # One byte of piece 0 (the first piece fetched, so surely verified), as a failing disk would leave it.
+        $stream = [IO.File]::Open($partial, 'Open', 'ReadWrite')
+        try { $stream.Position = 100; $byte = $stream.ReadByte(); $stream.Position = 100; $stream.WriteByte(255 - $byte) } finally { $stream.Dispose() }
+
+        $again = Start-SharingNode 'again-d' 58 (Split-Path $original.FullName)
+        $verbose = Receive-P2PFile -Hash $hash -Name big.bin -Source $again.Endpoint -Destination $destination -ErrorAction Stop -Verbose 4>&1 | Out-String
+
+        $verbose | Should -Match '1 piece\(s\) of the partial file from an earlier run no longer match their hash \(damaged on this disk, not by a source\); fetching them again'
+        $verbose | Should -Not -Match 'sent bad data'
+        $resumed = [int]([regex]::Match($verbose, 'resuming, (\d+) of 16').Groups[1].Value)
+        $again.TransferCounters.PiecesServed | Should -Be (16 - $resumed) -Because 'the damaged piece is fetched again with the missing ones'
+        (Get-FileHash -LiteralPath (Join-Path $destination 'big.bin')).Hash | Should -Be $hash
+    }
+}
+
 Describe 'Ctrl+C in the middle of a download' -Skip:$IsWindows {
     BeforeAll {
         $original = New-RandomFile (Join-Path $TestDrive 'share-h/big.bin') 32MB
@@ -219,6 +250,13 @@ Describe 'What a node refuses to serve' {
         { Receive-P2PFile -Hash $sharedHash -Name '../escaped.bin' -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl') -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*not a safe file name*'
         Join-Path $TestDrive 'escaped.bin' | Should -Not -Exist
+    }
+
+    It 'refuses a name that would show as another (a right-to-left override), naming the character, and writes nothing' {
+        $name = [char] 0x202E + 'gnp.exe'
+        { Receive-P2PFile -Hash $sharedHash -Name $name -Source $node.Endpoint -Destination (Join-Path $TestDrive 'dl-rlo') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage "*'\u202egnp.exe' is not a safe file name*U+202E*"
+        Join-Path $TestDrive 'dl-rlo' | Should -Not -Exist
     }
 
     It 'refuses a destination that is not a file-system folder, and writes nothing' {

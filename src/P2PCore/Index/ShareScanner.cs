@@ -8,7 +8,9 @@ namespace P2PTransfer.Index;
 /// too, judged by their file type (named pipes, sockets and devices are never opened: a named pipe would block its
 /// reader); a download in progress (its partial file and record, <see cref="PartialFileNames"/>) is never shared;
 /// excluded names and paths are skipped, also when a change below them is reported; the node's own state
-/// folder is never shared.
+/// folder is never shared; a file or folder whose name holds a character that would make it show as another name
+/// (a bidi control, an invisible character: <see cref="FileNames"/>) is not shared, with a warning, nor is anything
+/// below such a folder, so no relative path announced holds one.
 /// </summary>
 internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOnlySet<string> excludedPaths, string stateDirectory, Action<string> trace, Action<string> warn)
 {
@@ -38,6 +40,12 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             yield break;
         }
 
+        if (HasHiddenName(rootInfo, root.Leaf))
+        {
+            // Its name is the first segment of every relative path it would announce.
+            yield break;
+        }
+
         if (root.IsFile)
         {
             if (CheckFile(root, (FileInfo)rootInfo) is { } only)
@@ -58,7 +66,7 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             {
                 path = Path.Combine(path, segments[i]);
                 var folder = new DirectoryInfo(path);
-                if (!folder.Exists || IsExcluded(folder) || IsLink(folder))
+                if (!folder.Exists || IsExcluded(folder) || IsLink(folder) || HasHiddenName(folder, folder.Name))
                 {
                     yield break;
                 }
@@ -77,7 +85,7 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
             }
 
             start = new DirectoryInfo(target);
-            if (!start.Exists || IsExcluded(start) || IsLink(start))
+            if (!start.Exists || IsExcluded(start) || IsLink(start) || HasHiddenName(start, start.Name))
             {
                 yield break;
             }
@@ -115,6 +123,11 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
                 }
                 else if (entry is DirectoryInfo subfolder)
                 {
+                    if (HasHiddenName(subfolder, subfolder.Name))
+                    {
+                        continue;
+                    }
+
                     folders.Push(subfolder);
                 }
                 else if (CheckFile(root, (FileInfo)entry) is { } file)
@@ -128,6 +141,18 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
     /// <summary>A symbolic link or junction (file or folder): never followed, never served.</summary>
     internal static bool IsLink(FileSystemInfo entry) => entry.LinkTarget is not null || entry.Attributes.HasFlag(FileAttributes.ReparsePoint);
 
+    /// <summary>True (with a warning) when a name would show as another: nothing is shared under it.</summary>
+    private bool HasHiddenName(FileSystemInfo entry, string name)
+    {
+        if (FileNames.WhyRefused(name) is not { } why)
+        {
+            return false;
+        }
+
+        warn($"not sharing '{Text.Escape(entry.FullName)}': {why}");
+        return true;
+    }
+
     private bool IsExcluded(FileSystemInfo entry) =>
         excludedPaths.Contains(entry.FullName)
         || ShareRoot.Contains(stateDirectory, entry.FullName)
@@ -137,7 +162,8 @@ internal sealed class ShareScanner(IReadOnlyList<Wildcard> excludeNames, IReadOn
     {
         try
         {
-            if (!file.Exists || IsLink(file) || !RegularFile.Is(file.FullName) || PartialFileNames.IsPartialName(file.Name) || root.StoredPath(file.FullName) is not { } stored)
+            if (!file.Exists || IsLink(file) || !RegularFile.Is(file.FullName) || PartialFileNames.IsPartialName(file.Name) || HasHiddenName(file, file.Name)
+                || root.StoredPath(file.FullName) is not { } stored)
             {
                 if (file.Exists && IsLink(file))
                 {

@@ -31,25 +31,35 @@ internal static class Text
 
     /// <summary>
     /// A received string made fit for an error message: every control character (a line break, an escape
-    /// sequence's ESC, a NUL...) is written as <c>\uXXXX</c>, so the message stays one line that shows what came.
+    /// sequence's ESC, a NUL...) and every other character a file name may not hold (<see cref="FileNames"/>: bidi
+    /// controls, zero-width characters, lone surrogates) is written as <c>\uXXXX</c>, so the message stays one line
+    /// that shows what came, in the order it came.
     /// </summary>
     public static string Escape(string value)
     {
-        if (!value.Any(char.IsControl))
+        if (FileNames.IsShownAsItIs(value))
         {
             return value;
         }
 
         var builder = new StringBuilder(value.Length + 16);
-        foreach (var c in value)
+        for (int i = 0; i < value.Length; i++)
         {
-            if (char.IsControl(c))
+            if (FileNames.IsHidden(value, i))
             {
-                builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                builder.Append("\\u").Append(((int)value[i]).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                {
+                    builder.Append("\\u").Append(((int)value[++i]).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                }
             }
             else
             {
-                builder.Append(c);
+                builder.Append(value[i]);
+                if (char.IsHighSurrogate(value[i]))
+                {
+                    builder.Append(value[++i]);
+                }
             }
         }
 

@@ -230,7 +230,8 @@ public sealed class DownloadBatch : IAsyncDisposable
 
     /// <summary>
     /// A name from the network becomes a file name only if it names a file in the destination folder and nothing
-    /// else: no folders, no '..', no characters this system forbids. Without a name, the hash is the name.
+    /// else: no folders, no '..', no characters this system forbids, and none that would make it show as another
+    /// name (bidi controls, invisible characters: <see cref="FileNames"/>). Without a name, the hash is the name.
     /// </summary>
     public static string SafeFileName(string? name, string hash)
     {
@@ -239,11 +240,16 @@ public sealed class DownloadBatch : IAsyncDisposable
             return hash;
         }
 
+        if (FileNames.WhyRefused(name) is { } hidden)
+        {
+            throw new ArgumentException($"'{Text.Escape(name)}' is not a safe file name: {hidden}; a downloaded file's name must show as what it is");
+        }
+
         if (name is "." or ".." || name.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || IsWindowsReserved(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
             || name.Trim().Length == 0 || PartialFile.IsPartialName(name)
             || System.Text.Encoding.UTF8.GetByteCount(name) > 255 - PartialFile.RecordSuffix.Length)
         {
-            throw new ArgumentException($"'{name}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");
+            throw new ArgumentException($"'{Text.Escape(name)}' is not a safe file name: a downloaded file must be a plain name inside the destination folder");
         }
 
         return name;

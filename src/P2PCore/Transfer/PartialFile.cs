@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using P2PTransfer.Index;
 using P2PTransfer.Protocol;
@@ -7,18 +9,22 @@ namespace P2PTransfer.Transfer;
 
 /// <summary>
 /// A download in progress beside its destination: the data in <c>NAME.p2ppart</c>, written at each piece's offset,
-/// and the record of verified pieces in <c>NAME.p2ppart.pieces</c> (the file's size, hash and piece hashes, then one
-/// bit per piece). A piece's bit is written only after its data, so a killed process or a lost network leaves a
-/// record that never claims a piece it does not have; the next run trusts the record and fetches only the rest.
-/// A file of one piece has no record (there is nothing to resume within a piece) and is written in one go.
+/// and the record of verified pieces in <c>NAME.p2ppart.pieces</c> (the file's size, hash, piece root and piece
+/// hashes, then one bit per piece). A piece's bit is written only after its data, so a killed process or a lost
+/// network leaves a record that never claims a piece it does not have. What is on this disk is not taken on trust
+/// when the next run resumes: a record whose piece hashes no longer match its piece root is discarded with its data,
+/// and every piece it marks is read back and checked against its hash, the damaged ones fetched again. So damage on
+/// this machine is never taken for a source's bad data. A file of one piece has no record (there is nothing to
+/// resume within a piece) and is written in one go.
 /// </summary>
 internal sealed class PartialFile : IDisposable
 {
     public const string DataSuffix = PartialFileNames.DataSuffix;
     public const string RecordSuffix = PartialFileNames.RecordSuffix;
     private const uint Magic = 0x50325052; // "P2PR"
-    private const ushort RecordVersion = 1;
-    private const int HeaderLength = 4 + 2 + 8 + 32 + 4;
+    private const ushort RecordVersion = 2;
+    private const int HeaderLength = 4 + 2 + 8 + 32 + 4 + 32;
+    private const int PieceRootOffset = 4 + 2 + 8 + 32 + 4;
     private const int WriteChunk = 16 * 1024;
 
     private readonly object _gate = new();
@@ -58,11 +64,18 @@ internal sealed class PartialFile : IDisposable
     /// <summary>The pieces verified and written, as the record on disk holds them (a piece is added only by a write here).</summary>
     public VerifiedPieces Verified { get; }
 
+    /// <summary>True when an earlier run's record was resumed (its piece list is the one verified against).</summary>
+    public bool Resumed { get; private set; }
+
+    /// <summary>Pieces the record marked that no longer matched their hash when this run resumed (dropped, to be fetched again).</summary>
+    public int DamagedOnResume { get; private set; }
+
     /// <summary>
-    /// Reads the record left by an earlier run for this content; null when there is none or it belongs to other
-    /// content (then both files are removed: they cannot be resumed).
+    /// Reads the record left by an earlier run for this content and checks what it marks against the data on disk
+    /// (<see cref="DamagedOnResume"/>); null when there is none, or it belongs to other content, does not parse or is
+    /// damaged (then both files are removed: they cannot be resumed, and <paramref name="report"/> hears why).
     /// </summary>
-    public static PartialFile? TryResume(string destination, long size, byte[] hash)
+    public static PartialFile? TryResume(string destination, long size, byte[] hash, Action<string>? report = null)
     {
         var recordPath = destination + RecordSuffix;
         var dataPath = destination + DataSuffix;
@@ -105,21 +118,17 @@ internal sealed class PartialFile : IDisposable
             }
 
             var pieceHashes = bytes.AsSpan(HeaderLength, pieces * 32).ToArray();
+            if (!SHA256.HashData(pieceHashes).AsSpan().SequenceEqual(bytes.AsSpan(PieceRootOffset, 32)))
+            {
+                throw new InvalidDataException("its piece hashes do not match the piece root it keeps: the record was damaged on this disk");
+            }
+
             var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32)).ToArray();
             data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            long needed = 0;
-            for (int piece = 0; piece < pieces; piece++)
-            {
-                int bit = (bitmap[piece / 8] >> (piece % 8)) & 1;
-                needed = bit == 1 ? ((long)piece * TransferLimits.PieceSize) + TransferLimits.PieceLength(size, piece) : needed;
-            }
-
-            if (RandomAccess.GetLength(data) < needed)
-            {
-                throw new InvalidDataException("the data is shorter than the pieces its record marks");
-            }
-
-            return new PartialFile(destination, size, pieceHashes, data, record, bitmap);
+            var partial = new PartialFile(destination, size, pieceHashes, data, record, bitmap);
+            partial.Resumed = true;
+            partial.DamagedOnResume = partial.DropDamagedPieces();
+            return partial;
         }
         catch (DownloadInUseException)
         {
@@ -130,6 +139,7 @@ internal sealed class PartialFile : IDisposable
             record?.Dispose();
             data?.Dispose();
             Discard(destination);
+            report?.Invoke($"the partial file from an earlier run cannot be resumed ({ex.Message}); it was removed, and the file starts afresh");
             return null;
         }
     }
@@ -176,6 +186,7 @@ internal sealed class PartialFile : IDisposable
             BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(6), size);
             hash.CopyTo(header.AsSpan(14));
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(46), pieces);
+            SHA256.HashData(pieceHashes, header.AsSpan(PieceRootOffset, 32));
             pieceHashes.CopyTo(header.AsSpan(HeaderLength));
             RandomAccess.Write(record, header, 0);
             return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8]);
@@ -277,6 +288,77 @@ internal sealed class PartialFile : IDisposable
         {
             throw new IOException($"'{DataPath}' is shorter than its record says");
         }
+    }
+
+    /// <summary>
+    /// Reads back every piece marked verified and checks it against its hash; a piece that no longer matches (or is
+    /// cut short) was damaged on this disk after it was written: it is taken out of the record, to be fetched again.
+    /// Returns how many were. Only while no download works on this file: on resume, and once every piece is in.
+    /// </summary>
+    public int DropDamagedPieces()
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(TransferLimits.PieceSize);
+        try
+        {
+            Span<byte> actual = stackalloc byte[32];
+            int damaged = 0;
+            for (int piece = 0; piece < PieceCount; piece++)
+            {
+                if (!Verified.Contains(piece))
+                {
+                    continue;
+                }
+
+                var span = buffer.AsSpan(0, TransferLimits.PieceLength(Size, piece));
+                if (FileHasher.ReadFully(_data, span, (long)piece * TransferLimits.PieceSize) == span.Length
+                    && SHA256.TryHashData(span, actual, out _) && actual.SequenceEqual(PieceHash(piece)))
+                {
+                    continue;
+                }
+
+                damaged++;
+                lock (_gate)
+                {
+                    Verified.Remove(piece);
+                    if (_record is not null)
+                    {
+                        RandomAccess.Write(_record, Verified.BitmapByteOf(piece), _bitmapOffset + (piece / 8));
+                    }
+                }
+            }
+
+            return damaged;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Closes a download that stops before its end (a failure, Ctrl+C) for a later run to resume: the data is cut
+    /// after the last verified piece, which gives back the space reserved beyond it.
+    /// </summary>
+    public void Suspend()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            try
+            {
+                RandomAccess.SetLength(_data, Verified.Extent);
+            }
+            catch (IOException)
+            {
+                // The reservation stays until the next run: the verified pieces are what matters.
+            }
+        }
+
+        Dispose();
     }
 
     /// <summary>Gives the verified file its final name (replacing an existing file only when <paramref name="overwrite"/>) and removes the record.</summary>

@@ -499,39 +499,148 @@ public class DownloadTests
         Assert.Equal(3, node.TransferCounters.PiecesServed);
     }
 
-    [Fact]
-    public async Task A_partial_file_whose_data_does_not_match_its_record_fails_the_whole_file_check_and_is_removed()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_flipped_byte_in_a_verified_piece_of_the_partial_file_is_found_on_resume_and_that_piece_fetched_again_without_blaming_the_source(bool sizeKnown)
     {
         await using var nodes = new TestNodes();
-        var content = Content((2 * MiB) + 3, 113);
+        var content = Content((4 * MiB) + 3, 113);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        var final = Path.Combine(destination, "f.bin");
+        WritePartial(final, content, piece => piece <= 2);
+        using (var stream = new FileStream(final + PartialFile.DataSuffix, FileMode.Open, FileAccess.Write))
+        {
+            // One byte of piece 1, as a failing disk or a stray write would leave it.
+            stream.Position = MiB + 5;
+            stream.WriteByte((byte)~content[MiB + 5]);
+        }
+
+        var trace = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, Trace = trace.Enqueue });
+        var item = batch.Add(HashOf(content), "f.bin", sizeKnown ? content.Length : null, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Empty(item.SourceFailures);
+        Assert.Equal(2L * MiB, item.BytesResumed);
+        Assert.Equal(3, node.TransferCounters.PiecesServed); // piece 1 again, and pieces 3 and 4
+        Assert.Contains(trace, line => line.Contains("1 piece(s) of the partial file from an earlier run no longer match their hash (damaged on this disk, not by a source)"));
+    }
+
+    [Fact]
+    public async Task A_partial_record_whose_piece_hashes_were_damaged_is_discarded_and_the_file_fetched_whole_without_blaming_the_source()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((4 * MiB) + 3, 114);
         var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
         var destination = Destination(nodes);
         var final = Path.Combine(destination, "f.bin");
         WritePartial(final, content, piece => piece == 0);
-        using (var stream = new FileStream(final + PartialFile.DataSuffix, FileMode.Open, FileAccess.Write))
+        using (var stream = new FileStream(final + PartialFile.RecordSuffix, FileMode.Open, FileAccess.Write))
         {
-            stream.Position = 5;
-            stream.WriteByte((byte)~content[5]);
+            // One byte of piece 2's hash: trusted, it would make the source's good piece 2 look bad.
+            stream.Position = RecordHeaderLength + (2 * 32) + 5;
+            stream.WriteByte(0x5A);
         }
 
-        await using (var batch = Batch(destination))
+        var trace = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var batch = new DownloadBatch(new DownloadOptions { Destination = destination, Trace = trace.Enqueue });
+        var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
+        await RunAsync(batch);
+
+        AssertArrived(item, content);
+        Assert.Empty(item.SourceFailures);
+        Assert.Equal(0, item.BytesResumed);
+        Assert.Equal(5, node.TransferCounters.PiecesServed);
+        Assert.Contains(trace, line => line.Contains("cannot be resumed (its piece hashes do not match the piece root it keeps"));
+    }
+
+    [Fact]
+    public async Task A_verified_piece_that_changes_on_disk_during_the_download_fails_it_as_local_damage_and_the_next_run_fetches_that_piece_again()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((4 * MiB) + 3, 116);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        var destination = Destination(nodes);
+        var final = Path.Combine(destination, "f.bin");
+        WritePartial(final, content, piece => piece <= 2);
+
+        // The download says it resumes once the record's pieces were checked, before it reads them for the
+        // whole-file hash: the byte changes in between, as a failing disk would change it.
+        void DamageOnceChecked(string line)
+        {
+            if (line.Contains("resuming, 3 of 5 piece(s)"))
+            {
+                using var stream = new FileStream(final + PartialFile.DataSuffix, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                stream.Position = 7;
+                stream.WriteByte((byte)~content[7]);
+            }
+        }
+
+        await using (var batch = new DownloadBatch(new DownloadOptions { Destination = destination, Trace = DamageOnceChecked }))
         {
             var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
             await RunAsync(batch);
 
             Assert.True(item.State == DownloadState.Failed, Describe(item));
-            Assert.Equal(ProtocolError.VerificationFailed, Assert.IsType<P2PException>(item.Error).Code);
-            Assert.False(File.Exists(final));
-            Assert.False(File.Exists(final + PartialFile.DataSuffix));
-            Assert.False(File.Exists(final + PartialFile.RecordSuffix));
+            var error = Assert.IsType<P2PException>(item.Error);
+            Assert.Equal(ProtocolError.VerificationFailed, error.Code);
+            Assert.Contains("1 piece(s) of", error.Message);
+            Assert.Contains("changed on this disk after they were checked (not a source's doing)", error.Message);
+            Assert.DoesNotContain("piece list", error.Message);
+            Assert.Empty(item.SourceFailures);
+            Assert.True(File.Exists(final + PartialFile.RecordSuffix), "the pieces still good are kept");
         }
 
-        // Nothing unverifiable is left: the next run fetches the file whole and gets it right.
         await using (var batch = Batch(destination))
         {
             var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
             await RunAsync(batch);
+
             AssertArrived(item, content);
+            Assert.Equal((3L * MiB) + 3, item.BytesResumed); // pieces 1 to 4, the last of 3 bytes
+            Assert.Equal(3, node.TransferCounters.PiecesServed); // pieces 3 and 4, then piece 0 again
+        }
+    }
+
+    [Fact]
+    public async Task A_piece_damaged_on_disk_after_it_was_written_is_taken_out_of_the_record_and_the_next_resume_does_not_trust_it()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "p2pt-damage-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        try
+        {
+            var destination = Path.Combine(root, "x.bin");
+            var content = Content(3 * MiB, 115);
+            using (var partial = PartialFile.Create(destination, content.Length, HashBytes(content), PieceHashes(content)))
+            {
+                for (int piece = 0; piece < 3; piece++)
+                {
+                    Assert.True(await partial.WritePieceAsync(piece, content.AsMemory(piece * MiB, MiB), CancellationToken.None));
+                }
+
+                using (var stream = new FileStream(destination + PartialFile.DataSuffix, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                {
+                    stream.Position = (2 * MiB) + 9;
+                    stream.WriteByte((byte)~content[(2 * MiB) + 9]);
+                }
+
+                Assert.Equal(1, partial.DropDamagedPieces());
+                Assert.False(partial.Verified.Contains(2));
+                Assert.Equal(2, partial.Verified.Count);
+                Assert.Equal(0, partial.DropDamagedPieces());
+            }
+
+            using var resumed = PartialFile.TryResume(destination, content.Length, HashBytes(content))!;
+            Assert.True(resumed.Verified.Contains(0) && resumed.Verified.Contains(1));
+            Assert.False(resumed.Verified.Contains(2));
+            Assert.Equal(0, resumed.DamagedOnResume);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 
@@ -863,6 +972,10 @@ public class DownloadTests
     [InlineData("   ")]
     [InlineData("x.p2ppart")]
     [InlineData("x.P2PPART.pieces")]
+    [InlineData("\u202Egnp.exe")]
+    [InlineData("invoice\u200B.pdf")]
+    [InlineData("\uFEFFreadme.txt")]
+    [InlineData("a\u2066b")]
     public async Task An_unsafe_file_name_is_refused_by_Add_with_ArgumentException_and_nothing_is_written(string name)
     {
         await using var nodes = new TestNodes();

@@ -136,7 +136,64 @@ public sealed class HostileSourceTests : IAsyncLifetime
         Assert.Equal(DownloadState.Failed, item.State);
         Assert.Contains("delivered nothing for 1.5 s", item.SourceFailures[source.Endpoint]);
         Assert.InRange(clock.Elapsed.TotalSeconds, 1.4, 10);
-        Assert.True(File.Exists(Path.Combine(_root, "stall.bin" + PartialFile.DataSuffix)), "the partial file stays, to be resumed");
+        Assert.Empty(Directory.GetFiles(_root)); // nothing was verified: nothing to resume, and no space stays reserved
+    }
+
+    [Fact]
+    public async Task A_source_that_announces_a_large_file_and_sends_no_piece_leaves_no_partial_file_and_no_reserved_space_behind()
+    {
+        // The probe's attack: announce a size (up to the free space), send nothing; the reservation used to stay.
+        long size = 256L * TransferLimits.PieceSize;
+        var hashes = RandomNumberGenerator.GetBytes(256 * 32);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, size, 0, hashes),
+            PieceRequest piece => new TransferRefused(piece.RequestId, ProtocolError.FileChanged, "not any more"),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(RandomNumberGenerator.GetBytes(32), "reserved.bin", size, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        Assert.Contains("not any more", item.SourceFailures[source.Endpoint]);
+        Assert.Empty(Directory.GetFiles(_root));
+    }
+
+    [Fact]
+    public async Task A_source_that_sends_one_piece_and_fails_leaves_a_partial_file_that_holds_the_space_of_that_piece_only()
+    {
+        long size = 256L * TransferLimits.PieceSize;
+        var first = RandomNumberGenerator.GetBytes(TransferLimits.PieceSize);
+        var hashes = RandomNumberGenerator.GetBytes(256 * 32);
+        SHA256.HashData(first).CopyTo(hashes, 0);
+        await using var source = FakeSource.Start(request => request switch
+        {
+            PieceListRequest list => new PieceList(list.RequestId, size, 0, hashes),
+            PieceRequest { Piece: 0 } piece => PieceData.FromBytes(piece.RequestId, 0, first),
+            PieceRequest piece => new TransferRefused(piece.RequestId, ProtocolError.FileChanged, "not any more"),
+            _ => null,
+        });
+
+        var item = await DownloadAsync(RandomNumberGenerator.GetBytes(32), "one.bin", size, source.Endpoint);
+
+        Assert.Equal(DownloadState.Failed, item.State);
+        var data = Path.Combine(_root, "one.bin" + PartialFile.DataSuffix);
+        Assert.True(File.Exists(data), "the verified piece stays, to be resumed");
+        Assert.Equal(TransferLimits.PieceSize, new FileInfo(data).Length);
+        if (OperatingSystem.IsLinux())
+        {
+            // The space the file holds on disk, reservation included (st_blocks, in 512-byte units).
+            long allocated = AllocatedBytes(data);
+            Assert.True(allocated <= 4L * TransferLimits.PieceSize, $"{allocated:N0} bytes stay allocated for 1 MiB of verified data");
+        }
+    }
+
+    private static long AllocatedBytes(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
+        var output = stat.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.TrimEntries);
+        Assert.True(stat.WaitForExit(10_000));
+        return long.Parse(output[0]) * long.Parse(output[1]);
     }
 
     [Fact]

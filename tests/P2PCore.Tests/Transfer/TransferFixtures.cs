@@ -128,6 +128,9 @@ internal static class TransferFixtures
         return refused;
     }
 
+    /// <summary>Bytes of a partial record before its piece hashes: magic, version, size, hash, piece count, piece root.</summary>
+    public const int RecordHeaderLength = 4 + 2 + 8 + 32 + 4 + 32;
+
     /// <summary>
     /// Writes a partial download by hand, in the record format of docs/protocol.md §15: the data file holds the
     /// pieces marked verified (zeros elsewhere) and the record marks them.
@@ -147,14 +150,15 @@ internal static class TransferFixtures
         }
 
         var hashes = PieceHashes(content);
-        var record = new byte[4 + 2 + 8 + 32 + 4 + hashes.Length + bitmap.Length];
+        var record = new byte[RecordHeaderLength + hashes.Length + bitmap.Length];
         BinaryPrimitives.WriteUInt32BigEndian(record, 0x50325052);
-        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(4), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(4), 2);
         BinaryPrimitives.WriteInt64BigEndian(record.AsSpan(6), content.Length);
         (recordHash ?? HashBytes(content)).CopyTo(record.AsSpan(14));
         BinaryPrimitives.WriteInt32BigEndian(record.AsSpan(46), pieces);
-        hashes.CopyTo(record.AsSpan(50));
-        bitmap.CopyTo(record.AsSpan(50 + hashes.Length));
+        SHA256.HashData(hashes).CopyTo(record.AsSpan(50));
+        hashes.CopyTo(record.AsSpan(RecordHeaderLength));
+        bitmap.CopyTo(record.AsSpan(RecordHeaderLength + hashes.Length));
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
         File.WriteAllBytes(destination + ".p2ppart", data);
         File.WriteAllBytes(destination + ".p2ppart.pieces", record);

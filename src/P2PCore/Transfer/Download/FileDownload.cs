@@ -17,21 +17,24 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
     {
         string listSource = "?";
-        bool listFromRecord = false;
-        var partial = item.Size is { } known ? PartialFile.TryResume(item.Destination, known, item.HashBytes) : null;
+        Action<string> report = line => Trace($"{item.Name}: {line}");
+        var partial = item.Size is { } known ? PartialFile.TryResume(item.Destination, known, item.HashBytes, report) : null;
         if (partial is null)
         {
             var (size, pieceHashes, source) = await new PieceListFetch(item, pool, _health, options.Trace).FetchAsync(cancellationToken).ConfigureAwait(false);
             listSource = source;
             // With the size known beforehand, the partial file was looked for already. (Free space was checked
             // with the list; a file of one piece is written in one go, and a full disk fails that write clearly.)
-            partial = item.Size is null ? PartialFile.TryResume(item.Destination, size, item.HashBytes) : null;
+            partial = item.Size is null ? PartialFile.TryResume(item.Destination, size, item.HashBytes, report) : null;
             item.Size = size;
             partial ??= PartialFile.Create(item.Destination, size, item.HashBytes, pieceHashes);
         }
-        else
+
+        // A resumed file verifies against the piece list of its record, wherever the list above came from.
+        bool listFromRecord = partial.Resumed;
+        if (partial.DamagedOnResume > 0)
         {
-            listFromRecord = true;
+            Trace($"{item.Name}: {partial.DamagedOnResume} piece(s) of the partial file from an earlier run no longer match their hash (damaged on this disk, not by a source); fetching them again");
         }
 
         if (partial.Verified.Count > 0)
@@ -50,9 +53,15 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             var whole = await hashing.ConfigureAwait(false);
             if (!whole.AsSpan().SequenceEqual(item.HashBytes))
             {
+                // Damage on this disk since the pieces were checked, or a false piece list: the pieces on disk tell.
+                if (partial.DropDamagedPieces() is var damaged and > 0)
+                {
+                    throw new P2PException(ProtocolError.VerificationFailed, $"'{item.Name}': the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}, because {damaged} piece(s) of '{partial.DataPath}' changed on this disk after they were checked (not a source's doing); they were dropped from its record, and the next run fetches them again");
+                }
+
                 partial.Abandon();
                 throw new P2PException(ProtocolError.VerificationFailed, listFromRecord
-                    ? $"'{item.Name}': the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: the partial file from an earlier run did not hold what its record said; it was removed, and the next run starts afresh"
+                    ? $"'{item.Name}': every piece matched the piece list kept in the partial file's record, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: the piece list an earlier run was given was false; the partial file was removed, and the next run starts afresh"
                     : $"'{item.Name}': every piece matched the piece list from {listSource}, but the file's SHA-256 is {Convert.ToHexString(whole)}, not {item.Hash}: that piece list was false; the partial file was removed");
             }
 
@@ -70,14 +79,15 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             {
             }
 
-            if (partial.PieceCount <= 1)
+            if (partial.PieceCount <= 1 || partial.Verified.Count == 0)
             {
-                // Nothing to resume within one piece: leave no partial file behind.
+                // Nothing to resume (within one piece, or no piece verified): no partial file and no reserved
+                // space stay behind, whatever size a source announced.
                 partial.Abandon();
             }
             else
             {
-                partial.Dispose();
+                partial.Suspend();
             }
 
             throw;

@@ -3,7 +3,9 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Which pieces of one download are verified and on disk: the one record that the partial file's record, the piece
 /// scheduler and the whole-file hasher all read, so they cannot disagree. Only <see cref="PartialFile"/> adds a piece,
-/// once its data is written; a piece is never taken out. Reads take no lock (a bit only ever goes from 0 to 1).
+/// once its data is written, and takes one out, when its data on disk no longer matches its hash
+/// (<see cref="PartialFile.DropDamagedPieces"/>), which it does only while no scheduler or hasher reads these bits.
+/// Reads take no lock (while a download runs, a bit only ever goes from 0 to 1).
 /// </summary>
 internal sealed class VerifiedPieces
 {
@@ -59,6 +61,39 @@ internal sealed class VerifiedPieces
 
             Volatile.Write(ref _bitmap[piece / 8], (byte)(_bitmap[piece / 8] | (1 << (piece % 8))));
             Volatile.Write(ref _count, _count + 1);
+            return true;
+        }
+    }
+
+    /// <summary>Bytes from the start of the file to the end of the last verified piece: the data worth keeping.</summary>
+    public long Extent
+    {
+        get
+        {
+            for (int piece = PieceCount - 1; piece >= 0; piece--)
+            {
+                if (Contains(piece))
+                {
+                    return ((long)piece * TransferLimits.PieceSize) + TransferLimits.PieceLength(Size, piece);
+                }
+            }
+
+            return 0;
+        }
+    }
+
+    /// <summary>Takes a piece out (its data on disk was found damaged); false when it was not verified.</summary>
+    public bool Remove(int piece)
+    {
+        lock (_gate)
+        {
+            if (!Contains(piece))
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _bitmap[piece / 8], (byte)(_bitmap[piece / 8] & ~(1 << (piece % 8))));
+            Volatile.Write(ref _count, _count - 1);
             return true;
         }
     }
