@@ -81,6 +81,10 @@ public sealed class P2PTestNetwork : IAsyncDisposable
                         Port = 0,
                         StateDirectory = Path.Combine(root, name, "state"),
                         Index = new Index.IndexOptions { Shares = string.IsNullOrEmpty(share) ? [] : [share] },
+
+                        // The topology asked for, exactly: no links of the nodes' own making (peer exchange, discovery).
+                        TargetPeers = 0,
+                        Discovery = { Enabled = false },
                     },
                     cancellationToken).ConfigureAwait(false));
             }

@@ -9,7 +9,11 @@ namespace P2PTransfer.Tests.Node;
 public sealed class LinkKeeperTests
 {
     // The keeper's own rounds are left far apart; a test runs a round when it wants one (CheckLinksAsync).
-    private static void ManualRounds(NodeOptions options) => options.LinkCheckInterval = TimeSpan.FromHours(1);
+    private static void ManualRounds(NodeOptions options)
+    {
+        options.LinkCheckInterval = TimeSpan.FromHours(1);
+        options.TargetPeers = 8;
+    }
 
     [Fact]
     public async Task A_node_started_again_from_its_state_directory_links_again_to_the_peers_it_had()
@@ -38,7 +42,7 @@ public sealed class LinkKeeperTests
         await a.CheckLinksAsync();
         Assert.Equal(0, a.PeerCount);
 
-        var b = await nodes.StartAsync("b", host: 3, options => options.Port = port);
+        var b = await nodes.StartAsync("b", host: 3, options => { ManualRounds(options); options.Port = port; });
         // The failed dial made the host wait 5 s: the next round that is due links it.
         Assert.True(await Eventually.TrueAsync(() => { a.CheckLinksAsync().GetAwaiter().GetResult(); return a.PeerCount == 1; }, TimeSpan.FromSeconds(30)));
         Assert.Equal(b.Id, Assert.Single(a.GetPeers()).NodeId);

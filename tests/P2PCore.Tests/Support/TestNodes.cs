@@ -37,6 +37,9 @@ internal sealed class TestNodes : IAsyncDisposable
             Port = 0,
             StateDirectory = Path.Combine(_root, name),
             DrainTimeout = TimeSpan.FromSeconds(5),
+
+            // A test's topology is the links it makes: no links of the node's own making unless the test asks.
+            TargetPeers = 0,
         };
         configure?.Invoke(options);
         var node = await P2PNode.StartAsync(options);

@@ -1,5 +1,9 @@
 # Shared by the Pester suites: dot-source inside BeforeAll.
 
+# A test's topology is the links it makes: nodes make no links of their own (peer exchange, reconnects to nodes
+# they learned of) unless a test asks for them with -TargetPeers.
+$PSDefaultParameterValues['Start-P2PNode:TargetPeers'] = 0
+
 $script:ModulePath = if ($env:P2P_MODULE_PATH) { $env:P2P_MODULE_PATH } else { Join-Path $PSScriptRoot '../../../out/P2PTransfer' }
 
 # Polls until the condition holds; bounded by -TimeoutSec. Returns whether it held.
@@ -23,7 +27,7 @@ function Start-ExternalNode([string] $Name, [string] $Address, [string] $StateRo
     $shareArgument = if ($Share) { "-Share '$Share'" } else { '' }
     $script = @"
 Import-Module '$script:ModulePath'
-`$node = Start-P2PNode -Name '$Name' -ListenAddress '$Address' -Port 0 -StateDirectory '$(Join-Path $StateRoot $Name)' $shareArgument
+`$node = Start-P2PNode -Name '$Name' -ListenAddress '$Address' -Port 0 -TargetPeers 0 -StateDirectory '$(Join-Path $StateRoot $Name)' $shareArgument
 if ('$Share') { Publish-P2PFile -Node `$node -LiteralPath '$Share' -Wait | Out-Null }
 Set-Content -Path '$endpointFile' -Value `$node.Endpoint
 `$deadline = [DateTime]::UtcNow.AddSeconds(120)   # bounded: the test kills it long before
