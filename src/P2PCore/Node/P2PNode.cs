@@ -45,7 +45,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
-        IConnectionDialer dialer = TcpDialer.Instance;
+        IConnectionDialer dialer = new TcpDialer(listener.LocalEndPoint.Address);
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
             link => Raise(PeerConnected, new PeerEventArgs(link.Snapshot())),
             link => Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot())));
@@ -56,7 +56,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             Work,
             Index.Search,
             Log,
-            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4)),
+            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4),
+                options.ClientSearchQueueCapacity, options.WorkPerPeerPerSecond, options.WorkPerAddressPerSecond, options.ForwardPatternWithin),
             () => Status != NodeStatus.Running);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
@@ -65,7 +66,10 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _server = new NodeListener(listener, identity, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
             (connection, hello) => NewLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint),
-            _sessions.RunAsync);
+            _sessions.RunAsync,
+            new ConnectionSources(new SourceLimitOptions(options.MaxClientsPerAddress, options.MaxPeersPerAddress, options.MaxPeersPerSubnet,
+                options.ConnectsPerMinutePerAddress, options.FirstBan, options.LongestBan)),
+            options.IdleClientTimeout);
         _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
 

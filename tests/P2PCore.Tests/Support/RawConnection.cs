@@ -15,10 +15,15 @@ internal sealed class RawConnection : IDisposable
 
     private RawConnection(Socket socket) => _socket = socket;
 
-    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null)
+    /// <param name="from">The local address to connect from (a 127.0.0.x address, to be another source than the tests' other connections); the system's choice by default.</param>
+    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null, string? from = null)
     {
         var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+        }
         if (receiveBuffer is { } size)
         {
             socket.ReceiveBufferSize = size;
@@ -29,9 +34,9 @@ internal sealed class RawConnection : IDisposable
     }
 
     /// <summary>Opens a connection and completes a handshake with <paramref name="hello"/>; fails unless the node welcomes it.</summary>
-    public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null)
+    public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null, string? from = null)
     {
-        var raw = await OpenAsync(endpoint, receiveBuffer);
+        var raw = await OpenAsync(endpoint, receiveBuffer, from);
         await raw.SendAsync(hello);
         var reply = await raw.ReadFrameAsync(TimeSpan.FromSeconds(5));
         Assert.IsType<Welcome>(reply);
