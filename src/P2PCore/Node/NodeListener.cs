@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
@@ -194,13 +195,12 @@ internal sealed class NodeListener(
     /// </summary>
     private void CloseOldestIdleClient()
     {
-        long now = Environment.TickCount64;
         ClientSession? oldest = null;
         long oldestSince = long.MaxValue;
         foreach (var session in registry.Sessions)
         {
             if (session is ClientSession client && !client.IsClosing && client.IdleSince() is { } since
-                && now - since >= (long)idleClientAfter.TotalMilliseconds && since < oldestSince)
+                && Stopwatch.GetElapsedTime(since) >= idleClientAfter && since < oldestSince)
             {
                 oldest = client;
                 oldestSince = since;
@@ -214,7 +214,7 @@ internal sealed class NodeListener(
 
         counters.IdleClientClosed();
         log.Write(NodeLogLevel.Verbose, $"closing idle client {oldest.RemoteEndpoint} to make room");
-        _ = oldest.CloseAsync(ProtocolError.NodeBusy, $"node {identity.Name} closed this connection to make room: nothing under way on it for {(now - oldestSince) / 1000.0:0.#} s");
+        _ = oldest.CloseAsync(ProtocolError.NodeBusy, $"node {identity.Name} closed this connection to make room: nothing under way on it for {Stopwatch.GetElapsedTime(oldestSince).TotalSeconds:0.#} s");
     }
 
     private Task RefuseClosing(FrameConnection connection) => connection.CloseAsync(identity.Welcome(NodeAvailability.Closing));

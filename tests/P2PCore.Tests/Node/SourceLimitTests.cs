@@ -89,6 +89,8 @@ public sealed class SourceLimitTests
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("n", configure: o =>
         {
+            // No keep-alive ping in the way: the first frame after the Welcome is the one the test waits for.
+            TestNodes.SlowKeepAlive(o);
             o.MaxConnections = 8;
             o.IdleClientTimeout = TimeSpan.Zero;
         });
