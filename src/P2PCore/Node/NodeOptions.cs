@@ -84,6 +84,6 @@ public sealed class NodeOptions
     /// <summary>Cascade worker time one remote address (all its links and clients together) may use a second on average (four times as much in a burst).</summary>
     public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>A request with a pattern is answered before it is sent on, and sent on only if answering it took less than this.</summary>
+    /// <summary>A request with a pattern is answered before it is sent on, and sent on only if its pattern took less than this over the node's names.</summary>
     public TimeSpan ForwardPatternWithin { get; set; } = TimeSpan.FromMilliseconds(100);
 }

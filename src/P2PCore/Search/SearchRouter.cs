@@ -66,7 +66,7 @@ internal sealed class SearchRouter
         _clock = clock ?? TimeProvider.System;
         _workers = Math.Max(1, options.Workers);
         _options = options;
-        _clientQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.ClientQueueCapacity)) { SingleReader = true });
+        _clientQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.ClientQueueCapacity)));
         _addressBudgets = new ExpiringMap<string, WorkBudget>(4096, TimeSpan.FromMinutes(10), _clock);
         _notForwarded = new ExpiringMap<Guid, bool>(10_000, SearchLimits.MaxTimeout * 2, _clock);
         _queue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
@@ -93,13 +93,14 @@ internal sealed class SearchRouter
     {
         for (int i = 0; i < _workers; i++)
         {
-            tasks.Run("cascade worker", () => CascadeLoopAsync(_queue.Reader, stopping));
+            // Peers' requests first; when there are none, these workers help with clients' searches.
+            tasks.Run("cascade worker", () => SharedCascadeLoopAsync(_queue.Reader, _clientQueue.Reader, stopping));
         }
 
         // This node's own searches have a worker of their own: a peer's slow requests cannot hold them up.
         tasks.Run("cascade worker for own searches", () => CascadeLoopAsync(_ownQueue.Reader, stopping));
 
-        // Clients' searches too: a flood of requests from peers cannot keep the node's clients waiting.
+        // Clients' searches too, so a flood of requests from peers cannot keep the node's clients waiting.
         tasks.Run("cascade worker for clients' searches", () => CascadeLoopAsync(_clientQueue.Reader, stopping));
 
         tasks.Run("direct delivery", () => _direct.RunAsync(stopping));
@@ -252,20 +253,56 @@ internal sealed class SearchRouter
         {
             await foreach (var item in queue.ReadAllAsync(stopping).ConfigureAwait(false))
             {
-                try
-                {
-                    Handle(item);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
-                {
-                    // One request that fails must not stop the worker: the others still need it.
-                    _log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
-                    item.Entry?.End(SearchEndReason.Cancelled);
-                }
+                HandleSafely(item, stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Takes from <paramref name="first"/> while it has requests, else from <paramref name="second"/>.</summary>
+    private async Task SharedCascadeLoopAsync(ChannelReader<CascadeItem> first, ChannelReader<CascadeItem> second, CancellationToken stopping)
+    {
+        // One wait per queue at a time, kept across turns: a queue that stays empty does not gather waiters.
+        Task<bool>? waitFirst = null;
+        Task<bool>? waitSecond = null;
+        try
+        {
+            while (true)
+            {
+                while (first.TryRead(out var item) || second.TryRead(out item))
+                {
+                    HandleSafely(item, stopping);
+                }
+
+                waitFirst ??= first.WaitToReadAsync(stopping).AsTask();
+                waitSecond ??= second.WaitToReadAsync(stopping).AsTask();
+                if (!await (await Task.WhenAny(waitFirst, waitSecond).ConfigureAwait(false)).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                waitFirst = waitFirst.IsCompleted ? null : waitFirst;
+                waitSecond = waitSecond.IsCompleted ? null : waitSecond;
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void HandleSafely(CascadeItem item, CancellationToken stopping)
+    {
+        try
+        {
+            Handle(item);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            // One request that fails must not stop the worker: the others still need it.
+            _log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
+            item.Entry?.End(SearchEndReason.Cancelled);
         }
     }
 
@@ -335,12 +372,15 @@ internal sealed class SearchRouter
         }
     }
 
-    /// <summary>Answers a request with a pattern; true when it may be sent on: it took less than the node's limit, within its pattern budget.</summary>
+    /// <summary>
+    /// Answers a request with a pattern; true when it may be sent on: its pattern took less than the node's limit over
+    /// this node's names, and kept within its budget. The pattern's own time is judged, not the answer's (the index
+    /// query, sending), so a busy machine does not stop cheap patterns.
+    /// </summary>
     private bool AnswerWithin(CascadeItem item)
     {
-        long started = Stopwatch.GetTimestamp();
         bool answered = _answerer.Answer(item);
-        var took = Stopwatch.GetElapsedTime(started);
+        var took = item.Compiled.RegexTime;
         if ((answered && took < _options.ForwardPatternWithin) || item.Ttl <= 0)
         {
             return true;

@@ -8,7 +8,7 @@ namespace P2PTransfer.Search;
 /// <param name="ClientQueueCapacity">Clients' searches that may wait for the clients' own cascade worker.</param>
 /// <param name="WorkPerLinkPerSecond">Cascade worker time a link may use a second on average (four times as much in a burst).</param>
 /// <param name="WorkPerAddressPerSecond">Cascade worker time a remote address, all its links and clients together, may use a second on average (four times as much in a burst).</param>
-/// <param name="ForwardPatternWithin">A request with a pattern is sent on only if answering it here took less than this.</param>
+/// <param name="ForwardPatternWithin">A request with a pattern is sent on only if its pattern took less than this over this node's names.</param>
 internal sealed record SearchRouterOptions(
     int Workers,
     int QueueCapacity,

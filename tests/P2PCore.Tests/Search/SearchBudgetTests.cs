@@ -133,6 +133,33 @@ public sealed class SearchBudgetTests
         Assert.Equal(1, next.SearchCounters.RequestsReceived);
     }
 
+    [Fact]
+    public async Task AClientAddressWhoseSearchesTookTooMuchWorkerTimeIsRefusedNodeBusyWhileOtherAddressesAreServed()
+    {
+        await using var nodes = new TestNodes();
+        // 10 ms a second, 40 ms in a burst: one search that costs 100 ms puts the address in debt for seconds.
+        var node = (await SearchNetwork.StartAsync(nodes, 1, o => o.WorkPerAddressPerSecond = TimeSpan.FromMilliseconds(10)))[0];
+        using var hostile = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), from: "127.0.0.20");
+
+        await hostile.SendAsync(new SearchRequest(1, 0, 30_000, 10, Catastrophic));
+        var first = Assert.IsType<SearchDone>((await hostile.ReadFramesAsync(2, Wait))[1]);
+        Assert.Equal(ProtocolError.SearchComplete, first.Status);
+
+        await hostile.SendAsync(new SearchRequest(2, 0, 30_000, 10, new FileQuery { Names = ["file-*"] }));
+        var second = Assert.IsType<SearchDone>((await hostile.ReadFramesAsync(3, Wait))[2]);
+        Assert.Equal(ProtocolError.NodeBusy, second.Status);
+        Assert.Contains("127.0.0.20", second.Message);
+
+        await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
+        var results = new List<P2PSearchResult>();
+        await foreach (var result in bystander.SearchAsync(new FileQuery { Names = ["file-*"] }, new SearchOptions { Ttl = 0, Timeout = Wait }))
+        {
+            results.Add(result);
+        }
+
+        Assert.Single(results);
+    }
+
     /// <summary>Writes <paramref name="count"/> Queries with the catastrophic pattern in one go, as from the link's own server.</summary>
     private static async Task SendFloodAsync(RawConnection link, Guid linkId, int count)
     {
