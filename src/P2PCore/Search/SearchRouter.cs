@@ -240,8 +240,14 @@ internal sealed class SearchRouter
     {
         lock (_addressBudgets)
         {
+            if (_addressBudgets.TryGetValue(address, out var existing))
+            {
+                return existing;
+            }
+
             var budget = new WorkBudget(_options.WorkPerAddressPerSecond, _clock);
-            return _addressBudgets.TryAdd(address, budget, out var existing) ? budget : existing;
+            _addressBudgets.TryAdd(address, budget, out _);
+            return budget;
         }
     }
 
