@@ -79,10 +79,10 @@ public sealed class NodeOptions
     public int ClientSearchQueueCapacity { get; set; } = 256;
 
     /// <summary>Cascade worker time one peer link may use a second on average (four times as much in a burst); a link over it has its requests dropped until it is back within.</summary>
-    public TimeSpan WorkPerPeerPerSecond { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan WorkPerPeerPerSecond { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Cascade worker time one remote address (all its links and clients together) may use a second on average (four times as much in a burst).</summary>
-    public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>A request with a pattern is answered before it is sent on, and sent on only if its pattern took less than this over the node's names.</summary>
     public TimeSpan ForwardPatternWithin { get; set; } = TimeSpan.FromMilliseconds(100);

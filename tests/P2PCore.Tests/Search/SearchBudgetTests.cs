@@ -61,7 +61,7 @@ public sealed class SearchBudgetTests
         var counters = node.SearchCounters;
         Assert.True(await Eventually.TrueAsync(() => counters.RequestsProcessed + counters.RequestsOverBudget == 200, Wait));
 
-        // The link's budget is 1 s in a burst, 250 ms a second after that: about ten requests of 100 ms, not 200.
+        // The link's budget is 2 s in a burst, 500 ms a second after that: about twenty requests of 100 ms, not 200.
         Assert.True(counters.RequestsProcessed <= 40, $"{counters.RequestsProcessed} of the flood's requests were answered");
         Assert.True(counters.RequestsOverBudget >= 160, $"{counters.RequestsOverBudget} dropped over budget");
 
