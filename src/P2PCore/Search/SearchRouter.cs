@@ -328,25 +328,33 @@ internal sealed class SearchRouter
         }
 
         long started = Stopwatch.GetTimestamp();
+        int cascaded;
         try
         {
-            HandleAdmitted(item);
+            cascaded = HandleAdmitted(item);
         }
         finally
         {
             item.Source?.Charge(Stopwatch.GetElapsedTime(started));
         }
+
+        // With nobody else asked, nothing more can come. Ended once charged, so a client that reads the end and
+        // searches again is judged by a budget that holds this search's cost.
+        if (cascaded == 0 && item.Entry is { } search)
+        {
+            search.End(SearchEndReason.Complete);
+        }
     }
 
-    private void HandleAdmitted(CascadeItem item)
+    /// <summary>Cascades and answers a request the budget let through; returns the servers it was sent to (-1 for a duplicate).</summary>
+    private int HandleAdmitted(CascadeItem item)
     {
-
         // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
         var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop);
         if (admission == RequestAdmission.Duplicate)
         {
             Counters.DuplicateRequest();
-            return;
+            return -1;
         }
 
         if (admission == RequestAdmission.Widened)
@@ -371,11 +379,7 @@ internal sealed class SearchRouter
             cascaded = forward ? _forwarder.Cascade(item) : 0;
         }
 
-        // With nobody else asked, nothing more can come.
-        if (cascaded == 0 && item.Entry is { } search)
-        {
-            search.End(SearchEndReason.Complete);
-        }
+        return cascaded;
     }
 
     /// <summary>
