@@ -239,6 +239,7 @@ public abstract class P2PCmdlet : PSCmdlet
         ProtocolError.PieceOutOfRange or ProtocolError.InvalidQuery => ErrorCategory.InvalidArgument,
         ProtocolError.DuplicateLink => ErrorCategory.ResourceExists,
         ProtocolError.StateDirectoryInUse => ErrorCategory.ResourceBusy,
+        ProtocolError.TooManyConnections => ErrorCategory.LimitsExceeded,
         _ => ErrorCategory.ProtocolError,
     };
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
 using P2PTransfer.Protocol;
@@ -19,6 +20,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
     private readonly RateLimit _directRate = new(SearchLimits.DirectResponsesPerSecond, SearchLimits.DirectResponsesPerSecond * 2);
     private readonly RateLimit _searchRate = new(SearchLimits.SearchesPerClientPerSecond, SearchLimits.SearchesPerClientPerSecond * 2);
     private Upload? _upload;
+    private long _lastRequestAt = Stopwatch.GetTimestamp();
 
     /// <summary>Ends the client's searches and its upload when its connection has gone.</summary>
     internal void EndWork()
@@ -52,10 +54,20 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
         upload.ReleaseIfIdle();
     }
 
+    /// <summary>
+    /// Since when the client has had nothing under way (no search open, no piece on its way to it, no request since):
+    /// the later of its last request and the start of its connection (a <see cref="Stopwatch"/> timestamp, fine enough
+    /// to order clients that connected one right after another); null while busy.
+    /// Pings are not requests: a client that only answers them is idle.
+    /// </summary>
+    internal long? IdleSince() =>
+        _searches.OpenCount > 0 || _upload?.HasPiecesInFlight == true ? null : Volatile.Read(ref _lastRequestAt);
+
     protected override bool TakesRequest(MessageCode code) => code is MessageCode.Search or MessageCode.SearchCancel or MessageCode.QueryHit or MessageCode.PieceListRequest or MessageCode.PieceRequest;
 
     protected override async ValueTask<bool> HandleRequestAsync(IMessage message, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _lastRequestAt, Stopwatch.GetTimestamp());
         if (message is SearchRequest or PieceListRequest or PieceRequest && !await RoomForAnswerAsync().ConfigureAwait(false))
         {
             return false;
@@ -147,7 +159,7 @@ internal sealed class ClientSession(ServingNode node, FrameConnection connection
         NetworkSearch search;
         try
         {
-            search = node.Search.BeginForClient(request.Query, options);
+            search = node.Search.BeginForClient(request.Query, options, SourceAddress.Of(Connection.RemoteEndPoint).Address);
         }
         catch (ArgumentException ex)
         {

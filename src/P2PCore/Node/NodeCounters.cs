@@ -11,6 +11,9 @@ public sealed class NodeCounters
     private long _peerLinksOpened;
     private long _peerLinksClosed;
     private long _keepAliveTimeouts;
+    private long _refusedSource;
+    private long _refusedBanned;
+    private long _idleClientsClosed;
 
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
     public long HandshakesFailed => Interlocked.Read(ref _handshakesFailed);
@@ -21,6 +24,15 @@ public sealed class NodeCounters
     public long PeerLinksClosed => Interlocked.Read(ref _peerLinksClosed);
     public long KeepAliveTimeouts => Interlocked.Read(ref _keepAliveTimeouts);
 
+    /// <summary>Connections refused because their address (or subnet) held its share, or had just connected too often (Error 210).</summary>
+    public long RefusedByAddress => Interlocked.Read(ref _refusedSource);
+
+    /// <summary>Connections from a banned address, closed at accept without a word.</summary>
+    public long RefusedBanned => Interlocked.Read(ref _refusedBanned);
+
+    /// <summary>Idle clients closed to make room when the node neared its connection limit.</summary>
+    public long IdleClientsClosed => Interlocked.Read(ref _idleClientsClosed);
+
     internal void ConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
     internal void HandshakeFailed() => Interlocked.Increment(ref _handshakesFailed);
     internal void ProtocolError() => Interlocked.Increment(ref _protocolErrors);
@@ -28,4 +40,6 @@ public sealed class NodeCounters
     internal void PeerLinkOpened() => Interlocked.Increment(ref _peerLinksOpened);
     internal void PeerLinkClosed() => Interlocked.Increment(ref _peerLinksClosed);
     internal void KeepAliveTimeout() => Interlocked.Increment(ref _keepAliveTimeouts);
+    internal void RefusedSource(bool banned) => Interlocked.Increment(ref banned ? ref _refusedBanned : ref _refusedSource);
+    internal void IdleClientClosed() => Interlocked.Increment(ref _idleClientsClosed);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
@@ -10,10 +11,15 @@ namespace P2PTransfer.Node;
 /// <summary>
 /// The node's server side: accepts connections, reads each one's Hello, and hands it by role to a client session
 /// or a peer link, refusing with a Welcome that says why when the node is busy (over its connection limit) or closing.
+/// Every connection is first judged by where it comes from (<see cref="ConnectionSources"/>), before any handshake
+/// work: an address over its share of connections is refused with <see cref="ProtocolError.TooManyConnections"/>,
+/// a banned one closed at once. Near its connection limit the node closes its oldest idle client to make room.
 /// </summary>
 /// <param name="newClient">Makes the session of a client that said Hello.</param>
 /// <param name="newLink">Makes the link of a peer that said Hello.</param>
 /// <param name="runSession">Runs a registered session until it ends.</param>
+/// <param name="sources">The connections each address holds, and its bans.</param>
+/// <param name="idleClientAfter">A client with nothing under way for this long may be closed when the node nears its connection limit.</param>
 internal sealed class NodeListener(
     IConnectionListener listener,
     NodeIdentity identity,
@@ -26,7 +32,9 @@ internal sealed class NodeListener(
     BackgroundTasks tasks,
     Func<FrameConnection, Hello, ClientSession> newClient,
     Func<FrameConnection, Hello, PeerLink> newLink,
-    Func<Session, Task> runSession)
+    Func<Session, Task> runSession,
+    ConnectionSources sources,
+    TimeSpan idleClientAfter)
 {
     private static readonly TimeSpan BusyHandshakeTimeout = TimeSpan.FromSeconds(1);
 
@@ -58,17 +66,41 @@ internal sealed class NodeListener(
             }
 
             counters.ConnectionAccepted();
+            var verdict = sources.Admit(transport.RemoteAddress, out var ticket, out var sourceRefusal);
+            if (verdict == SourceVerdict.Banned)
+            {
+                // A banned address costs nothing: no task, no place, no frame.
+                counters.RefusedSource(banned: true);
+                transport.Abort();
+                transport.Dispose();
+                continue;
+            }
+
             tasks.Run($"connection from {transport.RemoteAddress}", async () =>
             {
+                if (verdict == SourceVerdict.Refused)
+                {
+                    // Not counted against the node's limit: it is told why within a second and closed.
+                    counters.RefusedSource(banned: false);
+                    await ServeConnectionAsync(transport, busy: false, null, sourceRefusal, stopping).ConfigureAwait(false);
+                    return;
+                }
+
                 // Counted from accept, so a flood of connections that never say Hello is bounded too.
                 try
                 {
-                    bool busy = Interlocked.Increment(ref _inboundConnections) > maxConnections;
-                    await ServeConnectionAsync(transport, busy, stopping).ConfigureAwait(false);
+                    int inbound = Interlocked.Increment(ref _inboundConnections);
+                    if (inbound > maxConnections - (maxConnections / 8))
+                    {
+                        CloseOldestIdleClient();
+                    }
+
+                    await ServeConnectionAsync(transport, inbound > maxConnections, ticket, null, stopping).ConfigureAwait(false);
                 }
                 finally
                 {
                     Interlocked.Decrement(ref _inboundConnections);
+                    ticket?.Dispose();
                 }
             });
         }
@@ -77,11 +109,11 @@ internal sealed class NodeListener(
     /// <summary>Stops listening: the port is released.</summary>
     public void Stop() => listener.Dispose();
 
-    private async Task ServeConnectionAsync(ITransportConnection transport, bool busy, CancellationToken stopping)
+    private async Task ServeConnectionAsync(ITransportConnection transport, bool busy, ConnectionSources.SourceTicket? ticket, string? sourceRefusal, CancellationToken stopping)
     {
         // Over the limit the Hello is still read (briefly), so the dialer gets a clear 'busy' rather than a reset.
         // The TLS handshake counts within the same time.
-        var timeout = busy ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, handshakeTimeout.Ticks)) : handshakeTimeout;
+        var timeout = busy || sourceRefusal is not null ? TimeSpan.FromTicks(Math.Min(BusyHandshakeTimeout.Ticks, handshakeTimeout.Ticks)) : handshakeTimeout;
         long started = Environment.TickCount64;
         TlsConnection secured;
         using (var tlsTimer = CancellationTokenSource.CreateLinkedTokenSource(stopping))
@@ -120,10 +152,23 @@ internal sealed class NodeListener(
             return;
         }
 
+        if (sourceRefusal is not null)
+        {
+            await Refuse(connection, new P2PException(ProtocolError.TooManyConnections, sourceRefusal)).ConfigureAwait(false);
+            return;
+        }
+
         if (busy)
         {
             counters.Refused(closing: false);
             await connection.CloseAsync(identity.Welcome(NodeAvailability.Busy)).ConfigureAwait(false);
+            return;
+        }
+
+        if (ticket is not null && !ticket.TryTakeRole(hello.Role == ConnectionRole.Peer, out var roleRefusal))
+        {
+            counters.RefusedSource(banned: false);
+            await Refuse(connection, new P2PException(ProtocolError.TooManyConnections, roleRefusal)).ConfigureAwait(false);
             return;
         }
 
@@ -162,6 +207,34 @@ internal sealed class NodeListener(
     {
         log.Write(NodeLogLevel.Verbose, $"refused {connection.RemoteEndPoint}: {refusal.Message}");
         await connection.CloseAsync(ErrorMessage.Create(refusal.Code, refusal.Message)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The node nears its connection limit: the client that has had nothing under way the longest (at least
+    /// <c>idleClientAfter</c>) is closed with Bye(NodeBusy), so idle sockets cannot hold every place.
+    /// </summary>
+    private void CloseOldestIdleClient()
+    {
+        ClientSession? oldest = null;
+        long oldestSince = long.MaxValue;
+        foreach (var session in registry.Sessions)
+        {
+            if (session is ClientSession client && !client.IsClosing && client.IdleSince() is { } since
+                && Stopwatch.GetElapsedTime(since) >= idleClientAfter && since < oldestSince)
+            {
+                oldest = client;
+                oldestSince = since;
+            }
+        }
+
+        if (oldest is null)
+        {
+            return;
+        }
+
+        counters.IdleClientClosed();
+        log.Write(NodeLogLevel.Verbose, $"closing idle client {oldest.RemoteEndpoint} to make room");
+        _ = oldest.CloseAsync(ProtocolError.NodeBusy, $"node {identity.Name} closed this connection to make room: nothing under way on it for {Stopwatch.GetElapsedTime(oldestSince).TotalSeconds:0.#} s");
     }
 
     private Task RefuseClosing(FrameConnection connection) => connection.CloseAsync(identity.Welcome(NodeAvailability.Closing));

@@ -66,4 +66,37 @@ public sealed class NodeOptions
 
     /// <summary>Search requests a linked server may send per second on average (twice as many in a burst); more are dropped and counted.</summary>
     public double QueriesPerPeerPerSecond { get; set; } = 1000;
+
+    /// <summary>Client connections one remote address may hold at once; one more is refused (Error 210 TooManyConnections).</summary>
+    public int MaxClientsPerAddress { get; set; } = 16;
+
+    /// <summary>Peer links one remote address may open to this node at once; one more is refused (Error 210).</summary>
+    public int MaxPeersPerAddress { get; set; } = 4;
+
+    /// <summary>Peer links one /24 (IPv4) or /64 (IPv6) subnet may open to this node at once; one more is refused (Error 210).</summary>
+    public int MaxPeersPerSubnet { get; set; } = 16;
+
+    /// <summary>Connections one remote address may open a minute (in bursts of as many); one more bans the address for <see cref="FirstBan"/>.</summary>
+    public int ConnectsPerMinutePerAddress { get; set; } = 60;
+
+    /// <summary>How long an address that connects too often is refused; each further ban doubles, up to <see cref="LongestBan"/>.</summary>
+    public TimeSpan FirstBan { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest ban; an address that stays clean this long after a ban starts again from <see cref="FirstBan"/>.</summary>
+    public TimeSpan LongestBan { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary>A client with nothing under way for this long may be closed (Bye NodeBusy) when more than 7/8 of <see cref="MaxConnections"/> are in use.</summary>
+    public TimeSpan IdleClientTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Clients' searches that may wait for the clients' cascade worker (their own queue: peers' requests never hold them up); beyond that they are refused NodeBusy.</summary>
+    public int ClientSearchQueueCapacity { get; set; } = 256;
+
+    /// <summary>Cascade worker time one peer link may use a second on average (four times as much in a burst); a link over it has its requests dropped until it is back within.</summary>
+    public TimeSpan WorkPerPeerPerSecond { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Cascade worker time one remote address (all its links and clients together) may use a second on average (four times as much in a burst).</summary>
+    public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A request with a pattern is answered before it is sent on, and sent on only if its pattern took less than this over the node's names.</summary>
+    public TimeSpan ForwardPatternWithin { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -51,7 +51,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
         var credentials = new NodeCredentials(state.Key);
-        IConnectionDialer dialer = new TlsDialer(TcpDialer.Instance, credentials);
+        IConnectionDialer dialer = new TlsDialer(new TcpDialer(listener.LocalEndPoint.Address), credentials);
         _hosts = HostCache.Load(state.FullPath, Log);
         _exchange = new AddressExchange(Id, _hosts);
         foreach (var peer in options.Peers)
@@ -91,7 +91,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             Work,
             Index.Search,
             Log,
-            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4)),
+            new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4),
+                options.ClientSearchQueueCapacity, options.WorkPerPeerPerSecond, options.WorkPerAddressPerSecond, options.ForwardPatternWithin),
             () => Status != NodeStatus.Running);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
@@ -100,7 +101,10 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _server = new NodeListener(listener, identity, credentials, options.MaxConnections, options.HandshakeTimeout, _links, Counters, Log, _tasks,
             (connection, hello) => new ClientSession(serving, connection, hello),
             (connection, hello) => NewLink(connection, PeerDirection.Inbound, hello.NodeId, hello.Name, hello.Endpoint),
-            _sessions.RunAsync);
+            _sessions.RunAsync,
+            new ConnectionSources(new SourceLimitOptions(options.MaxClientsPerAddress, options.MaxPeersPerAddress, options.MaxPeersPerSubnet,
+                options.ConnectsPerMinutePerAddress, options.FirstBan, options.LongestBan)),
+            options.IdleClientTimeout);
         _peerDialer = new PeerDialer(dialer, identity, options.HandshakeTimeout, _links, _sessions,
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
         _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using P2PTransfer.Net;
 using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
 using P2PTransfer.Search;
@@ -12,11 +13,17 @@ internal sealed class PeerSearchLink : ISearchLink
 
     private readonly PeerLink _link;
 
-    private PeerSearchLink(PeerLink link) => _link = link;
+    private PeerSearchLink(PeerLink link)
+    {
+        _link = link;
+        RemoteAddress = SourceAddress.Of(link.Connection.RemoteEndPoint).Address;
+    }
 
     public Guid RemoteId => _link.RemoteId;
 
     public string RemoteName => _link.RemoteName;
+
+    public string RemoteAddress { get; }
 
     public bool IsClosing => _link.IsClosing;
 

@@ -23,6 +23,9 @@ internal sealed record CompiledQuery(
     /// <summary>Time the regular expression may take over all names of one search.</summary>
     public TimeSpan RegexBudget { get; init; } = FileQuery.RegexSearchBudget;
 
+    /// <summary>Time spent in the regular expression so far by this search.</summary>
+    public TimeSpan RegexTime => _regexTime.Elapsed;
+
     /// <summary>True when the regular expression matches; a match that runs past the timeout is a clear error.</summary>
     public bool PatternMatches(string name)
     {

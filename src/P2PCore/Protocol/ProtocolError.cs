@@ -50,4 +50,7 @@ public enum ProtocolError : ushort
     SelfLink = 200,
     DuplicateLink = 201,
     StateDirectoryInUse = 202,
+
+    /// <summary>Refused at the handshake: the dialer's address (or subnet) holds its share of the node's connections, or connects too often and is refused for a while.</summary>
+    TooManyConnections = 210,
 }

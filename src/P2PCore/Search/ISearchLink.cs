@@ -9,6 +9,9 @@ internal interface ISearchLink
 
     string RemoteName { get; }
 
+    /// <summary>The remote's IP address, as the limits per source count it: links from one address share one worker-time budget.</summary>
+    string RemoteAddress { get; }
+
     /// <summary>True once a close of the link has started or it has ended: nothing more is sent on it.</summary>
     bool IsClosing { get; }
 

@@ -7,18 +7,14 @@ namespace P2PTransfer.Search;
 /// <summary>Answers a request from this node's own index: to its search when this node entered it, else back along its stack.</summary>
 internal sealed class LocalAnswerer(SourceNode self, WorkTracker work, LocalIndexSearch findLocal, ResponseRouter responses, NodeLog log, SearchCounters counters)
 {
-    public void Answer(CascadeItem item, int cascaded)
+    /// <summary>Answers; false when the request's pattern ran over its time budget on this node's names (the answer stopped there).</summary>
+    public bool Answer(CascadeItem item)
     {
         // Answering is work a close waits for. An entry search that finds the node already closing is not cut
         // short (it holds a lease since it began): it only goes without this node's own files.
         if (!work.TryBegin(out var lease))
         {
-            if (cascaded == 0 && item.Entry is { } unanswered)
-            {
-                unanswered.End(SearchEndReason.Complete);
-            }
-
-            return;
+            return true;
         }
 
         var cancellation = lease.Cancellation;
@@ -45,6 +41,7 @@ internal sealed class LocalAnswerer(SourceNode self, WorkTracker work, LocalInde
             // The user who entered the search here is told; a peer's request is only traced.
             var level = item.Entry is null ? NodeLogLevel.Verbose : NodeLogLevel.Warning;
             log.Write(level, $"search {item.RequestId.ToString()[..8]} got no answer from {self.Name}'s own files: {ex.Message}");
+            return false;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -54,11 +51,7 @@ internal sealed class LocalAnswerer(SourceNode self, WorkTracker work, LocalInde
             lease.Dispose();
         }
 
-        // With nobody else asked, nothing more can come.
-        if (cascaded == 0 && item.Entry is { } search)
-        {
-            search.End(SearchEndReason.Complete);
-        }
+        return true;
     }
 
     /// <summary>This node's matching files, in frames of about <see cref="SearchLimits.HitBytesPerFrame"/> bytes.</summary>

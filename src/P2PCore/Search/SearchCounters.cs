@@ -14,6 +14,8 @@ public sealed class SearchCounters
     private long _requestsRateLimited;
     private long _requestsRefused;
     private long _requestsQueueFull;
+    private long _requestsOverBudget;
+    private long _requestsNotForwarded;
     private long _responsesReceived;
     private long _responsesRouted;
     private long _responsesDelivered;
@@ -58,6 +60,12 @@ public sealed class SearchCounters
     /// <summary>Requests dropped because the cascade queue was full.</summary>
     public long RequestsQueueFull => Interlocked.Read(ref _requestsQueueFull);
 
+    /// <summary>Requests dropped (or clients' searches refused) because their link or remote address had used more than its share of the cascade workers' time.</summary>
+    public long RequestsOverBudget => Interlocked.Read(ref _requestsOverBudget);
+
+    /// <summary>Requests with a pattern answered here but not sent on: answering took too long (section 14, Receiving a Query).</summary>
+    public long RequestsNotForwarded => Interlocked.Read(ref _requestsNotForwarded);
+
     /// <summary>Responses (QueryHit frames) that arrived, over links or delivered directly.</summary>
     public long ResponsesReceived => Interlocked.Read(ref _responsesReceived);
 
@@ -99,6 +107,8 @@ public sealed class SearchCounters
     internal void RequestRateLimited() => Interlocked.Increment(ref _requestsRateLimited);
     internal void RequestRefused() => Interlocked.Increment(ref _requestsRefused);
     internal void RequestQueueFull() => Interlocked.Increment(ref _requestsQueueFull);
+    internal void RequestOverBudget() => Interlocked.Increment(ref _requestsOverBudget);
+    internal void RequestNotForwarded() => Interlocked.Increment(ref _requestsNotForwarded);
     internal void ResponseReceived() => Interlocked.Increment(ref _responsesReceived);
     internal void ResponseRouted() => Interlocked.Increment(ref _responsesRouted);
     internal void ResponseDelivered() => Interlocked.Increment(ref _responsesDelivered);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
@@ -29,6 +30,9 @@ internal sealed class SearchRouter
     private readonly TimeProvider _clock;
     private readonly Channel<CascadeItem> _queue;
     private readonly Channel<CascadeItem> _ownQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(256) { SingleReader = true });
+    private readonly Channel<CascadeItem> _clientQueue;
+    private readonly ExpiringMap<string, WorkBudget> _addressBudgets;
+    private readonly ExpiringMap<Guid, bool> _notForwarded;
     private readonly ConcurrentDictionary<Guid, NetworkSearch> _searches = new();
     private readonly RequestCache _requests;
     private readonly LinkSearchStates _linkStates;
@@ -37,6 +41,7 @@ internal sealed class SearchRouter
     private readonly ResponseRouter _responses;
     private readonly LocalAnswerer _answerer;
     private readonly int _workers;
+    private readonly SearchRouterOptions _options;
 
     /// <param name="self">This node as the source of its answers; its id and endpoint are what it pushes on a request's stack.</param>
     /// <param name="dialer">How direct delivery reaches an entry server when the route back is broken.</param>
@@ -60,6 +65,10 @@ internal sealed class SearchRouter
         _closing = closing;
         _clock = clock ?? TimeProvider.System;
         _workers = Math.Max(1, options.Workers);
+        _options = options;
+        _clientQueue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.ClientQueueCapacity)));
+        _addressBudgets = new ExpiringMap<string, WorkBudget>(4096, TimeSpan.FromMinutes(10), _clock);
+        _notForwarded = new ExpiringMap<Guid, bool>(10_000, SearchLimits.MaxTimeout * 2, _clock);
         _queue = Channel.CreateBounded<CascadeItem>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -84,11 +93,15 @@ internal sealed class SearchRouter
     {
         for (int i = 0; i < _workers; i++)
         {
-            tasks.Run("cascade worker", () => CascadeLoopAsync(_queue.Reader, stopping));
+            // Peers' requests first; when there are none, these workers help with clients' searches.
+            tasks.Run("cascade worker", () => SharedCascadeLoopAsync(_queue.Reader, _clientQueue.Reader, stopping));
         }
 
         // This node's own searches have a worker of their own: a peer's slow requests cannot hold them up.
         tasks.Run("cascade worker for own searches", () => CascadeLoopAsync(_ownQueue.Reader, stopping));
+
+        // Clients' searches too, so a flood of requests from peers cannot keep the node's clients waiting.
+        tasks.Run("cascade worker for clients' searches", () => CascadeLoopAsync(_clientQueue.Reader, stopping));
 
         tasks.Run("direct delivery", () => _direct.RunAsync(stopping));
     }
@@ -98,20 +111,29 @@ internal sealed class SearchRouter
     /// to every linked server within <see cref="SearchOptions.Ttl"/>. Throws <see cref="ArgumentException"/> for
     /// an invalid query and <see cref="NodeUnavailableException"/> when the node is closing or overloaded.
     /// </summary>
-    public NetworkSearch Begin(FileQuery query, SearchOptions options) => Begin(query, options, forClient: false);
+    public NetworkSearch Begin(FileQuery query, SearchOptions options) => Begin(query, options, clientAddress: null);
 
     /// <summary>
-    /// Enters a search for a remote client: it waits with the peers' requests (not in the queue of the node's own
-    /// searches) and its pattern gets the budget of a remote request, so clients cannot hold up the local user.
+    /// Enters a search for a remote client: it waits in the clients' queue (neither with the peers' requests nor with
+    /// the node's own searches), its pattern gets the budget of a remote request, and the worker time it takes is
+    /// charged to the client's address; an address over its budget is refused NodeBusy.
     /// </summary>
-    internal NetworkSearch BeginForClient(FileQuery query, SearchOptions options) => Begin(query, options, forClient: true);
+    internal NetworkSearch BeginForClient(FileQuery query, SearchOptions options, string clientAddress) => Begin(query, options, clientAddress);
 
-    private NetworkSearch Begin(FileQuery query, SearchOptions options, bool forClient)
+    private NetworkSearch Begin(FileQuery query, SearchOptions options, string? clientAddress)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(options);
+        bool forClient = clientAddress is not null;
         // Compiled once: the same compiled query answers from this node's index. Clients get a peer's pattern budget.
         var compiled = QueryWire.EnsureSendable(query, forClient ? SearchLimits.RemoteRegexBudget : null);
+        var source = clientAddress is null ? null : new RequestSource(null, AddressBudget(clientAddress));
+        if (source is not null && !source.Allows())
+        {
+            Counters.RequestOverBudget();
+            throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_self.Name} ({_self.Endpoint}) is busy: searches from {clientAddress} took more than their share of its time; try again shortly");
+        }
+
         if (!_work.TryBegin(out var lease))
         {
             throw new NodeUnavailableException(ProtocolError.NodeClosing, $"node {_self.Name} ({_self.Endpoint}) is shutting down");
@@ -135,8 +157,8 @@ internal sealed class SearchRouter
             return search;
         }
 
-        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, compiled, Guid.Empty, search);
-        if (!(forClient ? _queue : _ownQueue).Writer.TryWrite(item))
+        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, compiled, Guid.Empty, search, source);
+        if (!(forClient ? _clientQueue : _ownQueue).Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
             throw new NodeUnavailableException(ProtocolError.NodeBusy, $"node {_self.Name} ({_self.Endpoint}) is busy: its search queue is full");
@@ -150,9 +172,19 @@ internal sealed class SearchRouter
     public void OnQuery(ISearchLink from, Query query)
     {
         Counters.RequestReceived();
-        if (!_linkStates.Of(from).QueryRate.TryTake())
+        var state = _linkStates.Of(from);
+        if (!state.QueryRate.TryTake())
         {
             Counters.RequestRateLimited();
+            return;
+        }
+
+        // Frames are not all a link's requests cost: one whose requests took too much worker time, or whose address
+        // did (all links from one address share that budget), has the next ones dropped until time pays it back.
+        var source = new RequestSource(state.Work, AddressBudget(from.RemoteAddress));
+        if (!source.Allows())
+        {
+            Counters.RequestOverBudget();
             return;
         }
 
@@ -184,7 +216,7 @@ internal sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null);
+        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null, source);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -203,6 +235,22 @@ internal sealed class SearchRouter
     /// <summary>A link has gone: what it was handed lately may have died with it, so it goes straight to the entry servers.</summary>
     public void OnLinkEnded(ISearchLink link) => _responses.OnLinkEnded(link);
 
+    /// <summary>The worker-time budget every link and client from one remote address shares.</summary>
+    private WorkBudget AddressBudget(string address)
+    {
+        lock (_addressBudgets)
+        {
+            if (_addressBudgets.TryGetValue(address, out var existing))
+            {
+                return existing;
+            }
+
+            var budget = new WorkBudget(_options.WorkPerAddressPerSecond, _clock);
+            _addressBudgets.TryAdd(address, budget, out _);
+            return budget;
+        }
+    }
+
     private NetworkSearch? SearchOf(Guid requestId) => _searches.TryGetValue(requestId, out var search) ? search : null;
 
     private async Task CascadeLoopAsync(ChannelReader<CascadeItem> queue, CancellationToken stopping)
@@ -211,20 +259,56 @@ internal sealed class SearchRouter
         {
             await foreach (var item in queue.ReadAllAsync(stopping).ConfigureAwait(false))
             {
-                try
-                {
-                    Handle(item);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
-                {
-                    // One request that fails must not stop the worker: the others still need it.
-                    _log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
-                    item.Entry?.End(SearchEndReason.Cancelled);
-                }
+                HandleSafely(item, stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Takes from <paramref name="first"/> while it has requests, else from <paramref name="second"/>.</summary>
+    private async Task SharedCascadeLoopAsync(ChannelReader<CascadeItem> first, ChannelReader<CascadeItem> second, CancellationToken stopping)
+    {
+        // One wait per queue at a time, kept across turns: a queue that stays empty does not gather waiters.
+        Task<bool>? waitFirst = null;
+        Task<bool>? waitSecond = null;
+        try
+        {
+            while (true)
+            {
+                while (first.TryRead(out var item) || second.TryRead(out item))
+                {
+                    HandleSafely(item, stopping);
+                }
+
+                waitFirst ??= first.WaitToReadAsync(stopping).AsTask();
+                waitSecond ??= second.WaitToReadAsync(stopping).AsTask();
+                if (!await (await Task.WhenAny(waitFirst, waitSecond).ConfigureAwait(false)).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                waitFirst = waitFirst.IsCompleted ? null : waitFirst;
+                waitSecond = waitSecond.IsCompleted ? null : waitSecond;
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void HandleSafely(CascadeItem item, CancellationToken stopping)
+    {
+        try
+        {
+            Handle(item);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            // One request that fails must not stop the worker: the others still need it.
+            _log.Write(NodeLogLevel.Warning, $"request {item.RequestId.ToString()[..8]} failed: {ex.Message}");
+            item.Entry?.End(SearchEndReason.Cancelled);
         }
     }
 
@@ -236,12 +320,41 @@ internal sealed class SearchRouter
             return;
         }
 
+        if (item.Entry is null && item.Source is { } source && !source.Allows())
+        {
+            // Its sender went over its worker time while this waited: the rest of a flood is dropped, not worked through.
+            Counters.RequestOverBudget();
+            return;
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        int cascaded;
+        try
+        {
+            cascaded = HandleAdmitted(item);
+        }
+        finally
+        {
+            item.Source?.Charge(Stopwatch.GetElapsedTime(started));
+        }
+
+        // With nobody else asked, nothing more can come. Ended once charged, so a client that reads the end and
+        // searches again is judged by a budget that holds this search's cost.
+        if (cascaded == 0 && item.Entry is { } search)
+        {
+            search.End(SearchEndReason.Complete);
+        }
+    }
+
+    /// <summary>Cascades and answers a request the budget let through; returns the servers it was sent to (-1 for a duplicate).</summary>
+    private int HandleAdmitted(CascadeItem item)
+    {
         // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
         var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop);
         if (admission == RequestAdmission.Duplicate)
         {
             Counters.DuplicateRequest();
-            return;
+            return -1;
         }
 
         if (admission == RequestAdmission.Widened)
@@ -249,10 +362,55 @@ internal sealed class SearchRouter
             Counters.RequestWidened();
         }
 
-        int cascaded = _forwarder.Cascade(item);
-        if (admission == RequestAdmission.New)
+        int cascaded;
+        if (item.Compiled.Pattern is null)
         {
-            _answerer.Answer(item, cascaded);
+            cascaded = _forwarder.Cascade(item);
+            if (admission == RequestAdmission.New)
+            {
+                _answerer.Answer(item);
+            }
+        }
+        else
+        {
+            // A pattern may be expensive: it is answered here first, and sent on only if that was cheap, so a costly
+            // pattern stops at the first server it costs too much, instead of every server's workers paying for it.
+            bool forward = admission == RequestAdmission.New ? AnswerWithin(item) : !WasNotForwarded(item.RequestId);
+            cascaded = forward ? _forwarder.Cascade(item) : 0;
+        }
+
+        return cascaded;
+    }
+
+    /// <summary>
+    /// Answers a request with a pattern; true when it may be sent on: its pattern took less than the node's limit over
+    /// this node's names, and kept within its budget. The pattern's own time is judged, not the answer's (the index
+    /// query, sending), so a busy machine does not stop cheap patterns.
+    /// </summary>
+    private bool AnswerWithin(CascadeItem item)
+    {
+        bool answered = _answerer.Answer(item);
+        var took = item.Compiled.RegexTime;
+        if ((answered && took < _options.ForwardPatternWithin) || item.Ttl <= 0)
+        {
+            return true;
+        }
+
+        Counters.RequestNotForwarded();
+        lock (_notForwarded)
+        {
+            _notForwarded.TryAdd(item.RequestId, true, out _);
+        }
+
+        item.Entry?.Trace($"not sent on: its pattern took {took.TotalMilliseconds:0} ms over {_self.Name}'s own files (the limit is {_options.ForwardPatternWithin.TotalMilliseconds:0} ms)");
+        return false;
+    }
+
+    private bool WasNotForwarded(Guid requestId)
+    {
+        lock (_notForwarded)
+        {
+            return _notForwarded.TryGetValue(requestId, out _);
         }
     }
 }

@@ -5,4 +5,16 @@ namespace P2PTransfer.Search;
 /// <param name="QueueCapacity">Requests that may wait for a cascade worker.</param>
 /// <param name="QueriesPerLinkPerSecond">Requests a link may send per second on average (twice as many in a burst).</param>
 /// <param name="RecentWindow">How long a link remembers the responses it was handed, for re-delivery if it breaks.</param>
-internal sealed record SearchRouterOptions(int Workers, int QueueCapacity, double QueriesPerLinkPerSecond, TimeSpan RecentWindow);
+/// <param name="ClientQueueCapacity">Clients' searches that may wait for the clients' own cascade worker.</param>
+/// <param name="WorkPerLinkPerSecond">Cascade worker time a link may use a second on average (four times as much in a burst).</param>
+/// <param name="WorkPerAddressPerSecond">Cascade worker time a remote address, all its links and clients together, may use a second on average (four times as much in a burst).</param>
+/// <param name="ForwardPatternWithin">A request with a pattern is sent on only if its pattern took less than this over this node's names.</param>
+internal sealed record SearchRouterOptions(
+    int Workers,
+    int QueueCapacity,
+    double QueriesPerLinkPerSecond,
+    TimeSpan RecentWindow,
+    int ClientQueueCapacity,
+    TimeSpan WorkPerLinkPerSecond,
+    TimeSpan WorkPerAddressPerSecond,
+    TimeSpan ForwardPatternWithin);

@@ -35,6 +35,9 @@ internal sealed class Upload(UploadService service, FrameConnection connection, 
         }
     }
 
+    /// <summary>True while pieces the downloader asked for are still on their way to it.</summary>
+    public bool HasPiecesInFlight => Volatile.Read(ref _inFlight) > 0;
+
     /// <summary>
     /// True when pieces wait to be sent but nothing has left for the slow reader's grace: the downloader asks
     /// but does not read. Its connection is then closed, so it cannot keep an upload slot from others.

@@ -414,7 +414,15 @@ public class HostileInputTests
     public async Task Ten_thousand_random_and_mutated_frames_leave_the_node_serving()
     {
         await using var nodes = new TestNodes();
-        var node = await nodes.StartAsync("target", host: 1, o => o.HandshakeTimeout = TimeSpan.FromSeconds(1));
+        var node = await nodes.StartAsync("target", host: 1, o =>
+        {
+            o.HandshakeTimeout = TimeSpan.FromSeconds(1);
+            // The fuzz comes from one address: its limits per source are lifted, so every frame reaches the node.
+            o.ConnectsPerMinutePerAddress = 1_000_000;
+            o.MaxClientsPerAddress = 10_000;
+            o.MaxPeersPerAddress = 10_000;
+            o.MaxPeersPerSubnet = 10_000;
+        });
         var friend = await nodes.StartAsync("friend", host: 2);
         await friend.ConnectPeerAsync(node.Endpoint);
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);

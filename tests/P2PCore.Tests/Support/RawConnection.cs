@@ -34,9 +34,10 @@ internal sealed class RawConnection : IDisposable
     /// Opens a TCP connection and does the TLS handshake with <paramref name="credentials"/> (by default the
     /// process's client key); a <paramref name="receiveBuffer"/> makes the socket's buffer small.
     /// </summary>
-    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null, NodeCredentials? credentials = null)
+    /// <param name="from">The local address to connect from (a 127.0.0.x address, to be another source than the tests' other connections); the system's choice by default.</param>
+    public static async Task<RawConnection> OpenAsync(string endpoint, int? receiveBuffer = null, NodeCredentials? credentials = null, string? from = null)
     {
-        var socket = await OpenSocketAsync(endpoint, receiveBuffer);
+        var socket = await OpenSocketAsync(endpoint, receiveBuffer, from);
         var tls = await TlsConnection.ConnectAsync(new TcpConnection(socket), credentials ?? NodeCredentials.Client, endpoint, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(10));
         return new RawConnection(socket, tls.Stream, tls.RemoteId);
@@ -45,14 +46,14 @@ internal sealed class RawConnection : IDisposable
     /// <summary>A TCP connection without TLS, as a dialer of protocol 1 opens it.</summary>
     public static async Task<RawConnection> OpenPlaintextAsync(string endpoint)
     {
-        var socket = await OpenSocketAsync(endpoint, null);
+        var socket = await OpenSocketAsync(endpoint, null, null);
         return new RawConnection(socket, new NetworkStream(socket, ownsSocket: false), Guid.Empty);
     }
 
     /// <summary>Opens a connection and completes a handshake with <paramref name="hello"/>; fails unless the node welcomes it.</summary>
-    public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null)
+    public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null, string? from = null)
     {
-        var raw = await OpenAsync(endpoint, receiveBuffer);
+        var raw = await OpenAsync(endpoint, receiveBuffer, from: from);
         await raw.SendAsync(hello);
         var reply = await raw.ReadFrameAsync(TimeSpan.FromSeconds(5));
         Assert.IsType<Welcome>(reply);
@@ -202,10 +203,15 @@ internal sealed class RawConnection : IDisposable
         _stream.Dispose();
     }
 
-    private static async Task<Socket> OpenSocketAsync(string endpoint, int? receiveBuffer)
+    private static async Task<Socket> OpenSocketAsync(string endpoint, int? receiveBuffer, string? from)
     {
         var address = await NetworkAddress.ResolveAsync(endpoint, 0, CancellationToken.None);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+        }
+
         if (receiveBuffer is { } size)
         {
             socket.ReceiveBufferSize = size;
