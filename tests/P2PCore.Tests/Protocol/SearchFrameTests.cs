@@ -3,6 +3,8 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
+using P2PTransfer.Tests.Support;
+
 namespace P2PTransfer.Tests.Protocol;
 
 /// <summary>The search frames survive the wire field for field, and bad ones are refused before they do harm.</summary>
@@ -28,10 +30,10 @@ public class SearchFrameTests
         { "search", new SearchRequest(7, 5, 5000, 100, FullQuery) },
         { "search, empty query", new SearchRequest(uint.MaxValue, 0, 0, 1, new FileQuery()) },
         { "cancel", new SearchCancel(9) },
-        { "results", new SearchResults(7, new SourceNode(Guid.NewGuid(), "n1", "127.0.0.1:3"), 2, true, Stack, [File1, File1 with { Size = 0 }]) },
+        { "results", new SearchResults(7, Signing.Unsigned(Guid.NewGuid(), "n1", "127.0.0.1:3"), 2, true, Stack, [File1, File1 with { Size = 0 }]) },
         { "done", new SearchDone(7, ProtocolError.InvalidQuery, 3, 2, "bad pattern") },
-        { "query", new Query(Guid.NewGuid(), 4, 5000, Stack, FullQuery) },
-        { "hit", new QueryHit(Guid.NewGuid(), 3, 2, Stack, new SourceNode(Guid.NewGuid(), "src", "h:9"), [File1]) },
+        { "query", new Query(Guid.NewGuid(), 4, 5000, Stack, Signing.NoProof, FullQuery) },
+        { "hit", new QueryHit(Guid.NewGuid(), 3, 2, Stack, Signing.Unsigned(Guid.NewGuid(), "src", "h:9"), [File1]) },
     };
 
     [Theory]
@@ -72,7 +74,7 @@ public class SearchFrameTests
     [Fact]
     public void A_query_decodes_to_the_same_criteria()
     {
-        var query = new Query(Guid.NewGuid(), 4, 10, Stack, FullQuery);
+        var query = new Query(Guid.NewGuid(), 4, 10, Stack, Signing.NoProof, FullQuery);
         var decoded = (Query)Decode(FrameCodec.ToArray(query));
 
         Assert.Equal(query.RequestId, decoded.RequestId);
@@ -88,7 +90,7 @@ public class SearchFrameTests
     [Fact]
     public void A_response_whose_remaining_count_is_outside_its_stack_is_malformed()
     {
-        var bytes = FrameCodec.ToArray(new QueryHit(Guid.NewGuid(), 0, 2, Stack, new SourceNode(Guid.NewGuid(), "s", "h:1"), []));
+        var bytes = FrameCodec.ToArray(new QueryHit(Guid.NewGuid(), 0, 2, Stack, Signing.Unsigned(Guid.NewGuid(), "s", "h:1"), []));
         bytes[ProtocolLimits.FrameHeaderLength + 16 + 2] = 3;
 
         Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
@@ -97,7 +99,7 @@ public class SearchFrameTests
     [Fact]
     public void A_backtrace_stack_deeper_than_the_limit_is_malformed()
     {
-        var deep = new Query(Guid.NewGuid(), 0, 1, new BacktraceStack([.. Enumerable.Range(0, BacktraceStack.MaxDepth).Select(i => new RouteHop(Guid.NewGuid(), "h:1"))]), new FileQuery());
+        var deep = new Query(Guid.NewGuid(), 0, 1, new BacktraceStack([.. Enumerable.Range(0, BacktraceStack.MaxDepth).Select(i => new RouteHop(Guid.NewGuid(), "h:1"))]), Signing.NoProof, new FileQuery());
         var bytes = FrameCodec.ToArray(deep);
         bytes[ProtocolLimits.FrameHeaderLength + 16 + 1 + 4] = BacktraceStack.MaxDepth + 1;
 
