@@ -29,6 +29,13 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[] Source { get; set; } = [];
 
+    /// <summary>
+    /// The node expected at the sources (a search result's NodeId): a source where another node answers is not
+    /// downloaded from. Without it, whatever node answers at a source is taken.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public Guid? NodeId { get; set; }
+
     /// <summary>The file name to save as (a search result's Name); the hash when none is given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
@@ -97,7 +104,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
                 if (batch.Contains(Hash, Name))
                 {
-                    batch.Add(Hash, Name, Size, source);
+                    batch.Add(Hash, Name, Size, source, NodeId);
                     continue;
                 }
 
@@ -107,7 +114,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                     break;
                 }
 
-                batch.Add(Hash, Name, Size, source);
+                batch.Add(Hash, Name, Size, source, NodeId);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {
