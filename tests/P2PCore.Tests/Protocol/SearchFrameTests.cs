@@ -52,6 +52,30 @@ public class SearchFrameTests
     }
 
     [Fact]
+    public void The_search_messages_largest_payloads_are_those_docs_protocol_section_8_adds_up_with_signed_sources()
+    {
+        Assert.Equal(194, ProtocolLimits.MaxKeyProofBytes);
+        Assert.Equal(540, ProtocolLimits.MaxSourceBytes);
+        Assert.Equal(27_373, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
+        Assert.Equal(75_742, ProtocolLimits.MaxPayloadFor(MessageCode.QueryHit));
+        Assert.Equal(75_729, ProtocolLimits.MaxPayloadFor(MessageCode.SearchResults));
+    }
+
+    [Fact]
+    public void A_source_or_entry_proof_whose_key_length_is_zero_or_above_128_bytes_is_a_malformed_frame()
+    {
+        foreach (int length in new[] { 0, ProtocolLimits.MaxPublicKeyBytes + 1 })
+        {
+            var hit = new QueryHit(Guid.NewGuid(), 0, 2, Stack, new SourceNode(Guid.NewGuid(), "s", "h:1", new KeyProof(new byte[length], new byte[KeyProof.SignatureLength])), [File1]);
+            var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(hit));
+            Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+            var error = Assert.Throws<ProtocolException>(() => MessageDecoder.Decode(frame));
+            Assert.Equal(ProtocolError.MalformedFrame, error.Code);
+            Assert.Contains("public key", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Every_end_of_a_search_has_a_SearchDone_status_of_its_own_that_survives_the_wire()
     {
         var reasons = Enum.GetValues<SearchEndReason>();
