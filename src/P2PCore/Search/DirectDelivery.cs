@@ -104,7 +104,10 @@ internal sealed class DirectDelivery(
     private List<QueryHit>? Dialable(RouteHop entry, IEnumerable<QueryHit> group)
     {
         var all = group.ToList();
-        var hits = all.Where(h => HasVerifiedEntry(h.RequestId, entry)).ToList();
+
+        // One check per request, however many of its responses wait.
+        var verified = all.Select(h => h.RequestId).Distinct().Where(id => HasVerifiedEntry(id, entry)).ToHashSet();
+        var hits = all.Where(h => verified.Contains(h.RequestId)).ToList();
         string? refusal = null;
         IPAddress? address = null;
         if (hits.Count == 0)
