@@ -109,4 +109,41 @@ public class SignedResultTests
 
         Assert.Equal(GenuineEndpoint, Assert.Single(await results).Endpoint);
     }
+
+    [Fact]
+    public async Task A_forged_copy_routed_first_through_a_server_on_the_way_does_not_make_it_drop_the_genuine_response()
+    {
+        await using var nodes = new TestNodes();
+        var started = await SearchNetwork.StartAsync(nodes, 2);
+        var (entry, middle) = (started[0], started[1]);
+        await SearchNetwork.LinkAsync(started, (0, 1));
+        using var genuineKey = NodeKey.CreateEphemeral();
+        using var hostileKey = NodeKey.CreateEphemeral();
+        using var hostile = await LinkAsync(middle, hostileKey.Id, 2);
+        using var genuine = await LinkAsync(middle, genuineKey.Id, 3);
+        var results = Task.Run(() => SearchNetwork.SearchAsync(entry, new FileQuery { Names = ["file-k*"] }, ttl: 2, timeoutSec: 20, maxResults: 1));
+        Query? query = null;
+        foreach (var peer in new[] { hostile, genuine })
+        {
+            query = null;
+            for (int count = 1; count <= 20 && query is null; count++)
+            {
+                query = (await peer.ReadFramesAsync(count, Wait)).OfType<Query>().FirstOrDefault();
+            }
+
+            Assert.NotNull(query);
+        }
+
+        // The hostile peer claims the genuine node answered through it; the middle server passes it on unchecked.
+        var forged = new SourceSigner(hostileKey, "genuine", "127.0.0.9:4000").Sign(query!.RequestId, 0, GenuineFiles) with { NodeId = genuineKey.Id };
+        await hostile.SendAsync(new QueryHit(query.RequestId, 0, 2, query.Backtrace.Push(new RouteHop(hostileKey.Id, "127.0.0.1:1")), forged, GenuineFiles));
+        Assert.True(await Eventually.TrueAsync(() => entry.SearchCounters.ResponsesUnverified == 1, Wait));
+
+        await genuine.SendAsync(new QueryHit(query.RequestId, 0, 2, query.Backtrace, Signing.Source(genuineKey, "genuine", GenuineEndpoint, query.RequestId, 0, GenuineFiles), GenuineFiles));
+        var result = Assert.Single(await results);
+
+        Assert.Equal((genuineKey.Id, GenuineEndpoint), (result.NodeId, result.Endpoint));
+        Assert.Equal(2, middle.SearchCounters.ResponsesRouted);
+        Assert.Equal(0, middle.SearchCounters.DuplicateResponses);
+    }
 }
