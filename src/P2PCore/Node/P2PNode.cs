@@ -85,7 +85,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
                 Raise(PeerDisconnected, new PeerEventArgs(link.Snapshot()));
             });
         Search = new SearchRouter(
-            new SourceNode(Id, Name, Endpoint),
+            new SourceSigner(state.Key, Name, Endpoint),
             new NodeSearchLinks(_links),
             dialer,
             Work,
@@ -345,7 +345,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// <summary>Searches this node's own index; results say this node is their source (0 hops).</summary>
     public IEnumerable<P2PSearchResult> SearchLocal(FileQuery query, int maxResults = int.MaxValue, CancellationToken cancellationToken = default) =>
         Index.Search(query, maxResults, cancellationToken).SelectMany(file =>
-            new ResultBatch(new SourceNode(Id, Name, Endpoint), 0, false, null, [new FoundFile(file.Name, file.Size, file.Hash!, file.RelativePath)]).Results());
+            new ResultBatch(Search.LocalSource, 0, false, null, [new FoundFile(file.Name, file.Size, file.Hash!, file.RelativePath)]).Results());
 
     public override string ToString() => $"{Name} ({Endpoint})";
 

@@ -52,7 +52,7 @@ internal static class ProtocolLimits
         MessageCode.SearchCancel => 4,
         MessageCode.SearchResults => 4 + MaxSourceBytes + 1 + 1 + MaxBacktraceBytes + Messages.HitList.MaxLength,
         MessageCode.SearchDone => 4 + 2 + 4 + 4 + 2 + MaxMessageBytes,
-        MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + QueryWire.MaxLength,
+        MessageCode.Query => 16 + 1 + 4 + MaxBacktraceBytes + MaxKeyProofBytes + QueryWire.MaxLength,
         MessageCode.QueryHit => 16 + 2 + 1 + MaxBacktraceBytes + MaxSourceBytes + Messages.HitList.MaxLength,
         MessageCode.PieceListRequest or MessageCode.PieceRequest => 4 + 32 + 4,
         MessageCode.PieceList => 4 + 8 + 4 + 4 + (MaxPieceHashesPerFrame * 32),
@@ -65,8 +65,14 @@ internal static class ProtocolLimits
     /// <summary>A backtrace stack at its largest: count, then node id and endpoint per server.</summary>
     public const int MaxBacktraceBytes = 1 + (BacktraceStack.MaxDepth * (16 + 2 + MaxEndpointBytes));
 
-    /// <summary>A source at its largest: node id, name, endpoint.</summary>
-    public const int MaxSourceBytes = 16 + 2 + MaxNameBytes + 2 + MaxEndpointBytes;
+    /// <summary>A source at its largest: node id, name, endpoint, public key and signature.</summary>
+    public const int MaxSourceBytes = 16 + 2 + MaxNameBytes + 2 + MaxEndpointBytes + MaxKeyProofBytes;
+
+    /// <summary>Largest public key a source or a Query's entry server may carry (a P-256 SubjectPublicKeyInfo is 91 bytes).</summary>
+    public const int MaxPublicKeyBytes = 128;
+
+    /// <summary>A public key and its signature at their largest: length, key, 64-byte signature.</summary>
+    public const int MaxKeyProofBytes = 2 + MaxPublicKeyBytes + KeyProof.SignatureLength;
 
     /// <summary>Frames that may wait in one connection's send queue.</summary>
     public const int SendQueueCapacity = 256;

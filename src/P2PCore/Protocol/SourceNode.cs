@@ -1,15 +1,20 @@
 namespace P2PTransfer.Protocol;
 
-/// <summary>The server that holds the files of a response.</summary>
-internal sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
+/// <summary>
+/// The server that holds the files of a response, and its proof that it sent them: its public key (which must hash
+/// to <see cref="NodeId"/>) and its signature over the request, itself and the hit list (docs/protocol.md section
+/// 14, Source). The entry server checks the proof before it takes the files.
+/// </summary>
+internal sealed record SourceNode(Guid NodeId, string Name, string Endpoint, KeyProof Proof)
 {
-    internal int WireLength => 16 + PayloadWriter.StringLength(Name) + PayloadWriter.StringLength(Endpoint);
+    internal int WireLength => 16 + PayloadWriter.StringLength(Name) + PayloadWriter.StringLength(Endpoint) + Proof.WireLength;
 
     internal void Write(ref PayloadWriter writer)
     {
         writer.WriteGuid(NodeId);
         writer.WriteString(Name);
         writer.WriteString(Endpoint);
+        Proof.Write(ref writer);
     }
 
     /// <summary>Reads a source; its node id is not zero, its name and endpoint follow the rules of a Welcome's (docs/protocol.md section 5), or the frame is malformed.</summary>
@@ -33,6 +38,6 @@ internal sealed record SourceNode(Guid NodeId, string Name, string Endpoint)
             throw new ProtocolException(ProtocolError.MalformedFrame, $"source endpoint is not 'host:port' or '[v6]:port': '{Text.Truncate(endpoint, 64)}'");
         }
 
-        return new SourceNode(nodeId, name, endpoint);
+        return new SourceNode(nodeId, name, endpoint, KeyProof.Read(ref reader, "source"));
     }
 }

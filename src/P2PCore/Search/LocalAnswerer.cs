@@ -4,8 +4,11 @@ using P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Search;
 
-/// <summary>Answers a request from this node's own index: to its search when this node entered it, else back along its stack.</summary>
-internal sealed class LocalAnswerer(SourceNode self, WorkTracker work, LocalIndexSearch findLocal, ResponseRouter responses, NodeLog log, SearchCounters counters)
+/// <summary>
+/// Answers a request from this node's own index: to its search when this node entered it, else back along its stack.
+/// Every response is signed by this node as its source, its own search's included (they reach the client the same way).
+/// </summary>
+internal sealed class LocalAnswerer(SourceSigner self, WorkTracker work, LocalIndexSearch findLocal, ResponseRouter responses, NodeLog log, SearchCounters counters)
 {
     /// <summary>Answers; false when the request's pattern ran over its time budget on this node's names (the answer stopped there).</summary>
     public bool Answer(CascadeItem item)
@@ -25,14 +28,17 @@ internal sealed class LocalAnswerer(SourceNode self, WorkTracker work, LocalInde
             ushort batch = 0;
             foreach (var files in FindLocal(item.Compiled, limit, cancellation))
             {
+                var source = self.Sign(item.RequestId, batch, files);
                 if (item.Entry is { } entry)
                 {
-                    entry.TryDeliver(new ResultBatch(self, 0, false, null, files));
+                    entry.TryDeliver(new ResultBatch(source, 0, false, null, files));
                 }
                 else
                 {
-                    responses.SendOwn(new QueryHit(item.RequestId, batch++, (byte)item.Received!.Count, item.Received, self, files));
+                    responses.SendOwn(new QueryHit(item.RequestId, batch, (byte)item.Received!.Count, item.Received, source, files));
                 }
+
+                batch++;
             }
         }
         catch (ArgumentException ex)

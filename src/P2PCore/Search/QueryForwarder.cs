@@ -15,7 +15,7 @@ internal sealed class QueryForwarder(RouteHop self, ISearchLinks links, SearchCo
         }
 
         var backtrace = item.Received?.Push(self) ?? BacktraceStack.Start(self);
-        var forward = new Query(item.RequestId, (byte)(item.Ttl - 1), item.MaxResults, backtrace, item.Query);
+        var forward = new Query(item.RequestId, (byte)(item.Ttl - 1), item.MaxResults, backtrace, item.EntryProof, item.Query);
         var sentTo = new List<string>();
         foreach (var link in links.Linked())
         {

@@ -17,7 +17,7 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
     public static readonly TimeSpan DefaultLifetime = SearchLimits.MaxTimeout * 2;
 
     private readonly object _gate = new();
-    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry)> _seen = new(capacity, lifetime ?? DefaultLifetime, clock);
+    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry, KeyProof? Proof)> _seen = new(capacity, lifetime ?? DefaultLifetime, clock);
 
     public int Count
     {
@@ -32,13 +32,13 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
 
     /// <summary>
     /// Records a request with the time to live its copy has left and its entry server, and says what to do with it.
-    /// The entry server of the first copy is kept: responses are only ever delivered directly to that one.
+    /// The entry server of the first copy is kept, with its proof: responses are only ever delivered directly to that one.
     /// </summary>
-    public RequestAdmission Admit(Guid requestId, int ttl, RouteHop entry)
+    public RequestAdmission Admit(Guid requestId, int ttl, RouteHop entry, KeyProof? proof = null)
     {
         lock (_gate)
         {
-            if (_seen.TryAdd(requestId, (ttl, entry), out var seen))
+            if (_seen.TryAdd(requestId, (ttl, entry, proof), out var seen))
             {
                 return RequestAdmission.New;
             }
@@ -48,7 +48,7 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
                 return RequestAdmission.Duplicate;
             }
 
-            _seen.Update(requestId, (ttl, seen.Entry));
+            _seen.Update(requestId, (ttl, seen.Entry, seen.Proof));
             return RequestAdmission.Widened;
         }
     }
@@ -61,6 +61,15 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
         lock (_gate)
         {
             return _seen.TryGetValue(requestId, out var seen) ? seen.Entry : null;
+        }
+    }
+
+    /// <summary>The entry server of a request this node saw and the proof its copy carried, or null.</summary>
+    public (RouteHop Entry, KeyProof? Proof)? EntryWithProof(Guid requestId)
+    {
+        lock (_gate)
+        {
+            return _seen.TryGetValue(requestId, out var seen) ? (seen.Entry, seen.Proof) : null;
         }
     }
 }

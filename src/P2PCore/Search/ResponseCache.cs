@@ -13,14 +13,18 @@ internal sealed class ResponseCache(int capacity = ResponseCache.DefaultCapacity
     public const int DefaultCapacity = 200_000;
 
     private readonly object _gate = new();
-    private readonly ExpiringMap<(Guid RequestId, Guid Source, ushort Batch), byte> _seen = new(capacity, lifetime ?? RequestCache.DefaultLifetime, clock);
+    private readonly ExpiringMap<(Guid RequestId, Guid Source, ushort Batch, Guid Copy), byte> _seen = new(capacity, lifetime ?? RequestCache.DefaultLifetime, clock);
 
-    /// <summary>Records a response; false when this node has had it already.</summary>
-    public bool TryAdd(Guid requestId, Guid source, ushort batch)
+    /// <summary>
+    /// Records a response; false when this node has had it already. <paramref name="copy"/> tells apart copies that
+    /// claim the same source and batch but are not known to be its (a server routing a response checks no
+    /// signature): empty for a response whose signature was checked, so a forged copy never stands for the genuine one.
+    /// </summary>
+    public bool TryAdd(Guid requestId, Guid source, ushort batch, Guid copy = default)
     {
         lock (_gate)
         {
-            return _seen.TryAdd((requestId, source, batch), 0, out _);
+            return _seen.TryAdd((requestId, source, batch, copy), 0, out _);
         }
     }
 }

@@ -7,6 +7,8 @@ namespace P2PTransfer.Search;
 /// Responses on their way back: each server checks one (<see cref="ResponseValidator"/>), drops one it had
 /// already, and passes it on along the request's backtrace stack, popping itself; the entry server hands it to its
 /// search. When the way back is broken, the response goes straight to the entry server (<see cref="DirectDelivery"/>).
+/// The entry server takes only responses whose source signature verifies; a server on the way checks none, and tells
+/// copies that claim the same source and batch apart by their signatures, so a forged copy suppresses nothing.
 /// </summary>
 internal sealed class ResponseRouter(
     Guid self,
@@ -16,6 +18,7 @@ internal sealed class ResponseRouter(
     ResponseCache responses,
     Func<Guid, NetworkSearch?> searchOf,
     DirectDelivery direct,
+    SignatureVerifier verifier,
     NodeLog log,
     SearchCounters counters)
 {
@@ -42,15 +45,15 @@ internal sealed class ResponseRouter(
             return;
         }
 
-        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
-        {
-            counters.DuplicateResponse();
-            return;
-        }
-
         if (hit.Remaining == 1)
         {
             Deliver(hit, direct: false);
+            return;
+        }
+
+        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch, CopyOf(hit)))
+        {
+            counters.DuplicateResponse();
             return;
         }
 
@@ -67,25 +70,13 @@ internal sealed class ResponseRouter(
             return;
         }
 
-        if (searchOf(hit.RequestId) is null)
-        {
-            counters.UnknownResponse();
-            return;
-        }
-
-        if (!responses.TryAdd(hit.RequestId, hit.Source.NodeId, hit.Batch))
-        {
-            counters.DuplicateResponse();
-            return;
-        }
-
         Deliver(hit, direct: true);
     }
 
     /// <summary>Sends this node's own answer to a peer's request back along its stack; it is remembered as routed.</summary>
     public void SendOwn(QueryHit hit)
     {
-        responses.TryAdd(hit.RequestId, self, hit.Batch);
+        responses.TryAdd(hit.RequestId, self, hit.Batch, CopyOf(hit));
         Send(hit, Guid.Empty);
     }
 
@@ -136,13 +127,39 @@ internal sealed class ResponseRouter(
         direct.TryQueue(hit);
     }
 
+    /// <summary>
+    /// At the entry server: a response to a search running here, whose source's signature holds, taken once per
+    /// (source, batch) however many ways it came (duplicates are judged on verified responses only).
+    /// </summary>
     private void Deliver(QueryHit hit, bool direct)
     {
-        if (searchOf(hit.RequestId) is not { } search
-            || !search.TryDeliver(new ResultBatch(hit.Source, hit.Hops, direct, hit.Backtrace, hit.Files)))
+        if (searchOf(hit.RequestId) is not { } search)
         {
-            // The search has ended: its late responses have nowhere to go.
+            // The search has ended (or never ran here): its late responses have nowhere to go.
+            counters.UnknownResponse();
+            return;
+        }
+
+        var source = hit.Source;
+        if (!verifier.Verify(source.NodeId, source.Proof, SignedData.Response(hit.RequestId, hit.Batch, source.NodeId, source.Name, source.Endpoint, hit.Files)))
+        {
+            counters.ResponseUnverified();
+            log.Write(NodeLogLevel.Verbose, $"dropped a response to request {hit.RequestId.ToString()[..8]} claiming source {source.Name} ({source.Endpoint}): its signature does not verify");
+            return;
+        }
+
+        if (!responses.TryAdd(hit.RequestId, source.NodeId, hit.Batch))
+        {
+            counters.DuplicateResponse();
+            return;
+        }
+
+        if (!search.TryDeliver(new ResultBatch(source, hit.Hops, direct, hit.Backtrace, hit.Files)))
+        {
             counters.UnknownResponse();
         }
     }
+
+    /// <summary>What tells apart unverified copies of one (source, batch): the start of their signatures.</summary>
+    private static Guid CopyOf(QueryHit hit) => new(hit.Source.Proof.Signature.AsSpan(0, 16));
 }

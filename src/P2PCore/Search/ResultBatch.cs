@@ -17,8 +17,8 @@ internal sealed record ResultBatch(SourceNode Source, int Hops, bool Direct, Bac
         Hops = Hops,
     });
 
-    /// <summary>What the batch holds on to while it waits for a reader: its files, route and source.</summary>
-    internal long MemorySize => Files.Sum(f => f.MemorySize) + (2L * (Source.Name.Length + Source.Endpoint.Length)) + (Route?.Hops.Sum(h => 48L + (2L * h.Endpoint.Length)) ?? 0) + 128;
+    /// <summary>What the batch holds on to while it waits for a reader: its files, route and source (with its key and signature).</summary>
+    internal long MemorySize => Files.Sum(f => f.MemorySize) + (2L * (Source.Name.Length + Source.Endpoint.Length)) + Source.Proof.PublicKey.Length + Source.Proof.Signature.Length + (Route?.Hops.Sum(h => 48L + (2L * h.Endpoint.Length)) ?? 0) + 128;
 
     /// <summary>One line for -Verbose: who answered, how far away, and the way the response came.</summary>
     public string Describe()

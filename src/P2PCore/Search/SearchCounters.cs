@@ -26,6 +26,8 @@ public sealed class SearchCounters
     private long _responsesRefused;
     private long _sendQueueFull;
     private long _resultsDropped;
+    private long _responsesUnverified;
+    private long _directDialsRefused;
 
     /// <summary>Searches this node was the entry server of (its own and its clients').</summary>
     public long SearchesStarted => Interlocked.Read(ref _searchesStarted);
@@ -96,6 +98,12 @@ public sealed class SearchCounters
     /// <summary>Results an entry server dropped because its reader did not keep up.</summary>
     public long ResultsDropped => Interlocked.Read(ref _resultsDropped);
 
+    /// <summary>Responses an entry server dropped because their source's signature did not verify (forged or altered on the way).</summary>
+    public long ResponsesUnverified => Interlocked.Read(ref _responsesUnverified);
+
+    /// <summary>Direct deliveries this node did not dial: an entry server without a valid signature on its request, a host name, over the rate per address, or resting after a failed dial.</summary>
+    public long DirectDialsRefused => Interlocked.Read(ref _directDialsRefused);
+
     internal void SearchStarted() => Interlocked.Increment(ref _searchesStarted);
     internal void SearchRefused() => Interlocked.Increment(ref _searchesRefused);
     internal void RequestReceived() => Interlocked.Increment(ref _requestsReceived);
@@ -118,5 +126,7 @@ public sealed class SearchCounters
     internal void UnknownResponse() => Interlocked.Increment(ref _unknownResponses);
     internal void ResponseRefused() => Interlocked.Increment(ref _responsesRefused);
     internal void SendQueueWasFull() => Interlocked.Increment(ref _sendQueueFull);
+    internal void ResponseUnverified() => Interlocked.Increment(ref _responsesUnverified);
+    internal void DirectDialRefused() => Interlocked.Increment(ref _directDialsRefused);
     internal void ResultsWereDropped(int count) => Interlocked.Add(ref _resultsDropped, count);
 }

@@ -41,4 +41,25 @@ public static class SearchLimits
 
     /// <summary>Searches one client connection may have open at once.</summary>
     public const int MaxSearchesPerClient = 16;
+
+    /// <summary>Public keys of sources and entry servers whose imported form a node keeps, so checking their signatures costs no import.</summary>
+    public const int VerifierCacheSize = 4096;
+
+    /// <summary>How long a kept public key stays unused before it may go.</summary>
+    public static readonly TimeSpan VerifierLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>Direct-delivery dials one destination address may get per minute on average, whatever port or entry server they name.</summary>
+    public const double DirectDialsPerMinute = 6;
+
+    /// <summary>Direct-delivery dials one destination address may get at once before the rate applies.</summary>
+    public const int DirectDialBurst = 3;
+
+    /// <summary>A destination whose direct-delivery dial failed is not dialed again for this long at first ...</summary>
+    public static readonly TimeSpan DirectDialBackoff = TimeSpan.FromMinutes(1);
+
+    /// <summary>... doubling with each failure that follows, up to this long; a delivery that succeeds clears it.</summary>
+    public static readonly TimeSpan MaxDirectDialBackoff = TimeSpan.FromHours(1);
+
+    /// <summary>Destination addresses whose rate and back-off a node remembers (the oldest go first).</summary>
+    public const int DirectDestinationsRemembered = 4096;
 }

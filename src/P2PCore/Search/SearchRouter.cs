@@ -22,7 +22,7 @@ namespace P2PTransfer.Search;
 /// </remarks>
 internal sealed class SearchRouter
 {
-    private readonly SourceNode _self;
+    private readonly SourceSigner _self;
     private readonly RouteHop _selfHop;
     private readonly WorkTracker _work;
     private readonly NodeLog _log;
@@ -43,12 +43,12 @@ internal sealed class SearchRouter
     private readonly int _workers;
     private readonly SearchRouterOptions _options;
 
-    /// <param name="self">This node as the source of its answers; its id and endpoint are what it pushes on a request's stack.</param>
+    /// <param name="self">This node as the source of its answers and the entry server of its searches (it signs both); its id and endpoint are what it pushes on a request's stack.</param>
     /// <param name="dialer">How direct delivery reaches an entry server when the route back is broken.</param>
     /// <param name="closing">True once the node is closing: it takes no more requests from its links.</param>
     /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses, the caches' ages); the system's by default.</param>
     public SearchRouter(
-        SourceNode self,
+        SourceSigner self,
         ISearchLinks links,
         IConnectionDialer dialer,
         WorkTracker work,
@@ -75,15 +75,19 @@ internal sealed class SearchRouter
         });
         _requests = new RequestCache(clock: _clock);
         _linkStates = new LinkSearchStates(options, _clock);
+        var verifier = new SignatureVerifier(clock: _clock);
         _direct = new DirectDelivery(
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, log, Counters);
+            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, verifier, log, Counters, _clock);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
-        _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, log, Counters);
+        _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, verifier, log, Counters);
         _answerer = new LocalAnswerer(self, work, findLocal, _responses, log, Counters);
     }
 
     public SearchCounters Counters { get; } = new();
+
+    /// <summary>This node as its own results name it (a local search: nothing signed).</summary>
+    public SourceNode LocalSource => _self.Local;
 
     /// <summary>Searches this node is gathering right now as their entry server.</summary>
     public int ActiveSearches => _searches.Count;
@@ -157,7 +161,7 @@ internal sealed class SearchRouter
             return search;
         }
 
-        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, compiled, Guid.Empty, search, source);
+        var item = new CascadeItem(search.RequestId, search.Ttl, (uint)search.MaxResults, null, query, compiled, Guid.Empty, search, _self.SignEntry(search.RequestId), source);
         if (!(forClient ? _clientQueue : _ownQueue).Writer.TryWrite(item))
         {
             search.End(SearchEndReason.Cancelled);
@@ -216,7 +220,7 @@ internal sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null, source);
+        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null, query.Entry, source);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -350,7 +354,7 @@ internal sealed class SearchRouter
     private int HandleAdmitted(CascadeItem item)
     {
         // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
-        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop);
+        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop, item.EntryProof);
         if (admission == RequestAdmission.Duplicate)
         {
             Counters.DuplicateRequest();

@@ -83,8 +83,10 @@ public sealed class DownloadBatch : IAsyncDisposable
     /// (then null is returned). The source
     /// also serves the content under its other names, and they serve this one. Throws <see cref="ArgumentException"/>
     /// for a malformed hash, source or unsafe file name, or a name another content is saved under.
+    /// With <paramref name="nodeId"/> (a search result's), only that node is downloaded from at the source's address.
+    /// Every spelling of one address is one source.
     /// </summary>
-    public DownloadItem? Add(string hash, string? name, long? size, string source)
+    public DownloadItem? Add(string hash, string? name, long? size, string source, Guid? nodeId = null)
     {
         var bytes = FileQuery.ParseHash(hash);
         if (size is < 0 or > TransferLimits.MaxFileSize)
@@ -92,13 +94,14 @@ public sealed class DownloadBatch : IAsyncDisposable
             throw new ArgumentException($"a size of {size:N0} bytes is outside 0..{TransferLimits.MaxFileSize:N0}");
         }
 
+        string given = source;
         try
         {
-            Net.NetworkAddress.Parse(source, ProtocolLimits.DefaultPort);
+            source = SourcePool.Key(source, nodeId);
         }
         catch (FormatException ex)
         {
-            throw new ArgumentException($"'{source}' is not a source endpoint ('host:port'): {ex.Message}", ex);
+            throw new ArgumentException($"'{given}' is not a source endpoint ('host:port'): {ex.Message}", ex);
         }
 
         var key = Convert.ToHexString(bytes);

@@ -87,14 +87,19 @@ public sealed class DownloadItem
         }
     }
 
-    /// <summary>Adds a source, unless it is known already.</summary>
-    internal void AddSource(string endpoint)
+    /// <summary>
+    /// Adds a source (as <see cref="SourcePool.Key"/> names it), unless it is known already or its node has
+    /// <see cref="TransferLimits.MaxAddressesPerNode"/> addresses in this download already.
+    /// </summary>
+    internal void AddSource(string source)
     {
+        var node = SourcePool.Parse(source).NodeId;
         lock (_gate)
         {
-            if (!_sources.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
+            if (!_sources.Contains(source, StringComparer.Ordinal)
+                && (node is null || _sources.Count(s => SourcePool.Parse(s).NodeId == node) < TransferLimits.MaxAddressesPerNode))
             {
-                _sources.Add(endpoint);
+                _sources.Add(source);
             }
         }
     }

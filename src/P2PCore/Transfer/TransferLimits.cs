@@ -36,6 +36,9 @@ public static class TransferLimits
     /// <summary>Default sources used at once for one file.</summary>
     public const int DefaultMaxSources = 8;
 
+    /// <summary>Addresses one node (a search result's node id) may serve a download from; further ones it claims are ignored.</summary>
+    public const int MaxAddressesPerNode = 2;
+
     /// <summary>How long a downloader waits before asking a busy source again.</summary>
     public static readonly TimeSpan BusyRetryDelay = TimeSpan.FromSeconds(1);
 

@@ -30,6 +30,13 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [ArgumentCompleter(typeof(EndpointCompleter))]
     public string[] Source { get; set; } = [];
 
+    /// <summary>
+    /// The node expected at the sources (a search result's NodeId): a source where another node answers is not
+    /// downloaded from. Without it, whatever node answers at a source is taken.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public Guid? NodeId { get; set; }
+
     /// <summary>The file name to save as (a search result's Name); the hash when none is given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Name { get; set; }
@@ -107,7 +114,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
                 if (batch.Contains(Hash, name))
                 {
-                    batch.Add(Hash, name, Size, source);
+                    batch.Add(Hash, name, Size, source, NodeId);
                     continue;
                 }
 
@@ -117,7 +124,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
                     break;
                 }
 
-                batch.Add(Hash, name, Size, source);
+                batch.Add(Hash, name, Size, source, NodeId);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
             {

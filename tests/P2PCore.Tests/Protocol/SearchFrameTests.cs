@@ -3,6 +3,8 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
+using P2PTransfer.Tests.Support;
+
 namespace P2PTransfer.Tests.Protocol;
 
 /// <summary>The search frames survive the wire field for field, and bad ones are refused before they do harm.</summary>
@@ -29,10 +31,10 @@ public class SearchFrameTests
         { "search", new SearchRequest(7, 5, 5000, 100, FullQuery) },
         { "search, empty query", new SearchRequest(uint.MaxValue, 0, 0, 1, new FileQuery()) },
         { "cancel", new SearchCancel(9) },
-        { "results", new SearchResults(7, new SourceNode(Guid.NewGuid(), "n1", "127.0.0.1:3"), 2, true, Stack, [File1, File1 with { Size = 0 }]) },
+        { "results", new SearchResults(7, Signing.Unsigned(Guid.NewGuid(), "n1", "127.0.0.1:3"), 2, true, Stack, [File1, File1 with { Size = 0 }]) },
         { "done", new SearchDone(7, ProtocolError.InvalidQuery, 3, 2, "bad pattern") },
-        { "query", new Query(Guid.NewGuid(), 4, 5000, Stack, FullQuery) },
-        { "hit", new QueryHit(Guid.NewGuid(), 3, 2, Stack, new SourceNode(Guid.NewGuid(), "src", "h:9"), [File1]) },
+        { "query", new Query(Guid.NewGuid(), 4, 5000, Stack, Signing.NoProof, FullQuery) },
+        { "hit", new QueryHit(Guid.NewGuid(), 3, 2, Stack, Signing.Unsigned(Guid.NewGuid(), "src", "h:9"), [File1]) },
     };
 
     [Theory]
@@ -48,6 +50,30 @@ public class SearchFrameTests
         Assert.Equal(message.GetType(), decoded.GetType());
         Assert.Equal(bytes, FrameCodec.ToArray(decoded));
         Assert.True(bytes.Length - ProtocolLimits.FrameHeaderLength <= ProtocolLimits.MaxPayloadFor(message.Code), $"{what} is within its code's limit");
+    }
+
+    [Fact]
+    public void The_search_messages_largest_payloads_are_those_docs_protocol_section_8_adds_up_with_signed_sources()
+    {
+        Assert.Equal(194, ProtocolLimits.MaxKeyProofBytes);
+        Assert.Equal(540, ProtocolLimits.MaxSourceBytes);
+        Assert.Equal(27_373, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
+        Assert.Equal(75_742, ProtocolLimits.MaxPayloadFor(MessageCode.QueryHit));
+        Assert.Equal(75_729, ProtocolLimits.MaxPayloadFor(MessageCode.SearchResults));
+    }
+
+    [Fact]
+    public void A_source_or_entry_proof_whose_key_length_is_zero_or_above_128_bytes_is_a_malformed_frame()
+    {
+        foreach (int length in new[] { 0, ProtocolLimits.MaxPublicKeyBytes + 1 })
+        {
+            var hit = new QueryHit(Guid.NewGuid(), 0, 2, Stack, new SourceNode(Guid.NewGuid(), "s", "h:1", new KeyProof(new byte[length], new byte[KeyProof.SignatureLength])), [File1]);
+            var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(hit));
+            Assert.True(FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out var frame));
+            var error = Assert.Throws<ProtocolException>(() => MessageDecoder.Decode(frame));
+            Assert.Equal(ProtocolError.MalformedFrame, error.Code);
+            Assert.Contains("public key", error.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -73,7 +99,7 @@ public class SearchFrameTests
     [Fact]
     public void A_query_decodes_to_the_same_criteria()
     {
-        var query = new Query(Guid.NewGuid(), 4, 10, Stack, FullQuery);
+        var query = new Query(Guid.NewGuid(), 4, 10, Stack, Signing.NoProof, FullQuery);
         var decoded = (Query)Decode(FrameCodec.ToArray(query));
 
         Assert.Equal(query.RequestId, decoded.RequestId);
@@ -130,7 +156,7 @@ public class SearchFrameTests
     [Fact]
     public void A_response_whose_remaining_count_is_outside_its_stack_is_malformed()
     {
-        var bytes = FrameCodec.ToArray(new QueryHit(Guid.NewGuid(), 0, 2, Stack, new SourceNode(Guid.NewGuid(), "s", "h:1"), []));
+        var bytes = FrameCodec.ToArray(new QueryHit(Guid.NewGuid(), 0, 2, Stack, Signing.Unsigned(Guid.NewGuid(), "s", "h:1"), []));
         bytes[ProtocolLimits.FrameHeaderLength + 16 + 2] = 3;
 
         Assert.Equal(ProtocolError.MalformedFrame, Assert.Throws<ProtocolException>(() => Decode(bytes)).Code);
@@ -139,7 +165,7 @@ public class SearchFrameTests
     [Fact]
     public void A_backtrace_stack_deeper_than_the_limit_is_malformed()
     {
-        var deep = new Query(Guid.NewGuid(), 0, 1, new BacktraceStack([.. Enumerable.Range(0, BacktraceStack.MaxDepth).Select(i => new RouteHop(Guid.NewGuid(), "h:1"))]), new FileQuery());
+        var deep = new Query(Guid.NewGuid(), 0, 1, new BacktraceStack([.. Enumerable.Range(0, BacktraceStack.MaxDepth).Select(i => new RouteHop(Guid.NewGuid(), "h:1"))]), Signing.NoProof, new FileQuery());
         var bytes = FrameCodec.ToArray(deep);
         bytes[ProtocolLimits.FrameHeaderLength + 16 + 1 + 4] = BacktraceStack.MaxDepth + 1;
 

@@ -1,3 +1,4 @@
+using P2PTransfer.Identity;
 using System.Diagnostics;
 using P2PTransfer.Client;
 using P2PTransfer.Common;
@@ -303,7 +304,7 @@ public class NetworkSearchTests
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
         var slow = new FileQuery { Pattern = "^(.*)(.*)(.*)(.*)(.*)!$" };
-        await raw.SendAsync([.. Enumerable.Range(0, 60).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, stack, slow)))]);
+        await raw.SendAsync([.. Enumerable.Range(0, 60).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, stack, Signing.NoProof, slow)))]);
         Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 60, TimeSpan.FromSeconds(20)), $"the node received {node.SearchCounters.RequestsReceived} of the peer's 60 queries");
         using var client = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
         await client.SendAsync([.. Enumerable.Range(1, 8).SelectMany(id => FrameCodec.ToArray(new SearchRequest((uint)id, 0, 30_000, 10, slow)))]);
@@ -443,14 +444,16 @@ public class NetworkSearchTests
     {
         await using var nodes = new TestNodes();
         var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var peerId = Guid.NewGuid();
+        using var key = NodeKey.CreateEphemeral();
+        var peerId = key.Id;
         using var peer = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(peerId));
         Assert.True(await Eventually.TrueAsync(() => entry.PeerCount == 1, TimeSpan.FromSeconds(5)));
         using var client = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.ClientHello());
 
         await client.SendAsync(new SearchRequest(1, 1, 30_000, 100, new FileQuery { Names = ["file-*"] }));
         var query = (await ReadUntilAsync(peer, frames => frames.Any(f => f is Query))).OfType<Query>().Single();
-        var hit = new QueryHit(query.RequestId, 0, 1, query.Backtrace, new SourceNode(peerId, "raw", "127.0.0.1:1"), [new FoundFile("file-raw.txt", 3, new string('A', 64), "pub/file-raw.txt")]);
+        FoundFile[] files = [new FoundFile("file-raw.txt", 3, new string('A', 64), "pub/file-raw.txt")];
+        var hit = new QueryHit(query.RequestId, 0, 1, query.Backtrace, Signing.Source(key, "raw", "127.0.0.1:1", query.RequestId, 0, files), files);
 
         // The same response over the link, again over the link, and directly (as after a link that broke).
         await peer.SendAsync(hit);
@@ -488,7 +491,7 @@ public class NetworkSearchTests
         using var peer = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(peerId, "127.0.0.1:1")]);
 
-        await peer.SendAsync(new Query(Guid.NewGuid(), 0, 1000, stack, new FileQuery { Names = ["long-*"] }));
+        await peer.SendAsync(new Query(Guid.NewGuid(), 0, 1000, stack, Signing.NoProof, new FileQuery { Names = ["long-*"] }));
         var hits = (await ReadUntilAsync(peer, frames => frames.OfType<QueryHit>().Sum(h => h.Files.Count) == 300)).OfType<QueryHit>().ToList();
 
         Assert.All(hits.SelectMany(h => h.Files), f => Assert.Equal(257, f.WireLength));

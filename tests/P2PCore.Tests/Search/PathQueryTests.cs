@@ -19,10 +19,10 @@ public class PathQueryTests
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
         var answered = Guid.NewGuid();
 
-        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, new FileQuery { Paths = ["/"] }));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, new FileQuery { Paths = ["share-n0/[x"] }));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, new FileQuery { Paths = ["other/*"] }));
-        await raw.SendAsync(new Query(answered, 0, 10, stack, new FileQuery { Paths = ["SHARE-N0/*"] }));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, Signing.NoProof, new FileQuery { Paths = ["/"] }));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, Signing.NoProof, new FileQuery { Paths = ["share-n0/[x"] }));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, stack, Signing.NoProof, new FileQuery { Paths = ["other/*"] }));
+        await raw.SendAsync(new Query(answered, 0, 10, stack, Signing.NoProof, new FileQuery { Paths = ["SHARE-N0/*"] }));
 
         // The node's first frame on a new link, then the one response: the queries before it found nothing or were dropped.
         var frames = await raw.ReadFramesAsync(2, Wait);

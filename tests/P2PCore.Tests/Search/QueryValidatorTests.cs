@@ -2,6 +2,8 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
+using P2PTransfer.Tests.Support;
+
 namespace P2PTransfer.Tests.Search;
 
 /// <summary>What a server refuses in a Query from a linked server, and how far it lets one go (protocol.md section 14, "Receiving a Query").</summary>
@@ -73,7 +75,7 @@ public class QueryValidatorTests
     private static Query Request(params RouteHop[] stack) => Request(5, stack);
 
     private static Query Request(byte ttl, params RouteHop[] stack) =>
-        new(Guid.NewGuid(), ttl, 100, new BacktraceStack(stack), FileQuery.All);
+        new(Guid.NewGuid(), ttl, 100, new BacktraceStack(stack), Signing.NoProof, FileQuery.All);
 
     private static Guid Id(int n) => new(n, 0, 0, [0, 0, 0, 0, 0, 0, 0, 1]);
 

@@ -2,6 +2,8 @@ using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
+using P2PTransfer.Tests.Support;
+
 namespace P2PTransfer.Tests.Search;
 
 /// <summary>
@@ -13,8 +15,8 @@ public class ResponseValidatorTests
     // The request went a > b > c and c answered: c sends to b (remaining 2), b to a (remaining 1).
     private static readonly RouteHop A = Hop(1);
     private static readonly RouteHop B = Hop(2);
-    private static readonly SourceNode C = new(Id(3), "c", "127.0.0.3:47100");
-    private static readonly SourceNode Stranger = new(Id(7), "x", "127.0.0.7:47100");
+    private static readonly SourceNode C = Signing.Unsigned(Id(3), "c", "127.0.0.3:47100");
+    private static readonly SourceNode Stranger = Signing.Unsigned(Id(7), "x", "127.0.0.7:47100");
 
     [Fact]
     public void A_response_addressed_to_this_node_from_the_next_server_of_its_route_is_taken()

@@ -122,8 +122,8 @@ public sealed class SearchBudgetTests
         var hostileId = Guid.NewGuid();
         using var hostile = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(hostileId, "hostile"), from: "127.0.0.19");
         var stack = BacktraceStack.Start(new RouteHop(hostileId, "127.0.0.1:1"));
-        await hostile.SendAsync(new Query(Guid.NewGuid(), 3, 10, stack, Catastrophic));
-        await hostile.SendAsync(new Query(Guid.NewGuid(), 3, 10, stack, new FileQuery { Pattern = "^file-" }));
+        await hostile.SendAsync(new Query(Guid.NewGuid(), 3, 10, stack, Signing.NoProof, Catastrophic));
+        await hostile.SendAsync(new Query(Guid.NewGuid(), 3, 10, stack, Signing.NoProof, new FileQuery { Pattern = "^file-" }));
 
         var counters = entry.SearchCounters;
         Assert.True(await Eventually.TrueAsync(() => counters.RequestsProcessed == 2 && counters.RequestsCascaded + counters.RequestsNotForwarded == 2, Wait));
@@ -167,7 +167,7 @@ public sealed class SearchBudgetTests
         var frames = new List<byte>();
         for (int i = 0; i < count; i++)
         {
-            frames.AddRange(FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, BacktraceStack.Start(self), Catastrophic)));
+            frames.AddRange(FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, BacktraceStack.Start(self), Signing.NoProof, Catastrophic)));
         }
 
         await link.SendAsync([.. frames]);

@@ -1,6 +1,8 @@
 using P2PTransfer.Protocol;
 using P2PTransfer.Search;
 
+using P2PTransfer.Tests.Support;
+
 namespace P2PTransfer.Tests.Search;
 
 /// <summary>The request and response caches: one admission per request even under races, bounded, expiring.</summary>
@@ -102,7 +104,7 @@ public class SearchCacheTests
 /// <summary>The buffer of results waiting for a reader (entry server and pure client alike) is bounded in count and in memory.</summary>
 public class ResultBufferTests
 {
-    private static readonly SourceNode Source = new(Guid.NewGuid(), "src", "127.0.0.1:1");
+    private static readonly SourceNode Source = Signing.Unsigned(Guid.NewGuid(), "src", "127.0.0.1:1");
 
     private static ResultBatch Batch(int files, int nameLength = 8) =>
         new(Source, 1, false, null, [.. Enumerable.Range(0, files).Select(i => new FoundFile(new string('n', nameLength), 1, new string('0', 64), "pub/x"))]);

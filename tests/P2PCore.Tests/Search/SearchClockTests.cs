@@ -77,5 +77,5 @@ public class SearchClockTests
     }
 
     private static QueryHit Hit() =>
-        new(Guid.NewGuid(), 0, 1, BacktraceStack.Start(Entry), new SourceNode(Guid.NewGuid(), "s", "127.0.0.2:47100"), [new FoundFile("f.txt", 1, new string('A', 64), "f.txt")]);
+        new(Guid.NewGuid(), 0, 1, BacktraceStack.Start(Entry), Signing.Unsigned(Guid.NewGuid(), "s", "127.0.0.2:47100"), [new FoundFile("f.txt", 1, new string('A', 64), "f.txt")]);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using P2PTransfer.Client;
 using P2PTransfer.Common;
+using P2PTransfer.Identity;
 using P2PTransfer.Index;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
@@ -27,14 +28,14 @@ public class SearchHostileInputTests
         var entry = Stranger();
         var all = new FileQuery();
 
-        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, Stranger()]), all));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, entry, self]), all));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, new BacktraceStack([.. Enumerable.Range(0, SearchLimits.MaxTtl).Select(_ => Stranger()), self]), all));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, self]), new FileQuery { Pattern = new string('a', FileQuery.MaxPatternLength + 1) }));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([new RouteHop(node.Id, node.Endpoint), self]), all));
-        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, new RouteHop(node.Id, node.Endpoint), self]), all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, Stranger()]), Signing.NoProof, all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, entry, self]), Signing.NoProof, all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 0, 10, new BacktraceStack([.. Enumerable.Range(0, SearchLimits.MaxTtl).Select(_ => Stranger()), self]), Signing.NoProof, all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, self]), Signing.NoProof, new FileQuery { Pattern = new string('a', FileQuery.MaxPatternLength + 1) }));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([new RouteHop(node.Id, node.Endpoint), self]), Signing.NoProof, all));
+        await raw.SendAsync(new Query(Guid.NewGuid(), 3, 10, new BacktraceStack([entry, new RouteHop(node.Id, node.Endpoint), self]), Signing.NoProof, all));
         var clamped = Guid.NewGuid();
-        await raw.SendAsync(new Query(clamped, 200, 10, new BacktraceStack([entry, self]), all));
+        await raw.SendAsync(new Query(clamped, 200, 10, new BacktraceStack([entry, self]), Signing.NoProof, all));
 
         var frames = await raw.ReadFramesAsync(2, Wait);
         var hit = Assert.IsType<QueryHit>(frames.Single(f => f is QueryHit));
@@ -59,7 +60,7 @@ public class SearchHostileInputTests
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var requestId = Guid.NewGuid();
 
-        await raw.SendAsync(new Query(requestId, 0, 0, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), new FileQuery()));
+        await raw.SendAsync(new Query(requestId, 0, 0, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), Signing.NoProof, new FileQuery()));
 
         // Bounded: keep-alive Pings may come first on a loaded machine.
         QueryHit? hit = null;
@@ -81,7 +82,7 @@ public class SearchHostileInputTests
         var rawId = Guid.NewGuid();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var me = new RouteHop(node.Id, node.Endpoint);
-        var rawSource = new SourceNode(rawId, "raw", "127.0.0.1:1");
+        var rawSource = Signing.Unsigned(rawId, "raw", "127.0.0.1:1");
         FoundFile[] files = [new("x", 1, new string('0', 64), "pub/x")];
 
         await raw.SendAsync(new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), rawSource, files));
@@ -109,12 +110,12 @@ public class SearchHostileInputTests
         var rawId = Guid.NewGuid();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var requestId = Guid.NewGuid();
-        await raw.SendAsync(new Query(requestId, 0, 10, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), new FileQuery()));
+        await raw.SendAsync(new Query(requestId, 0, 10, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), Signing.NoProof, new FileQuery()));
         Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsProcessed == 1, Wait));
 
         // Addressed to the node, from its source, for a request it saw, but naming an entry server the request did not.
         var victim = new RouteHop(Guid.NewGuid(), "127.0.0.9:80");
-        await raw.SendAsync(new QueryHit(requestId, 7, 2, new BacktraceStack([victim, new RouteHop(node.Id, node.Endpoint)]), new SourceNode(rawId, "raw", "127.0.0.1:1"), []));
+        await raw.SendAsync(new QueryHit(requestId, 7, 2, new BacktraceStack([victim, new RouteHop(node.Id, node.Endpoint)]), Signing.Unsigned(rawId, "raw", "127.0.0.1:1"), []));
 
         Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.ResponsesRefused == 1, Wait));
         await Task.Delay(200);
@@ -126,7 +127,8 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        using var key = NodeKey.CreateEphemeral();
+        var rawId = key.Id;
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         Assert.True(await Eventually.TrueAsync(() => node.GetPeers().Count == 1, Wait));
         var results = new List<P2PSearchResult>();
@@ -139,14 +141,13 @@ public class SearchHostileInputTests
         });
         var query = (await raw.ReadFramesAsync(2, Wait)).OfType<Query>().Single();
 
-        var source = new SourceNode(rawId, "raw", "127.0.0.1:1");
         for (ushort batch = 0; batch < 11; batch++)
         {
             var files = Enumerable.Range(0, 500).Select(i => new FoundFile($"f{batch}-{i}", 1, new string('0', 64), $"pub/f{batch}-{i}")).ToArray();
-            await raw.SendAsync(new QueryHit(query.RequestId, batch, 1, query.Backtrace, source, files));
+            await raw.SendAsync(new QueryHit(query.RequestId, batch, 1, query.Backtrace, Signing.Source(key, "raw", "127.0.0.1:1", query.RequestId, batch, files), files));
         }
 
-        await raw.SendAsync(new QueryHit(query.RequestId, 11, 1, query.Backtrace, source, []));
+        await raw.SendAsync(new QueryHit(query.RequestId, 11, 1, query.Backtrace, Signing.Source(key, "raw", "127.0.0.1:1", query.RequestId, 11, []), []));
         await search;
 
         Assert.Equal(SearchLimits.MaxHitsPerSource, results.Count(r => r.NodeId == rawId));
@@ -269,13 +270,13 @@ public class SearchHostileInputTests
         FoundFile[] files = [new("x", 1, new string('0', 64), "pub/x")];
         IMessage frame = what switch
         {
-            "a Query whose middle stack entry is not an endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.NewGuid(), "not an endpoint"), self]), new FileQuery()),
-            "a Query whose entry server has an empty endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([new RouteHop(Guid.NewGuid(), ""), self]), new FileQuery()),
-            "a QueryHit whose source name is not a node name" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "bad name!", "127.0.0.1:1"), files),
-            "a QueryHit whose source has an empty endpoint" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), new SourceNode(rawId, "raw", ""), files),
-            "a Query whose middle stack entry has a zero node id" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.Empty, "127.0.0.1:9"), self]), new FileQuery()),
-            "a QueryHit delivered directly whose source has a zero node id" => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), new SourceNode(Guid.Empty, "raw", "127.0.0.1:1"), files),
-            _ => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), new SourceNode(rawId, "raw", "not an endpoint"), files),
+            "a Query whose middle stack entry is not an endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.NewGuid(), "not an endpoint"), self]), Signing.NoProof, new FileQuery()),
+            "a Query whose entry server has an empty endpoint" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([new RouteHop(Guid.NewGuid(), ""), self]), Signing.NoProof, new FileQuery()),
+            "a QueryHit whose source name is not a node name" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), Signing.Unsigned(rawId, "bad name!", "127.0.0.1:1"), files),
+            "a QueryHit whose source has an empty endpoint" => new QueryHit(Guid.NewGuid(), 0, 2, new BacktraceStack([Stranger(), me]), Signing.Unsigned(rawId, "raw", ""), files),
+            "a Query whose middle stack entry has a zero node id" => new Query(Guid.NewGuid(), 1, 10, new BacktraceStack([Stranger(), new RouteHop(Guid.Empty, "127.0.0.1:9"), self]), Signing.NoProof, new FileQuery()),
+            "a QueryHit delivered directly whose source has a zero node id" => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), Signing.Unsigned(Guid.Empty, "raw", "127.0.0.1:1"), files),
+            _ => new QueryHit(Guid.NewGuid(), 0, 1, new BacktraceStack([me]), Signing.Unsigned(rawId, "raw", "not an endpoint"), files),
         };
 
         await raw.SendAsync(frame);
@@ -298,7 +299,7 @@ public class SearchHostileInputTests
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         var stack = new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]);
 
-        var burst = Enumerable.Range(0, 500).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 1, stack, new FileQuery { Names = ["nothing-matches"] }))).ToArray();
+        var burst = Enumerable.Range(0, 500).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 1, stack, Signing.NoProof, new FileQuery { Names = ["nothing-matches"] }))).ToArray();
         var reading = Stopwatch.StartNew();
         await raw.SendAsync(burst);
 
