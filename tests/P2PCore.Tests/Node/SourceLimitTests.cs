@@ -65,7 +65,7 @@ public sealed class SourceLimitTests
         {
             for (int i = 0; i < 1500; i++)
             {
-                silent.Add(await RawConnection.OpenAsync(node.Endpoint, from: "127.0.0.10"));
+                silent.Add(await RawConnection.OpenPlaintextAsync(node.Endpoint, from: "127.0.0.10"));
             }
 
             Assert.True(await Eventually.TrueAsync(() => node.Counters.ConnectionsAccepted >= 1500, TimeSpan.FromSeconds(60)));
@@ -201,9 +201,9 @@ public sealed class SourceLimitTests
             Assert.Contains("refused for 5 min", refusal.Message);
         }
 
-        using (var seventh = await RawConnection.OpenAsync(node.Endpoint, from: "127.0.0.15"))
+        // Banned: closed at accept, before TLS, so the socket hears nothing at all.
+        using (var seventh = await RawConnection.OpenPlaintextAsync(node.Endpoint, from: "127.0.0.15"))
         {
-            await seventh.SendAsync(RawConnection.ClientHello());
             var (messages, closed) = await seventh.ReadUntilClosedAsync(Wait);
             Assert.Empty(messages);
             Assert.True(closed);

@@ -57,7 +57,7 @@ public class SearchFrameTests
     {
         Assert.Equal(194, ProtocolLimits.MaxKeyProofBytes);
         Assert.Equal(540, ProtocolLimits.MaxSourceBytes);
-        Assert.Equal(27_373, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
+        Assert.Equal(60_158, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
         Assert.Equal(75_742, ProtocolLimits.MaxPayloadFor(MessageCode.QueryHit));
         Assert.Equal(75_729, ProtocolLimits.MaxPayloadFor(MessageCode.SearchResults));
     }
@@ -150,7 +150,7 @@ public class SearchFrameTests
     {
         Assert.Equal(55_462, QueryWire.MaxLength);
         Assert.Equal(55_475, ProtocolLimits.MaxPayloadFor(MessageCode.Search));
-        Assert.Equal(59_964, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
+        Assert.Equal(60_158, ProtocolLimits.MaxPayloadFor(MessageCode.Query));
     }
 
     [Fact]

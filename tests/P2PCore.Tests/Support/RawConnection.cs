@@ -43,10 +43,10 @@ internal sealed class RawConnection : IDisposable
         return new RawConnection(socket, tls.Stream, tls.RemoteId);
     }
 
-    /// <summary>A TCP connection without TLS, as a dialer of protocol 1 opens it.</summary>
-    public static async Task<RawConnection> OpenPlaintextAsync(string endpoint)
+    /// <summary>A TCP connection without TLS, as a dialer of protocol 1 opens it, or a socket that says nothing.</summary>
+    public static async Task<RawConnection> OpenPlaintextAsync(string endpoint, string? from = null)
     {
-        var socket = await OpenSocketAsync(endpoint, null, null);
+        var socket = await OpenSocketAsync(endpoint, null, from);
         return new RawConnection(socket, new NetworkStream(socket, ownsSocket: false), Guid.Empty);
     }
 
