@@ -206,7 +206,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
 
         _lastProgress = now;
         var items = batch.Items;
-        int ended = items.Count(i => i.State is not DownloadState.Queued and not DownloadState.Running);
+        int ended = items.Count(i => i.State is not DownloadState.Queued and not DownloadState.Transferring);
         long total = items.Sum(i => i.Size ?? 0);
         long done = items.Sum(i => i.BytesDone);
         if (force && ended == items.Count)
@@ -219,7 +219,7 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
         {
             PercentComplete = total > 0 ? (int)Math.Min(100, done * 100 / total) : -1,
         });
-        foreach (var item in items.Where(i => i.State == DownloadState.Running && i.Size is > 0))
+        foreach (var item in items.Where(i => i.State == DownloadState.Transferring && i.Size is > 0))
         {
             _shownProgress.Add(item.Number);
             double rate = item.BytesPerSecond;
