@@ -15,6 +15,7 @@ Describe 'The default table views' {
         @{ type = 'P2PTransfer.Client.PingReply' }
         @{ type = 'P2PTransfer.Index.SharedFile' }
         @{ type = 'P2PTransfer.Search.P2PSearchResult' }
+        @{ type = 'P2PTransfer.Transfer.DownloadItem' }
     ) {
         $table = (Get-FormatData -TypeName $type).FormatViewDefinition.Control | Where-Object { $_ -is [System.Management.Automation.TableControl] }
         $table | Should -Not -BeNullOrEmpty

@@ -282,11 +282,12 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
         catch (OperationCanceledException) when (itemStop.IsCancellationRequested)
         {
-            item.End(DownloadState.Stopped);
             if (item.DiscardRequested)
             {
-                TransferRegistry.Discard(item);
+                TransferRegistry.DeletePartial(item.Destination);
             }
+
+            item.End(DownloadState.Stopped);
         }
         catch (Exception ex)
         {

@@ -19,6 +19,7 @@ public sealed class DownloadItem
     private long _bytesResumed;
     private int _activeSources;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DownloadState _state;
     private bool _started;
     private bool _discard;
@@ -293,7 +294,12 @@ public sealed class DownloadItem
             _resumed?.TrySetResult();
             _resumed = null;
         }
+
+        _ended.TrySetResult();
     }
+
+    /// <summary>Completes once the item has ended (completed, skipped, failed or stopped).</summary>
+    public Task WhenEndedAsync() => HasEnded ? Task.CompletedTask : _ended.Task;
 
     /// <summary>An interrupted download found on disk: what its record says, ended as <see cref="DownloadState.Stopped"/>.</summary>
     internal static DownloadItem Interrupted(byte[] hash, long size, long bytesVerified, string destination)

@@ -86,9 +86,14 @@ public sealed class TransferRegistry
             return false;
         }
 
-        File.Delete(download.Destination + PartialFile.DataSuffix);
-        File.Delete(download.Destination + PartialFile.RecordSuffix);
+        DeletePartial(download.Destination);
         return true;
+    }
+
+    internal static void DeletePartial(string destination)
+    {
+        File.Delete(destination + PartialFile.DataSuffix);
+        File.Delete(destination + PartialFile.RecordSuffix);
     }
 
     internal void Add(DownloadItem download)

@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using P2PTransfer.Transfer;
+
+namespace P2PTransfer.Module;
+
+/// <summary>
+/// Base of Suspend-P2PTransfer and Stop-P2PTransfer: the downloads to act on, from the pipeline (Get-P2PTransfer's
+/// objects), by -Id, or by -Path (a destination file or its partial file: a download of this session, or one an
+/// earlier run left). A download that cannot be found is an error for that input only.
+/// </summary>
+public abstract class TransferControlCmdlet : P2PCmdlet
+{
+    public const string TransferSet = "Transfer";
+    public const string IdSet = "Id";
+    public const string PathSet = "Path";
+
+    /// <summary>Downloads from Get-P2PTransfer.</summary>
+    [Parameter(ParameterSetName = TransferSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    public DownloadItem[] Transfer { get; set; } = [];
+
+    /// <summary>Ids of the session's downloads (Get-P2PTransfer's Id).</summary>
+    [Parameter(ParameterSetName = IdSet, Mandatory = true)]
+    public int[] Id { get; set; } = [];
+
+    /// <summary>Where downloads end: their destination files (or partial files).</summary>
+    [Parameter(ParameterSetName = PathSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Path { get; set; } = [];
+
+    /// <summary>Writes each download acted on to the pipeline.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>The downloads this input names; each one that cannot be found is written as an error.</summary>
+    protected IEnumerable<DownloadItem> Selected() => TransferLookup.Select(this, ParameterSetName, Transfer, Id, Path);
+}
+
+/// <summary>Finds the downloads that a control cmdlet's input names (shared with Resume-P2PTransfer).</summary>
+internal static class TransferLookup
+{
+    public static IEnumerable<DownloadItem> Select(P2PCmdlet cmdlet, string parameterSet, DownloadItem[] transfers, int[] ids, string[] paths)
+    {
+        var found = new List<DownloadItem>();
+        switch (parameterSet)
+        {
+            case TransferControlCmdlet.IdSet:
+                foreach (var id in ids)
+                {
+                    Add(cmdlet, found, SessionTransfers.Registry.Get(id), id, $"this session has no download with id {id} (Get-P2PTransfer lists them)");
+                }
+
+                break;
+            case TransferControlCmdlet.PathSet:
+                foreach (var path in paths)
+                {
+                    var full = cmdlet.ResolveFileSystemPath(path, "Path");
+                    Add(cmdlet, found, SessionTransfers.Registry.FindAt(full), path, $"no download ends as '{full}': this session has none, and no partial file with its record is there");
+                }
+
+                break;
+            default:
+                found.AddRange(transfers.Where(t => t is not null));
+                break;
+        }
+
+        return found;
+    }
+
+    private static void Add(P2PCmdlet cmdlet, List<DownloadItem> found, DownloadItem? item, object target, string message)
+    {
+        if (item is null)
+        {
+            cmdlet.WriteError(new ErrorRecord(new ItemNotFoundException(message), "TransferNotFound", ErrorCategory.ObjectNotFound, target));
+        }
+        else
+        {
+            found.Add(item);
+        }
+    }
+}
