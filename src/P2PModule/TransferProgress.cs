@@ -5,7 +5,8 @@ namespace P2PTransfer.Module;
 
 /// <summary>
 /// What a download command shows while its files arrive: one parent record for the whole command and one child
-/// record per file being fetched (or suspended), keyed by the file's id in the session's list of downloads, with the
+/// record per file being fetched (or suspended), numbered from 1 in the order the command's files are first seen
+/// (for one batch, the item's Number), with the
 /// bytes verified (resumed ones count from the start), the rate and the sources; and, for each file that ends, the
 /// record that takes its bar away. Used on one thread at a time: a command's pipeline thread, or a job's reporter.
 /// </summary>
@@ -13,15 +14,21 @@ internal sealed class TransferProgress
 {
     public const string Activity = "Receiving files";
     private readonly HashSet<int> _shown = [];
+    private readonly Dictionary<DownloadItem, int> _activities = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The records for the files of <paramref name="items"/> as they are now; the last time (<paramref name="final"/>), the records that close every bar.</summary>
     public List<ProgressRecord> Update(IReadOnlyList<DownloadItem> items, bool final)
     {
         var records = new List<ProgressRecord>();
-        foreach (var item in items.Where(i => i.State is not DownloadState.Transferring and not DownloadState.Suspended && _shown.Contains(i.Id)))
+        foreach (var item in items)
         {
-            _shown.Remove(item.Id);
-            records.Add(new ProgressRecord(item.Id, $"Receiving {item.Name}", item.State.ToString()) { ParentActivityId = 0, RecordType = ProgressRecordType.Completed });
+            _activities.TryAdd(item, _activities.Count + 1);
+        }
+
+        foreach (var item in items.Where(i => i.State is not DownloadState.Transferring and not DownloadState.Suspended && _shown.Contains(_activities[i])))
+        {
+            _shown.Remove(_activities[item]);
+            records.Add(new ProgressRecord(_activities[item], $"Receiving {item.Name}", item.State.ToString()) { ParentActivityId = 0, RecordType = ProgressRecordType.Completed });
         }
 
         int ended = items.Count(i => i.State is not DownloadState.Queued and not DownloadState.Transferring and not DownloadState.Suspended);
@@ -39,13 +46,13 @@ internal sealed class TransferProgress
         });
         foreach (var item in items.Where(i => i.State is DownloadState.Transferring or DownloadState.Suspended && i.Size is > 0))
         {
-            _shown.Add(item.Id);
+            _shown.Add(_activities[item]);
             double rate = item.BytesPerSecond;
             long size = item.Size!.Value;
             var status = item.State == DownloadState.Suspended
                 ? $"{Bytes(item.BytesDone)} of {Bytes(size)}, suspended"
                 : $"{Bytes(item.BytesDone)} of {Bytes(size)} at {Bytes((long)rate)}/s from {item.ActiveSources} source(s)";
-            records.Add(new ProgressRecord(item.Id, $"Receiving {item.Name}", status)
+            records.Add(new ProgressRecord(_activities[item], $"Receiving {item.Name}", status)
             {
                 ParentActivityId = 0,
                 PercentComplete = (int)Math.Min(100, item.BytesDone * 100 / size),
