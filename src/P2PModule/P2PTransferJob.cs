@@ -81,14 +81,24 @@ public sealed class P2PTransferJob : Job
 
     private async Task ReportAsync()
     {
-        var all = Task.WhenAll(_batches.Select(b => b.WhenAllAsync()));
-        bool final;
-        do
+        try
         {
-            final = await Task.WhenAny(all, Task.Delay(ReportInterval)).ConfigureAwait(false) == all;
-            Report(final);
+            var all = Task.WhenAll(_batches.Select(b => b.WhenAllAsync()));
+            bool final;
+            do
+            {
+                final = await Task.WhenAny(all, Task.Delay(ReportInterval)).ConfigureAwait(false) == all;
+                Report(final);
+            }
+            while (!final);
         }
-        while (!final);
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or ObjectDisposedException)
+        {
+            // The job must end whatever happens to its reporting (the batches were disposed under it, say).
+            Error.Add(_toError(ex, null));
+            SetJobState(JobState.Failed);
+            return;
+        }
 
         var items = Downloads;
         SetJobState(

@@ -86,10 +86,13 @@ internal sealed class TransferProgress
         }
 
         var sources = item.Sources;
-        var source = sources.Count > 0 ? $" -Source {string.Join(',', sources)}" : string.Empty;
+        var source = sources.Count > 0 ? $" -Source {string.Join(',', sources.Select(Quoted))}" : string.Empty;
         return $"{item.Name}: stopped with {Bytes(item.BytesDone)} of {Bytes(item.Size ?? 0)} verified; the partial file '{item.PartialPath}' is kept. "
-            + $"To resume it: Resume-P2PTransfer -Path '{item.Destination.Replace("'", "''", StringComparison.Ordinal)}'{source}";
+            + $"To resume it: Resume-P2PTransfer -Path {Quoted(item.Destination)}{source}";
     }
+
+    /// <summary>A single-quoted PowerShell string: pasted at a prompt, it is taken as it is.</summary>
+    private static string Quoted(string text) => $"'{text.Replace("'", "''", StringComparison.Ordinal)}'";
 
     public static string Bytes(long bytes) => bytes switch
     {

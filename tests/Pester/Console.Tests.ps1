@@ -180,7 +180,7 @@ Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.endpoint')' -Value `$a.Endpo
         Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $Command) } -TimeoutSec 15 | Should -BeTrue -Because 'Ctrl+C stops the download'
         $text = (Get-TmuxScreenAfter $Console $Command) -join "`n"
         $target = Join-Path $Downloads 'big.bin'
-        $text | Should -Match ([regex]::Escape("WARNING: big.bin: stopped with ") + '\d+\.\d MiB of 64\.0 MiB verified; ' + [regex]::Escape("the partial file '$target.p2ppart' is kept. To resume it: Resume-P2PTransfer -Path '$target' -Source $SourceEndpoint"))
+        $text | Should -Match ([regex]::Escape("WARNING: big.bin: stopped with ") + '\d+\.\d MiB of 64\.0 MiB verified; ' + [regex]::Escape("the partial file '$target.p2ppart' is kept. To resume it: Resume-P2PTransfer -Path '$target' -Source '$SourceEndpoint'"))
         "$target.p2ppart" | Should -Exist
     }
 
@@ -188,15 +188,17 @@ Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.endpoint')' -Value `$a.Endpo
         $verified = (Get-P2PTransfer -Path (Join-Path $Downloads 'big.bin')).BytesDone / 1MB
         $verified | Should -BeGreaterThan 0
 
-        # The same command again: the file's first bar counts what the earlier run verified.
-        Invoke-TmuxConsole $Console send-keys -t console $Command Enter | Out-Null
+        # The same command again (another timeout, so the screen after it is told from the first's): the file's first
+        # bar counts what the earlier run verified.
+        $again = $Command -replace '-TimeoutSec 40', '-TimeoutSec 41'
+        Invoke-TmuxConsole $Console send-keys -t console $again Enter | Out-Null
 
-        $shown = Wait-Until { $lines = Get-TmuxScreenAfter $Console $Command; ($null -ne (Get-BarMiB $lines -1)) -or (Test-PromptBack $lines) } -TimeoutSec 20
-        $lines = Get-TmuxScreenAfter $Console $Command
+        $shown = Wait-Until { $lines = Get-TmuxScreenAfter $Console $again; ($null -ne (Get-BarMiB $lines -1)) -or (Test-PromptBack $lines) } -TimeoutSec 20
+        $lines = Get-TmuxScreenAfter $Console $again
         $shown -and -not (Test-PromptBack $lines) | Should -BeTrue -Because "the bar shows while the search runs; the screen:`n$($lines -join "`n")"
         Get-BarMiB $lines -1 | Should -BeGreaterOrEqual ($verified - 0.05) -Because "the first bar counts the $verified MiB verified before; the screen:`n$($lines -join "`n")"
 
         Invoke-TmuxConsole $Console send-keys -t console C-c | Out-Null
-        Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $Command) } -TimeoutSec 15 | Should -BeTrue
+        Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $again) } -TimeoutSec 15 | Should -BeTrue
     }
 }

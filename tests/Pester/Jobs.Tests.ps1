@@ -77,7 +77,7 @@ Describe 'Downloads as jobs, and the transfer cmdlets' {
         Join-Path $destination 'big.bin' | Should -Not -Exist
         Join-Path $destination 'big.bin.p2ppart' | Should -Exist
         $warnings = Receive-Job $job 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] }
-        ($warnings | Out-String) | Should -Match ([regex]::Escape("To resume it: Resume-P2PTransfer -Path '$(Join-Path $destination 'big.bin')' -Source $($a.Endpoint)"))
+        ($warnings | Out-String) | Should -Match ([regex]::Escape("To resume it: Resume-P2PTransfer -Path '$(Join-Path $destination 'big.bin')' -Source '$($a.Endpoint)'"))
 
         $job | Remove-Job
         Get-P2PTransfer | Where-Object Hash -eq $bigHash | Should -BeNullOrEmpty
