@@ -20,7 +20,7 @@ public sealed class GetP2PTransferCommand : P2PCmdlet
     public int[] Id { get; set; } = [];
 
     /// <summary>Folders downloaded into: their downloads, running or left by an earlier run.</summary>
-    [Parameter(ParameterSetName = DestinationSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = DestinationSet, Mandatory = true)]
     [ValidateNotNullOrEmpty]
     public string[] Destination { get; set; } = [];
 
