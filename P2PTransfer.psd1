@@ -22,6 +22,10 @@
         'Unpublish-P2PFile'
         'Get-P2PShare'
         'Find-P2PFile'
+        'Get-P2PTransfer'
+        'Suspend-P2PTransfer'
+        'Resume-P2PTransfer'
+        'Stop-P2PTransfer'
         'New-P2PTestNetwork'
         'Remove-P2PTestNetwork'
     )

@@ -13,6 +13,10 @@ namespace P2PTransfer.Module;
 public abstract class P2PCmdlet : PSCmdlet
 {
     private static readonly TimeSpan PumpInterval = TimeSpan.FromMilliseconds(100);
+    // The commands of the pipeline running on this thread whose progress moves while another command holds the
+    // thread (a download fed by a search that runs on): every command of a pipeline runs on its one thread.
+    [ThreadStatic]
+    private static List<P2PCmdlet>? t_progressSources;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<(NodeLogLevel Level, string Line)> _trace = new();
 
@@ -113,6 +117,7 @@ public abstract class P2PCmdlet : PSCmdlet
             while (!task.Wait(PumpInterval, StopToken))
             {
                 WriteTrace();
+                RelayProgress();
             }
         }
         catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
@@ -125,6 +130,47 @@ public abstract class P2PCmdlet : PSCmdlet
         }
 
         WriteTrace();
+    }
+
+    /// <summary>
+    /// From now until <see cref="StopRelayingProgress"/>, a P2P command of the same pipeline that waits on the engine
+    /// (Find-P2PFile upstream, searching on) writes this command's <see cref="PendingProgress"/> for it: a command
+    /// downstream runs only when the upstream one hands it an object, and its bars would stand still meanwhile.
+    /// </summary>
+    protected void RelayProgressWhileUpstreamWaits()
+    {
+        t_progressSources ??= [];
+        if (!t_progressSources.Contains(this))
+        {
+            t_progressSources.Add(this);
+        }
+    }
+
+    protected void StopRelayingProgress() => t_progressSources?.Remove(this);
+
+    /// <summary>
+    /// Progress this command would write now, with the source id it writes under (so that the records of its bars
+    /// are the same whoever writes them). Called on the pipeline thread by another command of the pipeline.
+    /// </summary>
+    protected virtual IEnumerable<(long SourceId, ProgressRecord Record)> PendingProgress() => [];
+
+    private void RelayProgress()
+    {
+        if (t_progressSources is not { Count: > 0 } sources)
+        {
+            return;
+        }
+
+        foreach (var source in sources.ToArray())
+        {
+            if (source != this)
+            {
+                foreach (var (sourceId, record) in source.PendingProgress())
+                {
+                    CommandRuntime.WriteProgress(sourceId, record);
+                }
+            }
+        }
     }
 
     /// <summary>Writes the trace lines queued by engine threads (pipeline thread only).</summary>
@@ -167,6 +213,9 @@ public abstract class P2PCmdlet : PSCmdlet
         return resolved;
     }
 
+    /// <summary>A path the user gave, as <see cref="ResolvePath"/> makes it; for helpers of the module.</summary>
+    internal string ResolveFileSystemPath(string path, string parameter) => ResolvePath(path, parameter);
+
     /// <summary>
     /// The node to act on: the one given, else the session's only running node. A given node that cannot be used
     /// (stopped) is an error for that input only; having no node to default to stops the command.
@@ -192,7 +241,7 @@ public abstract class P2PCmdlet : PSCmdlet
     }
 
     /// <summary>The error record for an engine failure: id and category derive from the protocol code or exception type.</summary>
-    protected static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    protected internal static ErrorRecord ToErrorRecord(Exception exception, object? target)
     {
         var inner = exception is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerException! : exception;
         return inner switch

@@ -15,6 +15,7 @@ Describe 'The default table views' {
         @{ type = 'P2PTransfer.Client.PingReply' }
         @{ type = 'P2PTransfer.Index.SharedFile' }
         @{ type = 'P2PTransfer.Search.P2PSearchResult' }
+        @{ type = 'P2PTransfer.Transfer.DownloadItem' }
     ) {
         $table = (Get-FormatData -TypeName $type).FormatViewDefinition.Control | Where-Object { $_ -is [System.Management.Automation.TableControl] }
         $table | Should -Not -BeNullOrEmpty
@@ -124,5 +125,81 @@ Connect-P2PPeer -Node `$b -Address `$a.Endpoint | Out-Null
         Wait-Until { Test-PromptBack (Get-ScreenAfter $command) } -TimeoutSec 15 | Should -BeTrue -Because 'Ctrl+C stops the search'
         $lines = Get-ScreenAfter $command
         Test-RowsShown $lines | Should -BeTrue -Because "what was shown stays on screen; the screen:`n$($lines -join "`n")"
+    }
+}
+
+Describe 'Receive-P2PFile at an interactive prompt' {
+    BeforeAll {
+        Import-Module $ModulePath -Force
+        # Node a (127.0.0.88) shares a 64 MiB file; b (127.0.0.89) is linked to a. A search entered at b runs to its
+        # timeout, so the download fed by it starts while the search still holds the pipeline; the download is paced
+        # at 4 MB/s (64 MiB take 16 s), so it is still running when the screen is read and Ctrl+C is sent.
+        $share = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'share')
+        $bytes = [byte[]]::new(64MB)
+        [Security.Cryptography.RandomNumberGenerator]::Fill($bytes)
+        [IO.File]::WriteAllBytes((Join-Path $share 'big.bin'), $bytes)
+        $script:Downloads = Join-Path $TestDrive 'dl'
+        $setup = Join-Path $TestDrive 'setup.ps1'
+        Set-Content -LiteralPath $setup -Value @"
+if (Get-Module -ListAvailable PSReadLine) { Set-PSReadLineOption -HistorySaveStyle SaveNothing -PredictionSource None }
+function global:prompt { 'P2P> ' }
+Import-Module '$ModulePath'
+`$a = Start-P2PNode -Name a -ListenAddress 127.0.0.88 -Port 0 -StateDirectory '$(Join-Path $TestDrive 'state/a')' -Share '$share'
+`$b = Start-P2PNode -Name b -ListenAddress 127.0.0.89 -Port 0 -StateDirectory '$(Join-Path $TestDrive 'state/b')'
+Publish-P2PFile -Node `$a -LiteralPath '$share' -Wait | Out-Null
+Connect-P2PPeer -Node `$b -Address `$a.Endpoint | Out-Null
+Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.endpoint')' -Value `$a.Endpoint
+'SETUP ' + 'DONE'
+"@
+        $script:Console = Start-TmuxConsole $setup
+        $script:SourceEndpoint = (Get-Content -LiteralPath (Join-Path $TestDrive 'a.endpoint') -Raw).Trim()
+        $script:Command = "Find-P2PFile -Node `$b big.bin -TimeoutSec 40 | Receive-P2PFile -Destination '$Downloads' -MaxBytesPerSecond 4MB"
+
+        # The MiB the file's bar shows, when it shows more than $AtLeast; else $null.
+        function Get-BarMiB([string[]] $Lines, [double] $AtLeast) {
+            foreach ($line in $Lines) {
+                if ($line -match 'Receiving big\.bin \[(\d+\.\d) MiB of 64\.0 MiB' -and [double]$Matches[1] -gt $AtLeast) { return [double]$Matches[1] }
+            }
+        }
+        function Test-PromptBack([string[]] $Lines) { [bool]($Lines -like 'P2P>*') }
+    }
+
+    AfterAll {
+        Stop-TmuxConsole $script:Console
+    }
+
+    It 'shows the bytes arriving while the search that feeds it still runs, and on Ctrl+C says how to resume' {
+        Invoke-TmuxConsole $Console send-keys -t console $Command Enter | Out-Null
+
+        # The search runs 40 s; the bar must move long before it ends (before the prompt is back).
+        $moved = Wait-Until { $lines = Get-TmuxScreenAfter $Console $Command; (Get-BarMiB $lines 0) -or (Test-PromptBack $lines) } -TimeoutSec 20
+        $lines = Get-TmuxScreenAfter $Console $Command
+        $moved -and (Get-BarMiB $lines 0) -and -not (Test-PromptBack $lines) | Should -BeTrue -Because "the bar shows the bytes on disk while the search runs; the screen:`n$($lines -join "`n")"
+
+        Invoke-TmuxConsole $Console send-keys -t console C-c | Out-Null
+
+        Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $Command) } -TimeoutSec 15 | Should -BeTrue -Because 'Ctrl+C stops the download'
+        $text = (Get-TmuxScreenAfter $Console $Command) -join "`n"
+        $target = Join-Path $Downloads 'big.bin'
+        $text | Should -Match ([regex]::Escape("WARNING: big.bin: stopped with ") + '\d+\.\d MiB of 64\.0 MiB verified; ' + [regex]::Escape("the partial file '$target.p2ppart' is kept. To resume it: Resume-P2PTransfer -Path '$target' -Source '$SourceEndpoint'"))
+        "$target.p2ppart" | Should -Exist
+    }
+
+    It 'shows a resumed download with the bytes verified before from its first bar' {
+        $verified = (Get-P2PTransfer -Path (Join-Path $Downloads 'big.bin')).BytesDone / 1MB
+        $verified | Should -BeGreaterThan 0
+
+        # The same command again (another timeout, so the screen after it is told from the first's): the file's first
+        # bar counts what the earlier run verified.
+        $again = $Command -replace '-TimeoutSec 40', '-TimeoutSec 41'
+        Invoke-TmuxConsole $Console send-keys -t console $again Enter | Out-Null
+
+        $shown = Wait-Until { $lines = Get-TmuxScreenAfter $Console $again; ($null -ne (Get-BarMiB $lines -1)) -or (Test-PromptBack $lines) } -TimeoutSec 20
+        $lines = Get-TmuxScreenAfter $Console $again
+        $shown -and -not (Test-PromptBack $lines) | Should -BeTrue -Because "the bar shows while the search runs; the screen:`n$($lines -join "`n")"
+        Get-BarMiB $lines -1 | Should -BeGreaterOrEqual ($verified - 0.05) -Because "the first bar counts the $verified MiB verified before; the screen:`n$($lines -join "`n")"
+
+        Invoke-TmuxConsole $Console send-keys -t console C-c | Out-Null
+        Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $again) } -TimeoutSec 15 | Should -BeTrue
     }
 }

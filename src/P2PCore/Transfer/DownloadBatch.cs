@@ -157,6 +157,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             item.AddSource(source);
             _byDestination.Add(destination, item);
             content.Names.Add(item);
+            _options.Registry?.Add(item);
             lock (_running)
             {
                 _running.Add(RunItemAsync(item, content));
@@ -190,6 +191,14 @@ public sealed class DownloadBatch : IAsyncDisposable
         }
         finally
         {
+            if (_options.Registry is { } registry)
+            {
+                foreach (var item in Items)
+                {
+                    registry.Remove(item);
+                }
+            }
+
             await _pool.DisposeAsync().ConfigureAwait(false);
             _stop.Dispose();
         }
@@ -274,14 +283,16 @@ public sealed class DownloadBatch : IAsyncDisposable
     private async Task RunItemAsync(DownloadItem item, Content content)
     {
         await Task.Yield();
+        // The batch's stop (Ctrl+C, Stop-Job) or the item's own (Stop-P2PTransfer).
+        using var itemStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, item.StopToken);
         try
         {
             // One name of a content at a time: the first fetches it from the sources, the others wait and make their
             // file from its verified one here, so the network carries each content once.
-            await content.Turn.WaitAsync(_stop.Token).ConfigureAwait(false);
+            await content.Turn.WaitAsync(itemStop.Token).ConfigureAwait(false);
             try
             {
-                await _throttle.WaitAsync(_stop.Token).ConfigureAwait(false);
+                await _throttle.WaitAsync(itemStop.Token).ConfigureAwait(false);
                 try
                 {
                     item.Start();
@@ -306,7 +317,7 @@ public sealed class DownloadBatch : IAsyncDisposable
                         return;
                     }
 
-                    var file = await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(_stop.Token).ConfigureAwait(false);
+                    var file = await DownloadAsync(item, itemStop.Token).ConfigureAwait(false);
                     content.Verified = file;
                     item.End(DownloadState.Completed, file);
                 }
@@ -320,9 +331,14 @@ public sealed class DownloadBatch : IAsyncDisposable
                 content.Turn.Release();
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (itemStop.IsCancellationRequested)
         {
-            item.End(DownloadState.Cancelled);
+            if (item.DiscardRequested)
+            {
+                TransferRegistry.DeletePartial(item.Destination);
+            }
+
+            item.End(DownloadState.Stopped);
         }
         catch (Exception ex)
         {
@@ -331,6 +347,35 @@ public sealed class DownloadBatch : IAsyncDisposable
         finally
         {
             _finished.Enqueue(item);
+        }
+    }
+
+    /// <summary>
+    /// Fetches the item from its sources, obeying its controls: a suspend ends the run (the partial file and record
+    /// stay) and the item waits; on resume a new run continues from the record. Stop and the batch's stop end it.
+    /// </summary>
+    private async Task<FileInfo> DownloadAsync(DownloadItem item, CancellationToken stop)
+    {
+        while (true)
+        {
+            await item.WhileSuspendedAsync(stop).ConfigureAwait(false);
+            if (item.BeginRun(stop) is not { } run)
+            {
+                continue;
+            }
+
+            try
+            {
+                return await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(run.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (!stop.IsCancellationRequested && run.IsCancellationRequested && item.State == DownloadState.Suspended)
+            {
+                _options.Trace?.Invoke($"{item.Name}: suspended, {item.BytesDone:N0} bytes verified");
+            }
+            finally
+            {
+                item.EndRun(run);
+            }
         }
     }
 

@@ -30,6 +30,9 @@ public sealed class DownloadOptions
     /// <summary>A source sending nothing for this long while pieces are requested from it is dropped.</summary>
     public TimeSpan StallTimeout { get; init; } = TransferLimits.StallTimeout;
 
+    /// <summary>Where the batch lists its downloads while it lives (for Get-P2PTransfer and its kin); none when null.</summary>
+    public TransferRegistry? Registry { get; init; }
+
     /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
     public Action<string>? Trace { get; init; }
 }

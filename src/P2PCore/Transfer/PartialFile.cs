@@ -145,6 +145,41 @@ internal sealed class PartialFile : IDisposable
     }
 
     /// <summary>
+    /// What the record beside <paramref name="destination"/> says, read without taking the download over: the file's
+    /// size, its SHA-256 and the bytes verified. Null when there is no record, or it cannot be read (a download holds
+    /// it, or it is damaged or of another version).
+    /// </summary>
+    public static (long Size, byte[] Hash, long BytesVerified)? ReadRecord(string destination)
+    {
+        try
+        {
+            using var record = File.OpenHandle(destination + RecordSuffix, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var header = new byte[HeaderLength];
+            if (RandomAccess.Read(record, header, 0) != HeaderLength || BinaryPrimitives.ReadUInt32BigEndian(header) != Magic
+                || BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4)) != RecordVersion)
+            {
+                return null;
+            }
+
+            long size = BinaryPrimitives.ReadInt64BigEndian(header.AsSpan(6));
+            int pieces = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(46));
+            if (size is < 0 or > TransferLimits.MaxFileSize || pieces != TransferLimits.PieceCount(size)
+                || RandomAccess.GetLength(record) != HeaderLength + ((long)pieces * 32) + ((pieces + 7) / 8))
+            {
+                return null;
+            }
+
+            var bitmap = new byte[(pieces + 7) / 8];
+            RandomAccess.Read(record, bitmap, HeaderLength + ((long)pieces * 32));
+            return (size, header.AsSpan(14, 32).ToArray(), new VerifiedPieces(size, bitmap).Bytes);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Opens the file that marks a download in progress, exclusively (a lock other processes see too), without
     /// truncating it first: a second download to the same destination is refused rather than spoiling the first.
     /// </summary>

@@ -53,6 +53,7 @@ public class PublicSurfaceTests
         "P2PTransfer.Transfer.DownloadOptions",
         "P2PTransfer.Transfer.DownloadState",
         "P2PTransfer.Transfer.TransferLimits",
+        "P2PTransfer.Transfer.TransferRegistry",
         "P2PTransfer.Transfer.UploadCounters",
     ];
 

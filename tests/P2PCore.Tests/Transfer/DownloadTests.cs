@@ -399,7 +399,7 @@ public class DownloadTests
             }
 
             await RunAsync(batch);
-            Assert.True(item.State == (interruption == "cancelled" ? DownloadState.Cancelled : DownloadState.Failed), Describe(item));
+            Assert.True(item.State == (interruption == "cancelled" ? DownloadState.Stopped : DownloadState.Failed), Describe(item));
             Assert.InRange(item.BytesDone, 2 * MiB, content.Length - 1);
         }
 
@@ -1187,7 +1187,7 @@ public class DownloadTests
 
         var item = batch.Add(HashOf(content), "f.bin", content.Length, node.Endpoint)!;
         Assert.True(await Eventually.TrueAsync(() => node.TransferCounters.UploadsRefusedBusy >= 1, Wait));
-        Assert.True(item.State == DownloadState.Running, Describe(item));
+        Assert.True(item.State == DownloadState.Transferring, Describe(item));
         holder.Dispose();
         await RunAsync(batch, TimeSpan.FromSeconds(5));
 
@@ -1292,7 +1292,7 @@ public class DownloadTests
         var node = (await StartSharingAsync(nodes, "blocker", 9, [("blocker.bin", content)])).Node;
         var slow = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.FromMilliseconds(100));
         var blocker = batch.Add(HashOf(content), "blocker.bin", content.Length, slow.Endpoint)!;
-        Assert.True(await Eventually.TrueAsync(() => blocker.State == DownloadState.Running, Wait));
+        Assert.True(await Eventually.TrueAsync(() => blocker.State == DownloadState.Transferring, Wait));
         return slow;
     }
 

@@ -69,3 +69,46 @@ function Invoke-InNewSession([string] $Script, [double] $TimeoutSec = 60) {
         Remove-Item -LiteralPath $out, "$out.err" -ErrorAction SilentlyContinue
     }
 }
+
+# A pwsh at an interactive prompt ('P2P> ') in a real terminal: a private tmux server (its own socket, no user
+# configuration), so nothing touches the user's sessions. Runs $Setup (a script file) first and returns once it has
+# printed 'SETUP DONE' and the prompt is back. Needs tmux (build.ps1 Test installs it when it can).
+function Start-TmuxConsole([string] $Setup, [int] $Width = 200) {
+    if (-not (Get-Command tmux -CommandType Application -ErrorAction Ignore)) {
+        throw 'tmux is not installed: the console tests need a real terminal (Debian: apt-get install tmux; build.ps1 Test installs it when run as root)'
+    }
+
+    $console = [pscustomobject]@{ Socket = "p2p-console-$PID-$([guid]::NewGuid().ToString('N').Substring(0, 8))"; SocketPath = $null }
+    $pwsh = Get-PwshCommandLine
+    Invoke-TmuxConsole $console new-session -d -s console -x $Width -y 50 -- env NO_COLOR=1 @pwsh -NoProfile -NoExit -Command ". '$Setup'" | Out-Null
+    $console.SocketPath = Invoke-TmuxConsole $console display-message -p '#{socket_path}'
+    $ready = { $screen = @(Get-TmuxScreen $console | Where-Object { $_.Trim() }); $screen -contains 'SETUP DONE' -and $screen[-1] -like 'P2P>*' }
+    if (-not (Wait-Until $ready -TimeoutSec 60)) {
+        throw "the pwsh in tmux did not finish its setup; its screen:`n$((Get-TmuxScreen $console) -join "`n")"
+    }
+    $console
+}
+
+function Invoke-TmuxConsole($Console) {
+    $output = & tmux -f /dev/null -L $Console.Socket @args 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "tmux $($args -join ' ') failed: $output" }
+    $output
+}
+
+function Stop-TmuxConsole($Console) {
+    if (-not $Console) { return }
+    & tmux -L $Console.Socket kill-server 2>$null
+    if ($Console.SocketPath) { Remove-Item -LiteralPath $Console.SocketPath -ErrorAction Ignore }
+}
+
+# The whole pane, history included, with wrapped lines joined.
+function Get-TmuxScreen($Console) { @(Invoke-TmuxConsole $Console capture-pane -p -J -S - -t console) }
+
+# What the screen shows after the last line that starts with the prompt and $Command, as the prompt echoed it.
+function Get-TmuxScreenAfter($Console, [string] $Command) {
+    $screen = Get-TmuxScreen $Console
+    $at = -1
+    for ($i = 0; $i -lt $screen.Count; $i++) { if ($screen[$i] -like "P2P> $Command*") { $at = $i } }
+    if ($at -lt 0) { return @() }
+    @($screen | Select-Object -Skip ($at + 1))
+}
