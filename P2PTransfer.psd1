@@ -22,6 +22,7 @@
         'Unpublish-P2PFile'
         'Get-P2PShare'
         'Find-P2PFile'
+        'New-P2PNetworkKey'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -239,6 +239,7 @@ public abstract class P2PCmdlet : PSCmdlet
         ProtocolError.PieceOutOfRange or ProtocolError.InvalidQuery => ErrorCategory.InvalidArgument,
         ProtocolError.DuplicateLink => ErrorCategory.ResourceExists,
         ProtocolError.StateDirectoryInUse => ErrorCategory.ResourceBusy,
+        ProtocolError.NotMember or ProtocolError.NotTrusted or ProtocolError.WrongNode or ProtocolError.IdentityMismatch => ErrorCategory.SecurityError,
         _ => ErrorCategory.ProtocolError,
     };
 

@@ -45,7 +45,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
-        var credentials = new NodeCredentials(state.Key);
+        var credentials = new NodeCredentials(state.Key, options.NetworkKey, options.TrustedNodes);
         IConnectionDialer dialer = new TlsDialer(TcpDialer.Instance, credentials);
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
             link => Raise(PeerConnected, new PeerEventArgs(link.Snapshot())),
@@ -83,8 +83,11 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// <summary>Raised on an engine thread when the node starts closing and when it has stopped.</summary>
     public event EventHandler<NodeStatusEventArgs>? StatusChanged;
 
-    /// <summary>Random on first start, then stable: kept in the state directory.</summary>
+    /// <summary>The id of the node's key (kept in the state directory): the same on every start, proven on every connection.</summary>
     public Guid Id { get; }
+
+    /// <summary>The id as people read and compare it (<see cref="Identity.NodeIdText"/>): what -TrustedNode takes.</summary>
+    public string IdText => Identity.NodeIdText.Format(Id);
 
     public string Name { get; }
 

@@ -22,7 +22,7 @@ internal sealed class PeerDialer(
     public async Task<P2PPeer> ConnectAsync(string address, CancellationToken cancellationToken)
     {
         long dialStarted = registry.LastSequence;
-        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
+        var hello = Hello.Create(ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
         var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         if (welcome.NodeId == identity.Id)
         {

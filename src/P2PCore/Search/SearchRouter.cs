@@ -67,7 +67,7 @@ internal sealed class SearchRouter
         _requests = new RequestCache(clock: _clock);
         _linkStates = new LinkSearchStates(options, _clock);
         _direct = new DirectDelivery(
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, log, Counters);
+            Hello.Create(ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, log, Counters);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
         _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, log, Counters);

@@ -24,6 +24,9 @@ public sealed class DownloadOptions
     /// <summary>A source sending nothing for this long while pieces are requested from it is dropped.</summary>
     public TimeSpan StallTimeout { get; init; } = TransferLimits.StallTimeout;
 
+    /// <summary>The key of the private network the sources belong to (<see cref="Identity.NetworkKey"/>); null for an open network.</summary>
+    public byte[]? NetworkKey { get; init; }
+
     /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
     public Action<string>? Trace { get; init; }
 }

@@ -13,15 +13,20 @@ internal sealed class SourcePool : IAsyncDisposable
     private static readonly TimeSpan RememberFailure = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (Task<NodeClient> Client, long At)> _clients = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationToken _stop;
+    private readonly byte[]? _networkKey;
 
-    public SourcePool(CancellationToken stop) => _stop = stop;
+    public SourcePool(CancellationToken stop, byte[]? networkKey = null)
+    {
+        _stop = stop;
+        _networkKey = networkKey;
+    }
 
     public async Task<NodeClient> GetAsync(string endpoint, CancellationToken cancellationToken)
     {
         while (true)
         {
             var now = Environment.TickCount64;
-            var entry = _clients.GetOrAdd(endpoint, e => (NodeClient.ConnectAsync(e, cancellationToken: _stop), now));
+            var entry = _clients.GetOrAdd(endpoint, e => (NodeClient.ConnectAsync(e, _networkKey, cancellationToken: _stop), now));
             var client = entry.Client;
             if (client.IsCompletedSuccessfully && client.Result.IsClosing)
             {

@@ -72,8 +72,9 @@ public class TlsTests
         var node = await nodes.StartAsync("server");
         using var old = await RawConnection.OpenPlaintextAsync(node.Endpoint);
 
-        // Protocol 1's Hello: the same layout with version 1, in the clear.
-        await old.SendAsync(FrameCodec.ToArray(new Hello(1, ConnectionRole.Client, Guid.Empty, "", "")));
+        // Protocol 1's Hello of a pure client, in the clear: magic, version 1, role 1, a zero id, no endpoint, no name.
+        byte[] payload = [0x50, 0x32, 0x50, 0x54, 0, 1, 1, .. new byte[16], 0, 0, 0, 0];
+        await old.SendAsync([(byte)MessageCode.Hello, 0, 0, 0, 0, (byte)payload.Length, .. payload]);
         var (messages, closed) = await old.ReadUntilClosedAsync(Wait);
 
         Assert.True(closed);

@@ -13,11 +13,13 @@ public class FrameCodecTests
 
     private static readonly IMessage[] AllMessages =
     [
-        new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-a"),
-        new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", ""),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Busy, Guid.NewGuid(), "host:1", "n3"),
+        Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-a"),
+        Hello.Create(ConnectionRole.Client, Guid.Empty, "", ""),
+        Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
+        Welcome.Create(NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
+        Welcome.Create(NodeAvailability.Busy, Guid.NewGuid(), "host:1", "n3"),
+        Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "host:1", "n4", Bytes32.Random()),
+        new MembershipProof(Bytes32.Random()),
         new Ping(0),
         new Ping(ulong.MaxValue),
         new Pong(42),
@@ -103,7 +105,7 @@ public class FrameCodecTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x08)]
+    [InlineData(0x09)]
     [InlineData(0x24)]
     [InlineData(0x45)]
     [InlineData(0xFF)]
@@ -125,10 +127,10 @@ public class FrameCodecTests
     [Fact]
     public void Another_protocol_version_is_refused_with_UnsupportedVersion()
     {
-        var bytes = FrameCodec.ToArray(new Hello(ProtocolLimits.Version + 1, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n"));
+        var bytes = FrameCodec.ToArray(Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n") with { MinVersion = 3, MaxVersion = 3 });
         Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(bytes));
 
-        var welcome = FrameCodec.ToArray(new Welcome(7, NodeAvailability.Available, Guid.NewGuid(), "h:1", "n"));
+        var welcome = FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h:1", "n") with { Version = 7 });
         Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(welcome));
     }
 
@@ -162,7 +164,7 @@ public class FrameCodecTests
         bye[^1] = 0xFF;
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(bye));
 
-        var longName = FrameCodec.ToArray(new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", new string('x', ProtocolLimits.MaxNameBytes + 1)));
+        var longName = FrameCodec.ToArray(Hello.Create(ConnectionRole.Client, Guid.Empty, "", new string('x', ProtocolLimits.MaxNameBytes + 1)));
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(longName));
     }
 
@@ -172,10 +174,10 @@ public class FrameCodecTests
         const string name = "evil\u001b[2J\nline";
         foreach (var message in new IMessage[]
         {
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", name),
-            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h:1", name),
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "h\r:1", ""),
-            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h\r:1", "n"),
+            Hello.Create(ConnectionRole.Client, Guid.Empty, "", name),
+            Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h:1", name),
+            Hello.Create(ConnectionRole.Client, Guid.Empty, "h\r:1", ""),
+            Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h\r:1", "n"),
         })
         {
             var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(message));
