@@ -31,6 +31,13 @@ Describe 'A private network (-NetworkKey)' {
         (Find-P2PFile beta-* -Node $a -TimeoutSec 2).NodeId | Should -Be $b.Id
         (Find-P2PFile alpha-* -Node $b -TimeoutSec 2).NodeId | Should -Be $a.Id
 
+        # A pure client with the key searches and downloads; without it, it is told what it lacks.
+        $found = Find-P2PFile -Server $a.Endpoint -Name beta-* -TimeoutSec 2 -NetworkKey $keyFile.FullName
+        $found.Name | Should -Be 'beta-plan.txt'
+        $file = $found | Receive-P2PFile -Destination TestDrive:/downloads -NetworkKey $keyFile.FullName -PassThru
+        Get-Content $file.FullName | Should -Be 'the plan of the members'
+        { $found | Receive-P2PFile -Destination TestDrive:/outside -ErrorAction Stop } | Should -Throw
+
         $outsider = Start-P2PNode -Name outsider -ListenAddress 127.0.0.3 -Port 0 -StateDirectory TestDrive:/state/outsider
         { Connect-P2PPeer -Node $outsider -Address $a.Endpoint -ErrorAction Stop } | Should -Throw -ErrorId 'NotMember*'
         $failure = { Find-P2PFile -Server $a.Endpoint -Name alpha-* -ErrorAction Stop } | Should -Throw -PassThru

@@ -213,6 +213,16 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         return await _peerDialer.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Links to the node <paramref name="expectedId"/> at <paramref name="address"/>: a server that proves another id
+    /// in TLS is refused (WrongNode) before anything is sent to it.
+    /// </summary>
+    public async Task<P2PPeer> ConnectPeerAsync(string address, Guid expectedId, CancellationToken cancellationToken = default)
+    {
+        EnsureRunning();
+        return await _peerDialer.ConnectAsync(address, cancellationToken, expectedId).ConfigureAwait(false);
+    }
+
     /// <summary>The live peer links, as views.</summary>
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _links.LiveLinks().Select(l => l.Snapshot())];
 

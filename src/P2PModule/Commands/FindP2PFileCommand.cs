@@ -73,6 +73,11 @@ public sealed class FindP2PFileCommand : P2PCmdlet
     [Alias("Address")]
     public string Server { get; set; } = string.Empty;
 
+    /// <summary>With -Server: the key of the private network the server belongs to (a key file's path or a SecureString).</summary>
+    [Parameter(ParameterSetName = ServerSet)]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     protected override void ProcessRecord()
     {
         var query = new FileQuery
@@ -131,7 +136,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
         try
         {
             query.Validate();
-            client = Await(NodeClient.ConnectAsync(Server, cancellationToken: StopToken));
+            client = Await(NodeClient.ConnectAsync(Server, ReadNetworkKey(NetworkKey), cancellationToken: StopToken));
             foreach (var result in AwaitEach(client.SearchAsync(query, options)))
             {
                 WriteObject(result);

@@ -61,6 +61,11 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>The key of the private network the sources belong to: a key file's path or a SecureString.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     protected override void BeginProcessing()
     {
         var destination = Destination ?? SessionState.Path.CurrentFileSystemLocation.Path;
@@ -73,10 +78,10 @@ public sealed class ReceiveP2PFileCommand : P2PCmdlet, IDisposable
             }
 
             _batch = new DownloadBatch(
-                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace },
+                new DownloadOptions { Destination = destination, ThrottleLimit = ThrottleLimit, MaxSources = MaxSources, MaxBytesPerSecond = MaxBytesPerSecond, Force = Force, Trace = Trace, NetworkKey = ReadNetworkKey(NetworkKey) },
                 StopToken);
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(ToErrorRecord(ex, destination));
         }

@@ -150,15 +150,6 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     private static Guid ParseNodeId(string text) =>
         NodeIdText.TryParse(text, out var id) ? id : throw new FormatException($"-TrustedNode '{text}' is not a node id: give it as Get-P2PNode shows it (IdText, such as AAISEM2-EKVTHPQ-CEZVK54-ZXPO74A) or as a GUID");
 
-    /// <summary>A key file's path (a string or a file), or the key itself as a SecureString.</summary>
-    private static byte[] ReadNetworkKey(object given, Func<string, string> resolve) => (given is PSObject wrapped ? wrapped.BaseObject : given) switch
-    {
-        System.Security.SecureString secure => Identity.NetworkKey.Parse(new System.Net.NetworkCredential(string.Empty, secure).Password),
-        FileInfo file => Identity.NetworkKey.ReadFile(file.FullName),
-        string path => Identity.NetworkKey.ReadFile(resolve(path)),
-        var other => throw new ArgumentException($"-NetworkKey takes the path of a key file or the key as a SecureString, not a {other.GetType().Name}"),
-    };
-
     /// <summary>-Wait: stays in the foreground until Ctrl+C (or another runspace stops the node), then stops gracefully.</summary>
     private void WaitUntilStopped(P2PNode node)
     {

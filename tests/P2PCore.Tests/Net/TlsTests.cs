@@ -66,6 +66,22 @@ public class TlsTests
     }
 
     [Fact]
+    public async Task A_peer_link_to_a_known_node_id_refuses_a_server_that_proves_another()
+    {
+        await using var nodes = new TestNodes();
+        var dialer = await nodes.StartAsync("dialer", 1);
+        var expected = await nodes.StartAsync("expected", 2);
+        var other = await nodes.StartAsync("other", 3);
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => dialer.ConnectPeerAsync(other.Endpoint, expected.Id));
+
+        Assert.Equal(ProtocolError.WrongNode, error.Code);
+        Assert.Equal($"{other.Endpoint} answered as node {other.IdText}, expected {expected.IdText}", error.Message);
+        Assert.Equal((0, 0), (dialer.PeerCount, other.PeerCount));
+        Assert.Equal(expected.Id, (await dialer.ConnectPeerAsync(expected.Endpoint, expected.Id)).NodeId);
+    }
+
+    [Fact]
     public async Task A_protocol_1_dialer_gets_one_plaintext_Error_UnsupportedVersion_naming_protocol_2_and_TLS()
     {
         await using var nodes = new TestNodes();
