@@ -125,6 +125,38 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void An_optional_frame_of_an_unknown_code_is_skipped_whole_however_the_bytes_are_split()
+    {
+        byte[] optional = [0x3E, ProtocolLimits.OptionalFlag, 0, 0, 0, 3, 0xAA, 0xBB, 0xCC];
+        byte[] bytes = [.. optional, .. FrameCodec.ToArray(new Ping(9))];
+        for (int cut = 0; cut <= bytes.Length; cut++)
+        {
+            // Everything up to the cut has arrived: a frame is read only once it is whole, the optional one never.
+            var arrived = Segment.Split(bytes[..cut], cut / 2);
+            bool read = FrameCodec.TryReadFrame(ref arrived, ProtocolLimits.MaxPayload, out var frame);
+            Assert.Equal(cut == bytes.Length, read);
+            if (read)
+            {
+                Assert.Equal(new Ping(9), MessageDecoder.Decode(frame));
+                Assert.True(arrived.IsEmpty);
+            }
+        }
+    }
+
+    [Fact]
+    public void An_unknown_code_with_other_flags_is_UnknownCode_and_a_known_code_with_the_optional_bit_is_read()
+    {
+        var unknown = new ReadOnlySequence<byte>(new byte[] { 0x3E, 0x03, 0, 0, 0, 0 });
+        Assert.Equal(ProtocolError.UnknownCode, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref unknown, ProtocolLimits.MaxPayload, out _)).Code);
+
+        var ping = FrameCodec.ToArray(new Ping(4));
+        ping[1] = ProtocolLimits.OptionalFlag;
+        var known = new ReadOnlySequence<byte>(ping);
+        Assert.True(FrameCodec.TryReadFrame(ref known, ProtocolLimits.MaxPayload, out var frame));
+        Assert.Equal(new Ping(4), MessageDecoder.Decode(frame));
+    }
+
+    [Fact]
     public void Another_protocol_version_is_refused_with_UnsupportedVersion()
     {
         var bytes = FrameCodec.ToArray(Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n") with { MinVersion = 3, MaxVersion = 3 });
