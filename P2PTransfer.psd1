@@ -28,6 +28,7 @@
         'Stop-P2PTransfer'
         'New-P2PTestNetwork'
         'Remove-P2PTestNetwork'
+        'New-P2PNetworkKey'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -7,7 +7,8 @@
       Build    compile and lay out the module in out/P2PTransfer (with its help), and the help package that
                Update-Help installs from in out/help (Update-Help -Module P2PTransfer -SourcePath out/help)
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
-               (installs tmux for the console tests with apt-get when it is missing and this runs as root)
+               (installs tmux for the console tests and tcpdump for the wire test with apt-get when they are
+               missing and this runs as root)
       Run      Build, then start a node sharing a folder (./samples by default) until Ctrl+C
       Package  Build, then write out/repository/P2PTransfer.<version>.nupkg (-PackagePath: another folder;
                -NoBuild: package the module already laid out in out/P2PTransfer)
@@ -133,27 +134,30 @@ function Invoke-Xunit {
     return [pscustomobject]@{ Passed = $passed; Failed = $failed }
 }
 
-# The console tests read a real terminal through tmux. A clean machine has only what this script installs: when
-# tmux is missing, install it with apt-get as root (refreshing the package lists if the first try fails). Where it
-# cannot be had, say so; those tests then fail with the same message rather than pass unseen.
-function Install-Tmux {
-    if (Get-Command tmux -CommandType Application -ErrorAction Ignore) { return }
+# The console tests read a real terminal through tmux, and the wire test captures loopback with tcpdump. A clean
+# machine has only what this script installs: when a tool is missing, install it with apt-get as root (refreshing
+# the package lists if the first try fails). Where it cannot be had, say so; the tests that need it then fail with
+# the same message rather than pass unseen.
+function Install-Tool([string] $Tool, [string] $NeededBy) {
+    if (Get-Command $Tool -CommandType Application -ErrorAction Ignore) { return }
     $canInstall = $IsLinux -and (Get-Command apt-get -CommandType Application -ErrorAction Ignore) -and (& id -u) -eq '0'
     if (-not $canInstall) {
-        Write-Warning 'tmux is not installed and cannot be installed here (it needs apt-get as root): the console tests will fail'
+        Write-Warning "$Tool is not installed and cannot be installed here (it needs apt-get as root): $NeededBy will fail"
         return
     }
-    Write-Host '==> Installing tmux (apt-get)'
+    Write-Host "==> Installing $Tool (apt-get)"
     $apt = @('DEBIAN_FRONTEND=noninteractive', 'apt-get', '-q', '-o', 'DPkg::Lock::Timeout=120')
-    & env @apt install -y tmux | Out-Host
+    & env @apt install -y $Tool | Out-Host
     if ($LASTEXITCODE -ne 0) {
         & env @apt update | Out-Host
-        & env @apt install -y tmux | Out-Host
+        & env @apt install -y $Tool | Out-Host
     }
-    if (-not (Get-Command tmux -CommandType Application -ErrorAction Ignore)) {
-        Write-Warning 'apt-get could not install tmux: the console tests will fail'
+    if (-not (Get-Command $Tool -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning "apt-get could not install ${Tool}: $NeededBy will fail"
     }
 }
+
+function Install-Tmux { Install-Tool tmux 'the console tests' }
 
 function Invoke-PesterSuite {
     Write-Host '==> Pester'
@@ -184,7 +188,7 @@ Import-Module '$pester'
 function Invoke-Test {
     $env:NO_COLOR = '1'
     $total = [pscustomobject]@{ Passed = 0; Failed = 0 }
-    if ($Suite -in 'All', 'Xunit') { $x = Invoke-Xunit; $total.Passed += $x.Passed; $total.Failed += $x.Failed; Write-Host "    xunit: $($x.Passed) passed, $($x.Failed) failed" }
+    if ($Suite -in 'All', 'Xunit') { Install-Tool tcpdump 'the test that nothing crosses the wire in the clear'; $x = Invoke-Xunit; $total.Passed += $x.Passed; $total.Failed += $x.Failed; Write-Host "    xunit: $($x.Passed) passed, $($x.Failed) failed" }
     if ($Suite -in 'All', 'Pester') { $p = Invoke-PesterSuite; $total.Passed += $p.Passed; $total.Failed += $p.Failed; Write-Host "    Pester: $($p.Passed) passed, $($p.Failed) failed" }
     Write-Host "$($total.Passed) passed, $($total.Failed) failed"
     if ($total.Failed -gt 0 -or $total.Passed -eq 0) { exit 1 }

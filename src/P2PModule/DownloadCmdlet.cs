@@ -32,7 +32,7 @@ public abstract class DownloadCmdlet : P2PCmdlet, IDisposable
     protected IReadOnlyList<DownloadBatch> Batches => _batches;
 
     /// <summary>A batch into <paramref name="destination"/> (a full path), listed in the session's downloads, stopped by Ctrl+C unless -AsJob.</summary>
-    protected DownloadBatch NewBatch(string destination, int throttleLimit, int maxSources, long? maxBytesPerSecond, bool force, bool keepFolders = false)
+    protected DownloadBatch NewBatch(string destination, int throttleLimit, int maxSources, long? maxBytesPerSecond, bool force, bool keepFolders = false, byte[]? networkKey = null)
     {
         var batch = new DownloadBatch(
             new DownloadOptions
@@ -43,6 +43,7 @@ public abstract class DownloadCmdlet : P2PCmdlet, IDisposable
                 MaxBytesPerSecond = maxBytesPerSecond,
                 Force = force,
                 KeepFolders = keepFolders,
+                NetworkKey = networkKey,
                 Trace = AsJob ? null : Trace,
                 Registry = SessionTransfers.Registry,
             },

@@ -240,6 +240,19 @@ public abstract class P2PCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>
+    /// -NetworkKey's value: a key file's path (a string or a file), or the key itself as a SecureString. Throws
+    /// FormatException for what holds no key, ArgumentException for another type.
+    /// </summary>
+    protected byte[]? ReadNetworkKey(object? given, Func<string, string>? resolve = null) => (given is PSObject wrapped ? wrapped.BaseObject : given) switch
+    {
+        null => null,
+        System.Security.SecureString secure => Identity.NetworkKey.Parse(new System.Net.NetworkCredential(string.Empty, secure).Password),
+        FileInfo file => Identity.NetworkKey.ReadFile(file.FullName),
+        string path => Identity.NetworkKey.ReadFile(resolve is null ? ResolvePath(path, "NetworkKey") : resolve(path)),
+        var other => throw new ArgumentException($"-NetworkKey takes the path of a key file or the key as a SecureString, not a {other.GetType().Name}"),
+    };
+
     /// <summary>The error record for an engine failure: id and category derive from the protocol code or exception type.</summary>
     protected internal static ErrorRecord ToErrorRecord(Exception exception, object? target)
     {
@@ -289,6 +302,7 @@ public abstract class P2PCmdlet : PSCmdlet
         ProtocolError.DuplicateLink => ErrorCategory.ResourceExists,
         ProtocolError.StateDirectoryInUse => ErrorCategory.ResourceBusy,
         ProtocolError.TooManyConnections => ErrorCategory.LimitsExceeded,
+        ProtocolError.NotMember or ProtocolError.NotTrusted or ProtocolError.WrongNode or ProtocolError.IdentityMismatch => ErrorCategory.SecurityError,
         _ => ErrorCategory.ProtocolError,
     };
 

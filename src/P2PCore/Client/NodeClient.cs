@@ -65,10 +65,17 @@ public sealed class NodeClient : IAsyncDisposable
     public static Task<NodeClient> ConnectAsync(string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         ConnectAsync(TlsDialer.Client, address, timeout, cancellationToken);
 
+    /// <summary>
+    /// Connects to a node of the private network whose key is <paramref name="networkKey"/> (null: an open network),
+    /// proving the key; fails with NotMember when the node does not prove it back.
+    /// </summary>
+    public static Task<NodeClient> ConnectAsync(string address, byte[]? networkKey, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(TlsDialer.ClientOf(networkKey), address, timeout, cancellationToken);
+
     /// <summary>Connects through <paramref name="dialer"/> (a <see cref="TlsDialer"/>) and handshakes; fails with <see cref="NodeUnavailableException"/> when the server is closing or busy.</summary>
-    internal static async Task<NodeClient> ConnectAsync(IConnectionDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    internal static async Task<NodeClient> ConnectAsync(TlsDialer dialer, string address, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
+        var hello = Hello.Create(ConnectionRole.Client, dialer.Credentials.Id, string.Empty, string.Empty);
         var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, timeout ?? Handshake.DefaultTimeout, cancellationToken, TransferReadBuffer).ConfigureAwait(false);
         return new NodeClient(connection, welcome, address);
     }

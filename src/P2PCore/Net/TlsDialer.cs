@@ -12,6 +12,10 @@ internal sealed class TlsDialer(IConnectionDialer inner, NodeCredentials credent
     /// <summary>A pure client's dialer: TCP, with the process's client key.</summary>
     public static TlsDialer Client { get; } = new(TcpDialer.Instance, NodeCredentials.Client);
 
+    /// <summary>A pure client's dialer for a private network (<paramref name="networkKey"/>), or <see cref="Client"/> for an open one.</summary>
+    public static TlsDialer ClientOf(byte[]? networkKey) =>
+        networkKey is null ? Client : new(TcpDialer.Instance, NodeCredentials.Client.WithNetworkKey(networkKey));
+
     public NodeCredentials Credentials => credentials;
 
     /// <summary>Returns a <see cref="TlsConnection"/>; see <see cref="IConnectionDialer.DialAsync"/> for the errors.</summary>

@@ -16,7 +16,7 @@ internal sealed class LinkKeeper(
     Func<bool> mayDial,
     Func<int> liveLinks,
     Func<Guid, bool> isLinked,
-    Func<string, CancellationToken, Task<P2PPeer>> dial,
+    Func<string, Guid?, CancellationToken, Task<P2PPeer>> dial,
     int targetPeers,
     TimeSpan interval,
     Action eachRound,
@@ -65,7 +65,8 @@ internal sealed class LinkKeeper(
             bool failed = true;
             try
             {
-                var peer = await dial(host.Endpoint, token).ConfigureAwait(false);
+                // A host whose id is known must prove it: an address taken over by another node is not linked.
+                var peer = await dial(host.Endpoint, host.NodeId == Guid.Empty ? null : host.NodeId, token).ConfigureAwait(false);
                 hosts.Reached(host.Endpoint, peer.NodeId);
                 failed = false;
             }

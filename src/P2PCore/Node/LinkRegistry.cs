@@ -131,7 +131,7 @@ internal sealed class LinkRegistry(NodeIdentity identity, TimeSpan handshakeTime
     /// peer table, for the dialer's verdict: a goodbye (it keeps the old link), or the old link closing (it keeps
     /// this one, which then takes the old one's place). False when the node is closing.
     /// </summary>
-    public bool RegisterInbound(PeerLink link, Welcome welcome)
+    public bool RegisterInbound(PeerLink link, Welcome? welcome)
     {
         PeerLink? retired;
         lock (_gate)

@@ -1,5 +1,7 @@
+using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using Messages = P2PTransfer.Protocol.Messages;
 
 namespace P2PTransfer.Node;
 
@@ -24,5 +26,7 @@ internal sealed record NodeIdentity(Guid Id, string Name, string Endpoint)
         return new NodeIdentity(id, name, endpoint);
     }
 
-    public Welcome Welcome(NodeAvailability availability) => new(ProtocolLimits.Version, availability, Id, Endpoint, Name);
+    /// <summary>The Welcome that answers <paramref name="hello"/> (its version the highest both speak), or any dialer when null.</summary>
+    public Welcome Welcome(NodeAvailability availability, Hello? hello = null) =>
+        Messages.Welcome.Create(availability, Id, Endpoint, Name) with { Version = hello is null ? ProtocolLimits.Version : Handshake.ChosenVersion(hello) };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using P2PTransfer.Common;
+using P2PTransfer.Identity;
 using P2PTransfer.Net;
 using P2PTransfer.Peers;
 using P2PTransfer.Protocol;
@@ -161,7 +162,7 @@ internal sealed class NodeListener(
         if (busy)
         {
             counters.Refused(closing: false);
-            await connection.CloseAsync(identity.Welcome(NodeAvailability.Busy)).ConfigureAwait(false);
+            await connection.CloseAsync(identity.Welcome(NodeAvailability.Busy, hello)).ConfigureAwait(false);
             return;
         }
 
@@ -172,35 +173,70 @@ internal sealed class NodeListener(
             return;
         }
 
-        var welcome = identity.Welcome(NodeAvailability.Available);
-        if (hello.Role == ConnectionRole.Client)
+        if (!credentials.Admits(secured.RemoteId))
         {
-            var client = newClient(connection, hello);
-            if (!registry.TryRegister(client, welcome))
-            {
-                await RefuseClosing(connection).ConfigureAwait(false);
-                return;
-            }
-
-            await runSession(client).ConfigureAwait(false);
+            counters.HandshakeFailed();
+            await Refuse(connection, new P2PException(ProtocolError.NotTrusted, $"node {identity.Name} admits only its trusted nodes, and node {NodeIdText.Format(secured.RemoteId)} is not one of them")).ConfigureAwait(false);
             return;
         }
 
-        if (hello.NodeId == identity.Id)
+        if (hello.Role == ConnectionRole.Peer && hello.NodeId == identity.Id)
         {
             await Refuse(connection, new P2PException(ProtocolError.SelfLink, $"cannot link node {identity.Name} to itself")).ConfigureAwait(false);
             return;
         }
 
-        // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
-        var link = newLink(connection, hello);
-        if (!registry.RegisterInbound(link, welcome))
+        // On a private network the Welcome carries this node's proof and goes out at once: the dialer's proof must
+        // come back before the session is registered. On an open one the registry sends it, in step with closing.
+        var welcome = identity.Welcome(NodeAvailability.Available, hello);
+        if (credentials.NetworkKey is { } networkKey)
         {
-            await RefuseClosing(connection).ConfigureAwait(false);
+            welcome = welcome with { Proof = Membership.Proof(networkKey, Membership.ServerRole, secured.RemoteId, credentials.Id, hello.Nonce, welcome.Nonce) };
+            var left = TimeSpan.FromMilliseconds(Math.Max(0, timeout.TotalMilliseconds - (Environment.TickCount64 - started)));
+            if (!await AdmitMemberAsync(connection, hello, welcome, left, stopping).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
+        var welcomeAtRegistration = welcome.Proof is null ? welcome : null;
+
+        // Decoding the Hello made sure a peer gives its node id and a valid endpoint.
+        Session session = hello.Role == ConnectionRole.Client ? newClient(connection, hello) : newLink(connection, hello);
+        bool registered = session is PeerLink link ? registry.RegisterInbound(link, welcomeAtRegistration) : registry.TryRegister(session, welcomeAtRegistration);
+        if (!registered)
+        {
+            await (welcomeAtRegistration is null
+                ? connection.CloseAsync(Bye.Create(ProtocolError.Shutdown, $"node {identity.Name} ({identity.Endpoint}) is shutting down"))
+                : RefuseClosing(connection)).ConfigureAwait(false);
             return;
         }
 
-        await runSession(link).ConfigureAwait(false);
+        await runSession(session).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a private network's Welcome and takes the dialer's proof; false (the connection closed) when it fails.</summary>
+    private async Task<bool> AdmitMemberAsync(FrameConnection connection, Hello hello, Welcome welcome, TimeSpan left, CancellationToken stopping)
+    {
+        try
+        {
+            await connection.SendAsync(welcome, stopping).ConfigureAwait(false);
+            await Handshake.ExpectMembershipProofAsync(connection, hello, welcome, left, stopping).ConfigureAwait(false);
+            return true;
+        }
+        catch (ProtocolException ex)
+        {
+            counters.HandshakeFailed();
+            log.Write(NodeLogLevel.Verbose, $"refused {connection.RemoteEndPoint}: {ex.Message}");
+            await connection.CloseAsync(ErrorMessage.Create(ex.Code, ex.Message)).ConfigureAwait(false);
+            return false;
+        }
+        catch (Exception ex) when (ex is P2PException or OperationCanceledException)
+        {
+            counters.HandshakeFailed();
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return false;
+        }
     }
 
     private async Task Refuse(FrameConnection connection, P2PException refusal)

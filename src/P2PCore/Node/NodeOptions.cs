@@ -64,6 +64,18 @@ public sealed class NodeOptions
     /// <summary>Requests that may wait for a cascade worker; beyond that, requests from peers are dropped and counted.</summary>
     public int SearchQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// A private network's key (32 bytes, <see cref="Identity.NetworkKey"/>): the node links to, answers and serves
+    /// only nodes and clients that prove they hold it, and proves it to them. Null: an open network.
+    /// </summary>
+    public byte[]? NetworkKey { get; set; }
+
+    /// <summary>
+    /// The only nodes (and clients, by their ids) the node links to, answers and serves, besides itself; null or
+    /// empty for all. Ids as TLS proves them (docs/protocol.md section 1).
+    /// </summary>
+    public IReadOnlyCollection<Guid>? TrustedNodes { get; set; }
+
     /// <summary>Search requests a linked server may send per second on average (twice as many in a burst); more are dropped and counted.</summary>
     public double QueriesPerPeerPerSecond { get; set; } = 1000;
 

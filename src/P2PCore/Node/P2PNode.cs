@@ -50,7 +50,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         var identity = NodeIdentity.Create(Id, Name, Endpoint);
         StartedAt = DateTimeOffset.Now;
         var liveness = new ConnectionLiveness(options.KeepAliveInterval, options.DeadAfter);
-        var credentials = new NodeCredentials(state.Key);
+        var credentials = new NodeCredentials(state.Key, options.NetworkKey, options.TrustedNodes);
         IConnectionDialer dialer = new TlsDialer(new TcpDialer(listener.LocalEndPoint.Address), credentials);
         _hosts = HostCache.Load(state.FullPath, Log);
         _exchange = new AddressExchange(Id, _hosts);
@@ -109,7 +109,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             (connection, welcome) => NewLink(connection, PeerDirection.Outbound, welcome.NodeId, welcome.Name, welcome.Endpoint));
         _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);
         _keeper = new LinkKeeper(_hosts, () => Status == NodeStatus.Running, () => _links.LiveLinks().Count, id => _links.Find(id) is not null,
-            (address, token) => _peerDialer.ConnectAsync(address, token), options.TargetPeers, options.LinkCheckInterval, SendPeerExchanges, Log);
+            (address, expectedId, token) => _peerDialer.ConnectAsync(address, token, expectedId), options.TargetPeers, options.LinkCheckInterval, SendPeerExchanges, Log);
 
         PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
             new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, peerRequests, link => new P2PPeer(link, this));
@@ -124,8 +124,11 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// <summary>Raised on an engine thread when the node starts closing and when it has stopped.</summary>
     public event EventHandler<NodeStatusEventArgs>? StatusChanged;
 
-    /// <summary>Random on first start, then stable: kept in the state directory.</summary>
+    /// <summary>The id of the node's key (kept in the state directory): the same on every start, proven on every connection.</summary>
     public Guid Id { get; }
+
+    /// <summary>The id as people read and compare it (<see cref="Identity.NodeIdText"/>): what -TrustedNode takes.</summary>
+    public string IdText => Identity.NodeIdText.Format(Id);
 
     public string Name { get; }
 
@@ -275,6 +278,16 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// <summary>One round of the link keeper now, as it runs every <see cref="NodeOptions.LinkCheckInterval"/>.</summary>
     internal Task CheckLinksAsync(CancellationToken cancellationToken = default) => _keeper.TickAsync(cancellationToken);
 
+    /// <summary>
+    /// Links to the node <paramref name="expectedId"/> at <paramref name="address"/>: a server that proves another id
+    /// in TLS is refused (WrongNode) before anything is sent to it.
+    /// </summary>
+    public async Task<P2PPeer> ConnectPeerAsync(string address, Guid expectedId, CancellationToken cancellationToken = default)
+    {
+        EnsureRunning();
+        return await _peerDialer.ConnectAsync(address, cancellationToken, expectedId).ConfigureAwait(false);
+    }
+
     /// <summary>The live peer links, as views.</summary>
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _links.LiveLinks().Select(l => l.Snapshot())];
 
@@ -420,7 +433,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
 
         try
         {
-            return new LocalDiscovery(new Announcement(Id, (ushort)Port, LocalDiscovery.TagOf(default)), interfaces, options,
+            return new LocalDiscovery(new Announcement(Id, (ushort)Port, LocalDiscovery.TagOf(_options.NetworkKey)), interfaces, options,
                 id => _links.Find(id) is not null, LinkDiscoveredAsync, Log);
         }
         catch (System.Net.Sockets.SocketException ex)
@@ -430,16 +443,9 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         }
     }
 
-    /// <summary>Links to an announced node at the address its announcement came from, and keeps the link only if the node there has the announced id.</summary>
-    private async Task LinkDiscoveredAsync(System.Net.IPEndPoint endpoint, Guid announcedId, CancellationToken cancellationToken)
-    {
-        var peer = await _peerDialer.ConnectAsync(NetworkAddress.Format(endpoint.Address.ToString(), endpoint.Port), cancellationToken).ConfigureAwait(false);
-        if (peer.NodeId != announcedId)
-        {
-            await DisconnectPeerAsync(peer.NodeId).ConfigureAwait(false);
-            throw new InvalidOperationException($"{endpoint} answered as node {peer.NodeId}, not as the announced {announcedId}");
-        }
-    }
+    /// <summary>Links to an announced node at the address its announcement came from, expecting the announced id (TLS proves it before anything is sent).</summary>
+    private Task LinkDiscoveredAsync(System.Net.IPEndPoint endpoint, Guid announcedId, CancellationToken cancellationToken) =>
+        _peerDialer.ConnectAsync(NetworkAddress.Format(endpoint.Address.ToString(), endpoint.Port), cancellationToken, announcedId);
 
     /// <summary>Tells each peer the nodes this node was linked to, when that is due; a link whose queue is nearly full is skipped this round.</summary>
     private void SendPeerExchanges()

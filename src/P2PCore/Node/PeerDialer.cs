@@ -19,11 +19,12 @@ internal sealed class PeerDialer(
     /// Dials, handshakes and registers the link. When the two nodes dial each other at the same moment, both keep
     /// the same one of the two connections (<see cref="DuplicateLinkRule"/>) and this returns that link.
     /// </summary>
-    public async Task<P2PPeer> ConnectAsync(string address, CancellationToken cancellationToken)
+    /// <param name="expectedId">The node expected at <paramref name="address"/>, when known: another one is refused (WrongNode) before anything is sent.</param>
+    public async Task<P2PPeer> ConnectAsync(string address, CancellationToken cancellationToken, Guid? expectedId = null)
     {
         long dialStarted = registry.LastSequence;
-        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
-        var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        var hello = Hello.Create(ConnectionRole.Peer, identity.Id, identity.Endpoint, identity.Name);
+        var (connection, welcome) = await Handshake.DialAsync(dialer, address, ProtocolLimits.DefaultPort, hello, handshakeTimeout, cancellationToken, expectedId: expectedId).ConfigureAwait(false);
         if (welcome.NodeId == identity.Id)
         {
             await connection.CloseAsync(Bye.Create(ProtocolError.SelfLink, "self link")).ConfigureAwait(false);

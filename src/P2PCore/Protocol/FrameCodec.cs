@@ -30,52 +30,70 @@ internal static class FrameCodec
         TryReadFrame(ref buffer, maxPayload, null, out frame);
 
     /// <summary>
-    /// Reads one frame, judging its header in the order of docs/protocol.md section 2: the code is known, the flags
-    /// are 0, the length is within the limit, then the code is one this connection takes at this point
-    /// (<paramref name="refuse"/> returns the error for a code that is not, or null). All of it before the body is buffered.
+    /// Reads one frame, judging its header in the order of docs/protocol.md section 2: a code that is unknown is
+    /// refused unless the frame is optional (flags exactly bit 0), the other flag bits are 0, the length is within the limit,
+    /// then the code is one this connection takes at this point (<paramref name="refuse"/> returns the error for a
+    /// code that is not, or null). All of it before the body is buffered. Optional frames of unknown codes are read
+    /// and skipped, wherever they come.
     /// </summary>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxPayload, Func<MessageCode, ProtocolException?>? refuse, out Frame frame)
     {
         frame = default;
-        if (buffer.Length < ProtocolLimits.FrameHeaderLength)
-        {
-            return false;
-        }
-
         Span<byte> header = stackalloc byte[ProtocolLimits.FrameHeaderLength];
-        buffer.Slice(0, ProtocolLimits.FrameHeaderLength).CopyTo(header);
-        var code = (MessageCode)header[0];
-        if (!Enum.IsDefined(code))
+        while (buffer.Length >= ProtocolLimits.FrameHeaderLength)
         {
-            throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{header[0]:X2}");
+            buffer.Slice(0, ProtocolLimits.FrameHeaderLength).CopyTo(header);
+            var code = (MessageCode)header[0];
+            byte flags = header[1];
+            bool known = Enum.IsDefined(code);
+            if (!known && flags != ProtocolLimits.OptionalFlag)
+            {
+                throw new ProtocolException(ProtocolError.UnknownCode, $"unknown request code 0x{header[0]:X2}");
+            }
+
+            if ((flags & ~ProtocolLimits.OptionalFlag) != 0)
+            {
+                throw new ProtocolException(ProtocolError.ReservedFlags, $"frame flags other than bit 0 must be 0 in protocol v{ProtocolLimits.Version}, got 0x{flags:X2}");
+            }
+
+            uint length = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
+            int limit = Math.Min(maxPayload, known ? ProtocolLimits.MaxPayloadFor(code) : ProtocolLimits.MaxUnknownOptionalPayload);
+            if (length > (uint)limit)
+            {
+                throw new ProtocolException(ProtocolError.FrameTooLarge, known
+                    ? $"{code} frame of {length} bytes exceeds the limit of {limit} bytes"
+                    : $"optional frame 0x{header[0]:X2} of {length} bytes exceeds the limit of {limit} bytes");
+            }
+
+            long total = ProtocolLimits.FrameHeaderLength + (long)length;
+            if (!known)
+            {
+                // An optional frame this version does not know: read whole, then ignored.
+                if (buffer.Length < total)
+                {
+                    return false;
+                }
+
+                buffer = buffer.Slice(total);
+                continue;
+            }
+
+            if (refuse?.Invoke(code) is { } refusal)
+            {
+                throw refusal;
+            }
+
+            if (buffer.Length < total)
+            {
+                return false;
+            }
+
+            frame = new Frame(code, buffer.Slice(ProtocolLimits.FrameHeaderLength, length));
+            buffer = buffer.Slice(total);
+            return true;
         }
 
-        if (header[1] != 0)
-        {
-            throw new ProtocolException(ProtocolError.ReservedFlags, $"frame flags must be 0 in protocol v{ProtocolLimits.Version}, got 0x{header[1]:X2}");
-        }
-
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
-        int limit = Math.Min(maxPayload, ProtocolLimits.MaxPayloadFor(code));
-        if (length > (uint)limit)
-        {
-            throw new ProtocolException(ProtocolError.FrameTooLarge, $"{code} frame of {length} bytes exceeds the limit of {limit} bytes");
-        }
-
-        if (refuse?.Invoke(code) is { } refusal)
-        {
-            throw refusal;
-        }
-
-        long total = ProtocolLimits.FrameHeaderLength + (long)length;
-        if (buffer.Length < total)
-        {
-            return false;
-        }
-
-        frame = new Frame(code, buffer.Slice(ProtocolLimits.FrameHeaderLength, length));
-        buffer = buffer.Slice(total);
-        return true;
+        return false;
     }
 
     /// <summary>Bytes one frame of this message takes on the wire.</summary>

@@ -11,6 +11,7 @@ internal enum MessageCode : byte
     Status = 0x05,
     Bye = 0x06,
     Error = 0x07,
+    MembershipProof = 0x08,
 
     // Search (0x20-0x3F): client ↔ entry server, then server ↔ server.
     Search = 0x20,

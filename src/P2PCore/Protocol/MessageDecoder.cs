@@ -17,6 +17,7 @@ internal static class MessageDecoder
             MessageCode.Status => Status.Read(ref reader),
             MessageCode.Bye => Bye.Read(ref reader),
             MessageCode.Error => ErrorMessage.Read(ref reader),
+            MessageCode.MembershipProof => MembershipProof.Read(ref reader),
             MessageCode.Search => SearchRequest.Read(ref reader),
             MessageCode.SearchCancel => SearchCancel.Read(ref reader),
             MessageCode.SearchResults => SearchResults.Read(ref reader),

@@ -35,6 +35,12 @@ public enum ProtocolError : ushort
     /// <summary>A dial that expected one node reached another: the TLS-proven id is not the one expected.</summary>
     WrongNode = 30,
 
+    /// <summary>Refused: the other side did not prove it holds the private network's key (or proved none, or this side has none).</summary>
+    NotMember = 31,
+
+    /// <summary>Refused: the other side is not one of the trusted nodes (-TrustedNode).</summary>
+    NotTrusted = 32,
+
     MalformedFrame = 100,
     FrameTooLarge = 101,
     UnknownCode = 102,
@@ -46,6 +52,9 @@ public enum ProtocolError : ushort
     KeepAliveTimeout = 108,
     SendQueueFull = 109,
     ReservedFlags = 110,
+
+    /// <summary>A Hello or Welcome names another node id than the one its sender's TLS certificate proves.</summary>
+    IdentityMismatch = 120,
 
     SelfLink = 200,
     DuplicateLink = 201,

@@ -3,8 +3,33 @@ namespace P2PTransfer.Protocol;
 /// <summary>Every limit of the wire protocol, in one place (docs/protocol.md, "Limits").</summary>
 internal static class ProtocolLimits
 {
-    /// <summary>Protocol version spoken by this build.</summary>
-    public const ushort Version = 2;
+    /// <summary>The lowest protocol version this build speaks.</summary>
+    public const ushort MinVersion = 2;
+
+    /// <summary>The highest protocol version this build speaks: what its Hello offers last and its Welcome chooses first.</summary>
+    public const ushort MaxVersion = 2;
+
+    /// <summary>The protocol version of this build's frames and messages.</summary>
+    public const ushort Version = MaxVersion;
+
+    /// <summary>The capability bits this build sets in Hello and Welcome: none are defined in version 2.</summary>
+    public const ulong Capabilities = 0;
+
+    /// <summary>Frame flag bit 0: a receiver that does not know the frame's code reads and ignores it.</summary>
+    public const byte OptionalFlag = 0x01;
+
+    /// <summary>Largest payload of a frame with an unknown code and <see cref="OptionalFlag"/> that a receiver reads (to ignore it).</summary>
+    public const int MaxUnknownOptionalPayload = 64 * 1024;
+
+    /// <summary>
+    /// The version a connection speaks when the dialer offers <paramref name="min"/> to <paramref name="max"/>: the
+    /// highest both sides speak; null when they have none in common (or the range is empty).
+    /// </summary>
+    public static ushort? Negotiate(ushort min, ushort max, ushort ownMin = MinVersion, ushort ownMax = MaxVersion)
+    {
+        ushort highest = Math.Min(max, ownMax);
+        return highest >= Math.Max(min, ownMin) ? highest : null;
+    }
 
     /// <summary>The port a node listens on when none is given, and the port of an endpoint written without one.</summary>
     public const int DefaultPort = 47100;
@@ -43,8 +68,9 @@ internal static class ProtocolLimits
     /// </summary>
     public static int MaxPayloadFor(MessageCode code) => code switch
     {
-        MessageCode.Hello => 4 + 2 + 1 + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes,
-        MessageCode.Welcome => 2 + 1 + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes,
+        MessageCode.Hello => 4 + 2 + 2 + 1 + 8 + Bytes32.Length + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes,
+        MessageCode.Welcome => 2 + 1 + 8 + Bytes32.Length + 16 + 2 + MaxEndpointBytes + 2 + MaxNameBytes + 1 + Bytes32.Length,
+        MessageCode.MembershipProof => Bytes32.Length,
         MessageCode.Ping or MessageCode.Pong => 8,
         MessageCode.Status => 1,
         MessageCode.Bye or MessageCode.Error => 2 + 2 + MaxMessageBytes,

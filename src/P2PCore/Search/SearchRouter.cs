@@ -77,7 +77,7 @@ internal sealed class SearchRouter
         _linkStates = new LinkSearchStates(options, _clock);
         var verifier = new SignatureVerifier(clock: _clock);
         _direct = new DirectDelivery(
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, verifier, log, Counters, _clock);
+            Hello.Create(ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, verifier, log, Counters, _clock);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
         _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, verifier, log, Counters);

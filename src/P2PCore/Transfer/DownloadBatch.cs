@@ -34,7 +34,7 @@ public sealed class DownloadBatch : IAsyncDisposable
         _options = options;
         Destination = Path.GetFullPath(options.Destination);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _pool = new SourcePool(_stop.Token);
+        _pool = new SourcePool(_stop.Token, options.NetworkKey);
         _throttle = new SemaphoreSlim(Math.Max(1, options.ThrottleLimit));
         // One limit for the whole command (every file, every source).
         _bandwidth = options.MaxBytesPerSecond is { } rate ? new Bandwidth(rate) : null;

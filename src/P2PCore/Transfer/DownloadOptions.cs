@@ -33,6 +33,9 @@ public sealed class DownloadOptions
     /// <summary>Where the batch lists its downloads while it lives (for Get-P2PTransfer and its kin); none when null.</summary>
     public TransferRegistry? Registry { get; init; }
 
+    /// <summary>The key of the private network the sources belong to (<see cref="Identity.NetworkKey"/>); null for an open network.</summary>
+    public byte[]? NetworkKey { get; init; }
+
     /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
     public Action<string>? Trace { get; init; }
 }

@@ -23,8 +23,13 @@ internal sealed class SourcePool : IAsyncDisposable
     private const string NodeMark = " as node ";
     private readonly ConcurrentDictionary<string, (Task<NodeClient> Client, long At)> _clients = new(StringComparer.Ordinal);
     private readonly CancellationToken _stop;
+    private readonly byte[]? _networkKey;
 
-    public SourcePool(CancellationToken stop) => _stop = stop;
+    public SourcePool(CancellationToken stop, byte[]? networkKey = null)
+    {
+        _stop = stop;
+        _networkKey = networkKey;
+    }
 
     /// <summary>
     /// One spelling of an address: an IP address as .NET writes it (no leading zeros, IPv4-mapped IPv6 as IPv4), a
@@ -64,7 +69,7 @@ internal sealed class SourcePool : IAsyncDisposable
         while (true)
         {
             var now = Environment.TickCount64;
-            var entry = _clients.GetOrAdd(endpoint, e => (NodeClient.ConnectAsync(e, cancellationToken: _stop), now));
+            var entry = _clients.GetOrAdd(endpoint, e => (NodeClient.ConnectAsync(e, _networkKey, cancellationToken: _stop), now));
             var client = entry.Client;
             if (client.IsCompletedSuccessfully && client.Result.IsClosing)
             {

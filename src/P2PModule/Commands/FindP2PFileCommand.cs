@@ -83,6 +83,11 @@ public sealed class FindP2PFileCommand : P2PCmdlet
     [ArgumentCompleter(typeof(EndpointCompleter))]
     public string Server { get; set; } = string.Empty;
 
+    /// <summary>With -Server: the key of the private network the server belongs to (a key file's path or a SecureString).</summary>
+    [Parameter(ParameterSetName = ServerSet)]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     protected override void ProcessRecord()
     {
         var query = new FileQuery
@@ -142,7 +147,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
         try
         {
             query.Validate();
-            client = Await(NodeClient.ConnectAsync(Server, cancellationToken: StopToken));
+            client = Await(NodeClient.ConnectAsync(Server, ReadNetworkKey(NetworkKey), cancellationToken: StopToken));
             foreach (var result in AwaitEach(client.SearchAsync(query, options)))
             {
                 WriteObject(result);

@@ -71,6 +71,11 @@ public sealed class ReceiveP2PFileCommand : DownloadCmdlet
     [Parameter]
     public SwitchParameter Recurse { get; set; }
 
+    /// <summary>The key of the private network the sources belong to: a key file's path or a SecureString.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     protected override void BeginProcessing()
     {
         var destination = Destination ?? SessionState.Path.CurrentFileSystemLocation.Path;
@@ -82,9 +87,9 @@ public sealed class ReceiveP2PFileCommand : DownloadCmdlet
                 throw new ArgumentException($"-Destination '{destination}' is a file; it must be a folder");
             }
 
-            _batch = NewBatch(destination, ThrottleLimit, MaxSources, MaxBytesPerSecond, Force, keepFolders: Recurse);
+            _batch = NewBatch(destination, ThrottleLimit, MaxSources, MaxBytesPerSecond, Force, keepFolders: Recurse, networkKey: ReadNetworkKey(NetworkKey));
         }
-        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(ToErrorRecord(ex, destination));
         }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using P2PTransfer.Identity;
 using P2PTransfer.Index;
 using P2PTransfer.Node;
 
@@ -50,6 +51,19 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
     [ValidateRange(1, 4096)]
     public int MaxUploads { get; set; } = P2PTransfer.Transfer.TransferLimits.DefaultMaxUploads;
 
+    /// <summary>
+    /// A private network's key: the path of a key file, or the key as a SecureString (New-P2PNetworkKey makes
+    /// both). The node links to, answers and serves only nodes and clients that prove they hold it.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
+    /// <summary>The only nodes (ids in the display form or as GUIDs) the node links to, answers and serves.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? TrustedNode { get; set; }
+
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
@@ -73,13 +87,17 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             return ResolvePath(path, parameter);
         }
 
+        byte[]? networkKey = null;
+        List<Guid>? trusted = null;
         try
         {
             stateDirectory = StateDirectory is null ? null : Resolve(StateDirectory, nameof(StateDirectory));
             // Without -Share the node shares what its state directory shared last time.
             shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(share => Resolve(share, nameof(Share)))] : null;
+            networkKey = NetworkKey is null ? null : ReadNetworkKey(NetworkKey, path => Resolve(path, nameof(NetworkKey)));
+            trusted = TrustedNode is null ? null : [.. TrustedNode.Select(ParseNodeId)];
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(ToErrorRecord(ex, resolving));
         }
@@ -97,6 +115,8 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             Discovery = { Enabled = !NoDiscovery },
             Peers = Peer,
             TargetPeers = TargetPeers,
+            NetworkKey = networkKey,
+            TrustedNodes = trusted,
         };
 
         var target = $"{ListenAddress}:{Port} sharing {(shares is null ? "what it shared last time" : shares.Count == 0 ? "nothing" : string.Join(", ", shares))}";
@@ -138,6 +158,9 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             WaitUntilStopped(node);
         }
     }
+
+    private static Guid ParseNodeId(string text) =>
+        NodeIdText.TryParse(text, out var id) ? id : throw new FormatException($"-TrustedNode '{text}' is not a node id: give it as Get-P2PNode shows it (IdText, such as AAISEM2-EKVTHPQ-CEZVK54-ZXPO74A) or as a GUID");
 
     /// <summary>-Wait: stays in the foreground until Ctrl+C (or another runspace stops the node), then stops gracefully.</summary>
     private void WaitUntilStopped(P2PNode node)

@@ -30,12 +30,27 @@ public sealed class TestP2PNodeCommand : P2PCmdlet
     [ValidateRange(0.1, 3600)]
     public double TimeoutSec { get; set; } = 5;
 
+    /// <summary>The key of the private network the nodes belong to: a key file's path or a SecureString.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     protected override void ProcessRecord()
     {
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        byte[]? networkKey = null;
+        try
+        {
+            networkKey = ReadNetworkKey(NetworkKey);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, NetworkKey));
+        }
+
         ForEachItem(Address, address =>
         {
-            var connecting = NodeClient.ConnectAsync(address, timeout, StopToken);
+            var connecting = NodeClient.ConnectAsync(address, networkKey, timeout, StopToken);
             NodeClient client;
             try
             {

@@ -16,6 +16,7 @@ public class PublicSurfaceTests
         "P2PTransfer.Common.NodeLogEntry",
         "P2PTransfer.Common.NodeLogLevel",
         "P2PTransfer.Discovery.DiscoveryOptions",
+        "P2PTransfer.Identity.NetworkKey",
         "P2PTransfer.Identity.NodeIdText",
         "P2PTransfer.Index.IndexCounters",
         "P2PTransfer.Index.IndexOptions",

@@ -81,9 +81,20 @@ public class DialErrorTests
         Assert.Equal($"{old.Endpoint} answered in plaintext: it speaks protocol 1 (no TLS), and this node speaks protocol 2 (TLS 1.3 on every connection)", error.Message);
     }
 
+    [Fact]
+    public async Task A_welcome_that_names_another_node_than_the_certificate_proves_fails_the_dial_IdentityMismatch()
+    {
+        await using var server = new BadRequestServer(FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "liar")), tls: true);
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => NodeClient.ConnectAsync(server.Endpoint));
+
+        Assert.Equal(ProtocolError.IdentityMismatch, error.Code);
+        Assert.Contains("but its certificate proves node", error.Message);
+    }
+
     [Theory]
     [InlineData("a known code other than Welcome", new byte[] { 0x03, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 })]
-    [InlineData("flags set on a Welcome", new byte[] { 0x02, 1, 0, 0, 0, 0 })]
+    [InlineData("flags beyond the optional bit on a Welcome", new byte[] { 0x02, 2, 0, 0, 0, 0 })]
     [InlineData("a Welcome longer than any Welcome", new byte[] { 0x02, 0, 0, 0, 0x10, 0 })]
     public async Task A_first_answer_that_is_no_Welcome_or_Error_header_is_NotP2PNode(string what, byte[] answer)
     {
@@ -96,16 +107,16 @@ public class DialErrorTests
 
     public static TheoryData<string, byte[], string> BrokenWelcomes()
     {
-        var availabilityThree = FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "w"));
+        var availabilityThree = FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "w"));
         availabilityThree[ProtocolLimits.FrameHeaderLength + 2] = 3;
         return new TheoryData<string, byte[], string>
         {
             { "availability 3", availabilityThree, "availability" },
-            { "a zero node id", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.Empty, "127.0.0.1:1", "w")), "nodeId" },
-            { "the endpoint 'garbage'", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "garbage", "w")), "endpoint" },
-            { "an empty endpoint", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "", "w")), "endpoint" },
-            { "an empty name", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "")), "name" },
-            { "a name with a slash", FrameCodec.ToArray(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "a/b")), "name" },
+            { "a zero node id", FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.Empty, "127.0.0.1:1", "w")), "nodeId" },
+            { "the endpoint 'garbage'", FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "garbage", "w")), "endpoint" },
+            { "an empty endpoint", FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "", "w")), "endpoint" },
+            { "an empty name", FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "")), "name" },
+            { "a name with a slash", FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "127.0.0.1:1", "a/b")), "name" },
         };
     }
 

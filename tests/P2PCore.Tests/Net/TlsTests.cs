@@ -66,14 +66,31 @@ public class TlsTests
     }
 
     [Fact]
+    public async Task A_peer_link_to_a_known_node_id_refuses_a_server_that_proves_another()
+    {
+        await using var nodes = new TestNodes();
+        var dialer = await nodes.StartAsync("dialer", 1);
+        var expected = await nodes.StartAsync("expected", 2);
+        var other = await nodes.StartAsync("other", 3);
+
+        var error = await Assert.ThrowsAsync<P2PException>(() => dialer.ConnectPeerAsync(other.Endpoint, expected.Id));
+
+        Assert.Equal(ProtocolError.WrongNode, error.Code);
+        Assert.Equal($"{other.Endpoint} answered as node {other.IdText}, expected {expected.IdText}", error.Message);
+        Assert.Equal((0, 0), (dialer.PeerCount, other.PeerCount));
+        Assert.Equal(expected.Id, (await dialer.ConnectPeerAsync(expected.Endpoint, expected.Id)).NodeId);
+    }
+
+    [Fact]
     public async Task A_protocol_1_dialer_gets_one_plaintext_Error_UnsupportedVersion_naming_protocol_2_and_TLS()
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("server");
         using var old = await RawConnection.OpenPlaintextAsync(node.Endpoint);
 
-        // Protocol 1's Hello: the same layout with version 1, in the clear.
-        await old.SendAsync(FrameCodec.ToArray(new Hello(1, ConnectionRole.Client, Guid.Empty, "", "")));
+        // Protocol 1's Hello of a pure client, in the clear: magic, version 1, role 1, a zero id, no endpoint, no name.
+        byte[] payload = [0x50, 0x32, 0x50, 0x54, 0, 1, 1, .. new byte[16], 0, 0, 0, 0];
+        await old.SendAsync([(byte)MessageCode.Hello, 0, 0, 0, 0, (byte)payload.Length, .. payload]);
         var (messages, closed) = await old.ReadUntilClosedAsync(Wait);
 
         Assert.True(closed);

@@ -32,7 +32,7 @@ public class TransportSeamTests
         Assert.Equal("memory:a", server.RemoteEndPoint);
 
         var id = dialerCredentials.Id;
-        await dialer.SendAsync(new Hello(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.2:47100", "a"), CancellationToken.None);
+        await dialer.SendAsync(Hello.Create(ConnectionRole.Peer, id, "127.0.0.2:47100", "a"), CancellationToken.None);
         var hello = await Handshake.AcceptAsync(server, Within, CancellationToken.None);
         Assert.Equal((ConnectionRole.Peer, id, "a"), (hello.Role, hello.NodeId, hello.Name));
 
@@ -65,12 +65,12 @@ public class TransportSeamTests
         {
             var server = new FrameConnection(await Handshake.SecureAsync(b, new NodeCredentials(serverKey), CancellationToken.None));
             await Handshake.AcceptAsync(server, Within, CancellationToken.None);
-            await server.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, serverId, "127.0.0.3:47100", "server"), CancellationToken.None);
+            await server.SendAsync(Welcome.Create(NodeAvailability.Available, serverId, "127.0.0.3:47100", "server"), CancellationToken.None);
             return server;
         });
 
         var dialer = new OneConnectionDialer(a);
-        var hello = new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, string.Empty, string.Empty);
+        var hello = Hello.Create(ConnectionRole.Client, NodeCredentials.Client.Id, string.Empty, string.Empty);
         var (connection, welcome) = await Handshake.DialAsync(new TlsDialer(dialer, NodeCredentials.Client), "127.0.0.9:1", 47100, hello, Within, CancellationToken.None).WaitAsync(Within);
         await using (connection)
         await using (await serving.WaitAsync(Within))

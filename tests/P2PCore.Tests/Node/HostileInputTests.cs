@@ -15,7 +15,7 @@ public class HostileInputTests
 
     public static TheoryData<string, byte[], ProtocolError> BadFirstFrames()
     {
-        var versionThree = FrameCodec.ToArray(new Hello(ProtocolLimits.Version + 1, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "v3"));
+        var versionThree = FrameCodec.ToArray(Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "h:1", "v3") with { MinVersion = 3, MaxVersion = 3 });
         var oversized = FrameCodec.ToArray(RawConnection.ClientHello());
         BinaryPrimitives.WriteUInt32BigEndian(oversized.AsSpan(2), 100_000_000);
         var badMagic = FrameCodec.ToArray(RawConnection.ClientHello());
@@ -54,16 +54,16 @@ public class HostileInputTests
     /// <summary>A Hello frame with any field values, even ones the protocol forbids.</summary>
     private static byte[] HelloBytes(byte role, Guid id, string endpoint, string name, uint magic = ProtocolLimits.Magic, ushort version = ProtocolLimits.Version)
     {
-        var frame = FrameCodec.ToArray(new Hello(version, ConnectionRole.Peer, id, endpoint, name));
+        var frame = FrameCodec.ToArray(Hello.Create(ConnectionRole.Peer, id, endpoint, name) with { MinVersion = version, MaxVersion = version });
         BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(ProtocolLimits.FrameHeaderLength), magic);
-        frame[ProtocolLimits.FrameHeaderLength + 6] = role;
+        frame[ProtocolLimits.FrameHeaderLength + 8] = role;
         return frame;
     }
 
     /// <summary>A Hello whose payload is exactly <paramref name="length"/> bytes, its name making up the length.</summary>
     private static byte[] HelloOfLength(int length, ushort version)
     {
-        var frame = HelloBytes(2, Guid.NewGuid(), "h:1", new string('n', length - (4 + 2 + 1 + 16 + 2 + 3 + 2)), version: version);
+        var frame = HelloBytes(2, Guid.NewGuid(), "h:1", new string('n', length - (4 + 2 + 2 + 1 + 8 + 32 + 16 + 2 + 3 + 2)), version: version);
         Assert.Equal(length, frame.Length - ProtocolLimits.FrameHeaderLength);
         return frame;
     }
@@ -73,9 +73,9 @@ public class HostileInputTests
         var id = Guid.NewGuid();
         var pingWithoutNonce = new byte[] { (byte)MessageCode.Ping, 0, 0, 0, 0, 0 };
         var flagsAndTooLong = FrameCodec.ToArray(new Ping(1));
-        flagsAndTooLong[1] = 1;
+        flagsAndTooLong[1] = 2;
         BinaryPrimitives.WriteUInt32BigEndian(flagsAndTooLong.AsSpan(2), 1_000_000);
-        var unknownWithFlags = new byte[] { 0x30, 1, 0, 0, 0, 0 };
+        var unknownWithFlags = new byte[] { 0x30, 3, 0, 0, 0, 0 };
         var tooLongPing = new byte[] { (byte)MessageCode.Ping, 0, 0, 0, 0, 9 };
         return new TheoryData<string, byte[], ProtocolError, string>
         {
@@ -90,16 +90,16 @@ public class HostileInputTests
             { "a node name with a space", HelloBytes(2, id, "127.0.0.1:1", "two words"), ProtocolError.MalformedFrame, "name" },
             { "a node name starting with a dot", HelloBytes(1, Guid.Empty, "", ".hidden"), ProtocolError.MalformedFrame, "name" },
             // Section 2: the header in order (code, flags, length, place), then the payload.
-            { "an unknown code with flags set", unknownWithFlags, ProtocolError.UnknownCode, "0x30" },
+            { "an unknown code with flags beyond the optional bit", unknownWithFlags, ProtocolError.UnknownCode, "0x30" },
             { "flags set and a length beyond the limit", flagsAndTooLong, ProtocolError.ReservedFlags, "flags" },
             { "a Ping first, longer than any Ping", tooLongPing, ProtocolError.FrameTooLarge, "Ping" },
             { "a Ping first, without its nonce", pingWithoutNonce, ProtocolError.UnexpectedMessage, "Hello" },
             // Section 5: Hello's fields are read in order, the first that fails names the error.
             { "a bad magic and a bad role", HelloBytes(9, id, "garbage", "p", magic: 0x48545450), ProtocolError.BadMagic, "magic" },
-            { "version 3 and a bad role", HelloBytes(9, id, "garbage", "p", version: 3), ProtocolError.UnsupportedVersion, "version 3" },
-            // Section 5, forward compatibility: v1's maximum for Hello (353 bytes) is checked before the version is read.
-            { "a version 3 Hello of 353 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello), version: 3), ProtocolError.UnsupportedVersion, "version 3" },
-            { "a version 3 Hello of 354 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello) + 1, version: 3), ProtocolError.FrameTooLarge, "Hello" },
+            { "version 3 and a bad role", HelloBytes(9, id, "garbage", "p", version: 3), ProtocolError.UnsupportedVersion, "versions 3 to 3" },
+            // Section 5, forward compatibility: this version's maximum for Hello (395 bytes) is checked before the versions are read.
+            { "a version 3 Hello of 395 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello), version: 3), ProtocolError.UnsupportedVersion, "versions 3 to 3" },
+            { "a version 3 Hello of 396 bytes", HelloOfLength(ProtocolLimits.MaxPayloadFor(MessageCode.Hello) + 1, version: 3), ProtocolError.FrameTooLarge, "Hello" },
             { "a zero peer id and a bad endpoint", HelloBytes(2, Guid.Empty, "garbage", "p"), ProtocolError.MalformedFrame, "nodeId" },
         };
     }
@@ -130,7 +130,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
-        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), endpoint, "p"));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, Hello.Create(ConnectionRole.Peer, RawConnection.NewId(), endpoint, "p"));
 
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
         Assert.Equal(endpoint, Assert.Single(node.GetPeers()).Endpoint);
@@ -152,7 +152,7 @@ public class HostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
-        using var raw = await RawConnection.OpenAsync(node.Endpoint);
+        using var raw = await RawConnection.OpenAsync(node.Endpoint, credentials: RawConnection.CredentialsOf(node));
 
         await raw.SendAsync(RawConnection.PeerHello(node.Id));
         var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
@@ -167,7 +167,8 @@ public class HostileInputTests
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("guard");
 
-        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Client, node.Id, node.Endpoint, node.Name));
+        RawConnection.CredentialsOf(node);
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, Hello.Create(ConnectionRole.Client, node.Id, node.Endpoint, node.Name));
         await raw.SendAsync(new Ping(5));
 
         Assert.Equal(new Pong(5), (await raw.ReadFramesAsync(2, Wait))[1]);
@@ -194,11 +195,11 @@ public class HostileInputTests
         { "a Hello again, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Hello, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
         { "a Welcome from the dialer, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Welcome, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
         { "a Query on a client connection, with no payload", RawConnection.ClientHello(), [(byte)MessageCode.Query, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
-        { "a PieceRequest on a peer link, with no payload", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.PieceRequest, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
-        { "a Search on a peer link, with no payload", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.Search, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a PieceRequest on a peer link, with no payload", RawConnection.PeerHello(RawConnection.NewId()), [(byte)MessageCode.PieceRequest, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
+        { "a Search on a peer link, with no payload", RawConnection.PeerHello(RawConnection.NewId()), [(byte)MessageCode.Search, 0, 0, 0, 0, 0], ProtocolError.UnexpectedMessage },
         // A code the connection takes, with a payload that breaks its fields, is 100.
         { "a Status with availability 3", RawConnection.ClientHello(), [(byte)MessageCode.Status, 0, 0, 0, 0, 1, 3], ProtocolError.MalformedFrame },
-        { "a Status with availability 255 on a peer link", RawConnection.PeerHello(Guid.NewGuid()), [(byte)MessageCode.Status, 0, 0, 0, 0, 1, 255], ProtocolError.MalformedFrame },
+        { "a Status with availability 255 on a peer link", RawConnection.PeerHello(RawConnection.NewId()), [(byte)MessageCode.Status, 0, 0, 0, 0, 1, 255], ProtocolError.MalformedFrame },
         { "a PieceRequest without its piece", RawConnection.ClientHello(), [(byte)MessageCode.PieceRequest, 0, 0, 0, 0, 36, .. new byte[36]], ProtocolError.MalformedFrame },
     };
 
@@ -431,10 +432,10 @@ public class HostileInputTests
         IMessage[] valid =
         [
             RawConnection.ClientHello(),
-            RawConnection.PeerHello(Guid.NewGuid()),
+            RawConnection.PeerHello(RawConnection.NewId()),
             new Ping(1), new Pong(2), new Status(NodeAvailability.Closing),
             new Bye(ProtocolError.Shutdown, "bye"), new ErrorMessage(ProtocolError.MalformedFrame, "x"),
-            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h:1", "w"),
+            Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h:1", "w"),
         ];
 
         const int FramesPerConnection = 10;

@@ -144,7 +144,7 @@ public class PeerLinkTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("polite");
-        var peerId = Guid.NewGuid();
+        var peerId = RawConnection.NewId();
         var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
@@ -203,7 +203,7 @@ public class PeerLinkTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("survivor", configure: TestNodes.SlowKeepAlive);
-        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid()));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(RawConnection.NewId()));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         raw.Abort();
@@ -218,7 +218,7 @@ public class PeerLinkTests
     {
         await using var nodes = new TestNodes();
         var node = await nodes.StartAsync("watcher", configure: TestNodes.FastKeepAlive);
-        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid(), "mute"));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(RawConnection.NewId(), "mute"));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, TimeSpan.FromSeconds(10)));
 
         // The socket stays open but never answers a ping: a pulled cable, as the node sees it.

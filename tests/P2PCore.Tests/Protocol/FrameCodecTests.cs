@@ -13,11 +13,13 @@ public class FrameCodecTests
 
     private static readonly IMessage[] AllMessages =
     [
-        new Hello(ProtocolLimits.Version, ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-a"),
-        new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", ""),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
-        new Welcome(ProtocolLimits.Version, NodeAvailability.Busy, Guid.NewGuid(), "host:1", "n3"),
+        Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "127.0.0.1:47100", "node-a"),
+        Hello.Create(ConnectionRole.Client, Guid.Empty, "", ""),
+        Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "[::1]:47100", "n1"),
+        Welcome.Create(NodeAvailability.Closing, Guid.NewGuid(), "host:1", "n2"),
+        Welcome.Create(NodeAvailability.Busy, Guid.NewGuid(), "host:1", "n3"),
+        Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "host:1", "n4", Bytes32.Random()),
+        new MembershipProof(Bytes32.Random()),
         new Ping(0),
         new Ping(ulong.MaxValue),
         new Pong(42),
@@ -103,7 +105,7 @@ public class FrameCodecTests
 
     [Theory]
     [InlineData(0x00)]
-    [InlineData(0x08)]
+    [InlineData(0x09)]
     [InlineData(0x24)]
     [InlineData(0x45)]
     [InlineData(0xFF)]
@@ -123,12 +125,44 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void An_optional_frame_of_an_unknown_code_is_skipped_whole_however_the_bytes_are_split()
+    {
+        byte[] optional = [0x3E, ProtocolLimits.OptionalFlag, 0, 0, 0, 3, 0xAA, 0xBB, 0xCC];
+        byte[] bytes = [.. optional, .. FrameCodec.ToArray(new Ping(9))];
+        for (int cut = 0; cut <= bytes.Length; cut++)
+        {
+            // Everything up to the cut has arrived: a frame is read only once it is whole, the optional one never.
+            var arrived = Segment.Split(bytes[..cut], cut / 2);
+            bool read = FrameCodec.TryReadFrame(ref arrived, ProtocolLimits.MaxPayload, out var frame);
+            Assert.Equal(cut == bytes.Length, read);
+            if (read)
+            {
+                Assert.Equal(new Ping(9), MessageDecoder.Decode(frame));
+                Assert.True(arrived.IsEmpty);
+            }
+        }
+    }
+
+    [Fact]
+    public void An_unknown_code_with_other_flags_is_UnknownCode_and_a_known_code_with_the_optional_bit_is_read()
+    {
+        var unknown = new ReadOnlySequence<byte>(new byte[] { 0x3E, 0x03, 0, 0, 0, 0 });
+        Assert.Equal(ProtocolError.UnknownCode, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref unknown, ProtocolLimits.MaxPayload, out _)).Code);
+
+        var ping = FrameCodec.ToArray(new Ping(4));
+        ping[1] = ProtocolLimits.OptionalFlag;
+        var known = new ReadOnlySequence<byte>(ping);
+        Assert.True(FrameCodec.TryReadFrame(ref known, ProtocolLimits.MaxPayload, out var frame));
+        Assert.Equal(new Ping(4), MessageDecoder.Decode(frame));
+    }
+
+    [Fact]
     public void Another_protocol_version_is_refused_with_UnsupportedVersion()
     {
-        var bytes = FrameCodec.ToArray(new Hello(ProtocolLimits.Version + 1, ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n"));
+        var bytes = FrameCodec.ToArray(Hello.Create(ConnectionRole.Peer, Guid.NewGuid(), "h:1", "n") with { MinVersion = 3, MaxVersion = 3 });
         Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(bytes));
 
-        var welcome = FrameCodec.ToArray(new Welcome(7, NodeAvailability.Available, Guid.NewGuid(), "h:1", "n"));
+        var welcome = FrameCodec.ToArray(Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h:1", "n") with { Version = 7 });
         Assert.Equal(ProtocolError.UnsupportedVersion, DecodeError(welcome));
     }
 
@@ -162,7 +196,7 @@ public class FrameCodecTests
         bye[^1] = 0xFF;
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(bye));
 
-        var longName = FrameCodec.ToArray(new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", new string('x', ProtocolLimits.MaxNameBytes + 1)));
+        var longName = FrameCodec.ToArray(Hello.Create(ConnectionRole.Client, Guid.Empty, "", new string('x', ProtocolLimits.MaxNameBytes + 1)));
         Assert.Equal(ProtocolError.MalformedFrame, DecodeError(longName));
     }
 
@@ -172,10 +206,10 @@ public class FrameCodecTests
         const string name = "evil\u001b[2J\nline";
         foreach (var message in new IMessage[]
         {
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", name),
-            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h:1", name),
-            new Hello(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "h\r:1", ""),
-            new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Guid.NewGuid(), "h\r:1", "n"),
+            Hello.Create(ConnectionRole.Client, Guid.Empty, "", name),
+            Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h:1", name),
+            Hello.Create(ConnectionRole.Client, Guid.Empty, "h\r:1", ""),
+            Welcome.Create(NodeAvailability.Available, Guid.NewGuid(), "h\r:1", "n"),
         })
         {
             var sequence = new ReadOnlySequence<byte>(FrameCodec.ToArray(message));

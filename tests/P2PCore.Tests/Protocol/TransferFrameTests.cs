@@ -340,7 +340,7 @@ public class TransferFrameTests
     public void Transfer_frames_with_flags_set_are_refused()
     {
         var bytes = FrameCodec.ToArray(new PieceRequest(1, Hash, 0));
-        bytes[1] = 1;
+        bytes[1] = 2;
         var sequence = new ReadOnlySequence<byte>(bytes);
 
         Assert.Equal(ProtocolError.ReservedFlags, Assert.Throws<ProtocolException>(() => FrameCodec.TryReadFrame(ref sequence, ProtocolLimits.MaxPayload, out _)).Code);

@@ -68,7 +68,7 @@ public class DirectDeliveryTests
     /// </summary>
     private static async Task ForgeAndBreakAsync(P2PNode node, RouteHop entry, Func<Guid, KeyProof> proof)
     {
-        using var key = NodeKey.CreateEphemeral();
+        var key = RawConnection.NewKey();
         var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(key.Id));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
         var requestId = Guid.NewGuid();
@@ -105,7 +105,7 @@ public class DirectDeliveryTests
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
         using var victim = new AcceptCounter("127.0.0.1");
-        using var entryKey = NodeKey.CreateEphemeral();
+        var entryKey = RawConnection.NewKey();
         var entry = new RouteHop(entryKey.Id, $"localhost:{victim.Port}");
 
         await ForgeAndBreakAsync(node, entry, requestId => Signing.Entry(entryKey, entry.Endpoint, requestId));
@@ -142,7 +142,7 @@ public class DirectDeliveryTests
         using var entryKey = NodeKey.LoadOrCreate(entryNode.StateDirectory);
         Assert.Equal(entryNode.Id, entryKey.Id);
         var entry = new RouteHop(entryNode.Id, entryNode.Endpoint);
-        using var rawKey = NodeKey.CreateEphemeral();
+        var rawKey = RawConnection.NewKey();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawKey.Id));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
         var clock = Stopwatch.StartNew();
@@ -167,9 +167,9 @@ public class DirectDeliveryTests
         await using var nodes = new TestNodes();
         var started = await SearchNetwork.StartAsync(nodes, 2);
         var (node, other) = (started[0], started[1]);
-        using var claimedKey = NodeKey.CreateEphemeral();
+        var claimedKey = RawConnection.NewKey();
         var entry = new RouteHop(claimedKey.Id, other.Endpoint);
-        using var rawKey = NodeKey.CreateEphemeral();
+        var rawKey = RawConnection.NewKey();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawKey.Id));
         Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
 

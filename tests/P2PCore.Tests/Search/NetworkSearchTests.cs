@@ -300,7 +300,7 @@ public class NetworkSearchTests
         }
 
         Assert.True(await Eventually.TrueAsync(() => node.Index.GetFiles().Count() == 151 && !node.Index.IsBusy, TimeSpan.FromSeconds(30)), "the index did not settle on 151 files");
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
         var slow = new FileQuery { Pattern = "^(.*)(.*)(.*)(.*)(.*)!$" };
@@ -444,7 +444,7 @@ public class NetworkSearchTests
     {
         await using var nodes = new TestNodes();
         var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        using var key = NodeKey.CreateEphemeral();
+        var key = RawConnection.NewKey();
         var peerId = key.Id;
         using var peer = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(peerId));
         Assert.True(await Eventually.TrueAsync(() => entry.PeerCount == 1, TimeSpan.FromSeconds(5)));
@@ -458,7 +458,7 @@ public class NetworkSearchTests
         // The same response over the link, again over the link, and directly (as after a link that broke).
         await peer.SendAsync(hit);
         await peer.SendAsync(hit);
-        using var direct = await RawConnection.HandshakeAsync(entry.Endpoint, new Hello(ProtocolLimits.Version, ConnectionRole.Client, peerId, "127.0.0.1:1", "raw"));
+        using var direct = await RawConnection.HandshakeAsync(entry.Endpoint, Hello.Create(ConnectionRole.Client, peerId, "127.0.0.1:1", "raw"));
         await direct.SendAsync(hit);
         Assert.True(await Eventually.TrueAsync(() => entry.SearchCounters.DuplicateResponses == 2, TimeSpan.FromSeconds(10)), $"{entry.SearchCounters.DuplicateResponses} duplicates seen");
         await client.SendAsync(new SearchCancel(1));
@@ -487,7 +487,7 @@ public class NetworkSearchTests
 
         var node = await nodes.StartAsync("n0", configure: options => options.Index.Shares = [share]);
         await TestShare.IdleAsync(node.Index);
-        var peerId = Guid.NewGuid();
+        var peerId = RawConnection.NewId();
         using var peer = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(peerId, "127.0.0.1:1")]);
 

@@ -22,7 +22,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var self = new RouteHop(rawId, "127.0.0.1:1");
         var entry = Stranger();
@@ -56,7 +56,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var requestId = Guid.NewGuid();
 
@@ -79,7 +79,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var me = new RouteHop(node.Id, node.Endpoint);
         var rawSource = Signing.Unsigned(rawId, "raw", "127.0.0.1:1");
@@ -107,7 +107,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var requestId = Guid.NewGuid();
         await raw.SendAsync(new Query(requestId, 0, 10, new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]), Signing.NoProof, new FileQuery()));
@@ -127,7 +127,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        using var key = NodeKey.CreateEphemeral();
+        var key = RawConnection.NewKey();
         var rawId = key.Id;
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         Assert.True(await Eventually.TrueAsync(() => node.GetPeers().Count == 1, Wait));
@@ -212,7 +212,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         Assert.True(await Eventually.TrueAsync(() => node.GetPeers().Count == 1, Wait));
 
@@ -261,10 +261,10 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, overLink
             ? RawConnection.PeerHello(rawId)
-            : new Hello(ProtocolLimits.Version, ConnectionRole.Client, rawId, "127.0.0.1:1", "raw"));
+            : Hello.Create(ConnectionRole.Client, rawId, "127.0.0.1:1", "raw"));
         var self = new RouteHop(rawId, "127.0.0.1:1");
         var me = new RouteHop(node.Id, node.Endpoint);
         FoundFile[] files = [new("x", 1, new string('0', 64), "pub/x")];
@@ -294,7 +294,7 @@ public class SearchHostileInputTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1, o => o.QueriesPerPeerPerSecond = 50))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         var stack = new BacktraceStack([Stranger(), new RouteHop(rawId, "127.0.0.1:1")]);

@@ -50,8 +50,8 @@ public class SignedResultTests
     {
         await using var nodes = new TestNodes();
         var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        using var genuineKey = NodeKey.CreateEphemeral();
-        using var hostileKey = NodeKey.CreateEphemeral();
+        var genuineKey = RawConnection.NewKey();
+        var hostileKey = RawConnection.NewKey();
         using var hostile = await LinkAsync(entry, hostileKey.Id, 1);
         using var genuine = await LinkAsync(entry, genuineKey.Id, 2);
         var (query, results) = await StartSearchAsync(entry, hostile, genuine);
@@ -77,7 +77,7 @@ public class SignedResultTests
     {
         await using var nodes = new TestNodes();
         var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        using var key = NodeKey.CreateEphemeral();
+        var key = RawConnection.NewKey();
         using var peer = await LinkAsync(entry, key.Id, 1);
         var (query, results) = await StartSearchAsync(entry, peer);
         var source = Signing.Source(key, "genuine", GenuineEndpoint, query.RequestId, 0, GenuineFiles);
@@ -97,7 +97,7 @@ public class SignedResultTests
     {
         await using var nodes = new TestNodes();
         var entry = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        using var key = NodeKey.CreateEphemeral();
+        var key = RawConnection.NewKey();
         using var peer = await LinkAsync(entry, key.Id, 1);
         var (query, results) = await StartSearchAsync(entry, peer);
 
@@ -117,8 +117,8 @@ public class SignedResultTests
         var started = await SearchNetwork.StartAsync(nodes, 2);
         var (entry, middle) = (started[0], started[1]);
         await SearchNetwork.LinkAsync(started, (0, 1));
-        using var genuineKey = NodeKey.CreateEphemeral();
-        using var hostileKey = NodeKey.CreateEphemeral();
+        var genuineKey = RawConnection.NewKey();
+        var hostileKey = RawConnection.NewKey();
         using var hostile = await LinkAsync(middle, hostileKey.Id, 2);
         using var genuine = await LinkAsync(middle, genuineKey.Id, 3);
         var results = Task.Run(() => SearchNetwork.SearchAsync(entry, new FileQuery { Names = ["file-k*"] }, ttl: 2, timeoutSec: 20, maxResults: 1));

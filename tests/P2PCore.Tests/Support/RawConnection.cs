@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using P2PTransfer.Identity;
 using P2PTransfer.Net;
+using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 
@@ -14,6 +16,7 @@ namespace P2PTransfer.Tests.Support;
 /// </summary>
 internal sealed class RawConnection : IDisposable
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, NodeCredentials> Keys = new();
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly List<byte> _received = [];
@@ -53,20 +56,47 @@ internal sealed class RawConnection : IDisposable
     /// <summary>Opens a connection and completes a handshake with <paramref name="hello"/>; fails unless the node welcomes it.</summary>
     public static async Task<RawConnection> HandshakeAsync(string endpoint, Hello hello, int? receiveBuffer = null, string? from = null)
     {
-        var raw = await OpenAsync(endpoint, receiveBuffer, from: from);
+        var raw = await OpenAsync(endpoint, receiveBuffer, CredentialsFor(hello.NodeId), from);
         await raw.SendAsync(hello);
         var reply = await raw.ReadFrameAsync(TimeSpan.FromSeconds(5));
         Assert.IsType<Welcome>(reply);
         return raw;
     }
 
-    public static Hello PeerHello(Guid id, string name = "raw") => new(ProtocolLimits.Version, ConnectionRole.Peer, id, "127.0.0.1:1", name);
+    /// <summary>
+    /// A node id with a key behind it: a Hello that names it passes the node's identity check when a raw
+    /// connection opened by <see cref="HandshakeAsync"/> (or with <see cref="CredentialsFor"/>) sends it.
+    /// </summary>
+    public static Guid NewId()
+    {
+        var credentials = new NodeCredentials(NodeKey.CreateEphemeral());
+        Keys[credentials.Id] = credentials;
+        return credentials.Id;
+    }
+
+    /// <summary>A key of a node of the test's making, whose id a raw connection can then prove (and whose signatures the test makes).</summary>
+    public static NodeKey NewKey()
+    {
+        var key = NodeKey.CreateEphemeral();
+        Keys[key.Id] = new NodeCredentials(key);
+        return key;
+    }
+
+    /// <summary>The credentials of a running node (its key, read from its state directory): to speak as the node itself.</summary>
+    public static NodeCredentials CredentialsOf(P2PNode node) =>
+        Keys.GetOrAdd(node.Id, _ => new NodeCredentials(NodeKey.LoadOrCreate(node.StateDirectory)));
+
+    /// <summary>The credentials that prove <paramref name="id"/>: one made by <see cref="NewId"/> or <see cref="CredentialsOf"/>, else the process's client key.</summary>
+    public static NodeCredentials CredentialsFor(Guid id) => Keys.TryGetValue(id, out var credentials) ? credentials : NodeCredentials.Client;
+
+    public static Hello PeerHello(Guid id, string name = "raw") => Hello.Create(ConnectionRole.Peer, id, "127.0.0.1:1", name);
 
     /// <summary>The Welcome a server that is available answers <paramref name="hello"/> with.</summary>
     public static Welcome WelcomeFor(Hello hello, Guid id, string endpoint, string name) =>
-        new(ProtocolLimits.Version, NodeAvailability.Available, id, endpoint, name);
+        Welcome.Create(NodeAvailability.Available, id, endpoint, name) with { Version = Handshake.ChosenVersion(hello) };
 
-    public static Hello ClientHello() => new(ProtocolLimits.Version, ConnectionRole.Client, Guid.Empty, "", "");
+    /// <summary>A pure client's Hello: the process's client key's id, no endpoint, no name.</summary>
+    public static Hello ClientHello() => Hello.Create(ConnectionRole.Client, NodeCredentials.Client.Id, "", "");
 
     /// <summary>Bytes received and read so far (inside TLS, what TLS gave).</summary>
     public int BytesReceived => _received.Count;

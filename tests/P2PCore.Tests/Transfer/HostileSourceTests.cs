@@ -311,7 +311,7 @@ public sealed class HostileSourceTests : IAsyncLifetime
             try
             {
                 await Handshake.AcceptAsync(connection, TimeSpan.FromSeconds(5), _stop.Token);
-                await connection.SendAsync(new Welcome(ProtocolLimits.Version, NodeAvailability.Available, Credentials.Id, Endpoint, "liar"), _stop.Token);
+                await connection.SendAsync(Welcome.Create(NodeAvailability.Available, Credentials.Id, Endpoint, "liar"), _stop.Token);
                 if (_pingEvery is { } every)
                 {
                     _ = PingAsync(connection, every);

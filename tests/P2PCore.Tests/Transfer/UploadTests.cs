@@ -479,7 +479,7 @@ public class UploadTests
         await using var nodes = new TestNodes();
         var content = Content(2500, 21);
         var (node, _) = await StartSharingAsync(nodes, "server", 1, [("file.bin", content)]);
-        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(Guid.NewGuid()));
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(RawConnection.NewId()));
 
         await raw.SendAsync(new PieceRequest(1, HashBytes(content), 0));
         var (messages, closed) = await raw.ReadUntilClosedAsync(Wait);
