@@ -24,6 +24,8 @@
         'Find-P2PFile'
         'New-P2PTestNetwork'
         'Remove-P2PTestNetwork'
+        'Install-P2PService'
+        'Uninstall-P2PService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
