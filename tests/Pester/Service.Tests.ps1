@@ -181,4 +181,24 @@ Stop-P2PNode `$node
         # Nothing of the host lives on: no process runs from its state directory.
         @(Get-Process | Where-Object { $_.CommandLine -like "*--state-directory $state*" }).Count | Should -Be 0
     }
+
+    It 'exits 3 naming the file when node.json cannot be read, and 2 with its usage for a wrong command line' {
+        $damaged = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'damaged')
+        Set-Content (Join-Path $damaged 'node.json') '{ "port": '
+
+        $nodeHost = Start-NodeHost $damaged
+        $nodeHost.Process.WaitForExit(30000) | Should -BeTrue
+        $nodeHost.Process.ExitCode | Should -Be 3
+        $nodeHost.Errors.Result | Should -BeLike "*the node settings '$(Join-Path $damaged 'node.json')' cannot be read*"
+
+        $start = [Diagnostics.ProcessStartInfo]::new($HostCommand[0])
+        foreach ($argument in @($HostCommand | Select-Object -Skip 1) + @('--share', '/tmp')) { $start.ArgumentList.Add($argument) }
+        $start.RedirectStandardError = $true
+        $start.RedirectStandardOutput = $true
+        $wrong = [Diagnostics.Process]::Start($start)
+        $errors = $wrong.StandardError.ReadToEndAsync()
+        $wrong.WaitForExit(30000) | Should -BeTrue
+        $wrong.ExitCode | Should -Be 2
+        $errors.Result | Should -BeLike "*unknown argument '--share'*usage: P2PHost --state-directory <folder>*"
+    }
 }

@@ -134,6 +134,12 @@ public static class NodeService
     {
         if (service.Platform == ServicePlatform.Windows && service.Managed)
         {
+            // 1060: ERROR_SERVICE_DOES_NOT_EXIST.
+            if (Run("sc.exe", ["query", service.ServiceName], mayFail: true) == 1060)
+            {
+                throw new NodeServiceException(NodeServiceError.NotFound, $"there is no service {service.ServiceName}");
+            }
+
             Run("sc.exe", ["stop", service.ServiceName], mayFail: true);
             Run("sc.exe", ["delete", service.ServiceName]);
             return;
@@ -268,7 +274,8 @@ public static class NodeService
     [DllImport("libc", EntryPoint = "getuid")]
     private static extern uint GetUserId();
 
-    private static void Run(string program, IReadOnlyList<string> arguments, bool mayFail = false)
+    /// <summary>Runs a service manager's command and returns its exit code; one that fails is an error unless <paramref name="mayFail"/>.</summary>
+    private static int Run(string program, IReadOnlyList<string> arguments, bool mayFail = false)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -285,7 +292,7 @@ public static class NodeService
         {
             if (mayFail)
             {
-                return;
+                return -1;
             }
 
             throw new NodeServiceException(NodeServiceError.ManagerFailed, $"{program} cannot be run: {ex.Message}");
@@ -301,6 +308,8 @@ public static class NodeService
                 var text = string.IsNullOrWhiteSpace(error) ? output.Result : error;
                 throw new NodeServiceException(NodeServiceError.ManagerFailed, $"{program} {string.Join(' ', arguments)} failed (exit code {process.ExitCode}): {text.Trim()}");
             }
+
+            return process.ExitCode;
         }
     }
 }
