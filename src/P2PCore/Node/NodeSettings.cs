@@ -62,15 +62,16 @@ public sealed class NodeSettings
     };
 
     /// <summary>The options to start a node from this state directory with these settings.</summary>
+    /// <remarks>A list or address written as null in the file (by hand) means its default.</remarks>
     public NodeOptions ToOptions(string stateDirectory) => new()
     {
         Name = Name,
         StateDirectory = stateDirectory,
-        Index = new IndexOptions { Shares = Shares, Exclude = Exclude },
+        Index = new IndexOptions { Shares = Shares, Exclude = Exclude ?? [] },
         Port = Port,
-        ListenAddress = ListenAddress,
+        ListenAddress = ListenAddress ?? "0.0.0.0",
         AdvertisedHost = AdvertisedHost,
-        Peers = Peers,
+        Peers = Peers ?? [],
         TargetPeers = TargetPeers,
         MaxUploads = MaxUploads,
         DrainTimeout = TimeSpan.FromSeconds(DrainTimeoutSec),

@@ -68,6 +68,28 @@ public class NodeSettingsTests
     }
 
     [Fact]
+    public void Members_missing_from_node_json_or_written_null_take_their_defaults()
+    {
+        var state = Directory.CreateTempSubdirectory("p2pt-settings").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(state, NodeSettings.FileName), "{ \"exclude\": null, \"peers\": null, \"listenAddress\": null }");
+
+            var options = NodeSettings.Load(state)!.ToOptions(state);
+
+            Assert.Equal((NodeOptions.DefaultPort, "0.0.0.0", 8), (options.Port, options.ListenAddress, options.TargetPeers));
+            Assert.Empty(options.Index.Exclude);
+            Assert.Empty(options.Peers);
+            Assert.Null(options.Index.Shares);
+            Assert.True(options.Discovery.Enabled);
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_systemd_unit_quotes_each_argument_and_escapes_what_systemd_would_expand()
     {
         var state = Path.Combine(Path.GetTempPath(), "a \"b\" 100% $HOME");
