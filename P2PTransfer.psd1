@@ -29,6 +29,8 @@
         'New-P2PTestNetwork'
         'Remove-P2PTestNetwork'
         'New-P2PNetworkKey'
+        'Install-P2PService'
+        'Uninstall-P2PService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -4,7 +4,8 @@
     Builds, tests, runs and packages P2PTransfer.
 .DESCRIPTION
     Tasks (run in the order given):
-      Build    compile and lay out the module in out/P2PTransfer (with its help), and the help package that
+      Build    compile and lay out the module in out/P2PTransfer (with its help and, in host/, the service host
+               that Install-P2PService registers), and the help package that
                Update-Help installs from in out/help (Update-Help -Module P2PTransfer -SourcePath out/help)
       Test     Build, then the xunit suites and the Pester suite; prints 'N passed, M failed'
                (installs tmux for the console tests and tcpdump for the wire test with apt-get when they are
@@ -74,6 +75,11 @@ function Invoke-Build {
     Invoke-Dotnet publish (Join-Path $Root 'src/P2PModule/P2PModule.csproj') -c $Configuration -o $ModuleDir --nologo -v quiet
     Remove-Item (Join-Path $ModuleDir '*.pdb'), (Join-Path $ModuleDir '*.deps.json') -ErrorAction Ignore
     Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir
+    # The service host (Install-P2PService runs it) in a folder of its own: its hosting libraries never meet pwsh's,
+    # and its deps.json stays, since the host finds SQLite's native library through it.
+    $hostDir = Join-Path $ModuleDir 'host'
+    Invoke-Dotnet publish (Join-Path $Root 'src/P2PHost/P2PHost.csproj') -c $Configuration -o $hostDir --nologo -v quiet
+    Remove-Item (Join-Path $hostDir '*.pdb') -ErrorAction Ignore
     $pwsh = Get-PwshCommandLine
     & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Build-Help.ps1') -ModulePath $ModuleDir -SourcePath (Join-Path $Root 'docs/cmdlets') -AboutPath (Join-Path $Root 'docs/about_P2PTransfer.md') | Out-Host
     if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }

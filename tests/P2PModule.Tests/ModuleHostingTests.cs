@@ -39,7 +39,7 @@ public sealed class ModuleHostingTests : IDisposable
     {
         var names = Run("(Get-Module P2PTransfer).ExportedCmdlets.Keys | Sort-Object").Select(o => o.ToString()).ToList();
         Assert.Equal(
-            ["Connect-P2PPeer", "Disconnect-P2PPeer", "Find-P2PFile", "Get-P2PNode", "Get-P2PPeer", "Get-P2PShare", "Get-P2PTransfer", "New-P2PNetworkKey", "New-P2PTestNetwork", "Publish-P2PFile", "Receive-P2PFile", "Remove-P2PTestNetwork", "Resume-P2PTransfer", "Start-P2PNode", "Stop-P2PNode", "Stop-P2PTransfer", "Suspend-P2PTransfer", "Test-P2PNode", "Unpublish-P2PFile"],
+            ["Connect-P2PPeer", "Disconnect-P2PPeer", "Find-P2PFile", "Get-P2PNode", "Get-P2PPeer", "Get-P2PShare", "Get-P2PTransfer", "Install-P2PService", "New-P2PNetworkKey", "New-P2PTestNetwork", "Publish-P2PFile", "Receive-P2PFile", "Remove-P2PTestNetwork", "Resume-P2PTransfer", "Start-P2PNode", "Stop-P2PNode", "Stop-P2PTransfer", "Suspend-P2PTransfer", "Test-P2PNode", "Uninstall-P2PService", "Unpublish-P2PFile"],
             names);
         Assert.Empty(Run("(Get-Module P2PTransfer).ExportedFunctions.Keys"));
     }

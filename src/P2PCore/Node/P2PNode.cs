@@ -229,6 +229,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             var host = options.AdvertisedHost ?? LocalAddresses.AdvertisedHostFor(listenAddress);
             var node = new P2PNode(options, name, state, listener, host, log, index);
             node.Begin();
+            node.SaveSettings();
             return node;
         }
         catch
@@ -420,6 +421,24 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _tasks.Run("link keeper", () => _keeper.RunAsync(_stopping.Token));
 
         Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format(ListenAddress, Port)}, advertised as {Endpoint}");
+    }
+
+    /// <summary>
+    /// Keeps the settings the node runs with in its state directory (node.json), for the service host's next start.
+    /// The shares are in the index now, so node.json asks for none: what the index holds is shared next time.
+    /// </summary>
+    private void SaveSettings()
+    {
+        var settings = NodeSettings.From(_options, Name);
+        settings.Shares = null;
+        try
+        {
+            settings.Save(_state.FullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.Write(NodeLogLevel.Warning, $"the node settings could not be written to '{_state.FullPath}': {ex.Message}");
+        }
     }
 
     /// <summary>Announcements are heard from the moment the node runs; none on loopback, where there is no local network.</summary>

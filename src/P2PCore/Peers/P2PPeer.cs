@@ -18,6 +18,8 @@ public sealed class P2PPeer
         FramesSent = link.Connection.Counters.FramesSent;
         FramesReceived = link.Connection.Counters.FramesReceived;
         LocalNode = localNode;
+        CloseReason = link.CloseReason;
+        CloseMessage = link.CloseMessage;
     }
 
     /// <summary>The remote node's id.</summary>
@@ -47,6 +49,12 @@ public sealed class P2PPeer
     public long FramesSent { get; }
 
     public long FramesReceived { get; }
+
+    /// <summary>Why the link ended (Shutdown: the other node stopped and said Bye); None while it runs.</summary>
+    public Protocol.ProtocolError CloseReason { get; }
+
+    /// <summary>The text that came with <see cref="CloseReason"/>; empty while the link runs.</summary>
+    public string? CloseMessage { get; }
 
     /// <summary>The node of this session that holds the link.</summary>
     public IPeerHost LocalNode { get; }
