@@ -8,7 +8,7 @@ namespace P2PTransfer.Module.Commands;
 /// New-P2PNetworkKey: makes a private network's key (32 random bytes) for Start-P2PNode -NetworkKey: to a file only
 /// its owner may read (-Path), and/or as a SecureString.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "P2PNetworkKey", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommon.New, "P2PNetworkKey", SupportsShouldProcess = true, HelpUri = HelpLinks.Cmdlets + "New-P2PNetworkKey.md")]
 [OutputType(typeof(SecureString), typeof(FileInfo))]
 public sealed class NewP2PNetworkKeyCommand : P2PCmdlet
 {
