@@ -136,9 +136,10 @@ public sealed class SourceLimitTests
             var replies = new List<IMessage>();
             for (int i = 0; i < 8; i++)
             {
-                var raw = await RawConnection.OpenAsync(node.Endpoint, from: "127.0.0.12");
+                var id = RawConnection.NewId();
+                var raw = await RawConnection.OpenAsync(node.Endpoint, credentials: RawConnection.CredentialsFor(id), from: "127.0.0.12");
                 links.Add(raw);
-                await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid(), $"sybil{i}"));
+                await raw.SendAsync(RawConnection.PeerHello(id, $"sybil{i}"));
                 replies.Add(await raw.ReadFrameAsync(Wait));
             }
 
@@ -166,9 +167,10 @@ public sealed class SourceLimitTests
             var replies = new List<IMessage>();
             foreach (var from in new[] { "127.0.0.13", "127.0.0.13", "127.0.0.14", "127.0.0.14" })
             {
-                var raw = await RawConnection.OpenAsync(node.Endpoint, from: from);
+                var id = RawConnection.NewId();
+                var raw = await RawConnection.OpenAsync(node.Endpoint, credentials: RawConnection.CredentialsFor(id), from: from);
                 links.Add(raw);
-                await raw.SendAsync(RawConnection.PeerHello(Guid.NewGuid()));
+                await raw.SendAsync(RawConnection.PeerHello(id));
                 replies.Add(await raw.ReadFrameAsync(Wait));
             }
 

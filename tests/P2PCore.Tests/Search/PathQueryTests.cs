@@ -14,7 +14,7 @@ public class PathQueryTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var rawId = Guid.NewGuid();
+        var rawId = RawConnection.NewId();
         using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawId));
         var stack = new BacktraceStack([new RouteHop(Guid.NewGuid(), "127.0.0.1:9"), new RouteHop(rawId, "127.0.0.1:1")]);
         var answered = Guid.NewGuid();

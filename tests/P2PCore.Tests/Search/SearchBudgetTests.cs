@@ -30,7 +30,7 @@ public sealed class SearchBudgetTests
             o.WorkPerPeerPerSecond = TimeSpan.FromHours(1);
             o.WorkPerAddressPerSecond = TimeSpan.FromHours(1);
         }))[0];
-        var hostileId = Guid.NewGuid();
+        var hostileId = RawConnection.NewId();
         using var hostile = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(hostileId, "flood"), from: "127.0.0.16");
         await SendFloodAsync(hostile, hostileId, 300);
         // Each of these takes at least 100 ms of a cascade worker: 300 keep the peers' workers busy for 15 s at least.
@@ -54,7 +54,7 @@ public sealed class SearchBudgetTests
     {
         await using var nodes = new TestNodes();
         var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
-        var hostileId = Guid.NewGuid();
+        var hostileId = RawConnection.NewId();
         using var hostile = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(hostileId, "flood"), from: "127.0.0.17");
         await SendFloodAsync(hostile, hostileId, 200);
 
@@ -87,7 +87,7 @@ public sealed class SearchBudgetTests
             o.WorkPerAddressPerSecond = TimeSpan.FromMilliseconds(100);
         }))[0];
         var sybils = new List<RawConnection>();
-        var ids = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid()).ToArray();
+        var ids = Enumerable.Range(0, 4).Select(_ => RawConnection.NewId()).ToArray();
         try
         {
             for (int i = 0; i < 4; i++)
@@ -119,7 +119,7 @@ public sealed class SearchBudgetTests
         var net = await SearchNetwork.StartAsync(nodes, 2);
         await SearchNetwork.LinkAsync(net, (0, 1));
         var (entry, next) = (net[0], net[1]);
-        var hostileId = Guid.NewGuid();
+        var hostileId = RawConnection.NewId();
         using var hostile = await RawConnection.HandshakeAsync(entry.Endpoint, RawConnection.PeerHello(hostileId, "hostile"), from: "127.0.0.19");
         var stack = BacktraceStack.Start(new RouteHop(hostileId, "127.0.0.1:1"));
         await hostile.SendAsync(new Query(Guid.NewGuid(), 3, 10, stack, Signing.NoProof, Catastrophic));
