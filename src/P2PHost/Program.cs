@@ -16,11 +16,13 @@ if (!HostArguments.TryParse(args, out var stateDirectory, out var problem))
 }
 
 NodeSettings settings;
+NodeOptions options;
 try
 {
     settings = NodeSettings.Load(stateDirectory) ?? new NodeSettings();
+    options = settings.ToOptions(stateDirectory);
 }
-catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException or FormatException or ArgumentException)
 {
     Console.Error.WriteLine($"P2PHost: {ex.Message}");
     return 3;
@@ -42,7 +44,7 @@ builder.Services.AddSystemd();
 builder.Services.AddWindowsService(options => options.ServiceName = "P2PTransfer");
 // The host waits for the drain and the goodbyes, with time to spare, before it gives up on a stop.
 builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(settings.DrainTimeoutSec) + NodeHostService.StopMargin);
-builder.Services.AddSingleton(settings.ToOptions(stateDirectory));
+builder.Services.AddSingleton(options);
 builder.Services.AddHostedService<NodeHostService>();
 
 using var host = builder.Build();

@@ -70,6 +70,9 @@ public sealed class NodeOptions
     /// </summary>
     public byte[]? NetworkKey { get; set; }
 
+    /// <summary>The file <see cref="NetworkKey"/> was read from, if it came from one: kept in node.json (the key itself never is), so the service host starts the node on the same network.</summary>
+    public string? NetworkKeyFile { get; set; }
+
     /// <summary>
     /// The only nodes (and clients, by their ids) the node links to, answers and serves, besides itself; null or
     /// empty for all. Ids as TLS proves them (docs/protocol.md section 1).

@@ -45,6 +45,15 @@ public sealed class NodeSettings
 
     public bool Discovery { get; set; } = true;
 
+    /// <summary>The file holding the private network's key (never the key itself); null on an open network, or when the key was given otherwise.</summary>
+    public string? NetworkKeyFile { get; set; }
+
+    /// <summary>True when the node was started on a private network: a host that has no key file for it refuses to start it rather than open it to everyone.</summary>
+    public bool Private { get; set; }
+
+    /// <summary>The only nodes the node links to, answers and serves (-TrustedNode); null or empty for all.</summary>
+    public List<Guid>? TrustedNodes { get; set; }
+
     /// <summary>The settings a node was started with (its shares as given: null for "what it shares already").</summary>
     public static NodeSettings From(NodeOptions options, string? name = null) => new()
     {
@@ -59,12 +68,20 @@ public sealed class NodeSettings
         MaxUploads = options.MaxUploads,
         DrainTimeoutSec = options.DrainTimeout.TotalSeconds,
         Discovery = options.Discovery.Enabled,
+        NetworkKeyFile = options.NetworkKey is null ? null : options.NetworkKeyFile,
+        Private = options.NetworkKey is not null,
+        TrustedNodes = options.TrustedNodes is { Count: > 0 } trusted ? [.. trusted] : null,
     };
 
     /// <summary>The options to start a node from this state directory with these settings.</summary>
     /// <remarks>A list or address written as null in the file (by hand) means its default.</remarks>
     public NodeOptions ToOptions(string stateDirectory) => new()
     {
+        NetworkKey = NetworkKeyFile is { } keyFile ? Identity.NetworkKey.ReadFile(keyFile)
+            : Private ? throw new InvalidDataException($"the node of '{stateDirectory}' was last started on a private network with its key given as a SecureString; give the key as a file (Start-P2PNode -NetworkKey PATH or Install-P2PService -NetworkKey PATH) so the node can be started on that network again")
+            : null,
+        NetworkKeyFile = NetworkKeyFile,
+        TrustedNodes = TrustedNodes is { Count: > 0 } ? TrustedNodes : null,
         Name = Name,
         StateDirectory = stateDirectory,
         Index = new IndexOptions { Shares = Shares, Exclude = Exclude ?? [] },

@@ -59,6 +59,16 @@ public sealed class InstallP2PServiceCommand : P2PCmdlet
     [Parameter]
     public SwitchParameter NoDiscovery { get; set; }
 
+    /// <summary>The file of the private network's key (New-P2PNetworkKey -Path): the service's node joins that network. A file, so the service can read it at every start.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkKey { get; set; }
+
+    /// <summary>The only node ids the service's node links to, answers and serves (as Get-P2PNode shows them, or GUIDs).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? TrustedNode { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -66,14 +76,23 @@ public sealed class InstallP2PServiceCommand : P2PCmdlet
     {
         NodeServiceInfo service;
         List<string>? shares = null;
+        string? networkKeyFile = null;
+        List<Guid>? trusted = null;
         try
         {
+            if (NetworkKey is not null)
+            {
+                networkKeyFile = ResolvePath(NetworkKey, nameof(NetworkKey));
+                _ = P2PTransfer.Identity.NetworkKey.ReadFile(networkKeyFile);
+            }
+
+            trusted = TrustedNode is null ? null : [.. TrustedNode.Select(text => P2PTransfer.Identity.NodeIdText.TryParse(text, out var id) ? id : throw new ArgumentException($"-TrustedNode '{text}' is not a node id: give it as Get-P2PNode shows it (IdText) or as a GUID"))];
             var stateDirectory = StateDirectory is null ? null : ResolvePath(StateDirectory, nameof(StateDirectory));
             // Without -Share the service shares what the state directory shares already.
             shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(share => ResolvePath(share, nameof(Share)))] : null;
             service = NodeService.Describe(Name, stateDirectory, Scope, ServiceCmdlet.HostDirectory, TimeSpan.FromSeconds(DrainTimeoutSec));
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
         {
             ThrowTerminatingError(ToErrorRecord(ex, Name));
             return;
@@ -91,6 +110,9 @@ public sealed class InstallP2PServiceCommand : P2PCmdlet
             MaxUploads = MaxUploads,
             DrainTimeoutSec = DrainTimeoutSec,
             Discovery = !NoDiscovery,
+            NetworkKeyFile = networkKeyFile,
+            Private = networkKeyFile is not null,
+            TrustedNodes = trusted,
         };
 
         if (!ShouldProcess($"{service.ServiceName} ({service.UnitPath}), node {Name} from {service.StateDirectory}", "Install P2P service"))

@@ -88,13 +88,15 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
         }
 
         byte[]? networkKey = null;
+        string? networkKeyFile = null;
         List<Guid>? trusted = null;
         try
         {
             stateDirectory = StateDirectory is null ? null : Resolve(StateDirectory, nameof(StateDirectory));
             // Without -Share the node shares what its state directory shared last time.
             shares = MyInvocation.BoundParameters.ContainsKey(nameof(Share)) ? [.. Share.Select(share => Resolve(share, nameof(Share)))] : null;
-            networkKey = NetworkKey is null ? null : ReadNetworkKey(NetworkKey, path => Resolve(path, nameof(NetworkKey)));
+            networkKey = NetworkKey is null ? null : ReadNetworkKey(NetworkKey, path => networkKeyFile = Resolve(path, nameof(NetworkKey)));
+            networkKeyFile ??= (NetworkKey is PSObject { BaseObject: FileInfo keyFile } ? keyFile : NetworkKey as FileInfo)?.FullName;
             trusted = TrustedNode is null ? null : [.. TrustedNode.Select(ParseNodeId)];
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
@@ -116,6 +118,7 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
             Peers = Peer,
             TargetPeers = TargetPeers,
             NetworkKey = networkKey,
+            NetworkKeyFile = networkKeyFile,
             TrustedNodes = trusted,
         };
 

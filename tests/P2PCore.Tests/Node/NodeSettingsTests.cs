@@ -50,6 +50,40 @@ public class NodeSettingsTests
     }
 
     [Fact]
+    public void A_private_node_keeps_its_key_file_and_trusted_ids_in_node_json_and_never_the_key_itself()
+    {
+        var folder = Directory.CreateTempSubdirectory("p2p-settings-").FullName;
+        try
+        {
+            var keyFile = Path.Combine(folder, "team.p2pkey");
+            P2PTransfer.Identity.NetworkKey.WriteFile(keyFile, P2PTransfer.Identity.NetworkKey.New());
+            var key = P2PTransfer.Identity.NetworkKey.ReadFile(keyFile);
+            var trusted = Guid.NewGuid();
+            NodeSettings.From(new NodeOptions { NetworkKey = key, NetworkKeyFile = keyFile, TrustedNodes = [trusted] }).Save(folder);
+
+            var text = File.ReadAllText(Path.Combine(folder, NodeSettings.FileName));
+            Assert.DoesNotContain(Convert.ToBase64String(key).TrimEnd('='), text);
+            var options = NodeSettings.Load(folder)!.ToOptions(folder);
+            Assert.Equal(key, options.NetworkKey);
+            Assert.Equal([trusted], options.TrustedNodes);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_node_started_private_with_a_key_given_as_a_secure_string_is_refused_by_the_host_rather_than_started_open()
+    {
+        var settings = NodeSettings.From(new NodeOptions { NetworkKey = new byte[32] });
+        Assert.True(settings.Private);
+        Assert.Null(settings.NetworkKeyFile);
+        var error = Assert.Throws<InvalidDataException>(() => settings.ToOptions("/state"));
+        Assert.Contains("private network", error.Message);
+    }
+
+    [Fact]
     public void A_damaged_node_json_is_an_error_that_names_the_file()
     {
         var state = Directory.CreateTempSubdirectory("p2pt-settings").FullName;
