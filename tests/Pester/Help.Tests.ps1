@@ -23,7 +23,7 @@ Describe 'Cmdlet help' {
         $help = Get-Help Receive-P2PFile -Full
 
         $help.inputTypes.inputType.type.name | Should -Be 'P2PTransfer.Search.P2PSearchResult'
-        $help.returnValues.returnValue.type.name | Should -Be 'None', 'System.IO.FileInfo'
+        $help.returnValues.returnValue.type.name | Should -Be 'None', 'System.IO.FileInfo', 'P2PTransfer.Module.P2PTransferJob'
         $help.relatedLinks.navigationLink.linkText | Should -Contain 'Find-P2PFile'
     }
 

@@ -27,6 +27,8 @@ Describe 'A private network (-NetworkKey)' {
 
     It 'lets two members link and find each other''s files, and tells an outsider it needs the key' {
         Connect-P2PPeer -Node $b -Address $a.Endpoint | Out-Null
+        # On a private network the dialer's link is up once it has sent its proof; a's side once it has read it.
+        Wait-Until { $a.PeerCount -eq 1 } | Should -BeTrue
 
         (Find-P2PFile beta-* -Node $a -TimeoutSec 2).NodeId | Should -Be $b.Id
         (Find-P2PFile alpha-* -Node $b -TimeoutSec 2).NodeId | Should -Be $a.Id

@@ -115,10 +115,19 @@ internal sealed class LocalDiscovery : IDisposable
             foreach (var address in _interfaces)
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                senders.Add(socket);
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 1);
-                socket.Bind(new IPEndPoint(address, 0));
+                try
+                {
+                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, address.GetAddressBytes());
+                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 1);
+                    socket.Bind(new IPEndPoint(address, 0));
+                    senders.Add(socket);
+                }
+                catch (SocketException ex)
+                {
+                    // One interface that cannot send (gone since the node started, say) leaves the others announcing.
+                    socket.Dispose();
+                    _log.Write(NodeLogLevel.Warning, $"discovery: cannot announce on {address}: {ex.Message}");
+                }
             }
 
             var datagram = _self.Encode();

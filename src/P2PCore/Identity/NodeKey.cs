@@ -56,7 +56,7 @@ internal sealed class NodeKey : IDisposable
                 throw new InvalidDataException($"the node key '{file}' is damaged ({ex.Message}); move it away to make a new key (the node's id changes with it)", ex);
             }
 
-            if (key.KeySize != 256)
+            if (!IsP256(key))
             {
                 key.Dispose();
                 throw new InvalidDataException($"the node key '{file}' is not a P-256 key");
@@ -96,6 +96,9 @@ internal sealed class NodeKey : IDisposable
         return new Guid(hash[..16], bigEndian: true);
     }
 
+    /// <summary>Whether <paramref name="key"/> is on NIST P-256 (secp256r1), the only curve node keys use: not merely any 256-bit curve.</summary>
+    public static bool IsP256(ECDsa key) => key.ExportParameters(includePrivateParameters: false).Curve.Oid.Value == "1.2.840.10045.3.1.7";
+
     /// <summary>Signs <paramref name="data"/> (SHA-256, P1363 format: <see cref="SignatureLength"/> bytes).</summary>
     public byte[] Sign(ReadOnlySpan<byte> data) => _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
 
@@ -114,7 +117,7 @@ internal sealed class NodeKey : IDisposable
         try
         {
             key.ImportSubjectPublicKeyInfo(publicKey, out var read);
-            if (read != publicKey.Length || key.KeySize != 256)
+            if (read != publicKey.Length || !IsP256(key))
             {
                 return false;
             }

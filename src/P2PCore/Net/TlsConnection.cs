@@ -161,7 +161,7 @@ internal sealed class TlsConnection : ITransportConnection
         using var owned = certificate as X509Certificate2 is null ? new X509Certificate2(certificate) : null;
         var full = owned ?? (X509Certificate2)certificate;
         using var key = full.GetECDsaPublicKey();
-        if (key is null || key.KeySize != 256)
+        if (key is null || !Identity.NodeKey.IsP256(key))
         {
             return null;
         }

@@ -70,7 +70,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _links = new LinkRegistry(identity, options.HandshakeTimeout, Counters, Log,
             link =>
             {
-                _hosts.Linked(link.RemoteEndpoint, link.RemoteId);
+                _hosts.Linked(link.RemoteEndpoint, link.RemoteId, dialed: link.Direction == PeerDirection.Outbound);
                 Raise(PeerConnected, new PeerEventArgs(link.Snapshot()));
             },
             link =>
@@ -249,7 +249,15 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// Opens a lasting link to another node's server. When the two nodes dial each other at the same moment, both
     /// keep the same one of the two connections (the one dialed by the lower node id) and this returns that link.
     /// </summary>
-    public async Task<P2PPeer> ConnectPeerAsync(string address, CancellationToken cancellationToken = default)
+    public Task<P2PPeer> ConnectPeerAsync(string address, CancellationToken cancellationToken = default) => ConnectPeerAsync(address, null, cancellationToken);
+
+    /// <summary>
+    /// Links to the node <paramref name="expectedId"/> at <paramref name="address"/>: a server that proves another id
+    /// in TLS is refused (WrongNode) before anything is sent to it.
+    /// </summary>
+    public Task<P2PPeer> ConnectPeerAsync(string address, Guid expectedId, CancellationToken cancellationToken = default) => ConnectPeerAsync(address, (Guid?)expectedId, cancellationToken);
+
+    private async Task<P2PPeer> ConnectPeerAsync(string address, Guid? expectedId, CancellationToken cancellationToken)
     {
         EnsureRunning();
 
@@ -259,7 +267,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         bool dialing = _hosts.BeginDial(endpoint), failed = true;
         try
         {
-            var peer = await _peerDialer.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+            var peer = await _peerDialer.ConnectAsync(address, cancellationToken, expectedId).ConfigureAwait(false);
             _hosts.Reached(endpoint, peer.NodeId);
             failed = false;
             return peer;
@@ -278,16 +286,6 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
 
     /// <summary>One round of the link keeper now, as it runs every <see cref="NodeOptions.LinkCheckInterval"/>.</summary>
     internal Task CheckLinksAsync(CancellationToken cancellationToken = default) => _keeper.TickAsync(cancellationToken);
-
-    /// <summary>
-    /// Links to the node <paramref name="expectedId"/> at <paramref name="address"/>: a server that proves another id
-    /// in TLS is refused (WrongNode) before anything is sent to it.
-    /// </summary>
-    public async Task<P2PPeer> ConnectPeerAsync(string address, Guid expectedId, CancellationToken cancellationToken = default)
-    {
-        EnsureRunning();
-        return await _peerDialer.ConnectAsync(address, cancellationToken, expectedId).ConfigureAwait(false);
-    }
 
     /// <summary>The live peer links, as views.</summary>
     public IReadOnlyList<P2PPeer> GetPeers() => [.. _links.LiveLinks().Select(l => l.Snapshot())];

@@ -74,12 +74,21 @@ internal sealed class HostCache(string? file, NodeLog log, int capacity = HostCa
     public void AddConfigured(string endpoint) =>
         Change(endpoint, host => host is null ? new KnownHost(endpoint, Guid.Empty, true, null, null, 0) : host with { Configured = true });
 
-    /// <summary>A link to <paramref name="nodeId"/> at <paramref name="endpoint"/> came into use: its failures are forgotten.</summary>
-    public void Linked(string endpoint, Guid nodeId)
+    /// <summary>
+    /// A link to <paramref name="nodeId"/> at <paramref name="endpoint"/> came into use: its failures are forgotten.
+    /// For a link the node dialed (<paramref name="dialed"/>) the node was reached there; for one it took, the
+    /// endpoint is only what the node claims, so it never takes over an entry of another node or a -Peer entry.
+    /// </summary>
+    public void Linked(string endpoint, Guid nodeId, bool dialed = true)
     {
         var now = _clock.GetUtcNow();
         lock (_gate)
         {
+            if (!dialed && _hosts.TryGetValue(endpoint, out var present) && (present.Configured || (present.NodeId != Guid.Empty && present.NodeId != nodeId)))
+            {
+                return;
+            }
+
             // A node that now answers at another endpoint (a restart on another port) is one host, not two; a -Peer
             // entry keeps its own endpoint, which may be a name that resolves to the advertised address.
             foreach (var stale in _hosts.Values.Where(h => h.NodeId == nodeId && !h.Configured && !string.Equals(h.Endpoint, endpoint, StringComparison.OrdinalIgnoreCase)).ToList())
@@ -98,6 +107,12 @@ internal sealed class HostCache(string? file, NodeLog log, int capacity = HostCa
     /// <summary>A node a peer told of: added if not known, never replacing what this node learned itself.</summary>
     public void Learned(string endpoint, Guid nodeId)
     {
+        // A host name from a peer is never looked up (as for direct delivery): only addresses are learned.
+        if (!IsAddressLiteral(endpoint))
+        {
+            return;
+        }
+
         lock (_gate)
         {
             if (_hosts.ContainsKey(endpoint) || _hosts.Values.Any(h => h.NodeId == nodeId))
@@ -211,6 +226,13 @@ internal sealed class HostCache(string? file, NodeLog log, int capacity = HostCa
         {
             log.Write(NodeLogLevel.Warning, $"the host cache '{file}' could not be written: {ex.Message}");
         }
+    }
+
+    private static bool IsAddressLiteral(string endpoint)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        var host = colon > 0 ? endpoint[..colon].Trim('[', ']') : endpoint;
+        return System.Net.IPAddress.TryParse(host, out _);
     }
 
     private static TimeSpan Backoff(int failures) =>

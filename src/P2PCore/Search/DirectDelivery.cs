@@ -229,7 +229,7 @@ internal sealed class DirectDelivery(
         deadline.CancelAfter(DeliveryTimeout);
         try
         {
-            (connection, var welcome) = await Handshake.DialAsync(dialer, entry.Endpoint, ProtocolLimits.DefaultPort, identity, DialTimeout, deadline.Token).ConfigureAwait(false);
+            (connection, var welcome) = await Handshake.DialAsync(dialer, entry.Endpoint, ProtocolLimits.DefaultPort, identity, DialTimeout, deadline.Token, expectedId: entry.NodeId).ConfigureAwait(false);
             if (welcome.NodeId != entry.NodeId)
             {
                 throw new P2PException(ProtocolError.ConnectionLost, $"{entry.Endpoint} is node {welcome.Name} now, not the entry server of the search");

@@ -50,7 +50,7 @@ internal sealed class SignatureVerifier(int capacity = SearchLimits.VerifierCach
         try
         {
             key.ImportSubjectPublicKeyInfo(publicKey, out int read);
-            if (read != publicKey.Length || key.KeySize != 256)
+            if (read != publicKey.Length || !Identity.NodeKey.IsP256(key))
             {
                 key.Dispose();
                 return null;

@@ -97,6 +97,16 @@ public sealed class NodeKeyTests : IDisposable
     }
 
     [Fact]
+    public void A_signature_by_a_key_on_another_256_bit_curve_does_not_verify()
+    {
+        using var other = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.brainpoolP256r1);
+        var data = new byte[] { 1, 2, 3 };
+        var signature = other.SignData(data, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        Assert.Equal(256, other.KeySize);
+        Assert.False(NodeKey.Verify(other.ExportSubjectPublicKeyInfo(), data, signature));
+    }
+
+    [Fact]
     public void The_certificate_holds_the_nodes_public_key()
     {
         using var key = NodeKey.CreateEphemeral();

@@ -85,6 +85,33 @@ public sealed class HostCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_node_that_dialed_in_cannot_claim_the_endpoint_of_a_peer_entry_or_of_another_node()
+    {
+        var cache = Cache();
+        cache.AddConfigured("10.0.0.1:1");
+        var genuine = Guid.NewGuid();
+        cache.Linked("10.0.0.2:1", genuine);
+
+        cache.Linked("10.0.0.1:1", Guid.NewGuid(), dialed: false);
+        cache.Linked("10.0.0.2:1", Guid.NewGuid(), dialed: false);
+
+        Assert.Equal(Guid.Empty, cache.Snapshot().Single(h => h.Endpoint == "10.0.0.1:1").NodeId);
+        Assert.Equal(genuine, cache.Snapshot().Single(h => h.Endpoint == "10.0.0.2:1").NodeId);
+        cache.Linked("10.0.0.3:1", Guid.NewGuid(), dialed: false);
+        Assert.Equal(3, cache.Count);
+    }
+
+    [Fact]
+    public void Only_addresses_are_learned_from_peers_never_host_names()
+    {
+        var cache = Cache();
+        cache.Learned("victim.example.org:80", Guid.NewGuid());
+        cache.Learned("[2001:db8::7]:1", Guid.NewGuid());
+        cache.Learned("10.0.0.7:1", Guid.NewGuid());
+        Assert.Equal(["10.0.0.7:1", "[2001:db8::7]:1"], cache.Snapshot().Select(h => h.Endpoint).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void The_cache_is_kept_across_restarts_and_a_damaged_file_starts_an_empty_one_with_a_warning()
     {
         var id = Guid.NewGuid();
