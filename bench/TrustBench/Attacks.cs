@@ -120,7 +120,7 @@ internal static class Attacks
         Console.WriteLine($"   bystander: {result.Line}");
         Console.WriteLine($"   attacker: {notes}");
         Console.WriteLine($"   victim listener {victim.Endpoint}: {dials} connection(s); node RSS {rss:0} MiB (peak {peak:0} MiB)");
-        string recovered = await RecoverAsync(nodeText);
+        string recovered = await NodeCheck.RecoverAsync(nodeText, Bystander.ExpectedFiles(share, "doc-00"));
         Console.WriteLine($"   after the attack: {recovered}");
 
         double p99 = result.Number("p99");
@@ -132,31 +132,6 @@ internal static class Attacks
         return new Row(name, double.IsNaN(p99) ? "n/a" : $"{p99:0.0} ms", $"{result.Text("ping_failures")}/{result.Text("pings")}",
             $"{correct}/{searches}", $"{searches - (int)result.Number("connect_failures")}/{searches}", dials, forged,
             $"{rss:0} (peak {peak:0})", alive, (problem.Length > 0 ? $"first problem: {problem}; " : "") + $"elapsed {clock.Elapsed.TotalSeconds:0} s", met);
-    }
-
-    /// <summary>Waits (at most 30 s) until a new client gets in and is answered: the node is ready for the next attack.</summary>
-    private static async Task<string> RecoverAsync(string node)
-    {
-        var clock = Stopwatch.StartNew();
-        for (int attempt = 1; attempt <= 60; attempt++)
-        {
-            try
-            {
-                await using var client = await NodeClient.ConnectAsync(node, TimeSpan.FromSeconds(2));
-                await client.PingAsync(TimeSpan.FromSeconds(2));
-                return $"a new client was answered after {clock.Elapsed.TotalSeconds:0.0} s";
-            }
-            catch (Exception) when (clock.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(500);
-            }
-            catch (Exception ex)
-            {
-                return $"NOT RECOVERED within 30 s: {ex.Message}";
-            }
-        }
-
-        return "NOT RECOVERED";
     }
 
     private sealed record Context(IPEndPoint Node, IPEndPoint Victim, TaskCompletionSource<string> Established, CancellationToken Stop);
