@@ -36,7 +36,8 @@ internal static class Attacks
         double rssGrowthMax = args.Int("rss-growth-max-mib", 256);
         var only = args.Get("only", "none,slots-idle,slots-silent,regex,sybil,forged,reflection").Split(',', StringSplitOptions.RemoveEmptyEntries);
 
-        Console.WriteLine($"TrustBench attacks: node {nodeText} (pid {pid}), {Environment.ProcessorCount} cores, .NET {Environment.Version}; {seconds} s per attack");
+        await Transport.DetectAsync(node);
+        Console.WriteLine($"TrustBench attacks: node {nodeText} (pid {pid}, {Transport.Describe()}), {Environment.ProcessorCount} cores, .NET {Environment.Version}; {seconds} s per attack");
         var (rss0, _) = NodeProcess.Memory(pid);
         Console.WriteLine($"node RSS before the attacks: {rss0:0} MiB");
         var rows = new List<Row>();
@@ -199,7 +200,7 @@ internal static class Attacks
     {
         var (links, refused, first) = await OpenManyAsync(count, async i =>
         {
-            var (link, _) = await RawLink.HandshakeAsync(ctx.Node, SlotHost, 1, Guid.Empty, "", "", TimeSpan.FromSeconds(5), ctx.Stop);
+            var (link, _) = await RawLink.HandshakeAsync(ctx.Node, SlotHost, 1, null, "", "", TimeSpan.FromSeconds(5), ctx.Stop);
             link.StartReading();
             return link;
         }, ctx.Stop);
@@ -324,13 +325,13 @@ internal static class Attacks
         return $"{Interlocked.Read(ref opened)} connects, {Interlocked.Read(ref failed)} failed, {Interlocked.Read(ref closedByNode)} closed by the node and opened again; {open} open at the end";
     }
 
-    /// <summary>A peer link under a made-up id (one key pair's worth of identity: here just a random id).</summary>
+    /// <summary>A peer link under a made-up id: a key pair of its own (with protocol 1, the id alone).</summary>
     private static async Task<(RawLink Link, Guid Id, string Endpoint)> PeerAsync(Context ctx, IPAddress host, string name)
     {
-        var id = Guid.NewGuid();
+        var me = new Identity();
         string endpoint = $"{host}:47100";
-        var (link, _) = await RawLink.HandshakeAsync(ctx.Node, host, 2, id, endpoint, name, TimeSpan.FromSeconds(5), ctx.Stop);
-        return (link, id, endpoint);
+        var (link, _) = await RawLink.HandshakeAsync(ctx.Node, host, 2, me, endpoint, name, TimeSpan.FromSeconds(5), ctx.Stop);
+        return (link, me.Id, endpoint);
     }
 
     /// <summary>A burst of 1,100 Queries with a catastrophic pattern from a peer, then 30 a second.</summary>

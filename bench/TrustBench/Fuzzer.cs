@@ -28,7 +28,8 @@ internal static class Fuzzer
         int seed = args.Int("seed", Environment.TickCount & 0xFFFF);
         int maxSeconds = args.Int("max-seconds", 900);
 
-        Console.WriteLine($"TrustBench fuzz: node {nodeText} (pid {pid}), {target:N0} frames from {connections} connections at once, seed {seed} (--seed {seed} repeats the frames), at most {maxSeconds} s");
+        await Transport.DetectAsync(node);
+        Console.WriteLine($"TrustBench fuzz: node {nodeText} (pid {pid}, {Transport.Describe()}), {target:N0} frames from {connections} connections at once, seed {seed} (--seed {seed} repeats the frames), at most {maxSeconds} s");
         var (rss0, _) = NodeProcess.Memory(pid);
         Console.WriteLine($"node RSS before: {rss0:0} MiB");
         var expected = Bystander.ExpectedFiles(share, "doc-00");
@@ -141,11 +142,14 @@ internal static class Fuzzer
             RawLink? link = null;
             try
             {
-                link = await RawLink.OpenAsync(node, source, TimeSpan.FromSeconds(5), stop);
+                bool handshake = random.NextDouble() < 0.85;
+                byte role = random.NextDouble() < 0.3 ? (byte)2 : (byte)1;
+                var identity = role == 2 ? new Identity() : null;
+                // With TLS, a quarter of the connections that skip the handshake send their bytes without TLS at all.
+                bool plain = !handshake && random.Next(4) == 0;
+                link = await RawLink.OpenAsync(node, source, TimeSpan.FromSeconds(5), stop, identity, plain);
                 state.Connected();
                 var frames = new List<byte[]>();
-                bool handshake = random.NextDouble() < 0.85;
-                byte role = 1;
                 Guid id = Guid.Empty;
                 string ownEndpoint = "";
                 if (!handshake)
@@ -165,10 +169,9 @@ internal static class Fuzzer
                     continue;
                 }
 
-                role = random.NextDouble() < 0.3 ? (byte)2 : (byte)1;
-                id = role == 2 ? Guid.NewGuid() : Guid.Empty;
+                id = identity?.Id ?? Guid.Empty;
                 ownEndpoint = role == 2 ? $"{source}:47100" : "";
-                await link.SendAsync(Wire.HelloFrame(1, role, id, ownEndpoint, role == 2 ? $"fuzz{worker}" : ""), stop);
+                await link.SendAsync(Transport.Hello(role, identity, ownEndpoint, role == 2 ? $"fuzz{worker}" : ""), stop);
                 state.Sent(1);
                 using (var cts = CancellationTokenSource.CreateLinkedTokenSource(stop))
                 {
@@ -189,7 +192,7 @@ internal static class Fuzzer
                 state.Welcomed();
                 link.OnFrame = state.Answer;
                 link.StartReading();
-                int count = 20 + random.Next(400);
+                int count = 10 + random.Next(150);
                 int mutantAt = random.NextDouble() < 0.8 ? random.Next(count) : -1;
                 for (int i = 0; i < count; i++)
                 {
@@ -353,8 +356,8 @@ internal static class Fuzzer
             kind = $"code 0x{code:x2}";
             return code switch
             {
-                Wire.Hello => Wire.HelloFrame(1, (byte)(1 + random.Next(2)), Guid.NewGuid(), "127.0.0.9:47100", "x"),
-                Wire.Welcome => Wire.Frame(Wire.Welcome, w => w.U16(1).U8(0).Id(Guid.NewGuid()).Str("127.0.0.9:47100").Str("x")),
+                Wire.Hello => Wire.HelloFrame(Transport.Version, (byte)(1 + random.Next(2)), Guid.NewGuid(), "127.0.0.9:47100", "x"),
+                Wire.Welcome => Wire.Frame(Wire.Welcome, w => w.U16(Transport.Version).U8(0).Id(Guid.NewGuid()).Str("127.0.0.9:47100").Str("x")),
                 Wire.Ping or Wire.Pong => Wire.Frame(code, w => w.U64((ulong)random.NextInt64())),
                 Wire.Status => Wire.Frame(Wire.Status, [(byte)random.Next(3)]),
                 Wire.Bye or Wire.Error => Wire.Frame(code, w => w.U16((ushort)random.Next(300)).Str("fuzz")),

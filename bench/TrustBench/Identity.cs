@@ -13,6 +13,11 @@ internal sealed class Identity
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private X509Certificate2? _certificate;
 
+    private static readonly Lazy<Identity> SharedClient = new(() => new Identity());
+
+    /// <summary>A pure client's identity: one per process.</summary>
+    public static Identity Client => SharedClient.Value;
+
     public Identity()
     {
         PublicKey = _key.ExportSubjectPublicKeyInfo();

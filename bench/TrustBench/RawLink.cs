@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 
 namespace P2PTransfer.Bench;
 
@@ -34,8 +36,12 @@ internal sealed class RawLink : IAsyncDisposable
     /// <summary>The first frame the node sent after the handshake (its answer, if any).</summary>
     public Action<Wire.RawFrame>? OnFrame { get; set; }
 
-    /// <summary>Opens a TCP connection from <paramref name="source"/> (a loopback address) to <paramref name="endpoint"/>.</summary>
-    public static async Task<RawLink> OpenAsync(IPEndPoint endpoint, IPAddress? source, TimeSpan timeout, CancellationToken token = default)
+    /// <summary>
+    /// Opens a connection from <paramref name="source"/> (a loopback address) to <paramref name="endpoint"/>: TCP, and
+    /// TLS 1.3 over it when the node speaks it (<see cref="Transport.Tls"/>; <paramref name="plain"/> keeps it TCP
+    /// only), presenting <paramref name="identity"/>'s certificate (a pure client's when none is given).
+    /// </summary>
+    public static async Task<RawLink> OpenAsync(IPEndPoint endpoint, IPAddress? source, TimeSpan timeout, CancellationToken token = default, Identity? identity = null, bool plain = false)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -48,7 +54,15 @@ internal sealed class RawLink : IAsyncDisposable
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(token);
             cts.CancelAfter(timeout);
             await socket.ConnectAsync(endpoint, cts.Token);
-            return new RawLink(socket, new NetworkStream(socket, ownsSocket: false));
+            Stream stream = new NetworkStream(socket, ownsSocket: false);
+            if (Transport.Tls && !plain)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                await tls.AuthenticateAsClientAsync(Transport.ClientOptions(identity ?? Identity.Client), cts.Token);
+                stream = tls;
+            }
+
+            return new RawLink(socket, stream);
         }
         catch
         {
@@ -58,15 +72,16 @@ internal sealed class RawLink : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens a connection and completes the handshake in <paramref name="role"/> (1 client, 2 peer) with
-    /// <paramref name="id"/>; returns the link and the server's Welcome fields, or throws when it is not welcomed.
+    /// Opens a connection and completes the handshake in <paramref name="role"/> (1 client, 2 peer) as
+    /// <paramref name="identity"/> (a peer needs one; a pure client may go without); returns the link and the server's
+    /// id, or throws when it is not welcomed.
     /// </summary>
-    public static async Task<(RawLink Link, Guid ServerId)> HandshakeAsync(IPEndPoint endpoint, IPAddress? source, byte role, Guid id, string ownEndpoint, string name, TimeSpan timeout, CancellationToken token = default)
+    public static async Task<(RawLink Link, Guid ServerId)> HandshakeAsync(IPEndPoint endpoint, IPAddress? source, byte role, Identity? identity, string ownEndpoint, string name, TimeSpan timeout, CancellationToken token = default)
     {
-        var link = await OpenAsync(endpoint, source, timeout, token);
+        var link = await OpenAsync(endpoint, source, timeout, token, identity);
         try
         {
-            await link.SendAsync(Wire.HelloFrame(1, role, id, ownEndpoint, name), token);
+            await link.SendAsync(Transport.Hello(role, identity, ownEndpoint, name), token);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(token);
             cts.CancelAfter(timeout);
             var first = await link.ReadFrameAsync(cts.Token) ?? throw new IOException("closed during the handshake");

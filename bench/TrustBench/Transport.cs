@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+
+namespace P2PTransfer.Bench;
+
+/// <summary>
+/// What the node under test speaks, found out once at the start (<see cref="DetectAsync"/>): protocol 1 (plaintext
+/// TCP) or protocol 2 (TLS 1.3 on every connection, each side presenting its key's certificate), and the Hello that
+/// goes with it. The benches run against either, so they work before and after encryption lands.
+/// </summary>
+internal static class Transport
+{
+    public static bool Tls { get; private set; }
+
+    public static ushort Version => Tls ? (ushort)2 : (ushort)1;
+
+    public static string Describe() => Tls ? "protocol 2: TLS 1.3 on every connection" : "protocol 1: plaintext TCP";
+
+    /// <summary>Tries a TLS handshake: a node of protocol 1 answers its first byte with an Error and closes.</summary>
+    public static async Task DetectAsync(IPEndPoint node)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(node, cts.Token);
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        try
+        {
+            await tls.AuthenticateAsClientAsync(ClientOptions(Identity.Client), cts.Token);
+            Tls = true;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
+        {
+            Tls = false;
+        }
+    }
+
+    public static SslClientAuthenticationOptions ClientOptions(Identity identity) => new()
+    {
+        TargetHost = "p2ptransfer",
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificates = [identity.Certificate],
+        // The benches do not check whom they reach: they know the node they started.
+        RemoteCertificateValidationCallback = (_, _, _, _) => true,
+    };
+
+    /// <summary>The Hello of the node's protocol for <paramref name="role"/> (1 client, 2 peer).</summary>
+    public static byte[] Hello(byte role, Identity? identity, string endpoint, string name)
+    {
+        Guid id = role == 2 && identity is not null ? identity.Id : Guid.Empty;
+        return Wire.HelloFrame(Version, role, id, endpoint, name);
+    }
+}
