@@ -38,7 +38,7 @@ internal static class Transport
 
     public static SslClientAuthenticationOptions ClientOptions(Identity identity) => new()
     {
-        TargetHost = "p2ptransfer",
+        TargetHost = string.Empty,   // no server name (SNI), as nodes do
         EnabledSslProtocols = SslProtocols.Tls13,
         ClientCertificates = [identity.Certificate],
         // The benches do not check whom they reach: they know the node they started.
