@@ -65,8 +65,8 @@ if ((${#need[@]})); then
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && made_policy=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 \
     || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1; } \
-    || { ((made_policy)) && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${need[*]} failed"; }
-  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
+    || { if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi; die "apt-get install ${need[*]} failed"; }
+  if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # --------------------------------------------------------------------------
@@ -115,6 +115,9 @@ cleanup() {
   set +e; trap - EXIT INT TERM
   [[ -n ${DRV_W_head:-} ]] && { echo quit >&"$DRV_W_head"; exec {DRV_W_head}>&-; } 2>/dev/null
   [[ -n ${DRV_W_base:-} ]] && { echo quit >&"$DRV_W_base"; exec {DRV_W_base}>&-; } 2>/dev/null
+  for s in a b; do   # Syncthing's own shutdown first (it runs a monitor process and the real one)
+    [[ -n ${ST_KEY[$s]:-} ]] && curl -q --noproxy 127.0.0.1 -sS -m 5 -X POST -H "X-API-Key: ${ST_KEY[$s]}" "http://127.0.0.1:${ST_GUI[$s]}/rest/system/shutdown" >/dev/null 2>&1
+  done
   stop_started
   git -C "$REPO" worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || rm -rf "${BASE_TREE:?}"
   git -C "$REPO" worktree prune >/dev/null 2>&1
@@ -124,6 +127,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+setup_pwsh "$REPO"
+NEED_NODES=0
+if has_phase single || has_phase multi || has_phase handshake; then
+NEED_NODES=1
 git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || rm -rf "${BASE_TREE:?}"
 git worktree prune
 git worktree add --detach "$BASE_TREE" "$BASE_REF" >"$RES/worktree.log" 2>&1 || { cat "$RES/worktree.log" >&2; die "git worktree add failed"; }
@@ -131,7 +138,6 @@ git worktree add --detach "$BASE_TREE" "$BASE_REF" >"$RES/worktree.log" 2>&1 || 
 rm -rf "$BASE_TREE/bench/TrustBench" && mkdir -p "$BASE_TREE/bench/Common"
 cp -r "$HERE/TrustBench" "$BASE_TREE/bench/" && rm -rf "$BASE_TREE/bench/TrustBench/bin" "$BASE_TREE/bench/TrustBench/obj"
 cp "$HERE/Common/"*.cs "$BASE_TREE/bench/Common/"
-setup_pwsh "$REPO"
 build_module "$REPO" "$WORK/module-head/P2PTransfer" "$RES/build.log"
 BUILD=1 build_module "$BASE_TREE" "$WORK/module-base/P2PTransfer" "$RES/build-base.log"
 DLL_HEAD=$(build_trustbench "$REPO" "$RES/build.log")
@@ -150,7 +156,10 @@ for i in 1 2 3 4; do
   EP_BASE+=("$NODE_EP"); PID_BASE+=("$NODE_PID")
 done
 cat "$RES"/node-*.log >&2
+fi
 
+TLS_SEEN='' HTTPS_PORT=''
+if has_phase single; then
 NGX=$WORK/nginx
 mkdir -p "$NGX/logs" "$NGX/tmp"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -198,6 +207,7 @@ for t in $(seq 100); do "${CURL[@]}" -o /dev/null -r 0-0 "$URL" 2>/dev/null && b
 got=$("${CURL[@]}" -o /dev/null -w '%{http_code} %{size_download} %{ssl_verify_result}' -r 0-1048575 "$URL") || die "nginx over HTTPS did not answer"
 [[ $got == "206 1048576 0" ]] || die "nginx sanity check failed: $got"
 TLS_SEEN=$(openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_3 </dev/null 2>/dev/null | awk -F': ' '/^ *Protocol *:/{p=$2} /Cipher is/{c=$0} END{print p", "c}')
+fi
 
 # --------------------------------------------------------------------------
 # the two long-lived pwsh processes (commands in through a FIFO, answers out through another)
@@ -219,8 +229,10 @@ ask() {  # driver command... -> prints the answer line (bounded: 15 min)
   read -r -t 900 line <&"${!r}" || line="fail no answer within 900 s"
   echo "$line"
 }
-start_driver head "$WORK/module-head/P2PTransfer"
-start_driver base "$WORK/module-base/P2PTransfer"
+if ((NEED_NODES)); then
+  start_driver head "$WORK/module-head/P2PTransfer"
+  start_driver base "$WORK/module-base/P2PTransfer"
+fi
 cat "$BIG" >/dev/null   # page cache: every side serves the file from RAM
 quiet_wait
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -279,6 +291,7 @@ fi
 # --------------------------------------------------------------------------
 # Syncthing: two instances on loopback, one folder from A to B
 # --------------------------------------------------------------------------
+declare -A ST_ADDR ST_GUI ST_PORT ST_KEY ST_ID
 ST=$RES/syncthing.tsv   # run seconds status
 : >"$ST"
 ST_NOTE=''
@@ -286,7 +299,7 @@ if has_phase syncthing; then
   STD=$BENCH_DIR/syncthing
   mkdir -p "$STD"
   free_port() { local p t; for t in $(seq 200); do p=$((20000 + RANDOM % 12000)); [[ -z $(ss -Hltn "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return; }; done; die "no free port"; }
-  declare -A ST_ADDR=([a]=127.0.0.41 [b]=127.0.0.42) ST_GUI ST_PORT ST_KEY ST_ID
+  ST_ADDR=([a]=127.0.0.41 [b]=127.0.0.42)
   for s in a b; do
     syncthing generate --home="$STD/$s" --no-default-folder --skip-port-probing >"$RES/syncthing-gen-$s.log" 2>&1 || die "syncthing generate failed"
     ST_ID[$s]=$(syncthing serve --home="$STD/$s" --device-id 2>/dev/null)
@@ -354,7 +367,7 @@ ROWS=$RES/table.tsv
 row() {  # test ours ref ratio target failures
   local verdict
   verdict=$(awk -v r="$4" -v t="$5" 'BEGIN{ if (t=="-") print "(figure)"; else if (r=="nan") print "FAIL"; else print (r+0 >= t+0) ? "PASS" : "FAIL" }')
-  [[ ${6:-0} -gt 0 ]] && verdict="FAIL (errors)"
+  if [[ ${6:-0} -gt 0 ]]; then verdict="FAIL (errors)"; fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$([[ $5 == - ]] && echo - || echo ">= $5")" "$verdict" >>"$ROWS"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="nan" || b=="nan" || b<=0) print "nan"; else printf "%.2f", a/b }'; }

@@ -18,14 +18,17 @@ $name = Split-Path -Leaf $Source
 function Api([string] $Base, [string] $Key, [string] $Path, [string] $Method = 'Get', [int] $Timeout = 70) {
     Invoke-RestMethod -Method $Method -Uri "$Base$Path" -Headers @{ 'X-API-Key' = $Key } -TimeoutSec $Timeout -NoProxy
 }
+# The id of the last ItemFinished event so far (0 for none). Event ids count per subscription, and a filter makes a
+# subscription of its own (from its first request on): every request here uses the same filter.
 function Last-EventId([string] $Base, [string] $Key) {
-    $e = @(Api $Base $Key '/rest/events?limit=1&timeout=0')
+    $e = @(Api $Base $Key '/rest/events?events=ItemFinished&since=0&limit=1&timeout=1' | Where-Object { $_ })
     if ($e.Count) { [long]$e[-1].id } else { 0L }
 }
+$null = Last-EventId $ApiB $KeyB   # the subscription starts before the first run
 # Waits for B's ItemFinished event on the file with the given action; returns the event's error (null = success).
 function Wait-Finished([long] $Since, [string] $Action, [Diagnostics.Stopwatch] $Clock) {
     while ($Clock.Elapsed.TotalSeconds -lt $TimeoutSec) {
-        $events = @(Api $ApiB $KeyB "/rest/events?events=ItemFinished&since=$Since&timeout=60")
+        $events = @(Api $ApiB $KeyB "/rest/events?events=ItemFinished&since=$Since&timeout=60" | Where-Object { $_ })
         foreach ($e in $events) {
             $Since = [Math]::Max($Since, [long]$e.id)
             if ($e.data.folder -eq $Folder -and $e.data.item -eq $name -and $e.data.action -eq $Action) { return @{ Done = $true; Error = $e.data.error } }
