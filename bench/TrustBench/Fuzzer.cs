@@ -352,12 +352,22 @@ internal static class Fuzzer
         /// <summary>A well-formed frame of any code of the protocol, whoever may send it.</summary>
         public byte[] AnyCode(out string kind)
         {
-            byte code = Wire.AllCodes[random.Next(Wire.AllCodes.Length)];
+            // Protocol 2 adds MembershipProof (0x08); an unknown code with flags 1 is an optional frame.
+            byte code = Transport.Tls && random.Next(Wire.AllCodes.Length + 2) < 2
+                ? (random.Next(2) == 0 ? Wire.MembershipProof : (byte)0x09)
+                : Wire.AllCodes[random.Next(Wire.AllCodes.Length)];
+            if (code == 0x09)
+            {
+                kind = "optional frame of an unknown code";
+                return Wire.Frame(0x09, Bytes(random.Next(200)), flags: 1);
+            }
+
             kind = $"code 0x{code:x2}";
             return code switch
             {
-                Wire.Hello => Wire.HelloFrame(Transport.Version, (byte)(1 + random.Next(2)), Guid.NewGuid(), "127.0.0.9:47100", "x"),
-                Wire.Welcome => Wire.Frame(Wire.Welcome, w => w.U16(Transport.Version).U8(0).Id(Guid.NewGuid()).Str("127.0.0.9:47100").Str("x")),
+                Wire.Hello => Transport.OddHello(Transport.Version, (byte)(1 + random.Next(2)), Guid.NewGuid(), "127.0.0.9:47100", "x"),
+                Wire.Welcome => Transport.Welcome(Guid.NewGuid()),
+                Wire.MembershipProof => Wire.Frame(Wire.MembershipProof, Bytes(32)),
                 Wire.Ping or Wire.Pong => Wire.Frame(code, w => w.U64((ulong)random.NextInt64())),
                 Wire.Status => Wire.Frame(Wire.Status, [(byte)random.Next(3)]),
                 Wire.Bye or Wire.Error => Wire.Frame(code, w => w.U16((ushort)random.Next(300)).Str("fuzz")),
@@ -384,7 +394,7 @@ internal static class Fuzzer
             switch (random.Next(4))
             {
                 case 0:
-                    var hello = Wire.HelloFrame((ushort)random.Next(4), (byte)random.Next(4), random.Next(2) == 0 ? Guid.Empty : Guid.NewGuid(), random.Next(2) == 0 ? "127.0.0.9:47100" : "garbage", "x");
+                    var hello = Transport.OddHello((ushort)random.Next(4), (byte)random.Next(4), random.Next(2) == 0 ? Guid.Empty : Guid.NewGuid(), random.Next(2) == 0 ? "127.0.0.9:47100" : "garbage", "x");
                     kind = "before handshake: odd Hello";
                     return hello;
                 case 1:

@@ -48,7 +48,21 @@ internal static class Transport
     /// <summary>The Hello of the node's protocol for <paramref name="role"/> (1 client, 2 peer).</summary>
     public static byte[] Hello(byte role, Identity? identity, string endpoint, string name)
     {
-        Guid id = role == 2 && identity is not null ? identity.Id : Guid.Empty;
-        return Wire.HelloFrame(Version, role, id, endpoint, name);
+        if (Tls)
+        {
+            // Protocol 2: the id TLS proves, for a pure client too (the process's own key).
+            return Wire.HelloV2Frame(2, 2, role, (identity ?? Identity.Client).Id, endpoint, name);
+        }
+
+        return Wire.HelloFrame(1, role, role == 2 && identity is not null ? identity.Id : Guid.Empty, endpoint, name);
     }
+
+    /// <summary>A Hello of the node's protocol with the given version fields, whatever they say (for the fuzzer).</summary>
+    public static byte[] OddHello(ushort version, byte role, Guid id, string endpoint, string name) =>
+        Tls ? Wire.HelloV2Frame(version, (ushort)(version + (version & 1)), role, id, endpoint, name) : Wire.HelloFrame(version, role, id, endpoint, name);
+
+    /// <summary>A Welcome of the node's protocol (for the fuzzer: servers never take one).</summary>
+    public static byte[] Welcome(Guid id) =>
+        Tls ? Wire.Frame(Wire.Welcome, w => w.U16(2).U8(0).U64(0).Bytes(new byte[32]).Id(id).Str("127.0.0.9:47100").Str("x").U8(0))
+            : Wire.Frame(Wire.Welcome, w => w.U16(1).U8(0).Id(id).Str("127.0.0.9:47100").Str("x"));
 }

@@ -43,8 +43,19 @@ internal static class Wire
 
     public static Guid ReadId(ReadOnlySpan<byte> bytes) => new(bytes[..16], bigEndian: true);
 
+    public const byte MembershipProof = 0x08;
+
+    /// <summary>Protocol 1's Hello: magic, version, role, node id, endpoint, name.</summary>
     public static byte[] HelloFrame(ushort version, byte role, Guid id, string endpoint, string name) =>
         Frame(Hello, w => w.U32(Magic).U16(version).U8(role).Id(id).Str(endpoint).Str(name));
+
+    /// <summary>
+    /// Protocol 2's Hello: magic, a version range, role, capability bits (none), a fresh 32-byte nonce, the node id TLS
+    /// proves (a pure client's too), endpoint, name.
+    /// </summary>
+    public static byte[] HelloV2Frame(ushort minVersion, ushort maxVersion, byte role, Guid id, string endpoint, string name, ulong capabilities = 0) =>
+        Frame(Hello, w => w.U32(Magic).U16(minVersion).U16(maxVersion).U8(role).U64(capabilities)
+            .Bytes(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).Id(id).Str(endpoint).Str(name));
 
     public static byte[] PingFrame(ulong nonce) => Frame(Ping, w => w.U64(nonce));
 
@@ -189,7 +200,11 @@ internal static class Wire
 
         public ulong Nonce => Payload.Length >= 8 ? BinaryPrimitives.ReadUInt64BigEndian(Payload) : 0;
 
-        /// <summary>Welcome: availability and the server's node id (section 5).</summary>
-        public (byte Availability, Guid Id) WelcomeFields => (Payload[2], ReadId(Payload.AsSpan(3)));
+        /// <summary>
+        /// Welcome: availability and the server's node id (section 5). Protocol 1: version, availability, id;
+        /// protocol 2: version, availability, capabilities (8), nonce (32), id.
+        /// </summary>
+        public (byte Availability, Guid Id) WelcomeFields =>
+            BinaryPrimitives.ReadUInt16BigEndian(Payload) >= 2 ? (Payload[2], ReadId(Payload.AsSpan(43))) : (Payload[2], ReadId(Payload.AsSpan(3)));
     }
 }
