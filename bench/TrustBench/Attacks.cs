@@ -326,23 +326,24 @@ internal static class Attacks
     }
 
     /// <summary>A peer link under a made-up id: a key pair of its own (with protocol 1, the id alone).</summary>
-    private static async Task<(RawLink Link, Guid Id, string Endpoint)> PeerAsync(Context ctx, IPAddress host, string name)
+    private static async Task<(RawLink Link, Identity Me, string Endpoint)> PeerAsync(Context ctx, IPAddress host, string name)
     {
         var me = new Identity();
         string endpoint = $"{host}:47100";
         var (link, _) = await RawLink.HandshakeAsync(ctx.Node, host, 2, me, endpoint, name, TimeSpan.FromSeconds(5), ctx.Stop);
-        return (link, me.Id, endpoint);
+        return (link, me, endpoint);
     }
 
     /// <summary>A burst of 1,100 Queries with a catastrophic pattern from a peer, then 30 a second.</summary>
     private static async Task<string> RegexFloodAsync(Context ctx)
     {
-        var (link, id, endpoint) = await PeerAsync(ctx, RegexHost, "regex");
+        var (link, me, endpoint) = await PeerAsync(ctx, RegexHost, "regex");
+        var id = me.Id;
         long hits = 0;
         link.OnFrame = f => { if (f.Code == Wire.QueryHit) Interlocked.Increment(ref hits); };
         link.StartReading();
         var stack = new[] { (id, endpoint) };
-        byte[] Next() => Wire.QueryFrame(Guid.NewGuid(), 0, 100, stack, [], EvilPattern);
+        byte[] Next() => Wire.QueryFrame(Guid.NewGuid(), 0, 100, stack, [], EvilPattern, me);
         var burst = new MemoryStream();
         for (int i = 0; i < 1100; i++)
         {
@@ -379,11 +380,11 @@ internal static class Attacks
     /// <summary>8 peer links under made-up ids from one host, each sending Queries for every file as fast as the node takes them.</summary>
     private static async Task<string> SybilAsync(Context ctx, int count)
     {
-        var ids = new System.Collections.Concurrent.ConcurrentDictionary<RawLink, (Guid Id, string Endpoint)>();
+        var ids = new System.Collections.Concurrent.ConcurrentDictionary<RawLink, (Identity Me, string Endpoint)>();
         var (links, refused, first) = await OpenManyAsync(count, async i =>
         {
-            var (link, id, endpoint) = await PeerAsync(ctx, SybilHost, $"sybil{i}");
-            ids[link] = (id, endpoint);
+            var (link, me, endpoint) = await PeerAsync(ctx, SybilHost, $"sybil{i}");
+            ids[link] = (me, endpoint);
             return link;
         }, ctx.Stop);
         ctx.Established.TrySetResult($"{links.Count} peer links under made-up ids from {SybilHost}, {refused} refused{(first.Length > 0 ? $" (first: {first})" : "")}; each floods Query '*'");
@@ -397,7 +398,7 @@ internal static class Attacks
                 var batch = new MemoryStream();
                 for (int i = 0; i < 50; i++)
                 {
-                    batch.Write(Wire.QueryFrame(Guid.NewGuid(), 0, 5000, [self], ["*"]));
+                    batch.Write(Wire.QueryFrame(Guid.NewGuid(), 0, 5000, [(self.Me.Id, self.Endpoint)], ["*"], "", self.Me));
                 }
 
                 try
@@ -419,7 +420,8 @@ internal static class Attacks
     /// <summary>A peer that answers every Query it is sent with files under another node's name.</summary>
     private static async Task<string> ForgeAsync(Context ctx)
     {
-        var (link, id, endpoint) = await PeerAsync(ctx, ForgerHost, "forger");
+        var (link, me, endpoint) = await PeerAsync(ctx, ForgerHost, "forger");
+        var id = me.Id;
         var impersonated = Guid.NewGuid();
         long queries = 0, answered = 0;
         var pending = System.Threading.Channels.Channel.CreateUnbounded<Wire.RawFrame>();
@@ -451,7 +453,8 @@ internal static class Attacks
                 }
 
                 var files = Enumerable.Range(0, 3).Select(i => new Wire.Entry($"doc-00forged-{i}.txt", 1000 + i, RandomNumberGenerator.GetBytes(32), $"pub/doc-00forged-{i}.txt")).ToList();
-                await link.SendAsync(Wire.QueryHitFrame(requestId, 0, (byte)count, stack, impersonated, "honest", "127.0.0.70:47100", files), ctx.Stop);
+                // Signed search messages: the forger signs with its own key, which is not the impersonated node's.
+                await link.SendAsync(Wire.QueryHitFrame(requestId, 0, (byte)count, stack, impersonated, "honest", "127.0.0.70:47100", files, me), ctx.Stop);
                 answered++;
             }
         }
@@ -471,7 +474,10 @@ internal static class Attacks
     /// </summary>
     private static async Task<string> ReflectAsync(Context ctx)
     {
-        var victimId = Guid.NewGuid();
+        // With signed search messages the victim's entry proof is made with a key of the attacker's own: the victim
+        // is a third party, so any id will do, and the proof holds for it.
+        var victim = new Identity();
+        var victimId = victim.Id;
         string victimEndpoint = ctx.Victim.ToString();
         int rounds = 0, answered = 0, refused = 0;
         string first = "";
@@ -482,11 +488,12 @@ internal static class Attacks
             rounds++;
             try
             {
-                var (link, id, endpoint) = await PeerAsync(ctx, ReflectorHost, "reflector");
+                var (link, me, endpoint) = await PeerAsync(ctx, ReflectorHost, "reflector");
+                var id = me.Id;
                 var hit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 link.OnFrame = f => { if (f.Code == Wire.QueryHit) hit.TrySetResult(); };
                 link.StartReading();
-                await link.SendAsync(Wire.QueryFrame(Guid.NewGuid(), 0, 100, [(victimId, victimEndpoint), (id, endpoint)], ["doc-00*"]), ctx.Stop);
+                await link.SendAsync(Wire.QueryFrame(Guid.NewGuid(), 0, 100, [(victimId, victimEndpoint), (id, endpoint)], ["doc-00*"], "", victim), ctx.Stop);
                 try
                 {
                     await hit.Task.WaitAsync(TimeSpan.FromSeconds(2), ctx.Stop);

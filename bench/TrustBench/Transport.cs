@@ -14,9 +14,12 @@ internal static class Transport
 {
     public static bool Tls { get; private set; }
 
+    /// <summary>Search messages carry key proofs: a Query its entry server's, a QueryHit's source its own.</summary>
+    public static bool Signed { get; private set; }
+
     public static ushort Version => Tls ? (ushort)2 : (ushort)1;
 
-    public static string Describe() => Tls ? "protocol 2: TLS 1.3 on every connection" : "protocol 1: plaintext TCP";
+    public static string Describe() => (Tls ? "protocol 2: TLS 1.3 on every connection" : "protocol 1: plaintext TCP") + (Signed ? ", signed search messages" : "");
 
     /// <summary>Tries a TLS handshake: a node of protocol 1 answers its first byte with an Error and closes.</summary>
     public static async Task DetectAsync(IPEndPoint node)
@@ -33,6 +36,51 @@ internal static class Transport
         catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
         {
             Tls = false;
+        }
+
+        if (Tls)
+        {
+            Signed = await TakesSignedQueryAsync(node);
+        }
+    }
+
+    /// <summary>
+    /// Whether the node reads a Query with a key proof after its stack: over a peer link of its own, such a Query and
+    /// a Ping; a node without signed search messages reads the key's length as query fields and refuses the frame
+    /// (Error 100) instead of answering the Ping.
+    /// </summary>
+    private static async Task<bool> TakesSignedQueryAsync(IPEndPoint node)
+    {
+        var me = new Identity();
+        var host = IPAddress.Parse("127.0.0.72");
+        Signed = true;
+        try
+        {
+            var (link, _) = await RawLink.HandshakeAsync(node, host, 2, me, $"{host}:47100", "probe", TimeSpan.FromSeconds(10));
+            await using (link)
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await link.SendAsync(Wire.QueryFrame(Guid.NewGuid(), 0, 1, [(me.Id, $"{host}:47100")], ["no-such-file"], "", me), cts.Token);
+                await link.SendAsync(Wire.PingFrame(7), cts.Token);
+                while (await link.ReadFrameAsync(cts.Token) is { } f)
+                {
+                    if (f.Code == Wire.Pong)
+                    {
+                        return true;
+                    }
+
+                    if (f.Code is Wire.Error or Wire.Bye)
+                    {
+                        return false;
+                    }
+                }
+
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

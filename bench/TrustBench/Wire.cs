@@ -112,13 +112,29 @@ internal static class Wire
             QueryFields(w, names, pattern);
         });
 
-    public static byte[] QueryFrame(Guid requestId, byte ttl, uint maxResults, IReadOnlyList<(Guid, string)> stack, string[] names, string pattern = "") =>
+    /// <summary>
+    /// A Query. With signed search messages (<see cref="Transport.Signed"/>) it carries the entry server's key proof
+    /// after the stack: <paramref name="entry"/>'s key and its signature over the request id and the stack's bottom
+    /// (id and endpoint); without a signer, a key proof of a fresh key, which holds for no one on the stack.
+    /// </summary>
+    public static byte[] QueryFrame(Guid requestId, byte ttl, uint maxResults, IReadOnlyList<(Guid Id, string Endpoint)> stack, string[] names, string pattern = "", Identity? entry = null) =>
         Frame(Query, w =>
         {
             w.Id(requestId).U8(ttl).U32(maxResults);
             Stack(w, stack);
+            if (Transport.Signed)
+            {
+                var signer = entry ?? new Identity();
+                var data = new Writer().Bytes("P2PTransfer entry v2\0"u8).Id(requestId).Id(stack[0].Id).Str(stack[0].Endpoint).ToArray();
+                KeyProof(w, signer, data);
+            }
+
             QueryFields(w, names, pattern);
         });
+
+    /// <summary>A key proof: u16 key length, the key (DER SubjectPublicKeyInfo), a 64-byte P1363 signature.</summary>
+    public static void KeyProof(Writer w, Identity signer, byte[] data) =>
+        w.U16((ushort)signer.PublicKey.Length).Bytes(signer.PublicKey).Bytes(signer.Sign(data));
 
     /// <summary>A file entry of a hit list (section 14).</summary>
     public readonly record struct Entry(string Name, long Size, byte[] Hash, string RelativePath);
@@ -132,13 +148,26 @@ internal static class Wire
         }
     }
 
-    public static byte[] QueryHitFrame(Guid requestId, ushort batch, byte remaining, IReadOnlyList<(Guid, string)> stack, Guid sourceId, string sourceName, string sourceEndpoint, IReadOnlyList<Entry> files) =>
+    /// <summary>
+    /// A QueryHit. With signed search messages the source carries a key proof: <paramref name="signer"/>'s key and
+    /// signature over the request id, batch, source and hit list (a fresh key's when none is given: a proof that does
+    /// not hold for the source named).
+    /// </summary>
+    public static byte[] QueryHitFrame(Guid requestId, ushort batch, byte remaining, IReadOnlyList<(Guid, string)> stack, Guid sourceId, string sourceName, string sourceEndpoint, IReadOnlyList<Entry> files, Identity? signer = null) =>
         Frame(QueryHit, w =>
         {
             w.Id(requestId).U16(batch).U8(remaining);
             Stack(w, stack);
             w.Id(sourceId).Str(sourceName).Str(sourceEndpoint);
-            HitList(w, files);
+            var hits = new Writer();
+            HitList(hits, files);
+            if (Transport.Signed)
+            {
+                var data = new Writer().Bytes("P2PTransfer source v2\0"u8).Id(requestId).U16(batch).Id(sourceId).Str(sourceName).Str(sourceEndpoint).Bytes(hits.ToArray()).ToArray();
+                KeyProof(w, signer ?? new Identity(), data);
+            }
+
+            w.Bytes(hits.ToArray());
         });
 
     /// <summary>Big-endian field writer (section 3).</summary>
