@@ -6,8 +6,9 @@
 #   1) 1 GiB, 1 source, verified, to disk: Receive-P2PFile (current) vs the same with the BASE_REF module (>= 0.9)
 #                                          vs curl from nginx over HTTPS, TLS 1.3, self-signed certificate  (>= 0.7)
 #   2) 1 GiB, 4 sources (4 nodes, each its own pwsh process): current vs BASE_REF                            (>= 0.9)
-#   3) handshakes: connections per second one node accepts (16 clients dialing, handshaking, closing, back to back,
-#      for 5 s): current vs BASE_REF (no target: the figure and the ratio are printed)
+#   3) handshakes: connections per second one node accepts (16 clients dialing, handshaking, closing with a Bye, back
+#      to back, for 5 s, every connection from a loopback address of its own, 127.2.x.y, so that limits per address
+#      do not count): current vs BASE_REF (no target: the figure and the ratio are printed)
 #   4) Syncthing (Debian's 1.19): two instances on loopback, own homes, discovery, relays, NAT, global announce and
 #      usage reporting off, devices introduced by id, one folder shared; from the 1 GiB file's arrival in the sender's
 #      folder (a rescan through its REST API) to its completion at the receiver (ItemFinished on the REST events
@@ -134,14 +135,10 @@ NEED_NODES=1
 git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || rm -rf "${BASE_TREE:?}"
 git worktree prune
 git worktree add --detach "$BASE_TREE" "$BASE_REF" >"$RES/worktree.log" 2>&1 || { cat "$RES/worktree.log" >&2; die "git worktree add failed"; }
-# the harness of this tree, built against the base's engine for the handshake comparison
-rm -rf "$BASE_TREE/bench/TrustBench" && mkdir -p "$BASE_TREE/bench/Common"
-cp -r "$HERE/TrustBench" "$BASE_TREE/bench/" && rm -rf "$BASE_TREE/bench/TrustBench/bin" "$BASE_TREE/bench/TrustBench/obj"
-cp "$HERE/Common/"*.cs "$BASE_TREE/bench/Common/"
 build_module "$REPO" "$WORK/module-head/P2PTransfer" "$RES/build.log"
 BUILD=1 build_module "$BASE_TREE" "$WORK/module-base/P2PTransfer" "$RES/build-base.log"
-DLL_HEAD=$(build_trustbench "$REPO" "$RES/build.log")
-DLL_BASE=$(build_trustbench "$BASE_TREE" "$RES/build-base.log")
+# the handshake client speaks either protocol itself (TLS and protocol 2, or plaintext protocol 1): one build serves both
+DLL=$(build_trustbench "$REPO" "$RES/build.log")
 log "current $HEAD_REV, base $BASE_REV ($BASE_NOTE)"
 
 # --------------------------------------------------------------------------
@@ -275,16 +272,16 @@ has_phase multi && run_phase multi ours-4src base-4src
 HS=$RES/handshakes.tsv   # method run per_second p50 p99 failed
 : >"$HS"
 if has_phase handshake; then
-  log "phase handshake: 16 clients dialing, handshaking and closing for 5 s; current and base alternately, $RUNS rounds"
-  hs_run() {  # method dll endpoint run
+  log "phase handshake: 16 clients dialing (each connection from its own address, 127.2.x.y), handshaking and closing for 5 s; current and base alternately, $RUNS rounds"
+  hs_run() {  # method endpoint run
     local line
-    line=$(timeout 120 dotnet "$2" handshake --node "$3" --seconds 5 --parallel 16 2>>"$RES/handshake.err") || true
-    log "handshake $1 run $4: ${line:-no output}"
-    awk -v m="$1" -v r="$4" '{for(i=1;i<NF;i++) v[$i]=$(i+1)} END{printf "%s\t%s\t%s\t%s\t%s\t%s\n", m, r, v["per_second"], v["p50_ms"], v["p99_ms"], v["failed"]}' <<<"${line:-none 0}" >>"$HS"
+    line=$(timeout 120 dotnet "$DLL" handshake --node "$2" --seconds 5 --parallel 16 2>>"$RES/handshake.err") || true
+    log "handshake $1 run $3: ${line:-no output}"
+    awk -v m="$1" -v r="$3" '{for(i=1;i<NF;i++) v[$i]=$(i+1)} END{printf "%s\t%s\t%s\t%s\t%s\t%s\n", m, r, v["per_second"], v["p50_ms"], v["p99_ms"], v["failed"]}' <<<"${line:-none 0}" >>"$HS"
   }
   for r in $(seq "$RUNS"); do
-    if ((r % 2)); then hs_run ours "$DLL_HEAD" "${EP_HEAD[1]}" "$r"; hs_run base "$DLL_BASE" "${EP_BASE[1]}" "$r"
-    else hs_run base "$DLL_BASE" "${EP_BASE[1]}" "$r"; hs_run ours "$DLL_HEAD" "${EP_HEAD[1]}" "$r"; fi
+    if ((r % 2)); then hs_run ours "${EP_HEAD[1]}" "$r"; hs_run base "${EP_BASE[1]}" "$r"
+    else hs_run base "${EP_BASE[1]}" "$r"; hs_run ours "${EP_HEAD[1]}" "$r"; fi
   done
 fi
 

@@ -10,7 +10,7 @@ namespace P2PTransfer.Bench;
 /// <summary>
 /// An ordinary user of a node while it is attacked, in a process of its own (so the attackers' work does not stall
 /// its clock): it pings the node on one lasting connection every 50 ms, and searches on a new connection of its own
-/// back to back, checking each search's results against the files the node shares. Driven over stdin/stdout by the
+/// at most one every 1.2 s, checking each search's results against the files the node shares. Driven over stdin/stdout by the
 /// attack driver: prints 'ready', measures from 'go' to 'stop' (or --max-seconds), prints one 'result' line.
 /// It connects from the default loopback source (127.0.0.1); the attackers bind other 127.0.0.x addresses.
 /// </summary>
@@ -49,13 +49,25 @@ internal static class Bystander
         {
             NodeClient? client = lasting;
             var next = Stopwatch.StartNew();
+            var reconnected = Stopwatch.StartNew();
             long tick = 0;
             while (!stop.IsCancellationRequested)
             {
                 var clock = Stopwatch.StartNew();
                 try
                 {
-                    client ??= await NodeClient.ConnectAsync(node, ConnectTimeout, stop.Token);
+                    if (client is null && reconnected.Elapsed < TimeSpan.FromSeconds(2))
+                    {
+                        // The lasting connection is gone: connect again, at most every 2 s (a node's rate per address).
+                        throw new IOException("no connection");
+                    }
+
+                    if (client is null)
+                    {
+                        reconnected.Restart();
+                        client = await NodeClient.ConnectAsync(node, ConnectTimeout, stop.Token);
+                    }
+
                     await client.PingAsync(PingTimeout, stop.Token);
                     lock (pings)
                     {
@@ -110,8 +122,24 @@ internal static class Bystander
         int searches = 0, correct = 0, connectFailures = 0, foreign = 0;
         var connects = new List<double>();
         string firstProblem = "";
+        var paced = Stopwatch.StartNew();
         while (!stop.IsCancellationRequested)
         {
+            // One new connection every 1.2 s at most: 50 a minute, within what a node lets one address open
+            // (docs/protocol.md section 8, limits per source), so the bystander is never refused for its own doing.
+            var due = TimeSpan.FromSeconds(1.2 * searches) - paced.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(due, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
             searches++;
             var clock = Stopwatch.StartNew();
             NodeClient? client = null;
@@ -159,14 +187,6 @@ internal static class Bystander
                     firstProblem = ex.Message.ReplaceLineEndings(" ");
                 }
 
-                // A refused connection is not retried in a tight loop.
-                try
-                {
-                    await Task.Delay(100, stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
             }
             finally
             {

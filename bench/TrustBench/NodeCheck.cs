@@ -14,7 +14,8 @@ internal static class NodeCheck
     {
         var clock = Stopwatch.StartNew();
         string last = "";
-        for (int attempt = 1; attempt <= 240 && clock.Elapsed < TimeSpan.FromSeconds(120); attempt++)
+        // One attempt every 2 s: 30 connections a minute, within a node's connection rate per address.
+        for (int attempt = 1; attempt <= 60 && clock.Elapsed < TimeSpan.FromSeconds(120); attempt++)
         {
             try
             {
@@ -38,7 +39,7 @@ internal static class NodeCheck
                 last = ex.Message;
             }
 
-            await Task.Delay(500);
+            await Task.Delay(2000);
         }
 
         return $"NOT RECOVERED within 120 s: {last}";
