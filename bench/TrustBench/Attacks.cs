@@ -417,7 +417,7 @@ internal static class Attacks
         return $"{links.Count} links, {Interlocked.Read(ref sent)} Queries sent; {closed} links closed by the node";
     }
 
-    /// <summary>A peer that answers every Query it is sent with files under another node's name.</summary>
+    /// <summary>A peer that answers every Query it is sent with files under another node's name, relayed as if from beyond it.</summary>
     private static async Task<string> ForgeAsync(Context ctx)
     {
         var (link, me, endpoint) = await PeerAsync(ctx, ForgerHost, "forger");
@@ -452,9 +452,13 @@ internal static class Attacks
                     at += 18 + len;
                 }
 
+                // The forger passes on a response "from" the impersonated node as if that node were one hop beyond it:
+                // the stack as that node would have got it (the Query's, then the forger), remaining 1 (the entry
+                // server next), so the sender is the one the stack names. Only a signature can tell it from a real one.
+                stack.Add((id, endpoint));
                 var files = Enumerable.Range(0, 3).Select(i => new Wire.Entry($"doc-00forged-{i}.txt", 1000 + i, RandomNumberGenerator.GetBytes(32), $"pub/doc-00forged-{i}.txt")).ToList();
                 // Signed search messages: the forger signs with its own key, which is not the impersonated node's.
-                await link.SendAsync(Wire.QueryHitFrame(requestId, 0, (byte)count, stack, impersonated, "honest", "127.0.0.70:47100", files, me), ctx.Stop);
+                await link.SendAsync(Wire.QueryHitFrame(requestId, 0, 1, stack, impersonated, "honest", "127.0.0.70:47100", files, me), ctx.Stop);
                 answered++;
             }
         }
