@@ -203,7 +203,7 @@ CURL=(curl -q --noproxy 127.0.0.1 -sSf --no-progress-meter --tlsv1.3 --cacert "$
 for t in $(seq 100); do "${CURL[@]}" -o /dev/null -r 0-0 "$URL" 2>/dev/null && break; sleep 0.1; done
 got=$("${CURL[@]}" -o /dev/null -w '%{http_code} %{size_download} %{ssl_verify_result}' -r 0-1048575 "$URL") || die "nginx over HTTPS did not answer"
 [[ $got == "206 1048576 0" ]] || die "nginx sanity check failed: $got"
-TLS_SEEN=$(openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_3 </dev/null 2>/dev/null | awk -F': ' '/^ *Protocol *:/{p=$2} /Cipher is/{c=$0} END{print p", "c}')
+TLS_SEEN=$(openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -tls1_3 </dev/null 2>/dev/null | awk '/Cipher is/{sub(/^New, /, ""); print; exit}')
 fi
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ internal static class Transport
 {
     public static bool Tls { get; private set; }
 
-    /// <summary>Search messages carry key proofs: a Query its entry server's, a QueryHit's source its own.</summary>
+    /// <summary>Search messages carry key proofs: a Query its entry server's, a QueryHit's source its own (with either protocol).</summary>
     public static bool Signed { get; private set; }
 
     public static ushort Version => Tls ? (ushort)2 : (ushort)1;
@@ -38,10 +38,7 @@ internal static class Transport
             Tls = false;
         }
 
-        if (Tls)
-        {
-            Signed = await TakesSignedQueryAsync(node);
-        }
+        Signed = await TakesSignedQueryAsync(node);
     }
 
     /// <summary>
