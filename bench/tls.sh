@@ -15,7 +15,7 @@
 #      API): ours 1-source throughput vs Syncthing's                                                       (>= 2.5)
 #
 # BASE_REF (default: the last commit before TLS came in, found in the history as the first-parent commit before the
-# one that made the protocol's version 2 in ProtocolLimits.cs; the current commit itself while there is none) is checked out
+# one that made the protocol's (highest) version 2 in ProtocolLimits.cs; the current commit itself while there is none) is checked out
 # with `git worktree add` into the work folder, built there (build.ps1 Build), and removed at the end. Current nodes
 # run on 127.0.0.11-14, base nodes on 127.0.0.21-24, nginx on 127.0.0.1, Syncthing on 127.0.0.41-42: loopback only.
 #
@@ -100,7 +100,7 @@ BIG_HASH=$(sha256sum "$BIG" | cut -c1-64 | tr a-f A-F)
 cd "$REPO"
 HEAD_REV=$(git describe --always --dirty 2>/dev/null || echo unknown)
 if [[ -z ${BASE_REF:-} ]]; then
-  tls_commit=$(git log --first-parent --diff-merges=first-parent --reverse --format=%H -G 'ushort Version = 2;' -- src/P2PCore/Protocol/ProtocolLimits.cs | head -1)
+  tls_commit=$(git log --first-parent --diff-merges=first-parent --reverse --format=%H -G 'Version = 2;' -- src/P2PCore/Protocol/ProtocolLimits.cs | head -1)
   if [[ -n $tls_commit ]]; then
     BASE_REF=$(git rev-parse "$tls_commit^1"); BASE_NOTE="the last commit before TLS (TLS came in with $(git log -1 --format='%h %s' "$tls_commit" | cut -c1-90))"
   else
