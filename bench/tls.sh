@@ -50,6 +50,7 @@ log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 has_phase() { [[ ,$PHASES, == *,$1,* ]]; }
 START=$SECONDS
+declare -A ST_ADDR=() ST_GUI=() ST_PORT=() ST_KEY=() ST_ID=()   # the Syncthing instances (cleanup reads them)
 source "$HERE/Common/node.sh"
 
 # --------------------------------------------------------------------------
@@ -288,7 +289,6 @@ fi
 # --------------------------------------------------------------------------
 # Syncthing: two instances on loopback, one folder from A to B
 # --------------------------------------------------------------------------
-declare -A ST_ADDR ST_GUI ST_PORT ST_KEY ST_ID
 ST=$RES/syncthing.tsv   # run seconds status
 : >"$ST"
 ST_NOTE=''
