@@ -317,6 +317,7 @@ internal sealed class ControlServer
         {
             _log.Write(NodeLogLevel.Warning, $"control channel: closed a client: {ex.Message}");
             await TryWriteAsync(stream, ControlErrors.ToJson(ex)).ConfigureAwait(false);
+            DiscardPending(stream);
         }
         catch (IOException)
         {
@@ -330,6 +331,36 @@ internal sealed class ControlServer
         {
             await TryWriteAsync(stream, ControlErrors.ToJson(new P2PTransfer.Protocol.NodeUnavailableException(
                 P2PTransfer.Protocol.ProtocolError.Shutdown, $"node {_nodeName} has stopped"))).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Drops what the client sent that was not read (bounded), so that closing does not reset the connection before
+    /// the client has read the error (a Unix socket closed with unread input resets its peer).
+    /// </summary>
+    private static void DiscardPending(Stream stream)
+    {
+        if (stream is not NetworkStream network)
+        {
+            return;
+        }
+
+        var buffer = new byte[4096];
+        try
+        {
+            for (int dropped = 0; dropped < ControlFrames.MaxMessageBytes && network.DataAvailable;)
+            {
+                int read = network.Read(buffer, 0, buffer.Length);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                dropped += read;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
         }
     }
 
