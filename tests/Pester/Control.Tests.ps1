@@ -74,6 +74,14 @@ Describe 'A node of another session' {
         ($found.Name | Sort-Object) | Should -Be @('from-afar.txt', 'on-the-peer.txt')
     }
 
+    It 'drops the link with Disconnect-P2PPeer from Get-P2PPeer''s objects, and unpublishes the folder' {
+        Get-P2PPeer -Node ctlnode | Disconnect-P2PPeer -Confirm:$false
+        Unpublish-P2PFile -Node ctlnode -LiteralPath $published -Confirm:$false
+
+        Get-P2PPeer -Node ctlnode | Should -BeNullOrEmpty
+        Get-P2PShare -Node ctlnode | Should -BeNullOrEmpty
+    }
+
     It 'stops with Stop-P2PNode, and its process ends' {
         $stopped = Stop-P2PNode -Node ctlnode -DrainTimeoutSec 0 -PassThru
 

@@ -81,6 +81,8 @@ public sealed class P2PTestNetwork : IAsyncDisposable
                         Port = 0,
                         StateDirectory = Path.Combine(root, name, "state"),
                         Index = new Index.IndexOptions { Shares = string.IsNullOrEmpty(share) ? [] : [share] },
+                        // Session nodes with generic names (n0, n1...): a control channel would clash with another network's.
+                        Control = false,
                     },
                     cancellationToken).ConfigureAwait(false));
             }

@@ -37,6 +37,8 @@ internal sealed class TestNodes : IAsyncDisposable
             Port = 0,
             StateDirectory = Path.Combine(_root, name),
             DrainTimeout = TimeSpan.FromSeconds(5),
+            // Each test's nodes have control sockets of their own, so tests running at once never share a name there.
+            ControlDirectory = Path.Combine(_root, "ctl"),
         };
         configure?.Invoke(options);
         var node = await P2PNode.StartAsync(options);
