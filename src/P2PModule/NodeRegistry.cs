@@ -76,7 +76,7 @@ public static class NodeRegistry
         {
             return RemoteNode.ConnectAsync(name).GetAwaiter().GetResult();
         }
-        catch (Exception ex) when (ex is P2PException or ArgumentException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is P2PException or ArgumentException or UnauthorizedAccessException or TimeoutException)
         {
             return null;
         }

@@ -16,6 +16,9 @@ namespace P2PTransfer.Node;
 /// </summary>
 public sealed class RemoteNode : IManagedNode
 {
+    /// <summary>How long finding a node waits for it to say who it is.</summary>
+    public static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly string _address;
 
     private RemoteNode(string address, JsonObject described)
@@ -83,9 +86,9 @@ public sealed class RemoteNode : IManagedNode
             {
                 return await DescribeAsync(entry.Address, entry.NodeName, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is P2PException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or FormatException)
+            catch (Exception ex) when (ex is P2PException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or FormatException or TimeoutException)
             {
-                // A socket left by a crashed node, or one that is not ours to manage: not a running node of this user.
+                // A socket left by a crashed node, a hung node, or one that is not ours to manage: not a node to list.
                 return null;
             }
         })).ConfigureAwait(false);
@@ -147,9 +150,21 @@ public sealed class RemoteNode : IManagedNode
 
     public override string ToString() => $"{Name} ({Endpoint})";
 
+    /// <summary>Asks a node who it is; a node that does not answer within <see cref="DescribeTimeout"/> (a hung process) is a <see cref="TimeoutException"/>.</summary>
     private static async Task<RemoteNode> DescribeAsync(string address, string name, CancellationToken cancellationToken)
     {
-        var described = await ControlClient.RequestAsync(address, name, new JsonObject { ["op"] = "describe" }, cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(DescribeTimeout);
+        JsonNode? described;
+        try
+        {
+            described = await ControlClient.RequestAsync(address, name, new JsonObject { ["op"] = "describe" }, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"node {name} did not answer on its control channel within {DescribeTimeout.TotalSeconds} s");
+        }
+
         return new RemoteNode(address, described as JsonObject ?? throw new InvalidDataException($"node {name} described itself with no object"));
     }
 

@@ -80,6 +80,20 @@ public sealed class ControlChannelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_socket_that_never_answers_is_left_out_of_the_list_instead_of_hanging_it()
+    {
+        await StartAsync("alive");
+        // A hung node: its socket accepts connections (the kernel's backlog) and nobody ever answers.
+        using var hung = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        hung.Bind(new UnixDomainSocketEndPoint(Path.Combine(_controls, "hung.sock")));
+        hung.Listen(4);
+
+        var listed = await RemoteNode.GetRunningAsync(_controls).WaitAsync(RemoteNode.DescribeTimeout * 6);
+
+        Assert.Equal(["alive"], listed.Select(n => n.Name));
+    }
+
+    [Fact]
     public async Task A_client_that_sends_garbage_gets_an_error_and_is_closed_and_the_node_carries_on()
     {
         var node = await StartAsync("garbage");
