@@ -99,15 +99,20 @@ public abstract class P2PCmdlet : PSCmdlet
     }
 
     /// <summary>Relays a node's log while this command waits on the engine: warnings and errors as warnings, the rest to -Verbose.</summary>
-    protected IDisposable TraceNode(P2PNode node)
+    protected IDisposable TraceNode(IManagedNode node)
     {
+        if (node.Log is not { } log)
+        {
+            return new Unsubscribe(() => { });
+        }
+
         void Relay(object? sender, NodeLogEntry entry)
         {
             QueueTrace(entry.Level, $"[{node.Name}] {entry.Message}");
         }
 
-        node.Log.Written += Relay;
-        return new Unsubscribe(() => node.Log.Written -= Relay);
+        log.Written += Relay;
+        return new Unsubscribe(() => log.Written -= Relay);
     }
 
     private void WaitPumping(Task task)
@@ -220,7 +225,7 @@ public abstract class P2PCmdlet : PSCmdlet
     /// The node to act on: the one given, else the session's only running node. A given node that cannot be used
     /// (stopped) is an error for that input only; having no node to default to stops the command.
     /// </summary>
-    protected bool TryResolveNode(P2PNode? given, out P2PNode node)
+    protected bool TryResolveNode(IManagedNode? given, out IManagedNode node)
     {
         try
         {

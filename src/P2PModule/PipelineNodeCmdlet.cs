@@ -11,8 +11,8 @@ public abstract class PipelineNodeCmdlet : P2PCmdlet
     [Alias("LocalNode")]
     [NodeTransformation]
     [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public P2PNode? Node { get; set; }
+    public IManagedNode? Node { get; set; }
 
     /// <summary>See <see cref="P2PCmdlet.TryResolveNode"/>.</summary>
-    protected bool TryGetTargetNode(out P2PNode node) => TryResolveNode(Node, out node);
+    protected bool TryGetTargetNode(out IManagedNode node) => TryResolveNode(Node, out node);
 }

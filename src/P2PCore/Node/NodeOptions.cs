@@ -40,6 +40,12 @@ public sealed class NodeOptions
     /// <summary>LAN discovery: announce this node on its local networks and link to the nodes announced there.</summary>
     public DiscoveryOptions Discovery { get; set; } = new();
 
+    /// <summary>Listen on a local control channel, so that other sessions of this user can manage the node (docs/control.md).</summary>
+    public bool Control { get; set; } = true;
+
+    /// <summary>Folder of the control sockets; by default $XDG_RUNTIME_DIR/p2ptransfer, else ~/.local/state/p2ptransfer/control.</summary>
+    public string? ControlDirectory { get; set; }
+
     /// <summary>How long Stop lets work under way finish before cancelling it.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -1,4 +1,5 @@
 using P2PTransfer.Common;
+using P2PTransfer.Control;
 using P2PTransfer.Discovery;
 using P2PTransfer.Index;
 using P2PTransfer.Net;
@@ -31,6 +32,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     private readonly HostCache _hosts;
     private readonly LinkKeeper _keeper;
     private readonly AddressExchange _exchange;
+    private readonly ControlServer? _control;
     private readonly object _gate = new();
     private Task? _stopTask;
     private NodeStatus _status = NodeStatus.Starting;
@@ -110,6 +112,12 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         _discovery = StartDiscovery(options.Discovery, listener.LocalEndPoint.Address);
         _keeper = new LinkKeeper(_hosts, () => Status == NodeStatus.Running, () => _links.LiveLinks().Count, id => _links.Find(id) is not null,
             (address, expectedId, token) => _peerDialer.ConnectAsync(address, token, expectedId), options.TargetPeers, options.LinkCheckInterval, SendPeerExchanges, Log);
+
+        Managed = new SessionNode(this);
+        if (options.Control)
+        {
+            _control = new ControlServer(Name, options.ControlDirectory ?? ControlDirectory.Default, new NodeControlService(this).HandleAsync, Log);
+        }
 
         PeerLink NewLink(FrameConnection connection, PeerDirection direction, Guid remoteId, string remoteName, string remoteEndpoint) =>
             new(connection, direction, remoteId, remoteName, remoteEndpoint, _links.NextSequence(), Log, peerRequests, link => new P2PPeer(link, this));
@@ -195,6 +203,12 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     public int MaxUploads => Uploads.MaxUploads;
 
     public NodeLog Log { get; }
+
+    /// <summary>This node as the cmdlets manage it, in this process or (the same calls) through its control channel.</summary>
+    public SessionNode Managed { get; }
+
+    /// <summary>Where the node's control channel is (its socket's path, or its pipe's name on Windows); null when it has none.</summary>
+    public string? ControlAddress => _control?.Address;
 
     /// <summary>Work under way (requests being answered, uploads) that closing waits for.</summary>
     internal WorkTracker Work { get; } = new();
@@ -395,6 +409,12 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
                 _status = NodeStatus.Stopped;
             }
 
+            // Last: a Stop request that came through the channel is answered once the node has stopped.
+            if (_control is { } control)
+            {
+                await control.StopAsync(CloseWait).ConfigureAwait(false);
+            }
+
             Log.Write(NodeLogLevel.Information, "stopped");
             Raise(StatusChanged, new NodeStatusEventArgs(NodeStatus.Stopped));
         }
@@ -417,6 +437,7 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
         }
 
         _tasks.Run("link keeper", () => _keeper.RunAsync(_stopping.Token));
+        _control?.Start();
 
         Log.Write(NodeLogLevel.Information, $"listening on {NetworkAddress.Format(ListenAddress, Port)}, advertised as {Endpoint}");
     }

@@ -85,6 +85,9 @@ public sealed class P2PTestNetwork : IAsyncDisposable
                         // The topology asked for, exactly: no links of the nodes' own making (peer exchange, discovery).
                         TargetPeers = 0,
                         Discovery = { Enabled = false },
+
+                        // Session nodes with generic names (n0, n1...): a control channel would clash with another network's.
+                        Control = false,
                     },
                     cancellationToken).ConfigureAwait(false));
             }

@@ -22,6 +22,25 @@ public sealed class P2PPeer
         CloseMessage = link.CloseMessage;
     }
 
+    /// <summary>A link as another process reported it (a node reached through its control channel).</summary>
+    internal P2PPeer(Guid nodeId, string name, string endpoint, string remoteAddress, PeerDirection direction, PeerState state, DateTimeOffset since,
+        double? roundTripMs, long bytesSent, long bytesReceived, long framesSent, long framesReceived, IPeerHost localNode)
+    {
+        NodeId = nodeId;
+        Name = name;
+        Endpoint = endpoint;
+        RemoteAddress = remoteAddress;
+        Direction = direction;
+        State = state;
+        Since = since;
+        RoundTripMs = roundTripMs;
+        BytesSent = bytesSent;
+        BytesReceived = bytesReceived;
+        FramesSent = framesSent;
+        FramesReceived = framesReceived;
+        LocalNode = localNode;
+    }
+
     /// <summary>The remote node's id.</summary>
     public Guid NodeId { get; }
 
@@ -56,7 +75,7 @@ public sealed class P2PPeer
     /// <summary>The text that came with <see cref="CloseReason"/>; empty while the link runs.</summary>
     public string? CloseMessage { get; }
 
-    /// <summary>The node of this session that holds the link.</summary>
+    /// <summary>The node that holds the link: a node of this session, or one reached through its control channel.</summary>
     public IPeerHost LocalNode { get; }
 
     public override string ToString() => $"{Name} ({Endpoint})";

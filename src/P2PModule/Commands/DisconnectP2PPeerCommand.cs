@@ -37,7 +37,7 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
 
         ForEachItem(Endpoint, endpoint =>
         {
-            var peer = node.GetPeers().FirstOrDefault(p =>
+            var peer = Await(node.GetPeersAsync(StopToken)).FirstOrDefault(p =>
                 string.Equals(p.Endpoint, endpoint, StringComparison.OrdinalIgnoreCase)
                 || string.Equals(p.RemoteAddress, endpoint, StringComparison.OrdinalIgnoreCase)
                 || p.NodeId.ToString().Equals(endpoint, StringComparison.OrdinalIgnoreCase));
@@ -57,8 +57,8 @@ public sealed class DisconnectP2PPeerCommand : NodeCmdlet
             return;
         }
 
-        // A peer's local node is always a node of this session.
-        using var trace = TraceNode((P2PNode)peer.LocalNode);
+        // A peer's local node is a node of this session or one reached through its control channel.
+        using var trace = peer.LocalNode is IManagedNode managed ? TraceNode(managed) : TraceNode(((P2PNode)peer.LocalNode).Managed);
         if (!Await(peer.LocalNode.DisconnectPeerAsync(peer.NodeId)))
         {
             throw new P2PCmdletException("PeerNotFound", ErrorCategory.ObjectNotFound, $"node {peer.LocalNode.Name} has no link to {peer}");

@@ -69,12 +69,12 @@ public sealed class FindP2PFileCommand : P2PCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int MaxResults { get; set; } = int.MaxValue;
 
-    /// <summary>The node of this session to enter the search at; from the pipeline, or the session's only running node.</summary>
+    /// <summary>The node to enter the search at (of this session or another session of this user); from the pipeline, or the session's only running node.</summary>
     [Parameter(ParameterSetName = NodeSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("LocalNode")]
     [NodeTransformation]
     [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public P2PNode? Node { get; set; }
+    public IManagedNode? Node { get; set; }
 
     /// <summary>A remote node ('host:port') to enter the search at, as a pure client: no local node needed.</summary>
     [Parameter(ParameterSetName = ServerSet, Mandatory = true)]
@@ -122,10 +122,7 @@ public sealed class FindP2PFileCommand : P2PCmdlet
         try
         {
             using var trace = TraceNode(node);
-            var results = LocalOnly
-                ? node.SearchLocal(query, MaxResults, StopToken)
-                : AwaitEach(node.SearchAsync(query, options));
-            foreach (var result in results)
+            foreach (var result in AwaitEach(node.SearchAsync(query, options, LocalOnly, StopToken)))
             {
                 WriteObject(result);
             }

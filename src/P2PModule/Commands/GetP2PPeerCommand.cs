@@ -9,17 +9,17 @@ namespace P2PTransfer.Module.Commands;
 [OutputType(typeof(P2PPeer))]
 public sealed class GetP2PPeerCommand : P2PCmdlet
 {
-    /// <summary>The node whose links to list; defaults to the session's only running node.</summary>
+    /// <summary>The node whose links to list (of this session or another session of this user); defaults to the session's only running node.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
     [NodeTransformation]
     [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public P2PNode? Node { get; set; }
+    public IManagedNode? Node { get; set; }
 
     protected override void ProcessRecord()
     {
         if (TryResolveNode(Node, out var node))
         {
-            WriteObject(node.GetPeers(), enumerateCollection: true);
+            WriteObject(Await(node.GetPeersAsync(StopToken)), enumerateCollection: true);
         }
     }
 }

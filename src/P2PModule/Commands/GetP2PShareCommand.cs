@@ -27,7 +27,7 @@ public sealed class GetP2PShareCommand : PipelineNodeCmdlet
 
         try
         {
-            foreach (var file in node.Index.GetFiles(Name, StopToken))
+            foreach (var file in AwaitEach(node.GetFilesAsync(Name, StopToken)))
             {
                 if (State.Length == 0 || State.Contains(file.State))
                 {

@@ -27,11 +27,7 @@ public sealed class PublishP2PFileCommand : ShareCmdlet
         using var trace = TraceNode(node);
         try
         {
-            Await(node.Index.PublishAsync(paths, StopToken));
-            if (Wait || PassThru)
-            {
-                Await(node.Index.WaitHashedAsync(paths, StopToken));
-            }
+            Await(node.PublishAsync(paths, Wait || PassThru, StopToken));
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {
@@ -41,7 +37,10 @@ public sealed class PublishP2PFileCommand : ShareCmdlet
 
         if (PassThru)
         {
-            WriteObject(node.Index.GetFilesBelow(paths, StopToken), enumerateCollection: true);
+            foreach (var file in AwaitEach(node.GetFilesBelowAsync(paths, StopToken)))
+            {
+                WriteObject(file);
+            }
         }
     }
 }

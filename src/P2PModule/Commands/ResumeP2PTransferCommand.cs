@@ -40,7 +40,9 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
 
     /// <summary>The node to search the network through for sources, when none are known; defaults to the session's only node.</summary>
     [Parameter]
-    public P2PNode? Node { get; set; }
+    [NodeTransformation]
+    [ArgumentCompleter(typeof(NodeNameCompleter))]
+    public IManagedNode? Node { get; set; }
 
     /// <summary>How long a search for sources gathers them, in seconds.</summary>
     [Parameter]
@@ -123,7 +125,7 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
     /// <summary>The servers that a search for the content's hash finds, through a node of the session.</summary>
     private string[] FindSources(DownloadItem transfer)
     {
-        P2PNode node;
+        IManagedNode node;
         try
         {
             node = NodeRegistry.Resolve(Node);
@@ -135,6 +137,6 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
 
         WriteVerbose($"{transfer.Name}: searching for sources of {transfer.Hash} through node {node.Name}");
         var options = new SearchOptions { Timeout = TimeSpan.FromSeconds(SearchTimeoutSec), MaxResults = TransferLimits.DefaultMaxSources, Trace = Trace };
-        return [.. AwaitEach(node.SearchAsync(new FileQuery { Hash = transfer.Hash }, options)).Select(r => r.Endpoint).Distinct(StringComparer.OrdinalIgnoreCase)];
+        return [.. AwaitEach(node.SearchAsync(new FileQuery { Hash = transfer.Hash }, options, localOnly: false)).Select(r => r.Endpoint).Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 }

@@ -59,7 +59,7 @@ public abstract class ShareCmdlet : NodeCmdlet
     }
 
     /// <summary>The node and the paths to act on, after -WhatIf/-Confirm; false when there is nothing to do.</summary>
-    protected bool TryGetPaths(out P2PNode node, out List<string> paths)
+    protected bool TryGetPaths(out IManagedNode node, out List<string> paths)
     {
         paths = [];
         if (!TryGetTargetNode(out node))

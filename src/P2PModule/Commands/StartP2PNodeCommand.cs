@@ -142,7 +142,7 @@ public sealed class StartP2PNodeCommand : P2PCmdlet
         NodeRegistry.Add(node);
         try
         {
-            using (TraceNode(node))
+            using (TraceNode(node.Managed))
             {
                 ForEachItem(Peer, address => Await(node.ConnectPeerAsync(address, StopToken)));
             }

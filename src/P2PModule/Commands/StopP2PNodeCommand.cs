@@ -5,7 +5,7 @@ namespace P2PTransfer.Module.Commands;
 
 /// <summary>Stop-P2PNode: graceful stop, letting work under way finish within the drain timeout.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "P2PNode", SupportsShouldProcess = true, DefaultParameterSetName = NodeSet, HelpUri = HelpLinks.Cmdlets + "Stop-P2PNode.md")]
-[OutputType(typeof(P2PNode))]
+[OutputType(typeof(P2PNode), typeof(RemoteNode))]
 public sealed class StopP2PNodeCommand : P2PCmdlet
 {
     private const string NodeSet = "Node";
@@ -15,7 +15,7 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
     [ValidateNotNull]
     [NodeTransformation]
     [ArgumentCompleter(typeof(NodeNameCompleter))]
-    public P2PNode[]? Node { get; set; }
+    public IManagedNode[]? Node { get; set; }
 
     [Parameter(ParameterSetName = AllSet, Mandatory = true)]
     public SwitchParameter All { get; set; }
@@ -30,10 +30,10 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
 
     protected override void ProcessRecord()
     {
-        IEnumerable<P2PNode> targets;
+        IEnumerable<IManagedNode> targets;
         if (All)
         {
-            targets = NodeRegistry.Running;
+            targets = NodeRegistry.Running.Select(node => node.Managed);
         }
         else if (Node is { } given)
         {
@@ -52,7 +52,7 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
         TimeSpan? drain = DrainTimeoutSec >= 0 ? TimeSpan.FromSeconds(DrainTimeoutSec) : null;
         ForEachItem(targets, node =>
         {
-            if (node.Status == NodeStatus.Stopped || !ShouldProcess(node.ToString(), "Stop P2P node"))
+            if (node.Status == NodeStatus.Stopped || !ShouldProcess(node.ToString() ?? node.Name, "Stop P2P node"))
             {
                 return;
             }
@@ -61,7 +61,7 @@ public sealed class StopP2PNodeCommand : P2PCmdlet
             Await(node.StopAsync(drain));
             if (PassThru)
             {
-                WriteObject(node);
+                WriteObject(node.Shown);
             }
         });
     }

@@ -21,7 +21,7 @@ public sealed class UnpublishP2PFileCommand : ShareCmdlet
         using var trace = TraceNode(node);
         try
         {
-            Await(node.Index.UnpublishAsync(paths, StopToken));
+            Await(node.UnpublishAsync(paths, StopToken));
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

@@ -22,7 +22,8 @@ public sealed class LayerTests
         ["Client"] = ["Common", "Protocol", "Identity", "Net", "Search"],
         ["Search"] = ["Common", "Protocol", "Identity", "Net", "Index"],
         ["Transfer"] = ["Common", "Protocol", "Identity", "Net", "Index", "Client"],
-        ["Node"] = ["Common", "Protocol", "Identity", "Net", "Index", "Peers", "Client", "Search", "Transfer", "Discovery"],
+        ["Control"] = ["Common", "Protocol"],
+        ["Node"] = ["Common", "Protocol", "Identity", "Net", "Index", "Peers", "Client", "Search", "Transfer", "Discovery", "Control"],
     };
 
     private static readonly LayerGraph Engine = LayerGraph.Read(typeof(P2PNode).Assembly.Location, "P2PTransfer");

@@ -40,6 +40,9 @@ internal sealed class TestNodes : IAsyncDisposable
 
             // A test's topology is the links it makes: no links of the node's own making unless the test asks.
             TargetPeers = 0,
+
+            // Each test's nodes have control sockets of their own, so tests running at once never share a name there.
+            ControlDirectory = Path.Combine(_root, "ctl"),
         };
         configure?.Invoke(options);
         var node = await P2PNode.StartAsync(options);
