@@ -182,6 +182,27 @@ Stop-P2PNode `$node
         @(Get-Process | Where-Object { $_.CommandLine -like "*--state-directory $state*" }).Count | Should -Be 0
     }
 
+    It 'is managed from this session through its control channel: listed, publishes a folder, links, searches and stops' {
+        $nodeHost = Start-NodeHost $state
+        $endpoint = (Wait-HostLine $nodeHost 'is serving on (\S+)')[1]
+        Wait-HostLine $nodeHost 'shares indexed' | Out-Null
+
+        (Get-P2PNode -All -Name svc).Endpoint | Should -Be $endpoint
+        $later = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'later')
+        Set-Content (Join-Path $later 'later.txt') 'published to the service node from another session'
+        Publish-P2PFile -Node svc -LiteralPath $later -Wait | Out-Null
+        (Get-P2PShare -Node svc).Name | Should -Contain 'later.txt'
+
+        $peer = Start-P2PNode -Name managed-peer -StateDirectory (Join-Path $TestDrive 'managed-peer') -ListenAddress 127.0.0.7 -Port 0 -NoDiscovery -TargetPeers 0
+        Connect-P2PPeer -Node svc -Address $peer.Endpoint | Out-Null
+        (Get-P2PPeer -Node svc).Name | Should -Contain 'managed-peer'
+        (Find-P2PFile -Node svc -Name later.txt -MaxResults 1 -TimeoutSec 10).Name | Should -Be 'later.txt'
+
+        Stop-P2PNode -Node svc
+        $nodeHost.Process.WaitForExit(15000) | Should -BeTrue -Because 'a stop through the channel stops the host'
+        $nodeHost.Process.ExitCode | Should -Be 0
+    }
+
     It 'exits 3 naming the file when node.json cannot be read, and 2 with its usage for a wrong command line' {
         $damaged = New-Item -ItemType Directory -Force (Join-Path $TestDrive 'damaged')
         Set-Content (Join-Path $damaged 'node.json') '{ "port": '
