@@ -150,6 +150,19 @@ public sealed class ControlChannelTests : IAsyncLifetime
         Assert.True(PeerCredentials.CurrentUid == 0, "this test creates a user (useradd) and runs a client as that user: run it as root");
         // Exit code 9: the user exists already (an earlier run).
         Run([0, 9], "useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "p2pctltest");
+        try
+        {
+            await AnotherUserIsRefusedAsync();
+        }
+        finally
+        {
+            // The machine is left as the test found it (exit code 6: the user is gone already).
+            Run([0, 6], "userdel", "p2pctltest");
+        }
+    }
+
+    private async Task AnotherUserIsRefusedAsync()
+    {
         var node = await StartAsync("owned");
         // The file modes are the first wall; opened here on purpose, the kernel's credentials are the second.
         File.SetUnixFileMode(_controls, (UnixFileMode)0b111_111_111);
