@@ -85,8 +85,15 @@ internal sealed class TransferProgress
             return null;
         }
 
-        var sources = item.Sources;
-        var source = sources.Count > 0 ? $" -Source {string.Join(',', sources.Select(Quoted))}" : string.Empty;
+        // The sources' addresses (-Source), and the node expected there (-NodeId) when they all name the same one.
+        var sources = item.Sources.Select(DownloadBatch.ParseSource).ToList();
+        var source = sources.Count > 0 ? $" -Source {string.Join(',', sources.Select(s => s.Address).Distinct(StringComparer.OrdinalIgnoreCase).Select(Quoted))}" : string.Empty;
+        var nodes = sources.Select(s => s.NodeId).Distinct().ToList();
+        if (nodes is [Guid node])
+        {
+            source += $" -NodeId '{node:D}'";
+        }
+
         return $"{item.Name}: stopped with {Bytes(item.BytesDone)} of {Bytes(item.Size ?? 0)} verified; the partial file '{item.PartialPath}' is kept. "
             + $"To resume it: Resume-P2PTransfer -Path {Quoted(item.Destination)}{source}";
     }

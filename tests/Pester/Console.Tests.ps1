@@ -149,10 +149,12 @@ Import-Module '$ModulePath'
 Publish-P2PFile -Node `$a -LiteralPath '$share' -Wait | Out-Null
 Connect-P2PPeer -Node `$b -Address `$a.Endpoint | Out-Null
 Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.endpoint')' -Value `$a.Endpoint
+Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.id')' -Value `$a.Id
 'SETUP ' + 'DONE'
 "@
         $script:Console = Start-TmuxConsole $setup
         $script:SourceEndpoint = (Get-Content -LiteralPath (Join-Path $TestDrive 'a.endpoint') -Raw).Trim()
+        $script:SourceId = (Get-Content -LiteralPath (Join-Path $TestDrive 'a.id') -Raw).Trim()
         $script:Command = "Find-P2PFile -Node `$b big.bin -TimeoutSec 40 | Receive-P2PFile -Destination '$Downloads' -MaxBytesPerSecond 4MB"
 
         # The MiB the file's bar shows, when it shows more than $AtLeast; else $null.
@@ -181,7 +183,7 @@ Set-Content -LiteralPath '$(Join-Path $TestDrive 'a.endpoint')' -Value `$a.Endpo
         Wait-Until { Test-PromptBack (Get-TmuxScreenAfter $Console $Command) } -TimeoutSec 15 | Should -BeTrue -Because 'Ctrl+C stops the download'
         $text = (Get-TmuxScreenAfter $Console $Command) -join "`n"
         $target = Join-Path $Downloads 'big.bin'
-        $text | Should -Match ([regex]::Escape("WARNING: big.bin: stopped with ") + '\d+\.\d MiB of 64\.0 MiB verified; ' + [regex]::Escape("the partial file '$target.p2ppart' is kept. To resume it: Resume-P2PTransfer -Path '$target' -Source '$SourceEndpoint'"))
+        $text | Should -Match ([regex]::Escape("WARNING: big.bin: stopped with ") + '\d+\.\d MiB of 64\.0 MiB verified; ' + [regex]::Escape("the partial file '$target.p2ppart' is kept. To resume it: Resume-P2PTransfer -Path '$target' -Source '$SourceEndpoint' -NodeId '$SourceId'"))
         "$target.p2ppart" | Should -Exist
     }
 

@@ -189,3 +189,80 @@ Describe 'Resuming a download whose sources must be found again' {
         Join-Path (Split-Path $partial) 'big.bin.p2ppart' | Should -Exist
     }
 }
+
+# Node a (127.0.0.86) of a private network shares two 8 MiB files, one in folders; b (127.0.0.87), a member linked to
+# a, finds them: the search results name a's id, so each download's sources carry it. Each download is paced
+# (8 MiB take 8 s) and stopped once bytes of it are verified, then resumed.
+Describe 'Resuming downloads that search results fed, on a private network' {
+    BeforeAll {
+        $flat = New-RandomFile (Join-Path $TestDrive 'share/flat.bin') 8MB
+        $deep = New-RandomFile (Join-Path $TestDrive 'share/sub/dir/deep.bin') 8MB
+        $flatHash = (Get-FileHash -LiteralPath $flat.FullName).Hash
+        $deepHash = (Get-FileHash -LiteralPath $deep.FullName).Hash
+        $key = (New-P2PNetworkKey -Path (Join-Path $TestDrive 'team.p2pkey')).FullName
+        $a = Start-P2PNode -Name ra -ListenAddress 127.0.0.86 -Port 0 -StateDirectory (Join-Path $TestDrive 'state/a') -Share (Join-Path $TestDrive 'share') -NetworkKey $key
+        Publish-P2PFile -Node $a -LiteralPath (Join-Path $TestDrive 'share') -Wait | Out-Null
+        $b = Start-P2PNode -Name rb -ListenAddress 127.0.0.87 -Port 0 -StateDirectory (Join-Path $TestDrive 'state/b') -NetworkKey $key
+        Connect-P2PPeer -Node $b -Address $a.Endpoint | Out-Null
+
+        # Starts a job that downloads what a search through b finds for the hash, stops it once bytes are verified,
+        # and returns the stopped download and the warnings of the job.
+        function Get-StoppedDownload([string] $Hash, [string] $Destination, [switch] $Recurse) {
+            $found = @(Find-P2PFile -Node $b -Hash $Hash -TimeoutSec 3)
+            $found.Count | Should -Be 1
+            $found[0].NodeId | Should -Be $a.Id
+            $job = $found | Receive-P2PFile -Destination $Destination -Recurse:$Recurse -NetworkKey $key -AsJob -MaxBytesPerSecond 1MB
+            $mine = { Get-P2PTransfer | Where-Object { $_.Hash -eq $Hash -and $_.Id -ne 0 -and $_.Destination.StartsWith($Destination) } }
+            Wait-Until { (& $mine).BytesDone -gt 0 } -TimeoutSec 20 | Should -BeTrue
+            $job | Stop-Job
+            $transfer = & $mine
+            $transfer.State | Should -Be 'Stopped'
+            $transfer.Sources | Should -Be "$($a.Endpoint) as node $($a.Id)" -Because 'the search result named the node at the source'
+            $warnings = Receive-Job $job 3>&1 | Where-Object { $_ -is [Management.Automation.WarningRecord] }
+            [pscustomobject]@{ Transfer = $transfer; Job = $job; Warnings = ($warnings | Out-String) }
+        }
+    }
+    AfterAll {
+        Get-Job | Where-Object PSJobTypeName -eq P2PTransferJob | Remove-Job -Force
+        Stop-P2PNode -All -DrainTimeoutSec 0
+    }
+
+    It 'resumes it from the sources it had, each with the node its search result named, given the network''s key' {
+        $destination = Join-Path $TestDrive 'dl-flat'
+        $stopped = Get-StoppedDownload $flatHash $destination
+
+        $output = $stopped.Transfer | Resume-P2PTransfer -NetworkKey $key -PassThru -ErrorAction Stop
+
+        $output.FullName | Should -Be (Join-Path $destination 'flat.bin')
+        (Get-FileHash -LiteralPath $output.FullName).Hash | Should -Be $flatHash
+        $stopped.Job | Remove-Job
+    }
+
+    It 'resumes a download that kept its folders (-Recurse) into the same place' {
+        $destination = Join-Path $TestDrive 'dl-tree'
+        $stopped = Get-StoppedDownload $deepHash $destination -Recurse
+        $target = Join-Path $destination 'share/sub/dir/deep.bin'
+        $stopped.Transfer.Destination | Should -Be $target
+
+        $output = $stopped.Transfer | Resume-P2PTransfer -NetworkKey $key -PassThru -ErrorAction Stop
+
+        $output.FullName | Should -Be $target
+        (Get-FileHash -LiteralPath $target).Hash | Should -Be $deepHash
+        Get-ChildItem $destination -Recurse -Filter '*.p2ppart*' | Should -BeNullOrEmpty
+        $stopped.Job | Remove-Job
+    }
+
+    It 'says to resume with the sources'' addresses and the node named there, and that command works (with the network''s key)' {
+        $destination = Join-Path $TestDrive 'dl-hint'
+        $stopped = Get-StoppedDownload $flatHash $destination
+        $target = Join-Path $destination 'flat.bin'
+        $command = "Resume-P2PTransfer -Path '$target' -Source '$($a.Endpoint)' -NodeId '$($a.Id)'"
+        $stopped.Warnings | Should -Match ([regex]::Escape("To resume it: $command"))
+        $stopped.Job | Remove-Job
+
+        Invoke-Expression "$command -NetworkKey '$key' -ErrorAction Stop"
+
+        (Get-FileHash -LiteralPath $target).Hash | Should -Be $flatHash
+        Get-ChildItem $destination -Filter '*.p2ppart*' | Should -BeNullOrEmpty
+    }
+}

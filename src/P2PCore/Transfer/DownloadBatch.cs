@@ -78,6 +78,12 @@ public sealed class DownloadBatch : IAsyncDisposable
     public string TargetPath(string hash, string? name) => Path.Combine(Destination, SafeName(name, hash.Trim().ToUpperInvariant()));
 
     /// <summary>
+    /// The address and the expected node of one of a download's <see cref="DownloadItem.Sources"/> ('host:port', or
+    /// 'host:port as node GUID' for a source a search result named): what <see cref="Add"/> takes to add it again.
+    /// </summary>
+    public static (string Address, Guid? NodeId) ParseSource(string source) => SourcePool.Parse(source);
+
+    /// <summary>
     /// Adds a content to download from <paramref name="source"/> ('host:port') under a name, or the source to the
     /// download of that content under that name (under every name, when none is given) when the batch has it already
     /// (then null is returned). The source

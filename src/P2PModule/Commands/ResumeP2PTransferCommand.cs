@@ -18,6 +18,7 @@ namespace P2PTransfer.Module.Commands;
 public sealed class ResumeP2PTransferCommand : DownloadCmdlet
 {
     private readonly Dictionary<string, DownloadBatch> _byFolder = new(DownloadBatch.PathComparer);
+    private byte[]? _networkKey;
 
     /// <summary>Downloads from Get-P2PTransfer.</summary>
     [Parameter(ParameterSetName = TransferControlCmdlet.TransferSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -38,6 +39,18 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
     [Alias("Endpoint")]
     public string[]? Source { get; set; }
 
+    /// <summary>
+    /// The node expected at the -Source servers (as Receive-P2PFile's -NodeId): a source where another node answers is
+    /// not downloaded from. Without it, whatever node answers at a given source is taken.
+    /// </summary>
+    [Parameter]
+    public Guid? NodeId { get; set; }
+
+    /// <summary>The key of the private network the sources belong to: a key file's path or a SecureString.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public object? NetworkKey { get; set; }
+
     /// <summary>The node to search the network through for sources, when none are known; defaults to the session's only node.</summary>
     [Parameter]
     [NodeTransformation]
@@ -52,6 +65,18 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
     [Parameter]
     [ValidateRange(1024, long.MaxValue)]
     public long? MaxBytesPerSecond { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        try
+        {
+            _networkKey = ReadNetworkKey(NetworkKey);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, NetworkKey));
+        }
+    }
 
     protected override void ProcessRecord()
     {
@@ -93,7 +118,11 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
     {
         try
         {
-            var sources = Source ?? (transfer.Sources.Count > 0 ? [.. transfer.Sources] : FindSources(transfer));
+            // Each source with the node expected there: a kept source names it, a search result's is its
+            // NodeId, a given one is -NodeId's.
+            (string Address, Guid? NodeId)[] sources = Source is not null
+                ? [.. Source.Select(s => (s, NodeId))]
+                : transfer.Sources.Count > 0 ? [.. transfer.Sources.Select(DownloadBatch.ParseSource)] : FindSources(transfer);
             if (sources.Length == 0)
             {
                 WriteError(new ErrorRecord(
@@ -107,13 +136,16 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
             var folder = System.IO.Path.GetDirectoryName(transfer.Destination)!;
             if (!_byFolder.TryGetValue(folder, out var batch))
             {
-                batch = NewBatch(folder, TransferLimits.DefaultThrottleLimit, TransferLimits.DefaultMaxSources, MaxBytesPerSecond, force: false);
+                batch = NewBatch(folder, TransferLimits.DefaultThrottleLimit, TransferLimits.DefaultMaxSources, MaxBytesPerSecond, force: false, networkKey: _networkKey);
                 _byFolder.Add(folder, batch);
             }
 
-            foreach (var source in sources)
+            // The file's own name in its own folder: a download that kept its folders (Receive-P2PFile -Recurse) is named
+            // by its path below the destination it was given, which a flat batch in the file's folder does not take.
+            var name = System.IO.Path.GetFileName(transfer.Destination);
+            foreach (var (address, nodeId) in sources)
             {
-                batch.Add(transfer.Hash, transfer.Name, transfer.Size, source);
+                batch.Add(transfer.Hash, name, transfer.Size, address, nodeId);
             }
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or P2PException or P2PCmdletException)
@@ -122,8 +154,8 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
         }
     }
 
-    /// <summary>The servers that a search for the content's hash finds, through a node of the session.</summary>
-    private string[] FindSources(DownloadItem transfer)
+    /// <summary>The servers that a search for the content's hash finds, through a node of the session, each with the node that answered there.</summary>
+    private (string Address, Guid? NodeId)[] FindSources(DownloadItem transfer)
     {
         IManagedNode node;
         try
@@ -137,6 +169,6 @@ public sealed class ResumeP2PTransferCommand : DownloadCmdlet
 
         WriteVerbose($"{transfer.Name}: searching for sources of {transfer.Hash} through node {node.Name}");
         var options = new SearchOptions { Timeout = TimeSpan.FromSeconds(SearchTimeoutSec), MaxResults = TransferLimits.DefaultMaxSources, Trace = Trace };
-        return [.. AwaitEach(node.SearchAsync(new FileQuery { Hash = transfer.Hash }, options, localOnly: false)).Select(r => r.Endpoint).Distinct(StringComparer.OrdinalIgnoreCase)];
+        return [.. AwaitEach(node.SearchAsync(new FileQuery { Hash = transfer.Hash }, options, localOnly: false)).Select(r => (r.Endpoint, (Guid?)r.NodeId)).Distinct()];
     }
 }
