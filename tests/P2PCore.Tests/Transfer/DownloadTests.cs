@@ -1231,7 +1231,10 @@ public class DownloadTests
         await using var batch = Batch(Destination(nodes), stall: TimeSpan.FromSeconds(1));
 
         var item = batch.Add(HashOf(content), "f.bin", content.Length, proxy.Endpoint)!;
-        await RunAsync(batch, TimeSpan.FromSeconds(5));
+
+        // Dropped after 1 s; the batch then ends once the connection is let go, which a source that reads nothing
+        // holds for the closing linger (2 s to flush, 2 s to read: protocol.md section 5), so about 5 s in all.
+        await RunAsync(batch, TimeSpan.FromSeconds(20));
 
         Assert.True(item.State == DownloadState.Failed, Describe(item));
         Assert.Contains("delivered nothing", item.SourceFailures[proxy.Endpoint]);
