@@ -36,9 +36,9 @@ Describe 'Naming a node, completing names, endpoints and extensions' {
 
     It 'completes node names for -Node, the session''s own first' {
         # Nodes of other sessions of this user may follow the session's own.
-        (Complete 'Get-P2PPeer -Node x')[0] | Should -Be 'xnode'
-        (Complete 'Get-P2PShare -Node ')[0..1] | Should -Be @('xnode', 'ynode')
-        (Complete 'Stop-P2PNode -Node y')[0] | Should -Be 'ynode'
+        @(Complete 'Get-P2PPeer -Node x')[0] | Should -Be 'xnode'
+        @(Complete 'Get-P2PShare -Node ')[0..1] | Should -Be @('xnode', 'ynode')
+        @(Complete 'Stop-P2PNode -Node y')[0] | Should -Be 'ynode'
     }
 
     It 'completes the endpoints of the session''s nodes and their peers' {
