@@ -101,7 +101,7 @@ BIG_HASH=$(sha256sum "$BIG" | cut -c1-64 | tr a-f A-F)
 cd "$REPO"
 HEAD_REV=$(git describe --always --dirty 2>/dev/null || echo unknown)
 if [[ -z ${BASE_REF:-} ]]; then
-  tls_commit=$(git log --first-parent --diff-merges=first-parent --reverse --format=%H -G 'Version = 2;' -- src/P2PCore/Protocol/ProtocolLimits.cs | head -1)
+  tls_commit=$(git log --first-parent --diff-merges=first-parent --reverse --format=%H -G 'Version = 2;' -- src/P2PCore/Protocol/ProtocolLimits.cs | awk 'NR == 1')
   if [[ -n $tls_commit ]]; then
     BASE_REF=$(git rev-parse "$tls_commit^1"); BASE_NOTE="the last commit before TLS (TLS came in with $(git log -1 --format='%h %s' "$tls_commit" | cut -c1-90))"
   else
