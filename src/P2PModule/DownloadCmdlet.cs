@@ -213,7 +213,7 @@ public abstract class DownloadCmdlet : P2PCmdlet, IDisposable
         switch (item.State)
         {
             case DownloadState.Completed:
-                WriteVerbose($"{item.Name}: {TransferProgress.Bytes(item.Size ?? 0)} verified in {item.Elapsed.TotalSeconds:0.00} s ({TransferProgress.Bytes((long)item.BytesPerSecond)}/s){(item.BytesResumed > 0 ? $", {TransferProgress.Bytes(item.BytesResumed)} resumed from an earlier run" : string.Empty)} -> {item.Destination}");
+                WriteVerbose($"{item.Name}: {ByteSize.Format(item.Size ?? 0)} verified in {item.Elapsed.TotalSeconds:0.00} s ({ByteSize.Format((long)item.BytesPerSecond)}/s){(item.BytesResumed > 0 ? $", {ByteSize.Format(item.BytesResumed)} resumed from an earlier run" : string.Empty)} -> {item.Destination}");
                 if (PassThru)
                 {
                     WriteFile(item);

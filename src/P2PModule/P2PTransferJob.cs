@@ -44,7 +44,7 @@ public sealed class P2PTransferJob : Job
         {
             var items = Downloads;
             int ended = items.Count(i => i.State is not DownloadState.Queued and not DownloadState.Transferring and not DownloadState.Suspended);
-            return $"{ended} of {items.Count} file(s) done, {TransferProgress.Bytes(items.Sum(i => i.BytesDone))} of {TransferProgress.Bytes(items.Sum(i => i.Size ?? 0))}";
+            return $"{ended} of {items.Count} file(s) done, {ByteSize.Format(items.Sum(i => i.BytesDone))} of {ByteSize.Format(items.Sum(i => i.Size ?? 0))}";
         }
     }
 

@@ -40,7 +40,7 @@ internal sealed class TransferProgress
 
         long total = items.Sum(i => i.Size ?? 0);
         long done = items.Sum(i => i.BytesDone);
-        records.Add(new ProgressRecord(0, Activity, $"{ended} of {items.Count} file(s) done, {Bytes(done)} of {Bytes(total)}")
+        records.Add(new ProgressRecord(0, Activity, $"{ended} of {items.Count} file(s) done, {ByteSize.Format(done)} of {ByteSize.Format(total)}")
         {
             PercentComplete = total > 0 ? (int)Math.Min(100, done * 100 / total) : -1,
         });
@@ -50,8 +50,8 @@ internal sealed class TransferProgress
             double rate = item.BytesPerSecond;
             long size = item.Size!.Value;
             var status = item.State == DownloadState.Suspended
-                ? $"{Bytes(item.BytesDone)} of {Bytes(size)}, suspended"
-                : $"{Bytes(item.BytesDone)} of {Bytes(size)} at {Bytes((long)rate)}/s from {item.ActiveSources} source(s)";
+                ? $"{ByteSize.Format(item.BytesDone)} of {ByteSize.Format(size)}, suspended"
+                : $"{ByteSize.Format(item.BytesDone)} of {ByteSize.Format(size)} at {ByteSize.Format((long)rate)}/s from {item.ActiveSources} source(s)";
             records.Add(new ProgressRecord(_activities[item], $"Receiving {item.Name}", status)
             {
                 ParentActivityId = 0,
@@ -94,12 +94,11 @@ internal sealed class TransferProgress
             source += $" -NodeId '{node:D}'";
         }
 
-        return $"{item.Name}: stopped with {Bytes(item.BytesDone)} of {Bytes(item.Size ?? 0)} verified; the partial file '{item.PartialPath}' is kept. "
+        return $"{item.Name}: stopped with {ByteSize.Format(item.BytesDone)} of {ByteSize.Format(item.Size ?? 0)} verified; the partial file '{item.PartialPath}' is kept. "
             + $"To resume it: Resume-P2PTransfer -Path {Quoted(item.Destination)}{source}";
     }
 
     /// <summary>A single-quoted PowerShell string: pasted at a prompt, it is taken as it is.</summary>
     private static string Quoted(string text) => $"'{text.Replace("'", "''", StringComparison.Ordinal)}'";
 
-    public static string Bytes(long bytes) => ByteSize.Format(bytes);
 }

@@ -65,9 +65,9 @@ internal sealed class TlsConnection : ITransportConnection
             EnabledSslProtocols = SslProtocols.Tls13,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
+            CipherSuitesPolicy = PreferredCipherSuites,
             RemoteCertificateValidationCallback = (_, certificate, _, _) => (remoteKey = PublicKeyOf(certificate)) is not null,
         };
-        SetCipherSuites(options);
         try
         {
             await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
@@ -102,9 +102,9 @@ internal sealed class TlsConnection : ITransportConnection
             EnabledSslProtocols = SslProtocols.Tls13,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             AllowRenegotiation = false,
+            CipherSuitesPolicy = PreferredCipherSuites,
             RemoteCertificateValidationCallback = (_, certificate, _, _) => (remoteKey = PublicKeyOf(certificate)) is not null,
         };
-        SetCipherSuites(options);
         try
         {
             await ssl.AuthenticateAsServerAsync(options, cancellationToken).ConfigureAwait(false);
@@ -170,30 +170,10 @@ internal sealed class TlsConnection : ITransportConnection
     }
 
     // AES-128-GCM first: the fastest where the processor has AES instructions; the others stay for peers without.
-    // Only Linux lets a program order them (elsewhere the system's order applies).
-    private static void SetCipherSuites(SslClientAuthenticationOptions options)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            options.CipherSuitesPolicy = PreferredPolicy();
-        }
-    }
-
-    private static void SetCipherSuites(SslServerAuthenticationOptions options)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            options.CipherSuitesPolicy = PreferredPolicy();
-        }
-    }
-
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static CipherSuitesPolicy PreferredPolicy() => new(
-    [
-        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-    ]);
+    // Only Linux lets a program order them (null elsewhere: the system's order applies).
+    private static readonly CipherSuitesPolicy? PreferredCipherSuites = OperatingSystem.IsLinux()
+        ? new CipherSuitesPolicy([TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256])
+        : null;
 
     /// <summary>What answered a TLS client hello, judged from the first bytes that came back.</summary>
     private static P2PException WhyNotTls(string address, ReadOnlySpan<byte> answer, Exception failure)
