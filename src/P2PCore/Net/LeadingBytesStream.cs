@@ -37,8 +37,9 @@ internal sealed class LeadingBytesStream(Stream inner) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length == 0)
+        if (_peeked >= 0 && buffer.Length == 0)
         {
+            // A byte is ready: a zero-byte read (waiting for data) returns at once.
             return 0;
         }
 

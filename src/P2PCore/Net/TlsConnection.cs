@@ -18,12 +18,16 @@ internal sealed class TlsConnection : ITransportConnection
     public const byte HandshakeRecordType = 0x16;
 
     private readonly ITransportConnection _inner;
+    private readonly RecordBatchingStream _records;
     private readonly SslStream _ssl;
 
-    private TlsConnection(ITransportConnection inner, SslStream ssl, NodeCredentials local, byte[] remotePublicKey)
+    private TlsConnection(ITransportConnection inner, RecordBatchingStream records, SslStream ssl, NodeCredentials local, byte[] remotePublicKey)
     {
         _inner = inner;
+        _records = records;
         _ssl = ssl;
+        // The handshake is done: records written from here on leave at each flush, several at a time.
+        records.BatchWrites = true;
         Local = local;
         RemotePublicKey = remotePublicKey;
         RemoteId = NodeKey.IdOf(remotePublicKey);
@@ -55,7 +59,8 @@ internal sealed class TlsConnection : ITransportConnection
     public static async Task<TlsConnection> ConnectAsync(ITransportConnection inner, NodeCredentials local, string address, CancellationToken cancellationToken)
     {
         var stream = new LeadingBytesStream(inner.Stream);
-        var ssl = new SslStream(stream, leaveInnerStreamOpen: true);
+        var records = new RecordBatchingStream(stream);
+        var ssl = new SslStream(records, leaveInnerStreamOpen: true);
         byte[]? remoteKey = null;
         var options = new SslClientAuthenticationOptions
         {
@@ -71,7 +76,7 @@ internal sealed class TlsConnection : ITransportConnection
         try
         {
             await ssl.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
-            return new TlsConnection(inner, ssl, local, remoteKey ?? throw new AuthenticationException("the server presented no certificate"));
+            return new TlsConnection(inner, records, ssl, local, remoteKey ?? throw new AuthenticationException("the server presented no certificate"));
         }
         catch (Exception ex)
         {
@@ -93,7 +98,8 @@ internal sealed class TlsConnection : ITransportConnection
     /// </summary>
     public static async Task<TlsConnection> AcceptAsync(ITransportConnection inner, Stream stream, NodeCredentials local, CancellationToken cancellationToken)
     {
-        var ssl = new SslStream(stream, leaveInnerStreamOpen: true);
+        var records = new RecordBatchingStream(stream);
+        var ssl = new SslStream(records, leaveInnerStreamOpen: true);
         byte[]? remoteKey = null;
         var options = new SslServerAuthenticationOptions
         {
@@ -108,7 +114,7 @@ internal sealed class TlsConnection : ITransportConnection
         try
         {
             await ssl.AuthenticateAsServerAsync(options, cancellationToken).ConfigureAwait(false);
-            return new TlsConnection(inner, ssl, local, remoteKey ?? throw new AuthenticationException("the client presented no certificate"));
+            return new TlsConnection(inner, records, ssl, local, remoteKey ?? throw new AuthenticationException("the client presented no certificate"));
         }
         catch (Exception ex)
         {
@@ -129,6 +135,8 @@ internal sealed class TlsConnection : ITransportConnection
         try
         {
             await _ssl.ShutdownAsync().ConfigureAwait(false);
+            // close_notify may wait in the batch of records.
+            await _records.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (IOException or ObjectDisposedException))
         {
