@@ -286,6 +286,9 @@ public sealed class DownloadItem
 
     internal void Verified(long bytes) => Interlocked.Add(ref _bytesDone, bytes);
 
+    /// <summary>Bytes counted done were dropped (bad pieces found at the end): they are to be fetched again.</summary>
+    internal void Unverified(long bytes) => Interlocked.Add(ref _bytesDone, -bytes);
+
     internal void SourceActive(int change) => Interlocked.Add(ref _activeSources, change);
 
     internal void End(DownloadState state, FileInfo? file = null, Exception? error = null)

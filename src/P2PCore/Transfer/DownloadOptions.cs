@@ -36,6 +36,12 @@ public sealed class DownloadOptions
     /// <summary>The key of the private network the sources belong to (<see cref="Identity.NetworkKey"/>); null for an open network.</summary>
     public byte[]? NetworkKey { get; init; }
 
+    /// <summary>
+    /// Which pieces after a source's first ones are checked on arrival: a number below its argument, 0 to check
+    /// (<see cref="ArrivalChecks"/>); random when null. Tests set it to make the choice known.
+    /// </summary>
+    internal Func<int, int>? PickArrivalChecks { get; init; }
+
     /// <summary>Called from engine threads with lines for -Verbose; must not block.</summary>
     public Action<string>? Trace { get; init; }
 }

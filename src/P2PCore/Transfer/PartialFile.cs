@@ -10,11 +10,13 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// A download in progress beside its destination: the data in <c>NAME.p2ppart</c>, written at each piece's offset,
 /// and the record of verified pieces in <c>NAME.p2ppart.pieces</c> (the file's size, hash, piece root and piece
-/// hashes, then one bit per piece). A piece's bit is written only after its data, so a killed process or a lost
-/// network leaves a record that never claims a piece it does not have. What is on this disk is not taken on trust
-/// when the next run resumes: a record whose piece hashes no longer match its piece root is discarded with its data,
-/// and every piece it marks is read back and checked against its hash, the damaged ones fetched again. So damage on
-/// this machine is never taken for a source's bad data. A file of one piece has no record (there is nothing to
+/// hashes, then one bit per piece written, then one bit per piece written without its hash checked on arrival (see
+/// <see cref="ArrivalChecks"/>; record version 3, version 2 had no such bits). A piece's bits are written only after
+/// its data, so a killed process or a lost network leaves a record that never claims a piece it does not have. What
+/// is on this disk is not taken on trust when the next run resumes: a record whose piece hashes no longer match its
+/// piece root is discarded with its data, and every piece it marks is read back and checked against its hash, the
+/// bad ones fetched again. A checked piece that no longer matches was damaged on this disk, and is never taken for a
+/// source's bad data. A file of one piece has no record (there is nothing to
 /// resume within a piece) and is written in one go.
 /// </summary>
 internal sealed class PartialFile : IDisposable
@@ -22,7 +24,8 @@ internal sealed class PartialFile : IDisposable
     public const string DataSuffix = PartialFileNames.DataSuffix;
     public const string RecordSuffix = PartialFileNames.RecordSuffix;
     private const uint Magic = 0x50325052; // "P2PR"
-    private const ushort RecordVersion = 2;
+    private const ushort RecordVersion = 3;
+    private const ushort RecordVersionWithoutUncheckedBits = 2;
     private const int HeaderLength = 4 + 2 + 8 + 32 + 4 + 32;
     private const int PieceRootOffset = 4 + 2 + 8 + 32 + 4;
     private const int WriteChunk = 16 * 1024;
@@ -32,9 +35,11 @@ internal sealed class PartialFile : IDisposable
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle? _record;
     private readonly int _bitmapOffset;
+    private readonly int _uncheckedOffset;
+    private readonly byte[] _unchecked;
     private bool _disposed;
 
-    private PartialFile(string destination, long size, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap)
+    private PartialFile(string destination, long size, byte[] pieceHashes, SafeFileHandle data, SafeFileHandle? record, byte[] bitmap, byte[] uncheckedBits)
     {
         Destination = destination;
         Size = size;
@@ -42,8 +47,14 @@ internal sealed class PartialFile : IDisposable
         _data = data;
         _record = record;
         _bitmapOffset = HeaderLength + pieceHashes.Length;
+        _uncheckedOffset = _bitmapOffset + bitmap.Length;
+        _unchecked = uncheckedBits;
         Verified = new VerifiedPieces(size, bitmap);
     }
+
+    /// <summary>The record's length for a file of <paramref name="pieces"/> pieces, in a version of the record.</summary>
+    private static long RecordLength(int pieces, ushort version) =>
+        HeaderLength + ((long)pieces * 32) + ((version == RecordVersion ? 2 : 1) * ((pieces + 7) / 8));
 
     /// <summary>True for the name of a partial file or its record (in any case): no download takes such a name.</summary>
     public static bool IsPartialName(string name) => PartialFileNames.IsPartialName(name);
@@ -67,8 +78,11 @@ internal sealed class PartialFile : IDisposable
     /// <summary>True when an earlier run's record was resumed (its piece list is the one verified against).</summary>
     public bool Resumed { get; private set; }
 
-    /// <summary>Pieces the record marked that no longer matched their hash when this run resumed (dropped, to be fetched again).</summary>
+    /// <summary>Pieces the record marked as checked that no longer matched their hash when this run resumed: damaged on this disk (dropped, to be fetched again).</summary>
     public int DamagedOnResume { get; private set; }
+
+    /// <summary>Pieces an earlier run took unchecked from a source that did not match their hash when this run resumed (dropped, to be fetched again).</summary>
+    public int BadUncheckedOnResume { get; private set; }
 
     /// <summary>
     /// Reads the record left by an earlier run for this content and checks what it marks against the data on disk
@@ -102,15 +116,18 @@ internal sealed class PartialFile : IDisposable
             record = OpenLocked(recordPath, FileMode.Open);
             long length = RandomAccess.GetLength(record);
             int pieces = TransferLimits.PieceCount(size);
-            int expected = HeaderLength + (pieces * 32) + ((pieces + 7) / 8);
-            if (length != expected)
+            int bitmapLength = (pieces + 7) / 8;
+            var version = new byte[6];
+            RandomAccess.Read(record, version, 0);
+            ushort recordVersion = BinaryPrimitives.ReadUInt16BigEndian(version.AsSpan(4));
+            if (recordVersion is not (RecordVersion or RecordVersionWithoutUncheckedBits) || length != RecordLength(pieces, recordVersion))
             {
                 throw new InvalidDataException("record size does not match");
             }
 
-            var bytes = new byte[expected];
+            var bytes = new byte[length];
             RandomAccess.Read(record, bytes, 0);
-            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) != Magic || BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(4)) != RecordVersion
+            if (BinaryPrimitives.ReadUInt32BigEndian(bytes) != Magic
                 || BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(6)) != size || !bytes.AsSpan(14, 32).SequenceEqual(hash)
                 || BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(46)) != pieces)
             {
@@ -123,11 +140,24 @@ internal sealed class PartialFile : IDisposable
                 throw new InvalidDataException("its piece hashes do not match the piece root it keeps: the record was damaged on this disk");
             }
 
-            var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32)).ToArray();
+            var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32), bitmapLength).ToArray();
+            var uncheckedBits = recordVersion == RecordVersion ? bytes.AsSpan(HeaderLength + (pieces * 32) + bitmapLength, bitmapLength).ToArray() : new byte[bitmapLength];
             data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-            var partial = new PartialFile(destination, size, pieceHashes, data, record, bitmap);
+            if (recordVersion != RecordVersion)
+            {
+                // An earlier version's record: marked pieces were all checked; it gains the (empty) unchecked bits.
+                var upgraded = new byte[2];
+                BinaryPrimitives.WriteUInt16BigEndian(upgraded, RecordVersion);
+                RandomAccess.Write(record, uncheckedBits, length);
+                RandomAccess.Write(record, upgraded, 4);
+            }
+
+            var partial = new PartialFile(destination, size, pieceHashes, data, record, bitmap, uncheckedBits);
             partial.Resumed = true;
-            partial.DamagedOnResume = partial.DropDamagedPieces();
+            var wereUnchecked = Enumerable.Range(0, pieces).Where(partial.IsUnchecked).ToHashSet();
+            var bad = partial.DropPiecesNotMatching(Enumerable.Range(0, pieces).Where(partial.Verified.Contains));
+            partial.BadUncheckedOnResume = bad.Count(wereUnchecked.Contains);
+            partial.DamagedOnResume = bad.Count - partial.BadUncheckedOnResume;
             return partial;
         }
         catch (DownloadInUseException)
@@ -155,8 +185,13 @@ internal sealed class PartialFile : IDisposable
         {
             using var record = File.OpenHandle(destination + RecordSuffix, FileMode.Open, FileAccess.Read, FileShare.Read);
             var header = new byte[HeaderLength];
-            if (RandomAccess.Read(record, header, 0) != HeaderLength || BinaryPrimitives.ReadUInt32BigEndian(header) != Magic
-                || BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4)) != RecordVersion)
+            if (RandomAccess.Read(record, header, 0) != HeaderLength || BinaryPrimitives.ReadUInt32BigEndian(header) != Magic)
+            {
+                return null;
+            }
+
+            ushort version = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4));
+            if (version is not (RecordVersion or RecordVersionWithoutUncheckedBits))
             {
                 return null;
             }
@@ -164,7 +199,7 @@ internal sealed class PartialFile : IDisposable
             long size = BinaryPrimitives.ReadInt64BigEndian(header.AsSpan(6));
             int pieces = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(46));
             if (size is < 0 or > TransferLimits.MaxFileSize || pieces != TransferLimits.PieceCount(size)
-                || RandomAccess.GetLength(record) != HeaderLength + ((long)pieces * 32) + ((pieces + 7) / 8))
+                || RandomAccess.GetLength(record) != RecordLength(pieces, version))
             {
                 return null;
             }
@@ -208,14 +243,14 @@ internal sealed class PartialFile : IDisposable
                 // One write makes the file: no reservation, no record. Locked before it is emptied.
                 data = OpenLocked(destination + DataSuffix, FileMode.OpenOrCreate);
                 RandomAccess.SetLength(data, 0);
-                return new PartialFile(destination, size, pieceHashes, data, null, new byte[1]);
+                return new PartialFile(destination, size, pieceHashes, data, null, new byte[1], new byte[1]);
             }
 
             // The record is the lock: taken before anything is emptied.
             record = OpenLocked(destination + RecordSuffix, FileMode.OpenOrCreate);
             RandomAccess.SetLength(record, 0);
             data = File.OpenHandle(destination + DataSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: size);
-            var header = new byte[HeaderLength + pieceHashes.Length + ((pieces + 7) / 8)];
+            var header = new byte[RecordLength(pieces, RecordVersion)];
             BinaryPrimitives.WriteUInt32BigEndian(header, Magic);
             BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(4), RecordVersion);
             BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(6), size);
@@ -224,7 +259,7 @@ internal sealed class PartialFile : IDisposable
             SHA256.HashData(pieceHashes, header.AsSpan(PieceRootOffset, 32));
             pieceHashes.CopyTo(header.AsSpan(HeaderLength));
             RandomAccess.Write(record, header, 0);
-            return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8]);
+            return new PartialFile(destination, size, pieceHashes, data, record, new byte[(pieces + 7) / 8], new byte[(pieces + 7) / 8]);
         }
         catch (IOException ex) when (IsDiskFull(ex))
         {
@@ -254,7 +289,14 @@ internal sealed class PartialFile : IDisposable
     /// file serialize on its inode lock in the kernel anyway, where a waiting writer spins on a CPU while the first
     /// copies its megabyte.)
     /// </summary>
-    public async ValueTask<bool> WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async ValueTask<bool> WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        await WritePieceAsync(piece, data, checkedOnArrival: true, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// The same for a piece whose hash may not have been checked on arrival (<paramref name="checkedOnArrival"/>
+    /// false): the record says so, and it is checked from disk when the next run resumes.
+    /// </summary>
+    public async ValueTask<bool> WritePieceAsync(int piece, ReadOnlyMemory<byte> data, bool checkedOnArrival, CancellationToken cancellationToken)
     {
         if (Verified.Contains(piece))
         {
@@ -271,7 +313,7 @@ internal sealed class PartialFile : IDisposable
 
             Write(piece, data.Span);
             // Recorded before the next writer checks: a second copy of the piece (end game) is not written again.
-            return Record(piece);
+            return Record(piece, checkedOnArrival);
         }
         finally
         {
@@ -298,21 +340,48 @@ internal sealed class PartialFile : IDisposable
         }
     }
 
-    private bool Record(int piece)
+    private bool Record(int piece, bool checkedOnArrival)
     {
         lock (_gate)
         {
-            if (_disposed || !Verified.Add(piece))
+            if (_disposed || Verified.Contains(piece))
             {
                 return false;
             }
 
+            if (!checkedOnArrival)
+            {
+                // The unchecked bit goes first: a record never holds an unchecked piece as checked.
+                SetUnchecked(piece, true);
+            }
+
+            Verified.Add(piece);
             if (_record is not null)
             {
                 RandomAccess.Write(_record, Verified.BitmapByteOf(piece), _bitmapOffset + (piece / 8));
             }
 
             return true;
+        }
+    }
+
+    /// <summary>True for a piece written without its hash checked, and not checked since.</summary>
+    public bool IsUnchecked(int piece) => ((Volatile.Read(ref _unchecked[piece / 8]) >> (piece % 8)) & 1) != 0;
+
+    private void SetUnchecked(int piece, bool value)
+    {
+        int mask = 1 << (piece % 8);
+        byte current = _unchecked[piece / 8];
+        byte next = (byte)(value ? current | mask : current & ~mask);
+        if (next == current)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _unchecked[piece / 8], next);
+        if (_record is not null)
+        {
+            RandomAccess.Write(_record, _unchecked.AsSpan(piece / 8, 1), _uncheckedOffset + (piece / 8));
         }
     }
 
@@ -327,17 +396,24 @@ internal sealed class PartialFile : IDisposable
 
     /// <summary>
     /// Reads back every piece marked verified and checks it against its hash; a piece that no longer matches (or is
-    /// cut short) was damaged on this disk after it was written: it is taken out of the record, to be fetched again.
-    /// Returns how many were. Only while no download works on this file: on resume, and once every piece is in.
+    /// cut short) is taken out of the record, to be fetched again. Returns how many were. Only while no download
+    /// works on this file: on resume, and once every piece is in.
     /// </summary>
-    public int DropDamagedPieces()
+    public int DropDamagedPieces() => DropPiecesNotMatching(Enumerable.Range(0, PieceCount).Where(Verified.Contains)).Count;
+
+    /// <summary>
+    /// Reads back <paramref name="pieces"/> (written ones) and checks each against its hash: one that does not match
+    /// (or is cut short) is taken out of the record, to be fetched again; one that matches is checked from here on.
+    /// Returns the pieces taken out. Only while no source writes to this file.
+    /// </summary>
+    public List<int> DropPiecesNotMatching(IEnumerable<int> pieces)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(TransferLimits.PieceSize);
         try
         {
             Span<byte> actual = stackalloc byte[32];
-            int damaged = 0;
-            for (int piece = 0; piece < PieceCount; piece++)
+            var dropped = new List<int>();
+            foreach (int piece in pieces)
             {
                 if (!Verified.Contains(piece))
                 {
@@ -345,24 +421,25 @@ internal sealed class PartialFile : IDisposable
                 }
 
                 var span = buffer.AsSpan(0, TransferLimits.PieceLength(Size, piece));
-                if (FileHasher.ReadFully(_data, span, (long)piece * TransferLimits.PieceSize) == span.Length
-                    && SHA256.TryHashData(span, actual, out _) && actual.SequenceEqual(PieceHash(piece)))
-                {
-                    continue;
-                }
-
-                damaged++;
+                bool matches = FileHasher.ReadFully(_data, span, (long)piece * TransferLimits.PieceSize) == span.Length
+                    && SHA256.TryHashData(span, actual, out _) && actual.SequenceEqual(PieceHash(piece));
                 lock (_gate)
                 {
-                    Verified.Remove(piece);
-                    if (_record is not null)
+                    if (!matches)
                     {
-                        RandomAccess.Write(_record, Verified.BitmapByteOf(piece), _bitmapOffset + (piece / 8));
+                        dropped.Add(piece);
+                        Verified.Remove(piece);
+                        if (_record is not null)
+                        {
+                            RandomAccess.Write(_record, Verified.BitmapByteOf(piece), _bitmapOffset + (piece / 8));
+                        }
                     }
+
+                    SetUnchecked(piece, false);
                 }
             }
 
-            return damaged;
+            return dropped;
         }
         finally
         {

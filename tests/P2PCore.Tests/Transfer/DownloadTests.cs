@@ -20,16 +20,6 @@ public class DownloadTests
     private static DownloadBatch Batch(string destination, bool force = false, int maxSources = TransferLimits.DefaultMaxSources, TimeSpan? stall = null, CancellationToken cancellationToken = default) =>
         new(new DownloadOptions { Destination = destination, Force = force, MaxSources = maxSources, StallTimeout = stall ?? TransferLimits.StallTimeout }, cancellationToken);
 
-    private static void AssertArrived(DownloadItem item, byte[] content)
-    {
-        Assert.True(item.State == DownloadState.Completed, Describe(item));
-        Assert.Equal(content.LongLength, item.Size);
-        Assert.Equal(item.Destination, item.File!.FullName);
-        Assert.True(File.ReadAllBytes(item.Destination).AsSpan().SequenceEqual(content), $"{item.Name}: the content differs");
-        Assert.False(File.Exists(item.Destination + PartialFile.DataSuffix), "no partial data is left");
-        Assert.False(File.Exists(item.Destination + PartialFile.RecordSuffix), "no partial record is left");
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

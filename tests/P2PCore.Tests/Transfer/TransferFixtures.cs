@@ -170,6 +170,17 @@ internal static class TransferFixtures
         await batch.WhenAllAsync().WaitAsync(within ?? TimeSpan.FromSeconds(20));
     }
 
+    /// <summary>The item completed, its file holds <paramref name="content"/>, and no partial file or record is left.</summary>
+    public static void AssertArrived(DownloadItem item, byte[] content)
+    {
+        Assert.True(item.State == DownloadState.Completed, Describe(item));
+        Assert.Equal(content.LongLength, item.Size);
+        Assert.Equal(item.Destination, item.File!.FullName);
+        Assert.True(File.ReadAllBytes(item.Destination).AsSpan().SequenceEqual(content), $"{item.Name}: the content differs");
+        Assert.False(File.Exists(item.Destination + PartialFile.DataSuffix), "no partial data is left");
+        Assert.False(File.Exists(item.Destination + PartialFile.RecordSuffix), "no partial record is left");
+    }
+
     /// <summary>What an item ended with, for assertion messages.</summary>
     public static string Describe(DownloadItem item) =>
         $"{item.Name}: {item.State}, error: {item.Error?.Message ?? "none"}, failures: {string.Join(" | ", item.SourceFailures.Select(f => $"{f.Key}: {f.Value}"))}";

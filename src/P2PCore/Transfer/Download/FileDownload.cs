@@ -5,13 +5,16 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Downloads one content from its sources into a partial file beside the destination: the piece list
 /// (<see cref="PieceListFetch"/>, checked against the file's identity at the end), pieces fetched from every source
-/// in parallel (<see cref="SourceWorker"/>) and verified as they arrive (<see cref="PieceAcceptance"/>), the whole
-/// file's SHA-256 computed alongside (<see cref="WholeFileHasher"/>), and only then the final name. Which sources are
+/// in parallel (<see cref="SourceWorker"/>), a source's first ones and a random share of the rest checked as they
+/// arrive (<see cref="PieceAcceptance"/>, <see cref="ArrivalChecks"/>), the whole file's SHA-256 computed alongside
+/// (<see cref="WholeFileHasher"/>), and only then the final name. When the whole file does not match, the pieces
+/// taken unchecked are checked from disk, their sources dropped and the bad ones fetched again. Which sources are
 /// used is <see cref="SourceHealth"/>'s to say.
 /// </summary>
 internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadOptions options, Bandwidth? bandwidth)
 {
     private readonly SourceHealth _health = new(item, options.StallTimeout, options.Trace);
+    private readonly ArrivalChecks _checks = new(options.PickArrivalChecks);
     private Exception? _localFailure;
 
     public async Task<FileInfo> RunAsync(CancellationToken cancellationToken)
@@ -37,20 +40,42 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             Trace($"{item.Name}: {partial.DamagedOnResume} piece(s) of the partial file from an earlier run no longer match their hash (damaged on this disk, not by a source); fetching them again");
         }
 
+        if (partial.BadUncheckedOnResume > 0)
+        {
+            Trace($"{item.Name}: {partial.BadUncheckedOnResume} piece(s) an earlier run took from a source without checking them on arrival do not match their hash (that source's bad data); fetching them again");
+        }
+
         if (partial.Verified.Count > 0)
         {
             item.Resumed(partial.Verified.Bytes);
             Trace($"{item.Name}: resuming, {partial.Verified.Count} of {partial.PieceCount} piece(s) verified already");
         }
 
-        // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file check.
-        using var hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var hashing = hasher is not null ? Task.Run(() => hasher.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
+        WholeFileHasher? hasher = null;
+        Task<byte[]> hashing = Task.FromResult(Array.Empty<byte>());
         try
         {
-            await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
-            var whole = await hashing.ConfigureAwait(false);
+            byte[] whole;
+            while (true)
+            {
+                // With one piece (or none) the piece's hash is the file's hash: its check on arrival is the whole-file
+                // check (a file of one piece is always checked on arrival: it is its source's first piece).
+                hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
+                var running = hasher;
+                hashing = running is not null ? Task.Run(() => running.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
+                await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
+                whole = await hashing.ConfigureAwait(false);
+                hasher?.Dispose();
+                if (whole.AsSpan().SequenceEqual(item.HashBytes) || !DropBadUncheckedPieces(partial))
+                {
+                    break;
+                }
+
+                // Bad pieces taken unchecked were dropped with their sources: fetched again from the others, and
+                // the whole file hashed again (what is on disk read back).
+            }
+
             if (!whole.AsSpan().SequenceEqual(item.HashBytes))
             {
                 // Damage on this disk since the pieces were checked, or a false piece list: the pieces on disk tell.
@@ -78,6 +103,10 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             catch (Exception ex) when (ex is OperationCanceledException or IOException)
             {
             }
+            finally
+            {
+                hasher?.Dispose();
+            }
 
             if (partial.PieceCount <= 1 || partial.Verified.Count == 0)
             {
@@ -94,6 +123,41 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         }
     }
 
+    /// <summary>
+    /// The whole file did not match: checks from disk the pieces taken unchecked, drops the bad ones from the record
+    /// and their sources from the download. True when there were any (they are to be fetched again).
+    /// </summary>
+    private bool DropBadUncheckedPieces(PartialFile partial)
+    {
+        var suspects = _checks.Unchecked;
+        if (suspects.Count == 0)
+        {
+            return false;
+        }
+
+        var bad = partial.DropPiecesNotMatching(suspects.Keys.Order());
+        _checks.Checked(suspects.Keys);
+        foreach (var bySource in bad.GroupBy(piece => suspects[piece], StringComparer.OrdinalIgnoreCase))
+        {
+            string pieces = string.Join(", ", bySource.Take(10)) + (bySource.Count() > 10 ? ", ..." : string.Empty);
+            if (_health.IsDropped(bySource.Key))
+            {
+                // Caught by a check on arrival already: that reason stays the one the user reads.
+                Trace($"{item.Name}: {bySource.Key} also sent bad data for piece(s) {pieces} (found when the whole file did not match its hash)");
+                continue;
+            }
+
+            _health.Drop(bySource.Key, new P2PException(ProtocolError.VerificationFailed, $"{bySource.Key} sent bad data for piece(s) {pieces} of '{item.Name}' (found when the whole file did not match its hash); that source is no longer used for it"));
+        }
+
+        if (bad.Count > 0)
+        {
+            item.Unverified(bad.Sum(piece => (long)TransferLimits.PieceLength(partial.Size, piece)));
+        }
+
+        return bad.Count > 0;
+    }
+
     /// <summary>Runs one worker per source (up to MaxSources, more as sources join or fail) until every piece is verified.</summary>
     private async Task FetchPiecesAsync(PartialFile partial, WholeFileHasher? hasher, CancellationToken cancellationToken)
     {
@@ -104,7 +168,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             _health,
             new PiecePacing(scheduler, bandwidth, partial.Size),
             scheduler,
-            new PieceAcceptance(item, partial, scheduler, hasher),
+            new PieceAcceptance(item, partial, scheduler, hasher, _checks),
             ex => Interlocked.CompareExchange(ref _localFailure, ex, null),
             options.Trace);
         var workers = new Dictionary<string, Task>(StringComparer.OrdinalIgnoreCase);

@@ -5,11 +5,11 @@ using P2PTransfer.Protocol.Messages;
 namespace P2PTransfer.Transfer;
 
 /// <summary>
-/// Takes in a piece that arrived: checks it against its hash, writes it (which marks it verified), counts it, and
-/// hands its buffer to the whole-file hasher when that can use it. The piece's buffer is this part's from the moment
+/// Takes in a piece that arrived: checks it against its hash when <see cref="ArrivalChecks"/> says so, writes it
+/// (which marks it in the record), counts it, and hands its buffer to the whole-file hasher when that can use it. The piece's buffer is this part's from the moment
 /// it arrives: released in one place (the finally below) unless the hasher took it over.
 /// </summary>
-internal sealed class PieceAcceptance(DownloadItem item, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher)
+internal sealed class PieceAcceptance(DownloadItem item, PartialFile partial, PieceScheduler scheduler, WholeFileHasher? hasher, ArrivalChecks checks)
 {
     /// <summary>Accepts a piece from a source; <see cref="P2PException"/> (VerificationFailed) for bad data.</summary>
     public async Task AcceptAsync(string source, int piece, PieceData data, CancellationToken cancellationToken)
@@ -21,12 +21,17 @@ internal sealed class PieceAcceptance(DownloadItem item, PartialFile partial, Pi
             bool written;
             try
             {
-                if (data.Length != expected || !MatchesItsHash(piece, data))
+                bool checkNow = checks.CheckNow(source);
+                if (data.Length != expected || (checkNow && !MatchesItsHash(piece, data)))
                 {
                     throw new P2PException(ProtocolError.VerificationFailed, $"{source} sent bad data for piece {piece} of '{item.Name}' (it does not match the piece's hash); that source is no longer used for it");
                 }
 
-                written = await partial.WritePieceAsync(piece, data.Data, cancellationToken).ConfigureAwait(false);
+                written = await partial.WritePieceAsync(piece, data.Data, checkNow, cancellationToken).ConfigureAwait(false);
+                if (written && !checkNow)
+                {
+                    checks.TakenUnchecked(piece, source);
+                }
             }
             finally
             {

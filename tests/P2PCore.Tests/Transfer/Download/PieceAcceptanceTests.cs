@@ -30,7 +30,7 @@ public sealed class PieceAcceptanceTests : IDisposable
         var item = new DownloadItem(1, HashBytes(content), "f.bin", content.Length, partial.Destination);
         var scheduler = new PieceScheduler(partial.Verified);
         using var hasher = new WholeFileHasher(partial);
-        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher);
+        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
         Assert.Equal(Enumerable.Range(0, 10), Enumerable.Range(0, 10).Select(_ => scheduler.Next(idle: false)));
 
         // Out of order (the last piece too far ahead to be held: read back), and piece 2 twice (the end game's second
@@ -53,7 +53,7 @@ public sealed class PieceAcceptanceTests : IDisposable
         using var partial = PartialFile.Create(Path.Combine(_root, "g.bin"), content.Length, HashBytes(content), PieceHashes(content));
         var item = new DownloadItem(1, HashBytes(content), "g.bin", content.Length, partial.Destination);
         var scheduler = new PieceScheduler(partial.Verified);
-        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher: null);
+        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher: null, new ArrivalChecks());
         Assert.Equal(0, scheduler.Next(idle: false));
         var bad = PieceData.FromBytes(1, 0, content.AsSpan(Piece, Piece));
 

@@ -1,0 +1,44 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace P2PTransfer.Transfer;
+
+/// <summary>
+/// Which arriving pieces are hashed as they arrive. The whole-file SHA-256 covers every byte before the file gets its
+/// name, so a piece's own hash on arrival only finds a bad source early; hashing every piece as well cost the
+/// downloader a second full pass. A source's first <see cref="TransferLimits.PiecesCheckedFirst"/> pieces are checked,
+/// then one in <see cref="TransferLimits.CheckOneIn"/> chosen at random (the source cannot tell which), so a source
+/// sending bad data is caught within a few pieces. Pieces taken unchecked are remembered with their source: when the
+/// whole-file hash disagrees, they are checked from disk, and the sources of bad ones are dropped.
+/// </summary>
+internal sealed class ArrivalChecks
+{
+    private readonly ConcurrentDictionary<string, int> _arrived = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<int, string> _unchecked = new();
+    private readonly Func<int, int> _pick;
+
+    /// <param name="pick">A random number below its argument (tests pass a sequence of their own).</param>
+    public ArrivalChecks(Func<int, int>? pick = null) => _pick = pick ?? RandomNumberGenerator.GetInt32;
+
+    /// <summary>Whether the piece arriving now from <paramref name="source"/> is to be hashed before it is written.</summary>
+    public bool CheckNow(string source)
+    {
+        int arrived = _arrived.AddOrUpdate(source, 1, (_, count) => count + 1);
+        return arrived <= TransferLimits.PiecesCheckedFirst || _pick(TransferLimits.CheckOneIn) == 0;
+    }
+
+    /// <summary>A piece was written without its hash checked.</summary>
+    public void TakenUnchecked(int piece, string source) => _unchecked[piece] = source;
+
+    /// <summary>The pieces written unchecked, and the source of each.</summary>
+    public IReadOnlyDictionary<int, string> Unchecked => new Dictionary<int, string>(_unchecked);
+
+    /// <summary>Pieces checked since (from disk): no longer unchecked.</summary>
+    public void Checked(IEnumerable<int> pieces)
+    {
+        foreach (int piece in pieces)
+        {
+            _unchecked.TryRemove(piece, out _);
+        }
+    }
+}
