@@ -72,7 +72,7 @@ internal sealed class PartialFile : IDisposable
 
     public int PieceCount => TransferLimits.PieceCount(Size);
 
-    /// <summary>The pieces verified and written, as the record on disk holds them (a piece is added only by a write here).</summary>
+    /// <summary>The pieces written (checked on arrival, or taken unchecked: <see cref="IsUnchecked"/>), as the record on disk holds them (a piece is added only by a write here).</summary>
     public VerifiedPieces Verified { get; }
 
     /// <summary>True when an earlier run's record was resumed (its piece list is the one verified against).</summary>

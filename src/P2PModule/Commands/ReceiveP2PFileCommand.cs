@@ -5,7 +5,7 @@ namespace P2PTransfer.Module.Commands;
 
 /// <summary>
 /// Receive-P2PFile: downloads files found by Find-P2PFile (or given by -Hash and -Source) straight from the servers
-/// that have them: many files at once, each from all of its sources, every piece verified, resumable; in the
+/// that have them: many files at once, each from all of its sources, verified, resumable; in the
 /// foreground, or as a job (-AsJob).
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "P2PFile", SupportsShouldProcess = true, HelpUri = HelpLinks.Cmdlets + "Receive-P2PFile.md")]
