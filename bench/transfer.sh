@@ -486,7 +486,7 @@ CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   echo "notes:"
   echo "  - $CACHE_NOTE"
   echo "  - data: $WWW (reused between runs); nodes s1-s4 on ${ENDPOINTS[*]}; nginx on $HOST:${PORTS[*]}"
-  echo "  - aria2c and curl do not verify content; Receive-P2PFile verifies every piece and the whole file"
+  echo "  - aria2c and curl do not verify content; Receive-P2PFile verifies the whole file (and a source's first pieces and one in 8 after them as they arrive)"
   echo "  - $FRESH_NOTE"
   grep -h 'FAILED' "$RES/timed.log" 2>/dev/null | sed 's/^/  - /' || true
   if [[ -s $RAW ]]; then

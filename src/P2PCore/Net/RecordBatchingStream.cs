@@ -24,6 +24,7 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
     private int _readEnd;
     private byte[]? _writeBuffer;
     private int _written;
+    private bool _readable;
 
     /// <summary>
     /// Gather written bytes until <see cref="FlushAsync(CancellationToken)"/>. Off during the TLS handshake, whose
@@ -48,13 +49,26 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
             return TakeBuffered(buffer.Span);
         }
 
-        if (buffer.Length == 0 || buffer.Length >= DirectReadBytes)
+        if (buffer.Length == 0)
+        {
+            // The caller waits for data without a buffer (SslStream does before each record): the read after it need not.
+            int none = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            _readable = true;
+            return none;
+        }
+
+        if (buffer.Length >= DirectReadBytes)
         {
             return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
 
-        // Waits for data without holding a buffer (an idle connection keeps none), then takes all there is.
-        await inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        if (!_readable)
+        {
+            // Waits for data without holding a buffer (an idle connection keeps none), then takes all there is.
+            await inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        _readable = false;
         var chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         int n;
         try
@@ -95,6 +109,11 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            return;
+        }
+
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -120,7 +120,10 @@ internal sealed class PartialFile : IDisposable
             var version = new byte[6];
             RandomAccess.Read(record, version, 0);
             ushort recordVersion = BinaryPrimitives.ReadUInt16BigEndian(version.AsSpan(4));
-            if (recordVersion is not (RecordVersion or RecordVersionWithoutUncheckedBits) || length != RecordLength(pieces, recordVersion))
+            // A version 2 record with version 3's length was being upgraded when its process stopped: the extra bytes
+            // are the (empty) unchecked bits.
+            if (recordVersion is not (RecordVersion or RecordVersionWithoutUncheckedBits)
+                || (length != RecordLength(pieces, recordVersion) && length != RecordLength(pieces, RecordVersion)))
             {
                 throw new InvalidDataException("record size does not match");
             }
@@ -142,13 +145,22 @@ internal sealed class PartialFile : IDisposable
 
             var bitmap = bytes.AsSpan(HeaderLength + (pieces * 32), bitmapLength).ToArray();
             var uncheckedBits = recordVersion == RecordVersion ? bytes.AsSpan(HeaderLength + (pieces * 32) + bitmapLength, bitmapLength).ToArray() : new byte[bitmapLength];
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                if ((bitmap[piece / 8] & (1 << (piece % 8))) == 0)
+                {
+                    // Only a written piece can be unchecked (a bit left by a process stopped between two writes).
+                    uncheckedBits[piece / 8] &= (byte)~(1 << (piece % 8));
+                }
+            }
             data = File.OpenHandle(dataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            // Written back as cleaned; a version 2 record (every marked piece checked) gains them first, then its new
+            // version, so a process stopped in between leaves a record that still resumes.
+            RandomAccess.Write(record, uncheckedBits, HeaderLength + ((long)pieces * 32) + bitmapLength);
             if (recordVersion != RecordVersion)
             {
-                // An earlier version's record: marked pieces were all checked; it gains the (empty) unchecked bits.
                 var upgraded = new byte[2];
                 BinaryPrimitives.WriteUInt16BigEndian(upgraded, RecordVersion);
-                RandomAccess.Write(record, uncheckedBits, length);
                 RandomAccess.Write(record, upgraded, 4);
             }
 
@@ -199,7 +211,7 @@ internal sealed class PartialFile : IDisposable
             long size = BinaryPrimitives.ReadInt64BigEndian(header.AsSpan(6));
             int pieces = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(46));
             if (size is < 0 or > TransferLimits.MaxFileSize || pieces != TransferLimits.PieceCount(size)
-                || RandomAccess.GetLength(record) != RecordLength(pieces, version))
+                || (RandomAccess.GetLength(record) is var length && length != RecordLength(pieces, version) && length != RecordLength(pieces, RecordVersion)))
             {
                 return null;
             }
@@ -349,11 +361,9 @@ internal sealed class PartialFile : IDisposable
                 return false;
             }
 
-            if (!checkedOnArrival)
-            {
-                // The unchecked bit goes first: a record never holds an unchecked piece as checked.
-                SetUnchecked(piece, true);
-            }
+            // The unchecked bit goes first: a record never holds an unchecked piece as checked. (A bit left by a
+            // process killed between the two writes is cleared here when the piece comes again, checked.)
+            SetUnchecked(piece, !checkedOnArrival);
 
             Verified.Add(piece);
             if (_record is not null)

@@ -8,14 +8,16 @@ namespace P2PTransfer.Transfer;
 /// name, so a piece's own hash on arrival only finds a bad source early; hashing every piece as well cost the
 /// downloader a second full pass. A source's first <see cref="TransferLimits.PiecesCheckedFirst"/> pieces are checked,
 /// then one in <see cref="TransferLimits.CheckOneIn"/> chosen at random (the source cannot tell which), so a source
-/// sending bad data is caught within a few pieces. Pieces taken unchecked are remembered with their source: when the
-/// whole-file hash disagrees, they are checked from disk, and the sources of bad ones are dropped.
+/// sending bad data is caught within a few pieces. Pieces taken unchecked are remembered: when the whole-file hash
+/// disagrees, they are checked from disk, the bad ones fetched again, and from then on every piece is checked on
+/// arrival (so a source is only ever blamed by a check on arrival, never for what the disk may have done since).
 /// </summary>
 internal sealed class ArrivalChecks
 {
     private readonly ConcurrentDictionary<string, int> _arrived = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<int, string> _unchecked = new();
     private readonly Func<int, int> _pick;
+    private volatile bool _everyPiece;
 
     /// <param name="pick">A random number below its argument (tests pass a sequence of their own).</param>
     public ArrivalChecks(Func<int, int>? pick = null) => _pick = pick ?? RandomNumberGenerator.GetInt32;
@@ -24,8 +26,11 @@ internal sealed class ArrivalChecks
     public bool CheckNow(string source)
     {
         int arrived = _arrived.AddOrUpdate(source, 1, (_, count) => count + 1);
-        return arrived <= TransferLimits.PiecesCheckedFirst || _pick(TransferLimits.CheckOneIn) == 0;
+        return _everyPiece || arrived <= TransferLimits.PiecesCheckedFirst || _pick(TransferLimits.CheckOneIn) == 0;
     }
+
+    /// <summary>From now on every piece is checked on arrival (the whole file did not match once).</summary>
+    public void CheckEveryPiece() => _everyPiece = true;
 
     /// <summary>A piece was written without its hash checked.</summary>
     public void TakenUnchecked(int piece, string source) => _unchecked[piece] = source;

@@ -42,7 +42,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
 
         if (partial.BadUncheckedOnResume > 0)
         {
-            Trace($"{item.Name}: {partial.BadUncheckedOnResume} piece(s) an earlier run took from a source without checking them on arrival do not match their hash (that source's bad data); fetching them again");
+            Trace($"{item.Name}: {partial.BadUncheckedOnResume} piece(s) an earlier run took without a check on arrival do not match their hash (bad data from their source, or damage on this disk); fetching them again");
         }
 
         if (partial.Verified.Count > 0)
@@ -72,8 +72,8 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                     break;
                 }
 
-                // Bad pieces taken unchecked were dropped with their sources: fetched again from the others, and
-                // the whole file hashed again (what is on disk read back).
+                // Bad pieces taken unchecked were dropped: fetched again, each checked as it arrives (at most one more
+                // round: from here on no piece is taken unchecked), and the whole file hashed again from disk.
             }
 
             if (!whole.AsSpan().SequenceEqual(item.HashBytes))
@@ -124,12 +124,16 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     }
 
     /// <summary>
-    /// The whole file did not match: checks from disk the pieces taken unchecked, drops the bad ones from the record
-    /// and their sources from the download. True when there were any (they are to be fetched again).
+    /// The whole file did not match: checks from disk the pieces taken unchecked and drops the bad ones from the
+    /// record; true when there were any (they are to be fetched again, every piece checked as it arrives from here
+    /// on). Nobody is blamed yet: a piece that no longer matches on disk may have come bad from its source or been
+    /// damaged on this disk since, and only a check on arrival tells; a source that sends it bad again is caught by
+    /// that check and dropped.
     /// </summary>
     private bool DropBadUncheckedPieces(PartialFile partial)
     {
         var suspects = _checks.Unchecked;
+        _checks.CheckEveryPiece();
         if (suspects.Count == 0)
         {
             return false;
@@ -140,14 +144,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
         foreach (var bySource in bad.GroupBy(piece => suspects[piece], StringComparer.OrdinalIgnoreCase))
         {
             string pieces = string.Join(", ", bySource.Take(10)) + (bySource.Count() > 10 ? ", ..." : string.Empty);
-            if (_health.IsDropped(bySource.Key))
-            {
-                // Caught by a check on arrival already: that reason stays the one the user reads.
-                Trace($"{item.Name}: {bySource.Key} also sent bad data for piece(s) {pieces} (found when the whole file did not match its hash)");
-                continue;
-            }
-
-            _health.Drop(bySource.Key, new P2PException(ProtocolError.VerificationFailed, $"{bySource.Key} sent bad data for piece(s) {pieces} of '{item.Name}' (found when the whole file did not match its hash); that source is no longer used for it"));
+            Trace($"{item.Name}: piece(s) {pieces} from {bySource.Key}, taken without a check on arrival, do not match their hash (bad data from that source, or damage on this disk); fetching them again, every piece checked as it arrives");
         }
 
         if (bad.Count > 0)

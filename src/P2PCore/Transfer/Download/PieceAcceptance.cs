@@ -21,7 +21,8 @@ internal sealed class PieceAcceptance(DownloadItem item, PartialFile partial, Pi
             bool written;
             try
             {
-                bool checkNow = checks.CheckNow(source);
+                // Without a whole-file hasher (a file of one piece) the check on arrival is the only one.
+                bool checkNow = hasher is null || checks.CheckNow(source);
                 if (data.Length != expected || (checkNow && !MatchesItsHash(piece, data)))
                 {
                     throw new P2PException(ProtocolError.VerificationFailed, $"{source} sent bad data for piece {piece} of '{item.Name}' (it does not match the piece's hash); that source is no longer used for it");

@@ -27,10 +27,13 @@ public sealed class ArrivalCheckTests
         Assert.Equal([false, true, false, false], Enumerable.Range(0, 4).Select(_ => checks.CheckNow("a:1")));
         // Another source starts its own count.
         Assert.True(checks.CheckNow("b:1"));
+        // Once the whole file did not match, every piece is checked.
+        checks.CheckEveryPiece();
+        Assert.True(checks.CheckNow("a:1"));
     }
 
     [Fact]
-    public async Task Bad_pieces_taken_unchecked_are_found_when_the_whole_file_does_not_match_their_source_is_dropped_and_they_come_again_from_a_good_source()
+    public async Task Bad_pieces_taken_unchecked_are_found_when_the_whole_file_does_not_match_fetched_again_with_every_piece_checked_and_a_source_sending_them_bad_again_is_dropped()
     {
         await using var nodes = new TestNodes();
         var content = Content((16 * MiB) + 7, 211);
@@ -48,7 +51,8 @@ public sealed class ArrivalCheckTests
             Assert.Equal(DownloadState.Failed, item.State);
             var error = Assert.IsType<P2PException>(item.Error);
             Assert.Equal(ProtocolError.VerificationFailed, error.Code);
-            Assert.Contains("sent bad data for piece(s) 10, 13 of 'f.bin' (found when the whole file did not match its hash)", item.SourceFailures[bad.Endpoint]);
+            // Asked again for the pieces that did not match, checked as they arrive: the source is caught by that check.
+            Assert.Contains("sent bad data for piece 10 of 'f.bin'", item.SourceFailures[bad.Endpoint]);
             Assert.DoesNotContain("this disk", error.Message);
             // The good pieces stay for the next run; the two bad ones are out of the record.
             var record = Assert.NotNull(PartialFile.ReadRecord(item.Destination));
@@ -124,6 +128,33 @@ public sealed class ArrivalCheckTests
         finally
         {
             Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_version_2_record_whose_upgrade_stopped_after_it_was_extended_still_resumes()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "p2pt-arrival-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var content = Content((3 * MiB) + 3, 214);
+            var destination = Path.Combine(root, "f.bin");
+            WritePartial(destination, content, piece => piece == 1);
+            // The upgrade writes the empty unchecked bits first, then the version: stopped in between.
+            using (var record = new FileStream(destination + PartialFile.RecordSuffix, FileMode.Append))
+            {
+                record.Write(new byte[1]);
+            }
+
+            using var resumed = Assert.IsType<PartialFile>(PartialFile.TryResume(destination, content.Length, HashBytes(content)));
+            Assert.Equal([1], Enumerable.Range(0, resumed.PieceCount).Where(resumed.Verified.Contains));
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
         }
     }
 
