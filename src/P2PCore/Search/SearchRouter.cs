@@ -38,6 +38,7 @@ internal sealed class SearchRouter
     private readonly LinkSearchStates _linkStates;
     private readonly DirectDelivery _direct;
     private readonly QueryForwarder _forwarder;
+    private readonly ISearchLinks _links;
     private readonly ResponseRouter _responses;
     private readonly LocalAnswerer _answerer;
     private readonly int _workers;
@@ -79,6 +80,7 @@ internal sealed class SearchRouter
         _direct = new DirectDelivery(
             Hello.Create(ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, verifier, log, Counters, _clock);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
+        _links = links;
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
         _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, verifier, log, Counters);
         _answerer = new LocalAnswerer(self, work, findLocal, _responses, log, Counters);
@@ -185,10 +187,19 @@ internal sealed class SearchRouter
 
         // Frames are not all a link's requests cost: one whose requests took too much worker time, or whose address
         // did (all links from one address share that budget), has the next ones dropped until time pays it back.
+        // Sending the answers is part of that time.
         var source = new RequestSource(state.Work, AddressBudget(from.RemoteAddress));
+        source.Charge(from.TakeSendTime());
         if (!source.Allows())
         {
             Counters.RequestOverBudget();
+            return;
+        }
+
+        if (IsBacklogged(from))
+        {
+            // Its remote asks faster than it reads: answers would only pile up in memory.
+            Counters.BackloggedLinkDrop();
             return;
         }
 
@@ -254,6 +265,8 @@ internal sealed class SearchRouter
             return budget;
         }
     }
+
+    private static bool IsBacklogged(ISearchLink link) => link.QueuedBytes > SearchLimits.MaxQueuedBytesPerLink;
 
     private NetworkSearch? SearchOf(Guid requestId) => _searches.TryGetValue(requestId, out var search) ? search : null;
 
@@ -328,6 +341,13 @@ internal sealed class SearchRouter
         {
             // Its sender went over its worker time while this waited: the rest of a flood is dropped, not worked through.
             Counters.RequestOverBudget();
+            return;
+        }
+
+        if (item.Entry is null && _links.Find(item.From) is { } from && IsBacklogged(from))
+        {
+            // The answers to its sender's earlier requests still wait to be read.
+            Counters.BackloggedLinkDrop();
             return;
         }
 
