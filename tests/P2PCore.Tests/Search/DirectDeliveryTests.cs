@@ -206,6 +206,30 @@ public class DirectDeliveryTests
     }
 
     [Fact]
+    public async Task An_address_of_a_node_this_node_linked_to_before_is_not_dialed_for_another_entry_id_once_the_link_is_gone()
+    {
+        await using var nodes = new TestNodes();
+        var started = await SearchNetwork.StartAsync(nodes, 2);
+        var (node, other) = (started[0], started[1]);
+        string otherEndpoint = other.Endpoint;
+        await SearchNetwork.LinkAsync(started, (0, 1));
+        // A stop is not a disconnect: the host cache keeps the node it linked to, with the id TLS proved.
+        await other.StopAsync();
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, Wait));
+        var claimedKey = RawConnection.NewKey();
+        var entry = new RouteHop(claimedKey.Id, otherEndpoint);
+        var rawKey = RawConnection.NewKey();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawKey.Id), from: "127.0.0.26");
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
+
+        await RequestAndRouteAsync(raw, rawKey.Id, node, entry, requestId => Signing.Entry(claimedKey, entry.Endpoint, requestId));
+
+        // Refused before any dial (a dial to the stopped node's port would have failed, not been refused).
+        Assert.Equal(1, node.SearchCounters.DirectDialsRefused);
+        Assert.Equal(0, node.SearchCounters.DirectDeliveries);
+    }
+
+    [Fact]
     public async Task An_address_whose_request_led_to_a_failed_delivery_dial_gets_no_dial_to_a_fresh_address_while_others_still_do()
     {
         await using var nodes = new TestNodes();
