@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # attacks.sh - the attacks of the probe, one after the other, against a running node while a bystander (a client in a
-# process of its own, from 127.0.0.1; the attackers use 127.0.0.66-71) pings it every 50 ms on one connection and
+# process of its own, from 127.0.0.1; the attackers use 127.0.0.66-72) pings it every 50 ms on one connection and
 # searches it back to back on new connections, checking every result against the node's shared files:
 #   slots-idle    one host (127.0.0.66) holds 512 client connections, each pinging once a second
 #   slots-silent  one host holds 1,500 sockets that never say a word (reopened as the node closes them)
 #   regex         a peer sends 1,100 Queries with ((((((((.*)*)*)*)*)*)*)*)# at once, then 30 a second
 #   sybil         8 peer links under made-up ids from one host, each flooding Queries for every file
 #   forged        a peer answers every Query with files under another node's id and name
-#   reflection    forged Queries naming a victim (a listener on 127.0.0.77) as their entry server, the link dropped
-#                 once answered: the node's direct delivery would dial the victim; dials to it are counted
+#   reflection    Queries naming a victim as their entry server, the link dropped once answered, so the node's
+#                 direct delivery would dial the victim; two attackers at once, 2 a second each: from 127.0.0.72 with
+#                 an entry signature that does not verify (victim 127.0.0.81: target 0 dials), and from 127.0.0.71
+#                 self-signed with the key of the id they name, a fresh victim each time (127.0.0.77-80: target at
+#                 most 1 dial in all, the first; then that host gets no direct delivery for a while)
 #   none          the bystander alone, for reference
 # Per attack: bystander ping p99, searches correct, new connections that got in, dials to the victim, forged results
-# shown, node RSS, whether the node still runs. Targets: p99 < 100 ms, every search correct, 0 dials, 0 forged shown,
-# RSS within +RSS_GROWTH_MAX_MIB of the node's before the attacks, node alive.
+# shown, node RSS, whether the node still runs. Targets: p99 < 100 ms, every search correct, 0 dials (reflection: as
+# above), 0 forged shown, RSS within +RSS_GROWTH_MAX_MIB of the node's before the attacks, node alive.
 #
 # Usage:  bench/attacks.sh
 # Environment knobs:

@@ -11,7 +11,7 @@ namespace P2PTransfer.Bench;
 /// Each attack of the probe against one running node, while a bystander (a process of its own, from 127.0.0.1)
 /// pings the node and searches it: one host holding every slot (idle pinging connections; silent sockets), a regular
 /// expression flood from a peer, Sybil links, forged results, and reflection through direct delivery (connections
-/// counted at a victim listener). Prints one row per attack and the targets.
+/// counted at victim listeners). Prints one row per attack and the targets.
 /// </summary>
 internal static class Attacks
 {
@@ -21,7 +21,12 @@ internal static class Attacks
     private static readonly IPAddress SybilHost = IPAddress.Parse("127.0.0.68");
     private static readonly IPAddress ForgerHost = IPAddress.Parse("127.0.0.69");
     private static readonly IPAddress ReflectorHost = IPAddress.Parse("127.0.0.71");
+    private static readonly IPAddress UnsignedReflectorHost = IPAddress.Parse("127.0.0.72");
     private static readonly IPAddress VictimHost = IPAddress.Parse("127.0.0.77");
+
+    // Further victims of the self-signed reflector (a fresh address per request) and the victim of the badly signed one.
+    private static readonly IPAddress[] MoreVictimHosts = [IPAddress.Parse("127.0.0.78"), IPAddress.Parse("127.0.0.79"), IPAddress.Parse("127.0.0.80")];
+    private static readonly IPAddress UnsignedVictimHost = IPAddress.Parse("127.0.0.81");
     private const string EvilPattern = "((((((((.*)*)*)*)*)*)*)*)#";
 
     private sealed record Row(string Attack, string P99, string Pings, string Searches, string Connects, long Dials, int Forged, string Rss, bool Alive, string Notes, bool Met);
@@ -56,7 +61,7 @@ internal static class Attacks
         }
 
         Console.WriteLine();
-        Console.WriteLine($"== summary: targets p99 < 100 ms, every search correct, 0 dials to the victim, 0 forged results shown, node RSS within +{rssGrowthMax:0} MiB of its {rss0:0} MiB before the attacks, node alive ==");
+        Console.WriteLine($"== summary: targets p99 < 100 ms, every search correct, 0 dials to the victim (reflection: 0 for Queries whose entry signature does not verify, at most 1 for self-signed ones), 0 forged results shown, node RSS within +{rssGrowthMax:0} MiB of its {rss0:0} MiB before the attacks, node alive ==");
         Console.WriteLine($"{"attack",-13} {"bystander p99",13} {"pings failed",12} {"searches ok",11} {"new conns ok",12} {"victim dials",12} {"forged shown",12} {"node RSS MiB",16} {"alive",5}  {"result",-6} notes");
         foreach (var r in rows)
         {
@@ -109,13 +114,18 @@ internal static class Attacks
             notes = $"attack ended with {ex.GetType().Name}: {ex.Message}";
         }
 
-        // Direct deliveries come within 4 s of a link's end (docs/protocol.md section 14): count them that long.
-        if (name == "reflection")
+        long dials = victim.Accepted;
+        string reflected = "";
+        bool reflectionMet = true;
+        if (ctx.Reflection is { } r)
         {
-            await Task.Delay(TimeSpan.FromSeconds(5));
+            // The reflection attack has victims of its own besides this one (a fresh address per request) and counts their dials.
+            long selfSigned = r.SelfSigned + victim.Accepted;
+            dials = r.Unsigned + selfSigned;
+            reflectionMet = r.Unsigned == 0 && selfSigned <= 1;
+            reflected = $"dials for Queries whose entry signature does not verify: {r.Unsigned} (target 0); for self-signed Queries: {selfSigned} over {r.Addresses} victim addresses from one host (target at most 1); ";
         }
 
-        long dials = victim.Accepted;
         var (rss, peak) = NodeProcess.Memory(pid);
         bool alive = NodeProcess.IsAlive(pid);
         Console.WriteLine($"   bystander: {result.Line}");
@@ -128,14 +138,18 @@ internal static class Attacks
         int searches = (int)result.Number("searches"), correct = (int)result.Number("correct");
         int foreign = (int)result.Number("foreign");
         int forged = name == "forged" ? foreign : 0;
-        bool met = alive && p99 < 100 && searches > 0 && correct == searches && dials == 0 && foreign == 0 && rss <= rss0 + rssGrowthMax;
+        bool met = alive && p99 < 100 && searches > 0 && correct == searches && (ctx.Reflection is null ? dials == 0 : reflectionMet) && foreign == 0 && rss <= rss0 + rssGrowthMax;
         string problem = Uri.UnescapeDataString(result.Text("problem"));
         return new Row(name, double.IsNaN(p99) ? "n/a" : $"{p99:0.0} ms", $"{result.Text("ping_failures")}/{result.Text("pings")}",
             $"{correct}/{searches}", $"{searches - (int)result.Number("connect_failures")}/{searches}", dials, forged,
-            $"{rss:0} (peak {peak:0})", alive, (problem.Length > 0 ? $"first problem: {problem}; " : "") + $"elapsed {clock.Elapsed.TotalSeconds:0} s", met);
+            $"{rss:0} (peak {peak:0})", alive, reflected + (problem.Length > 0 ? $"first problem: {problem}; " : "") + $"elapsed {clock.Elapsed.TotalSeconds:0} s", met);
     }
 
-    private sealed record Context(IPEndPoint Node, IPEndPoint Victim, TaskCompletionSource<string> Established, CancellationToken Stop);
+    private sealed record Context(IPEndPoint Node, IPEndPoint Victim, TaskCompletionSource<string> Established, CancellationToken Stop)
+    {
+        /// <summary>Reflection: dials caused by Queries whose entry signature does not verify, and by self-signed ones at the victims besides <see cref="Victim"/>.</summary>
+        public (long Unsigned, long SelfSigned, int Addresses)? Reflection { get; set; }
+    }
 
     private static IPEndPoint Endpoint(string text)
     {
@@ -472,71 +486,97 @@ internal static class Attacks
     }
 
     /// <summary>
-    /// Queries that name the victim as their entry server, from a peer that takes the answer and drops the link at
-    /// once: the node delivers the answers it had handed to the link directly, to the victim (section 14, links that
-    /// break), unless it refuses to dial an entry server its links did not vouch for.
+    /// Queries that name a victim as their entry server, from peers that take the answer and drop the link at once: the
+    /// node delivers the answers it had handed to the link directly (section 14, links that break), to the victim, unless
+    /// it refuses. Two attackers at once, each from a host of its own, twice a second: one signs the entry with a key of
+    /// its own for an id it made up, so the signature does not verify (no dial at all may follow); the other signs with
+    /// the key of the id it names, a fresh victim address each time (the dial's TLS identity check fails: at most one
+    /// dial may follow, after which that host's requests get no direct delivery for a while).
     /// </summary>
     private static async Task<string> ReflectAsync(Context ctx)
     {
-        // With signed search messages the victim's entry proof is made with a key of the attacker's own: the victim
-        // is a third party, so any id will do, and the proof holds for it.
-        var victim = new Identity();
-        var victimId = victim.Id;
-        string victimEndpoint = ctx.Victim.ToString();
-        int rounds = 0, answered = 0, refused = 0;
-        string first = "";
-        ctx.Established.TrySetResult($"peer links from {ReflectorHost}, each sends a Query with entry server {victimEndpoint}, reads the answer and resets the link; 5 a second");
-        var clock = Stopwatch.StartNew();
-        while (!ctx.Stop.IsCancellationRequested)
+        await using var unsignedVictim = new VictimListener(UnsignedVictimHost);
+        var moreVictims = MoreVictimHosts.Select(h => new VictimListener(h)).ToList();
+        var selfSignedVictims = new[] { ctx.Victim }.Concat(moreVictims.Select(v => v.Endpoint)).Select(e => e.ToString()).ToArray();
+        try
         {
-            rounds++;
-            try
-            {
-                var (link, me, endpoint) = await PeerAsync(ctx, ReflectorHost, "reflector");
-                var id = me.Id;
-                var hit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                link.OnFrame = f => { if (f.Code == Wire.QueryHit) hit.TrySetResult(); };
-                link.StartReading();
-                await link.SendAsync(Wire.QueryFrame(Guid.NewGuid(), 0, 100, [(victimId, victimEndpoint), (id, endpoint)], ["doc-00*"], "", victim), ctx.Stop);
-                try
-                {
-                    await hit.Task.WaitAsync(TimeSpan.FromSeconds(2), ctx.Stop);
-                    answered++;
-                }
-                catch (TimeoutException)
-                {
-                }
+            ctx.Established.TrySetResult($"peer links from {UnsignedReflectorHost} (entry signature that does not verify, victim {unsignedVictim.Endpoint}) and from {ReflectorHost} (self-signed, victims {string.Join(", ", selfSignedVictims)} in turn), each sends a Query, reads the answer and resets the link; 2 a second each");
+            var badly = RunAsync(UnsignedReflectorHost, _ => unsignedVictim.Endpoint.ToString(), selfSigned: false);
+            var self = RunAsync(ReflectorHost, round => selfSignedVictims[round % selfSignedVictims.Length], selfSigned: true);
+            var notes = await Task.WhenAll(badly, self);
 
-                link.Abort();
-                await link.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            // Direct deliveries come within 4 s of a link's end (docs/protocol.md section 14): count them that long.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            ctx.Reflection = (unsignedVictim.Accepted, moreVictims.Sum(v => v.Accepted), selfSignedVictims.Length);
+            return $"badly signed: {notes[0]}; self-signed: {notes[1]}";
+        }
+        finally
+        {
+            foreach (var v in moreVictims)
             {
-                refused++;
-                if (first.Length == 0)
-                {
-                    first = ex.Message;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            var wait = TimeSpan.FromMilliseconds(200 * rounds) - clock.Elapsed;
-            if (wait > TimeSpan.Zero)
-            {
-                try
-                {
-                    await Task.Delay(wait, ctx.Stop);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                await v.DisposeAsync();
             }
         }
 
-        return $"{rounds} forged Queries, {answered} answered over the link, {refused} links refused{(first.Length > 0 ? $" (first: {first})" : "")}";
+        async Task<string> RunAsync(IPAddress host, Func<int, string> victimOf, bool selfSigned)
+        {
+            // The victim's id: with its key (made by the attacker: a third party's id is anyone's) or without.
+            var victim = new Identity();
+            int rounds = 0, answered = 0, refused = 0;
+            string first = "";
+            var clock = Stopwatch.StartNew();
+            while (!ctx.Stop.IsCancellationRequested)
+            {
+                string victimEndpoint = victimOf(rounds);
+                rounds++;
+                try
+                {
+                    var (link, me, endpoint) = await PeerAsync(ctx, host, "reflector");
+                    var hit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    link.OnFrame = f => { if (f.Code == Wire.QueryHit) hit.TrySetResult(); };
+                    link.StartReading();
+                    var entryId = selfSigned ? victim.Id : Guid.NewGuid();
+                    await link.SendAsync(Wire.QueryFrame(Guid.NewGuid(), 0, 100, [(entryId, victimEndpoint), (me.Id, endpoint)], ["doc-00*"], "", victim), ctx.Stop);
+                    try
+                    {
+                        await hit.Task.WaitAsync(TimeSpan.FromSeconds(2), ctx.Stop);
+                        answered++;
+                    }
+                    catch (TimeoutException)
+                    {
+                    }
+
+                    link.Abort();
+                    await link.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    refused++;
+                    if (first.Length == 0)
+                    {
+                        first = ex.Message;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                var wait = TimeSpan.FromMilliseconds(500 * rounds) - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(wait, ctx.Stop);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+                }
+            }
+
+            return $"{rounds} Queries, {answered} answered over the link, {refused} links refused{(first.Length > 0 ? $" (first: {first})" : "")}";
+        }
     }
 
     /// <summary>A plain TCP listener standing for a third party: counts the connections that arrive.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -32,6 +33,8 @@ internal sealed class FrameConnection : IAsyncDisposable
     private int _reading;
     private int _readerCompleted;
     private int _flushing;
+    private long _queuedBytes;
+    private long _sendTicks;
 
     /// <param name="transport">The connection, owned from here on.</param>
     /// <param name="readBufferSize">Least bytes read from the transport at a time: larger for connections that receive bulk data.</param>
@@ -116,6 +119,15 @@ internal sealed class FrameConnection : IAsyncDisposable
     /// <summary>Frames waiting in the send queue.</summary>
     public int QueuedFrames => _outbox.Reader.Count;
 
+    /// <summary>Bytes of the frames waiting in the send queue (the memory they hold, roughly).</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>
+    /// The time the write loop spent encoding frames and handing them to the transport (TLS included when that took
+    /// them at once) since the last call: the node's work of sending to this remote, for whoever pays for it.
+    /// </summary>
+    public TimeSpan TakeSendTime() => TimeSpan.FromTicks(Interlocked.Exchange(ref _sendTicks, 0));
+
     /// <summary>
     /// Waits until the send queue holds fewer than <paramref name="maxQueued"/> frames, or the connection is closing
     /// (the send that follows then reports it). Traffic that may wait uses it to leave the rest of the queue to
@@ -137,7 +149,16 @@ internal sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>Queues a message if the send queue has room; false when it is full or the connection is closing.</summary>
-    public bool TrySend(IMessage message) => _outbox.Writer.TryWrite(message);
+    public bool TrySend(IMessage message)
+    {
+        if (!_outbox.Writer.TryWrite(message))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _queuedBytes, FrameCodec.GetFrameLength(message));
+        return true;
+    }
 
     /// <summary>Queues a message, waiting while the send queue is full (backpressure).</summary>
     public async ValueTask SendAsync(IMessage message, CancellationToken cancellationToken)
@@ -145,6 +166,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         try
         {
             await _outbox.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _queuedBytes, FrameCodec.GetFrameLength(message));
         }
         catch (ChannelClosedException ex)
         {
@@ -176,7 +198,7 @@ internal sealed class FrameConnection : IAsyncDisposable
     /// </summary>
     public async Task RequestCloseAsync(IMessage? last)
     {
-        if (last is not null && !_outbox.Writer.TryWrite(last))
+        if (last is not null && !TrySend(last))
         {
             Interlocked.CompareExchange(ref _lastFrame, last, null);
         }
@@ -302,6 +324,7 @@ internal sealed class FrameConnection : IAsyncDisposable
                 // must not move everything into the writer's memory past a remote that does not read.
                 int batched = 0;
                 bool large = false;
+                long started = Stopwatch.GetTimestamp();
                 while (batched < FlushBatchBytes && outbox.TryRead(out var message))
                 {
                     int written = FrameCodec.Write(message, _writer);
@@ -310,10 +333,14 @@ internal sealed class FrameConnection : IAsyncDisposable
                     large |= written >= LargeFrameBytes;
                 }
 
+                Interlocked.Add(ref _queuedBytes, -batched);
                 SignalRoom();
 
                 Volatile.Write(ref _flushing, 1);
-                var flush = await _writer.FlushAsync(_abort.Token).ConfigureAwait(false);
+                var flushing = _writer.FlushAsync(_abort.Token);
+                // Encrypting and writing is work done for the remote too; waiting for a slow remote to read is not.
+                Interlocked.Add(ref _sendTicks, Stopwatch.GetElapsedTime(started).Ticks);
+                var flush = await flushing.ConfigureAwait(false);
                 Volatile.Write(ref _flushing, 0);
                 long now = Environment.TickCount64;
                 Interlocked.Exchange(ref _lastSent, now);

@@ -112,11 +112,17 @@ public sealed class NodeOptions
     /// <summary>Clients' searches that may wait for the clients' cascade worker (their own queue: peers' requests never hold them up); beyond that they are refused NodeBusy.</summary>
     public int ClientSearchQueueCapacity { get; set; } = 256;
 
-    /// <summary>Cascade worker time one peer link may use a second on average (four times as much in a burst); a link over it has its requests dropped until it is back within.</summary>
-    public TimeSpan WorkPerPeerPerSecond { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// Time one peer link may make the node work for it a second on average (four times as much in a burst): cascade
+    /// workers answering its requests and sending on the link. A link over it has its requests dropped until it is back within.
+    /// </summary>
+    public TimeSpan WorkPerPeerPerSecond { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Cascade worker time one remote address (all its links and clients together) may use a second on average (four times as much in a burst).</summary>
-    public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Time one remote address (all its links and clients together) may make the node work for it a second on average
+    /// (four times as much in a burst): a quarter of one processor, so no one host takes more than a fraction of the node.
+    /// </summary>
+    public TimeSpan WorkPerAddressPerSecond { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>A request with a pattern is answered before it is sent on, and sent on only if its pattern took less than this over the node's names.</summary>
     public TimeSpan ForwardPatternWithin { get; set; } = TimeSpan.FromMilliseconds(100);

@@ -95,7 +95,8 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
             Log,
             new SearchRouterOptions(options.SearchWorkers, options.SearchQueueCapacity, options.QueriesPerPeerPerSecond, options.DeadAfter + TimeSpan.FromSeconds(4),
                 options.ClientSearchQueueCapacity, options.WorkPerPeerPerSecond, options.WorkPerAddressPerSecond, options.ForwardPatternWithin),
-            () => Status != NodeStatus.Running);
+            () => Status != NodeStatus.Running,
+            linkedAt: LinkedAt);
         Uploads = new UploadService(index, Work, options.MaxUploads, name);
         var serving = new ServingNode(Id, Name, Endpoint, Uploads, Search, _tasks, liveness);
         var peerRequests = new PeerRequests(Search, _exchange);
@@ -446,6 +447,12 @@ public sealed class P2PNode : IAsyncDisposable, IPeerHost
     /// Keeps the settings the node runs with in its state directory (node.json), for the service host's next start.
     /// The shares are in the index now, so node.json asks for none: what the index holds is shared next time.
     /// </summary>
+    /// <summary>Nodes this node has linked to at <paramref name="address"/> (its host cache): their ids were proved by TLS then.</summary>
+    private IEnumerable<Guid> LinkedAt(System.Net.IPAddress address) =>
+        _hosts.Snapshot()
+            .Where(h => h.LastLinked is not null && h.NodeId != Guid.Empty && DirectDelivery.IsAddressLiteral(h.Endpoint, out var at) && at.Equals(address))
+            .Select(h => h.NodeId);
+
     private void SaveSettings()
     {
         var settings = NodeSettings.From(_options, Name);

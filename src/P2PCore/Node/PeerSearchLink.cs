@@ -31,6 +31,10 @@ internal sealed class PeerSearchLink : ISearchLink
 
     public static PeerSearchLink Of(PeerLink link) => Links.GetValue(link, l => new PeerSearchLink(l));
 
+    public long QueuedBytes => _link.Connection.QueuedBytes;
+
+    public TimeSpan TakeSendTime() => _link.Connection.TakeSendTime();
+
     public bool TrySend(IMessage frame, int headroom) =>
         _link.Connection.QueuedFrames < ProtocolLimits.SendQueueCapacity - headroom && _link.Connection.TrySend(frame);
 }

@@ -16,14 +16,17 @@ namespace P2PTransfer.Search;
 /// A peer must not be able to make this node dial whatever it likes (reflection): an entry server is dialed only
 /// when its request carried its signature over the request id and its endpoint, made with the key its node id
 /// hashes to (<paramref name="entryOf"/>); only at an IP-literal endpoint (a peer's host name is never looked up);
-/// at most <see cref="SearchLimits.DirectDialBurst"/> dials at once and <see cref="SearchLimits.DirectDialsPerMinute"/>
-/// a minute per destination address; and a destination whose dial failed, or answered as another node, rests for a
-/// growing time.
+/// never at an address this node knows as another node's (<paramref name="nodesAt"/>: a live link, or a host it
+/// linked to); at most <see cref="SearchLimits.DirectDialBurst"/> dials at once and <see cref="SearchLimits.DirectDialsPerMinute"/>
+/// a minute per destination address; a destination whose dial failed, or answered as another node, rests for a
+/// growing time; and so does the address the request came from, which gets no direct delivery meanwhile, so one
+/// host cannot make the node dial a fresh address per request.
 /// </remarks>
 internal sealed class DirectDelivery(
     Hello identity,
     IConnectionDialer dialer,
-    Func<Guid, (RouteHop Entry, KeyProof? Proof)?> entryOf,
+    Func<Guid, (RouteHop Entry, KeyProof? Proof, string? Requester)?> entryOf,
+    Func<IPAddress, IEnumerable<Guid>> nodesAt,
     SignatureVerifier verifier,
     NodeLog log,
     SearchCounters counters,
@@ -40,6 +43,7 @@ internal sealed class DirectDelivery(
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly object _gate = new();
     private readonly ExpiringMap<IPAddress, Destination> _destinations = new(SearchLimits.DirectDestinationsRemembered, SearchLimits.MaxDirectDialBackoff * 2, clock);
+    private readonly ExpiringMap<string, Rest> _requesters = new(SearchLimits.DirectDestinationsRemembered, SearchLimits.MaxDirectDialBackoff * 2, clock);
     private readonly Channel<QueryHit> _queue = Channel.CreateBounded<QueryHit>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
 
     /// <summary>Queues a response for its entry server (<c>Backtrace[0]</c>); false (counted) when the queue is full.</summary>
@@ -70,8 +74,7 @@ internal sealed class DirectDelivery(
 
                 foreach (var group in batch.GroupBy(h => h.Backtrace.Entry))
                 {
-                    var hits = Dialable(group.Key, group);
-                    if (hits is null)
+                    if (Dialable(group.Key, group) is not { } dialable)
                     {
                         continue;
                     }
@@ -83,7 +86,7 @@ internal sealed class DirectDelivery(
                         running.RemoveAll(t => t.IsCompleted);
                     }
 
-                    running.Add(DeliverAsync(group.Key, hits, stopping));
+                    running.Add(DeliverAsync(group.Key, dialable.Hits, dialable.Requesters, stopping));
                 }
             }
         }
@@ -98,25 +101,35 @@ internal sealed class DirectDelivery(
     }
 
     /// <summary>
-    /// The responses this node may dial <paramref name="entry"/> for, with a dial taken from its destination's rate;
-    /// null (counted) when none: a host name, no verified request of that entry, over the rate, or resting.
+    /// The responses this node may dial <paramref name="entry"/> for, and the addresses their requests came from, with
+    /// a dial taken from its destination's rate; null (counted) when none: no verified request of that entry, only
+    /// requests from resting addresses, a host name, another node's address, over the rate, or resting.
     /// </summary>
-    private List<QueryHit>? Dialable(RouteHop entry, IEnumerable<QueryHit> group)
+    private (List<QueryHit> Hits, HashSet<string> Requesters)? Dialable(RouteHop entry, IEnumerable<QueryHit> group)
     {
         var all = group.ToList();
 
         // One check per request, however many of its responses wait.
-        var verified = all.Select(h => h.RequestId).Distinct().Where(id => HasVerifiedEntry(id, entry)).ToHashSet();
-        var hits = all.Where(h => verified.Contains(h.RequestId)).ToList();
+        var requests = all.Select(h => h.RequestId).Distinct().Select(id => (Id: id, Requester: VerifiedRequester(id, entry))).Where(r => r.Requester is not null).ToList();
+        var allowed = requests.Where(r => !IsResting(r.Requester!)).ToDictionary(r => r.Id, r => r.Requester!);
+        var hits = all.Where(h => allowed.ContainsKey(h.RequestId)).ToList();
         string? refusal = null;
         IPAddress? address = null;
-        if (hits.Count == 0)
+        if (requests.Count == 0)
         {
             refusal = "its request carried no valid signature of that entry server";
+        }
+        else if (hits.Count == 0)
+        {
+            refusal = $"a delivery dial for requests from {string.Join(", ", requests.Select(r => r.Requester).Distinct())} failed lately, and that address gets none for a while";
         }
         else if (!IsAddressLiteral(entry.Endpoint, out address))
         {
             refusal = "its endpoint is a host name, which a node never looks up for a peer";
+        }
+        else if (nodesAt(address).FirstOrDefault(id => id != entry.NodeId) is var other && other != Guid.Empty)
+        {
+            refusal = $"that address is node {other}'s, which this node links or linked to";
         }
         else
         {
@@ -130,7 +143,7 @@ internal sealed class DirectDelivery(
                 counters.DirectDeliveryFailed();
             }
 
-            return hits;
+            return (hits, [.. allowed.Values]);
         }
 
         counters.DirectDialRefused();
@@ -143,11 +156,22 @@ internal sealed class DirectDelivery(
         return null;
     }
 
-    private bool HasVerifiedEntry(Guid requestId, RouteHop entry)
+    /// <summary>The address a request came from (empty for this node's own), when it carried a valid signature of <paramref name="entry"/>; else null.</summary>
+    private string? VerifiedRequester(Guid requestId, RouteHop entry)
     {
         // Checked only now that a dial would follow: most requests never need it.
         return entryOf(requestId) is { } known && known.Entry == entry && known.Proof is { } proof
-            && verifier.Verify(entry.NodeId, proof, SignedData.Entry(requestId, entry));
+            && verifier.Verify(entry.NodeId, proof, SignedData.Entry(requestId, entry))
+            ? known.Requester ?? ""
+            : null;
+    }
+
+    private bool IsResting(string requester)
+    {
+        lock (_gate)
+        {
+            return requester.Length > 0 && _requesters.TryGetValue(requester, out var rest) && ClockMilliseconds.Now(_clock) < rest.Until;
+        }
     }
 
     /// <summary>True for an endpoint whose host is an IP address (no name to look up); the address, normalised, names the destination.</summary>
@@ -183,44 +207,48 @@ internal sealed class DirectDelivery(
             }
 
             long now = ClockMilliseconds.Now(_clock);
-            if (now < destination.RestUntil)
+            if (now < destination.Rest.Until)
             {
-                return $"its last dial failed; it rests for {(destination.RestUntil - now) / 1000.0:0} s more";
+                return $"its last dial failed; it rests for {(destination.Rest.Until - now) / 1000.0:0} s more";
             }
 
             return destination.Rate.TryTake() ? null : $"over the rate of {SearchLimits.DirectDialsPerMinute} dials a minute per address";
         }
     }
 
-    /// <summary>A dial to <paramref name="endpoint"/> failed or met another node: the destination rests, twice as long as the last time.</summary>
-    private void Rest(string endpoint, bool failed)
+    /// <summary>
+    /// A dial to <paramref name="endpoint"/> failed or met another node: the destination rests, and so do the addresses
+    /// the requests came from (they lose direct delivery), twice as long as their last time. One that succeeded ends
+    /// the destination's rest.
+    /// </summary>
+    private void AfterDial(string endpoint, IEnumerable<string> requesters, bool failed)
     {
-        if (!IsAddressLiteral(endpoint, out var address))
-        {
-            return;
-        }
-
         lock (_gate)
         {
-            if (!_destinations.TryGetValue(address, out var destination))
+            if (IsAddressLiteral(endpoint, out var address) && _destinations.TryGetValue(address, out var destination))
             {
-                return;
+                destination.Rest.After(failed, _clock);
             }
 
             if (!failed)
             {
-                destination.Backoff = TimeSpan.Zero;
                 return;
             }
 
-            destination.Backoff = destination.Backoff == TimeSpan.Zero
-                ? SearchLimits.DirectDialBackoff
-                : TimeSpan.FromTicks(Math.Min(destination.Backoff.Ticks * 2, SearchLimits.MaxDirectDialBackoff.Ticks));
-            destination.RestUntil = ClockMilliseconds.Now(_clock) + (long)destination.Backoff.TotalMilliseconds;
+            foreach (var requester in requesters.Where(r => r.Length > 0))
+            {
+                if (!_requesters.TryGetValue(requester, out var rest))
+                {
+                    rest = new Rest();
+                    _requesters.TryAdd(requester, rest, out _);
+                }
+
+                rest.After(failed: true, _clock);
+            }
         }
     }
 
-    private async Task DeliverAsync(RouteHop entry, IReadOnlyList<QueryHit> hits, CancellationToken stopping)
+    private async Task DeliverAsync(RouteHop entry, IReadOnlyList<QueryHit> hits, IEnumerable<string> requesters, CancellationToken stopping)
     {
         bool reached = false;
         FrameConnection? connection = null;
@@ -260,7 +288,7 @@ internal sealed class DirectDelivery(
         }
         finally
         {
-            Rest(entry.Endpoint, failed: !reached);
+            AfterDial(entry.Endpoint, requesters, failed: !reached);
             if (connection is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -273,8 +301,29 @@ internal sealed class DirectDelivery(
     {
         public RateLimit Rate { get; } = rate;
 
-        public TimeSpan Backoff { get; set; }
+        public Rest Rest { get; } = new();
+    }
 
-        public long RestUntil { get; set; }
+    /// <summary>How long an address rests after a failed dial: 1 min, doubling with each failure up to 1 h.</summary>
+    private sealed class Rest
+    {
+        private TimeSpan _backoff;
+
+        /// <summary>Milliseconds (<see cref="ClockMilliseconds"/>) until which it rests.</summary>
+        public long Until { get; private set; }
+
+        public void After(bool failed, TimeProvider clock)
+        {
+            if (!failed)
+            {
+                _backoff = TimeSpan.Zero;
+                return;
+            }
+
+            _backoff = _backoff == TimeSpan.Zero
+                ? SearchLimits.DirectDialBackoff
+                : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, SearchLimits.MaxDirectDialBackoff.Ticks));
+            Until = ClockMilliseconds.Now(clock) + (long)_backoff.TotalMilliseconds;
+        }
     }
 }

@@ -23,4 +23,10 @@ internal interface ISearchLink
     /// search traffic leaves room for keep-alive and goodbyes); false, without waiting, when it was not queued.
     /// </summary>
     bool TrySend(IMessage frame, int headroom);
+
+    /// <summary>Bytes of frames waiting to be sent on the link: a remote that reads slower than it asks has them pile up.</summary>
+    long QueuedBytes { get; }
+
+    /// <summary>The time spent sending on the link since the last call, charged to the link's and its address's worker time.</summary>
+    TimeSpan TakeSendTime();
 }

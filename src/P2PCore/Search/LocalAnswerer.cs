@@ -33,9 +33,9 @@ internal sealed class LocalAnswerer(SourceSigner self, WorkTracker work, LocalIn
                 {
                     entry.TryDeliver(new ResultBatch(source, 0, false, null, files));
                 }
-                else
+                else if (!responses.SendOwn(new QueryHit(item.RequestId, batch, (byte)item.Received!.Count, item.Received, source, files)))
                 {
-                    responses.SendOwn(new QueryHit(item.RequestId, batch, (byte)item.Received!.Count, item.Received, source, files));
+                    break;
                 }
 
                 batch++;

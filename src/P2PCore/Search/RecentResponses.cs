@@ -5,7 +5,7 @@ namespace P2PTransfer.Search;
 /// <summary>
 /// Responses a link was handed in the last few seconds. TCP accepting a frame does not mean the server behind
 /// the link passed it on: when a link breaks, what it carried lately is delivered again straight to the entry
-/// servers, which drop what they already have. Bounded in count and age.
+/// servers, which drop what they already have. Bounded in count, bytes and age.
 /// </summary>
 internal sealed class RecentResponses
 {
@@ -21,6 +21,7 @@ internal sealed class RecentResponses
     }
 
     private bool _taken;
+    private long _bytes;
 
     /// <summary>Remembers a response handed to the link; false once the link has ended and its list was taken.</summary>
     public bool TryAdd(Protocol.Messages.QueryHit hit)
@@ -34,12 +35,14 @@ internal sealed class RecentResponses
 
             long now = ClockMilliseconds.Now(_clock);
             Trim(now);
-            if (_sent.Count == Capacity)
+            // The oldest go first: they are the likeliest to have reached the server behind the link already.
+            while (_sent.Count > 0 && (_sent.Count == Capacity || _bytes + hit.PayloadLength > SearchLimits.MaxRecentBytesPerLink))
             {
-                _sent.Dequeue();
+                Forget();
             }
 
             _sent.Enqueue((hit, now));
+            _bytes += hit.PayloadLength;
             return true;
         }
     }
@@ -53,6 +56,7 @@ internal sealed class RecentResponses
             Trim(ClockMilliseconds.Now(_clock));
             var hits = _sent.Select(s => s.Hit).ToList();
             _sent.Clear();
+            _bytes = 0;
             return hits;
         }
     }
@@ -61,7 +65,9 @@ internal sealed class RecentResponses
     {
         while (_sent.TryPeek(out var oldest) && now - oldest.SentAt > _window.TotalMilliseconds)
         {
-            _sent.Dequeue();
+            Forget();
         }
     }
+
+    private void Forget() => _bytes -= _sent.Dequeue().Hit.PayloadLength;
 }

@@ -17,7 +17,7 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
     public static readonly TimeSpan DefaultLifetime = SearchLimits.MaxTimeout * 2;
 
     private readonly object _gate = new();
-    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry, KeyProof? Proof)> _seen = new(capacity, lifetime ?? DefaultLifetime, clock);
+    private readonly ExpiringMap<Guid, (int Ttl, RouteHop Entry, KeyProof? Proof, string? Requester)> _seen = new(capacity, lifetime ?? DefaultLifetime, clock);
 
     public int Count
     {
@@ -32,13 +32,14 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
 
     /// <summary>
     /// Records a request with the time to live its copy has left and its entry server, and says what to do with it.
-    /// The entry server of the first copy is kept, with its proof: responses are only ever delivered directly to that one.
+    /// The entry server of the first copy is kept, with its proof and the remote address it came from (<paramref name="requester"/>,
+    /// null for this node's own): responses are only ever delivered directly to that one, and only while that address may have them.
     /// </summary>
-    public RequestAdmission Admit(Guid requestId, int ttl, RouteHop entry, KeyProof? proof = null)
+    public RequestAdmission Admit(Guid requestId, int ttl, RouteHop entry, KeyProof? proof = null, string? requester = null)
     {
         lock (_gate)
         {
-            if (_seen.TryAdd(requestId, (ttl, entry, proof), out var seen))
+            if (_seen.TryAdd(requestId, (ttl, entry, proof, requester), out var seen))
             {
                 return RequestAdmission.New;
             }
@@ -48,7 +49,7 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
                 return RequestAdmission.Duplicate;
             }
 
-            _seen.Update(requestId, (ttl, seen.Entry, seen.Proof));
+            _seen.Update(requestId, (ttl, seen.Entry, seen.Proof, seen.Requester));
             return RequestAdmission.Widened;
         }
     }
@@ -64,12 +65,12 @@ internal sealed class RequestCache(int capacity = RequestCache.DefaultCapacity, 
         }
     }
 
-    /// <summary>The entry server of a request this node saw and the proof its copy carried, or null.</summary>
-    public (RouteHop Entry, KeyProof? Proof)? EntryWithProof(Guid requestId)
+    /// <summary>The entry server of a request this node saw, the proof its copy carried and the address it came from, or null.</summary>
+    public (RouteHop Entry, KeyProof? Proof, string? Requester)? EntryWithProof(Guid requestId)
     {
         lock (_gate)
         {
-            return _seen.TryGetValue(requestId, out var seen) ? (seen.Entry, seen.Proof) : null;
+            return _seen.TryGetValue(requestId, out var seen) ? (seen.Entry, seen.Proof, seen.Requester) : null;
         }
     }
 }

@@ -73,11 +73,22 @@ internal sealed class ResponseRouter(
         Deliver(hit, direct: true);
     }
 
-    /// <summary>Sends this node's own answer to a peer's request back along its stack; it is remembered as routed.</summary>
-    public void SendOwn(QueryHit hit)
+    /// <summary>
+    /// Sends this node's own answer to a peer's request back along its stack; it is remembered as routed. False
+    /// (counted, nothing sent) when the link to the receiver holds more than <see cref="SearchLimits.MaxQueuedBytesPerLink"/>
+    /// bytes waiting to be sent: the answer stops there, rather than pile up for a remote that does not read.
+    /// </summary>
+    public bool SendOwn(QueryHit hit)
     {
+        if (links.Find(hit.Receiver.NodeId) is { IsClosing: false } link && link.QueuedBytes > SearchLimits.MaxQueuedBytesPerLink)
+        {
+            counters.BackloggedLinkDrop();
+            return false;
+        }
+
         responses.TryAdd(hit.RequestId, self, hit.Batch, CopyOf(hit));
         Send(hit, Guid.Empty);
+        return true;
     }
 
     /// <summary>A link has gone: what it was handed lately may have died with it, so it goes straight to the entry servers.</summary>

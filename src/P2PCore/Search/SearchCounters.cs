@@ -28,6 +28,7 @@ public sealed class SearchCounters
     private long _resultsDropped;
     private long _responsesUnverified;
     private long _directDialsRefused;
+    private long _backloggedLinkDrops;
 
     /// <summary>Searches this node was the entry server of (its own and its clients').</summary>
     public long SearchesStarted => Interlocked.Read(ref _searchesStarted);
@@ -104,6 +105,9 @@ public sealed class SearchCounters
     /// <summary>Direct deliveries this node did not dial: an entry server without a valid signature on its request, a host name, over the rate per address, or resting after a failed dial.</summary>
     public long DirectDialsRefused => Interlocked.Read(ref _directDialsRefused);
 
+    /// <summary>Requests dropped, and answers cut short, because the link they came over had more than <see cref="SearchLimits.MaxQueuedBytesPerLink"/> bytes waiting to be sent (its remote asks faster than it reads).</summary>
+    public long BackloggedLinkDrops => Interlocked.Read(ref _backloggedLinkDrops);
+
     internal void SearchStarted() => Interlocked.Increment(ref _searchesStarted);
     internal void SearchRefused() => Interlocked.Increment(ref _searchesRefused);
     internal void RequestReceived() => Interlocked.Increment(ref _requestsReceived);
@@ -128,5 +132,6 @@ public sealed class SearchCounters
     internal void SendQueueWasFull() => Interlocked.Increment(ref _sendQueueFull);
     internal void ResponseUnverified() => Interlocked.Increment(ref _responsesUnverified);
     internal void DirectDialRefused() => Interlocked.Increment(ref _directDialsRefused);
+    internal void BackloggedLinkDrop() => Interlocked.Increment(ref _backloggedLinkDrops);
     internal void ResultsWereDropped(int count) => Interlocked.Add(ref _resultsDropped, count);
 }

@@ -33,6 +33,15 @@ public static class SearchLimits
     /// <summary>Frames a link's send queue must have free for routed search traffic, so keep-alive and goodbyes always fit.</summary>
     public const int SendQueueHeadroom = 64;
 
+    /// <summary>
+    /// Bytes a link's send queue may hold for requests from it to be taken and answered: beyond that its requests are
+    /// dropped and this node's answer to it stops, so a remote that asks faster than it reads cannot pile answers up in memory.
+    /// </summary>
+    public const long MaxQueuedBytesPerLink = 1024 * 1024;
+
+    /// <summary>Bytes of responses a link remembers for delivery after it breaks (besides their count, RecentResponses).</summary>
+    public const long MaxRecentBytesPerLink = 2 * 1024 * 1024;
+
     /// <summary>Responses a client connection (direct delivery) may send per second on average (twice as many in a burst).</summary>
     public const int DirectResponsesPerSecond = 1000;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
 using System.Threading.Channels;
 using P2PTransfer.Common;
 using P2PTransfer.Net;
@@ -38,6 +39,8 @@ internal sealed class SearchRouter
     private readonly LinkSearchStates _linkStates;
     private readonly DirectDelivery _direct;
     private readonly QueryForwarder _forwarder;
+    private readonly ISearchLinks _links;
+    private readonly Func<IPAddress, IEnumerable<Guid>> _linkedAt;
     private readonly ResponseRouter _responses;
     private readonly LocalAnswerer _answerer;
     private readonly int _workers;
@@ -47,6 +50,7 @@ internal sealed class SearchRouter
     /// <param name="dialer">How direct delivery reaches an entry server when the route back is broken.</param>
     /// <param name="closing">True once the node is closing: it takes no more requests from its links.</param>
     /// <param name="clock">Where the router's time comes from (search timeouts, link rates, recent responses, the caches' ages); the system's by default.</param>
+    /// <param name="linkedAt">The ids of nodes this node linked to at an address before (its host cache), besides its live links: direct delivery never dials an address for another id.</param>
     public SearchRouter(
         SourceSigner self,
         ISearchLinks links,
@@ -56,7 +60,8 @@ internal sealed class SearchRouter
         NodeLog log,
         SearchRouterOptions options,
         Func<bool> closing,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null,
+        Func<IPAddress, IEnumerable<Guid>>? linkedAt = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _self = self;
@@ -77,8 +82,10 @@ internal sealed class SearchRouter
         _linkStates = new LinkSearchStates(options, _clock);
         var verifier = new SignatureVerifier(clock: _clock);
         _direct = new DirectDelivery(
-            Hello.Create(ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, verifier, log, Counters, _clock);
+            Hello.Create(ConnectionRole.Client, self.NodeId, self.Endpoint, self.Name), dialer, _requests.EntryWithProof, NodesAt, verifier, log, Counters, _clock);
         _selfHop = new RouteHop(self.NodeId, self.Endpoint);
+        _links = links;
+        _linkedAt = linkedAt ?? (_ => []);
         _forwarder = new QueryForwarder(_selfHop, links, Counters);
         _responses = new ResponseRouter(self.NodeId, links, _linkStates, _requests, new ResponseCache(clock: _clock), SearchOf, _direct, verifier, log, Counters);
         _answerer = new LocalAnswerer(self, work, findLocal, _responses, log, Counters);
@@ -185,10 +192,19 @@ internal sealed class SearchRouter
 
         // Frames are not all a link's requests cost: one whose requests took too much worker time, or whose address
         // did (all links from one address share that budget), has the next ones dropped until time pays it back.
+        // Sending the answers is part of that time.
         var source = new RequestSource(state.Work, AddressBudget(from.RemoteAddress));
+        source.Charge(from.TakeSendTime());
         if (!source.Allows())
         {
             Counters.RequestOverBudget();
+            return;
+        }
+
+        if (IsBacklogged(from))
+        {
+            // Its remote asks faster than it reads: answers would only pile up in memory.
+            Counters.BackloggedLinkDrop();
             return;
         }
 
@@ -220,7 +236,7 @@ internal sealed class SearchRouter
             Counters.RequestClamped();
         }
 
-        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null, query.Entry, source);
+        var item = new CascadeItem(query.RequestId, ttl, QueryValidator.ClampedMaxResults(query), query.Backtrace, query.Search, compiled!, from.RemoteId, null, query.Entry, source, from.RemoteAddress);
         if (!_queue.Writer.TryWrite(item))
         {
             Counters.RequestQueueFull();
@@ -254,6 +270,12 @@ internal sealed class SearchRouter
             return budget;
         }
     }
+
+    /// <summary>Ids of verified nodes at an address: the live links from or to it (TLS proved their ids), then the hosts this node linked to there.</summary>
+    private IEnumerable<Guid> NodesAt(IPAddress address) =>
+        _links.Linked().Where(l => IPAddress.TryParse(l.RemoteAddress, out var a) && a.Equals(address)).Select(l => l.RemoteId).Concat(_linkedAt(address));
+
+    private static bool IsBacklogged(ISearchLink link) => link.QueuedBytes > SearchLimits.MaxQueuedBytesPerLink;
 
     private NetworkSearch? SearchOf(Guid requestId) => _searches.TryGetValue(requestId, out var search) ? search : null;
 
@@ -331,6 +353,13 @@ internal sealed class SearchRouter
             return;
         }
 
+        if (item.Entry is null && _links.Find(item.From) is { } from && IsBacklogged(from))
+        {
+            // The answers to its sender's earlier requests still wait to be read.
+            Counters.BackloggedLinkDrop();
+            return;
+        }
+
         long started = Stopwatch.GetTimestamp();
         int cascaded;
         try
@@ -354,7 +383,7 @@ internal sealed class SearchRouter
     private int HandleAdmitted(CascadeItem item)
     {
         // Checked here, where requests are taken one at a time, so two copies arriving at once are still one.
-        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop, item.EntryProof);
+        var admission = _requests.Admit(item.RequestId, item.Ttl, item.Received?.Entry ?? _selfHop, item.EntryProof, item.FromAddress);
         if (admission == RequestAdmission.Duplicate)
         {
             Counters.DuplicateRequest();

@@ -42,6 +42,40 @@ public class TransportSeamTests
     }
 
     [Fact]
+    public async Task A_connection_counts_the_bytes_waiting_in_its_send_queue_and_the_time_it_spent_sending()
+    {
+        var (a, b) = InMemoryTransport.Pair();
+        await using var sender = new FrameConnection(a);
+        await using var remote = new FrameConnection(b);
+        var files = Enumerable.Range(0, 300).Select(i => new FoundFile($"file-{i:D4}-{new string('x', 100)}.txt", i, new string('0', 64), $"pub/{i}.txt")).ToList();
+        var hit = new QueryHit(Guid.NewGuid(), 0, 1, BacktraceStack.Start(new RouteHop(Guid.NewGuid(), "127.0.0.1:1")), Signing.Unsigned(Guid.NewGuid(), "s", "127.0.0.1:1"), files);
+        int length = FrameCodec.GetFrameLength(hit);
+        Assert.Equal(TimeSpan.Zero, sender.TakeSendTime());
+
+        for (int i = 0; i < 60; i++)
+        {
+            await sender.SendAsync(hit, CancellationToken.None);
+        }
+
+        // The remote reads nothing: the write loop takes a batch of about 1 MiB and waits; the rest waits in the queue.
+        Assert.True(await Eventually.TrueAsync(() => sender.QueuedBytes < 60L * length, Within));
+        Assert.True(sender.QueuedBytes > 1024 * 1024, $"{sender.QueuedBytes} bytes queued");
+        Assert.Equal(0, sender.QueuedBytes % length);
+
+        for (int i = 0; i < 60; i++)
+        {
+            Assert.IsType<QueryHit>(await remote.ReceiveAsync(ProtocolLimits.MaxPayload, CancellationToken.None).AsTask().WaitAsync(Within));
+        }
+
+        Assert.Equal(0, sender.QueuedBytes);
+
+        // Once the last flush is over, everything the write loop spent has been counted: taken once.
+        Assert.True(await Eventually.TrueAsync(() => !sender.IsSending, Within));
+        Assert.True(sender.TakeSendTime() > TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, sender.TakeSendTime());
+    }
+
+    [Fact]
     public async Task A_close_sends_its_last_frame_then_the_end_of_the_stream()
     {
         var (a, b) = await SecuredPairAsync(NodeCredentials.Client, new NodeCredentials(NodeKey.CreateEphemeral()));

@@ -182,4 +182,81 @@ public class DirectDeliveryTests
         Assert.Equal(0, node.SearchCounters.DirectDeliveries);
         Assert.Equal(2, node.SearchCounters.DirectDialsRefused);
     }
+
+    [Fact]
+    public async Task An_address_of_a_node_this_node_is_linked_to_is_never_dialed_for_another_entry_id()
+    {
+        await using var nodes = new TestNodes();
+        var started = await SearchNetwork.StartAsync(nodes, 2);
+        var (node, other) = (started[0], started[1]);
+        await SearchNetwork.LinkAsync(started, (0, 1));
+        long accepted = other.Counters.ConnectionsAccepted;
+        // A key of the attacker's own signs for an id it made up, at the address of the node linked to.
+        var claimedKey = RawConnection.NewKey();
+        var entry = new RouteHop(claimedKey.Id, other.Endpoint);
+        var rawKey = RawConnection.NewKey();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawKey.Id), from: "127.0.0.23");
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 2, Wait));
+
+        await RequestAndRouteAsync(raw, rawKey.Id, node, entry, requestId => Signing.Entry(claimedKey, entry.Endpoint, requestId));
+
+        Assert.Equal(accepted, other.Counters.ConnectionsAccepted);
+        Assert.Equal(1, node.SearchCounters.DirectDialsRefused);
+        Assert.Equal(0, node.SearchCounters.DirectDeliveries);
+    }
+
+    [Fact]
+    public async Task An_address_of_a_node_this_node_linked_to_before_is_not_dialed_for_another_entry_id_once_the_link_is_gone()
+    {
+        await using var nodes = new TestNodes();
+        var started = await SearchNetwork.StartAsync(nodes, 2);
+        var (node, other) = (started[0], started[1]);
+        string otherEndpoint = other.Endpoint;
+        await SearchNetwork.LinkAsync(started, (0, 1));
+        // A stop is not a disconnect: the host cache keeps the node it linked to, with the id TLS proved.
+        await other.StopAsync();
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 0, Wait));
+        var claimedKey = RawConnection.NewKey();
+        var entry = new RouteHop(claimedKey.Id, otherEndpoint);
+        var rawKey = RawConnection.NewKey();
+        using var raw = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(rawKey.Id), from: "127.0.0.26");
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
+
+        await RequestAndRouteAsync(raw, rawKey.Id, node, entry, requestId => Signing.Entry(claimedKey, entry.Endpoint, requestId));
+
+        // Refused before any dial (a dial to the stopped node's port would have failed, not been refused).
+        Assert.Equal(1, node.SearchCounters.DirectDialsRefused);
+        Assert.Equal(0, node.SearchCounters.DirectDeliveries);
+    }
+
+    [Fact]
+    public async Task An_address_whose_request_led_to_a_failed_delivery_dial_gets_no_dial_to_a_fresh_address_while_others_still_do()
+    {
+        await using var nodes = new TestNodes();
+        var node = (await SearchNetwork.StartAsync(nodes, 1))[0];
+        using var first = new AcceptCounter("127.0.0.9");
+        using var second = new AcceptCounter("127.0.0.10");
+        // Self-signed: the attacker holds the key of the entry id it names, so only the dial's identity check can tell.
+        var victimKey = RawConnection.NewKey();
+        var attackerKey = RawConnection.NewKey();
+        using var attacker = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(attackerKey.Id), from: "127.0.0.24");
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 1, Wait));
+
+        var atFirst = new RouteHop(victimKey.Id, first.Endpoint);
+        await RequestAndRouteAsync(attacker, attackerKey.Id, node, atFirst, requestId => Signing.Entry(victimKey, atFirst.Endpoint, requestId));
+        Assert.Equal(1, first.Accepted);
+
+        // The same host names a fresh address: its requests lost direct delivery when the first dial failed.
+        var atSecond = new RouteHop(victimKey.Id, second.Endpoint);
+        await RequestAndRouteAsync(attacker, attackerKey.Id, node, atSecond, requestId => Signing.Entry(victimKey, atSecond.Endpoint, requestId));
+        Assert.Equal(0, second.Accepted);
+        Assert.Equal(1, node.SearchCounters.DirectDialsRefused);
+
+        // Another address's requests are still delivered directly (here: dialed, and failing too).
+        var otherKey = RawConnection.NewKey();
+        using var other = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(otherKey.Id), from: "127.0.0.25");
+        Assert.True(await Eventually.TrueAsync(() => node.PeerCount == 2, Wait));
+        await RequestAndRouteAsync(other, otherKey.Id, node, atSecond, requestId => Signing.Entry(victimKey, atSecond.Endpoint, requestId));
+        Assert.Equal(1, second.Accepted);
+    }
 }

@@ -61,7 +61,7 @@ public sealed class SearchBudgetTests
         var counters = node.SearchCounters;
         Assert.True(await Eventually.TrueAsync(() => counters.RequestsProcessed + counters.RequestsOverBudget == 200, Wait));
 
-        // The link's budget is 2 s in a burst, 500 ms a second after that: about twenty requests of 100 ms, not 200.
+        // The link's budget is 1 s in a burst, 250 ms a second after that: about ten requests of 100 ms, not 200.
         Assert.True(counters.RequestsProcessed <= 40, $"{counters.RequestsProcessed} of the flood's requests were answered");
         Assert.True(counters.RequestsOverBudget >= 160, $"{counters.RequestsOverBudget} dropped over budget");
 
@@ -153,6 +153,61 @@ public sealed class SearchBudgetTests
         await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
         var results = new List<P2PSearchResult>();
         await foreach (var result in bystander.SearchAsync(new FileQuery { Names = ["file-*"] }, new SearchOptions { Ttl = 0, Timeout = Wait }))
+        {
+            results.Add(result);
+        }
+
+        Assert.Single(results);
+    }
+
+    [Fact]
+    public async Task APeerThatAsksFasterThanItReadsHasItsRequestsDroppedOnceItsLinkHoldsAMebibyteOfAnswers()
+    {
+        await using var nodes = new TestNodes();
+        var folder = Path.Combine(nodes.Root, "many");
+        Directory.CreateDirectory(folder);
+        // Long names: each answer is one frame of about 50 KiB.
+        for (int i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(folder, $"file-{i:D4}-{new string('x', 100)}.txt"), $"file {i}");
+        }
+
+        // No worker-time budget here: only the bytes waiting on the link may stop its requests.
+        var node = await nodes.StartAsync("n0", 1, o =>
+        {
+            o.Index.Shares = [folder];
+            o.WorkPerPeerPerSecond = TimeSpan.FromHours(1);
+            o.WorkPerAddressPerSecond = TimeSpan.FromHours(1);
+        });
+        await TestShare.IdleAsync(node.Index);
+        var peerId = RawConnection.NewId();
+        // It never reads, and its socket takes little: what the node sends it waits in the node's send queue.
+        using var peer = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.PeerHello(peerId, "reads-nothing"), receiveBuffer: 4096, from: "127.0.0.22");
+        var self = new RouteHop(peerId, "127.0.0.1:1");
+        var counters = node.SearchCounters;
+        int sent = 0;
+        // Rounds of 100 Queries for every file until the node says the link is backlogged: about 5 MiB of answers a round.
+        for (int round = 0; round < 20 && counters.BackloggedLinkDrops == 0; round++)
+        {
+            var frames = new List<byte>();
+            for (int i = 0; i < 100; i++)
+            {
+                frames.AddRange(FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 5000, BacktraceStack.Start(self), Signing.NoProof, new FileQuery { Names = ["*"] })));
+            }
+
+            await peer.SendAsync([.. frames]);
+            sent += 100;
+            Assert.True(await Eventually.TrueAsync(() => counters.RequestsProcessed + counters.BackloggedLinkDrops >= sent, Wait));
+        }
+
+        // Once its link held a mebibyte, the rest of its requests went unanswered, not into memory.
+        Assert.True(counters.BackloggedLinkDrops > 0, $"{counters.RequestsProcessed} of {sent} requests answered");
+        Assert.True(counters.RequestsProcessed < sent, $"{counters.RequestsProcessed} of {sent} requests answered");
+
+        // A client, from another address, is still served.
+        await using var bystander = await NodeClient.ConnectAsync(node.Endpoint);
+        var results = new List<P2PSearchResult>();
+        await foreach (var result in bystander.SearchAsync(new FileQuery { Names = ["file-0001-*"] }, new SearchOptions { Ttl = 0, Timeout = Wait }))
         {
             results.Add(result);
         }

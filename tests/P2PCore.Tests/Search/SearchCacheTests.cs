@@ -1,4 +1,5 @@
 using P2PTransfer.Protocol;
+using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Search;
 
 using P2PTransfer.Tests.Support;
@@ -98,6 +99,25 @@ public class SearchCacheTests
         // The oldest were dropped to make room, so the first batch counts as new again.
         Assert.True(cache.TryAdd(id, id, 0));
         Assert.False(cache.TryAdd(id, id, 99));
+    }
+
+    [Fact]
+    public void A_link_remembers_at_most_its_bytes_of_recent_responses_the_newest_kept()
+    {
+        var recent = new RecentResponses(TimeSpan.FromSeconds(10), new ManualClock());
+        // About 64 KiB each, as a server's answers come: 100 of them are over 6 MiB.
+        var files = Enumerable.Range(0, 360).Select(i => new FoundFile($"file-{i:D4}-{new string('x', 60)}.txt", i, new string('B', 64), $"pub/{new string('y', 40)}/{i}.txt")).ToList();
+        var stack = BacktraceStack.Start(new RouteHop(Guid.NewGuid(), "127.0.0.1:47100"));
+        var hits = Enumerable.Range(0, 100).Select(i => new QueryHit(Guid.NewGuid(), (ushort)i, 1, stack, Signing.Unsigned(Guid.NewGuid(), "s", "127.0.0.1:1"), files)).ToList();
+        foreach (var hit in hits)
+        {
+            Assert.True(recent.TryAdd(hit));
+        }
+
+        var kept = recent.TakeAll();
+        Assert.True(kept.Sum(h => (long)h.PayloadLength) <= SearchLimits.MaxRecentBytesPerLink, $"{kept.Sum(h => (long)h.PayloadLength)} bytes kept");
+        Assert.True(kept.Count >= 16, $"only {kept.Count} kept");
+        Assert.Equal(hits[^1], kept[^1]);
     }
 }
 
