@@ -306,7 +306,8 @@ public class NetworkSearchTests
         var slow = new FileQuery { Pattern = "^(.*)(.*)(.*)(.*)(.*)!$" };
         await raw.SendAsync([.. Enumerable.Range(0, 60).SelectMany(_ => FrameCodec.ToArray(new Query(Guid.NewGuid(), 0, 10, stack, Signing.NoProof, slow)))]);
         Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.RequestsReceived == 60, TimeSpan.FromSeconds(20)), $"the node received {node.SearchCounters.RequestsReceived} of the peer's 60 queries");
-        using var client = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello());
+        // The client is another host: searches from the peer's address share its worker budget, which its flood has spent.
+        using var client = await RawConnection.HandshakeAsync(node.Endpoint, RawConnection.ClientHello(), from: "127.0.0.2");
         await client.SendAsync([.. Enumerable.Range(1, 8).SelectMany(id => FrameCodec.ToArray(new SearchRequest((uint)id, 0, 30_000, 10, slow)))]);
         Assert.True(await Eventually.TrueAsync(() => node.SearchCounters.SearchesStarted == 8, TimeSpan.FromSeconds(20)), $"the node started {node.SearchCounters.SearchesStarted} of the client's 8 searches");
 
