@@ -374,7 +374,7 @@ public sealed class DownloadBatch : IAsyncDisposable
             {
                 return await new FileDownload(item, _pool, _options, _bandwidth).RunAsync(run.Token).ConfigureAwait(false);
             }
-            catch (Exception) when (!stop.IsCancellationRequested && run.IsCancellationRequested && item.State == DownloadState.Suspended)
+            catch (Exception) when (!stop.IsCancellationRequested && run.IsCancellationRequested && item.WasSuspended(run))
             {
                 _options.Trace?.Invoke($"{item.Name}: suspended, {item.BytesDone:N0} bytes verified");
             }

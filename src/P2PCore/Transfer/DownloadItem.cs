@@ -24,6 +24,7 @@ public sealed class DownloadItem
     private bool _started;
     private bool _discard;
     private CancellationTokenSource? _run;
+    private CancellationTokenSource? _suspendedRun;
     private TaskCompletionSource? _resumed;
 
     internal DownloadItem(int number, byte[] hash, string name, long? size, string destination)
@@ -141,10 +142,23 @@ public sealed class DownloadItem
             }
 
             run = _run;
+            _suspendedRun = run;
         }
 
         run?.Cancel();
         return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="run"/> was ended by <see cref="Suspend"/>, even if the item was resumed before the
+    /// run finished unwinding: its end is a suspend, not a failure.
+    /// </summary>
+    internal bool WasSuspended(CancellationTokenSource run)
+    {
+        lock (_gate)
+        {
+            return _suspendedRun == run;
+        }
     }
 
     /// <summary>Lets a suspended item fetch again, from its record (nothing verified is fetched again). False when it has ended already.</summary>
@@ -233,6 +247,11 @@ public sealed class DownloadItem
             if (_run == run)
             {
                 _run = null;
+            }
+
+            if (_suspendedRun == run)
+            {
+                _suspendedRun = null;
             }
         }
 

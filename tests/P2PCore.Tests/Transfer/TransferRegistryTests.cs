@@ -90,6 +90,26 @@ public class TransferRegistryTests
     }
 
     [Fact]
+    public async Task A_download_resumed_at_once_after_a_suspend_goes_on_instead_of_failing_while_its_suspended_run_unwinds()
+    {
+        await using var nodes = new TestNodes();
+        var content = Content((7 * MiB) + 5, 5);
+        var (node, _) = await StartSharingAsync(nodes, "server", 1, [("f.bin", content)]);
+        await using var proxy = new LatencyProxy("127.0.0.1", node.Endpoint, TimeSpan.Zero);
+        await using var batch = Batch(Destination(nodes), new TransferRegistry());
+        var (item, _) = await StartHeldAsync(batch, proxy, content);
+
+        // Resumed before the suspended run has ended: that run's end is still a suspend.
+        Assert.True(item.Suspend());
+        Assert.True(item.Resume());
+        proxy.ReleaseUpstream();
+        await RunAsync(batch);
+
+        Assert.True(item.State == DownloadState.Completed, Describe(item));
+        Assert.Equal(content, File.ReadAllBytes(item.Destination));
+    }
+
+    [Fact]
     public async Task A_stopped_download_keeps_its_partial_file_and_is_found_again_from_its_record_once_its_batch_is_gone()
     {
         await using var nodes = new TestNodes();
