@@ -8,14 +8,14 @@ namespace P2PTransfer.Transfer;
 /// name, so a piece's own hash on arrival only finds a bad source early; hashing every piece as well cost the
 /// downloader a second full pass. A source's first <see cref="TransferLimits.PiecesCheckedFirst"/> pieces are checked,
 /// then one in <see cref="TransferLimits.CheckOneIn"/> chosen at random (the source cannot tell which), so a source
-/// sending bad data is caught within a few pieces. Pieces taken unchecked are remembered: when the whole-file hash
-/// disagrees, they are checked from disk, the bad ones fetched again, and from then on every piece is checked on
-/// arrival (so a source is only ever blamed by a check on arrival, never for what the disk may have done since).
+/// sending bad data is caught within a few pieces. The partial file's record marks the pieces taken unchecked
+/// (<see cref="PartialFile.IsUnchecked"/>): when the whole-file hash disagrees, they are checked from disk, the bad ones
+/// fetched again, and from then on every piece is checked on arrival (so a source is only ever blamed by a check on
+/// arrival, never for what the disk may have done since).
 /// </summary>
 internal sealed class ArrivalChecks
 {
     private readonly ConcurrentDictionary<string, int> _arrived = new(StringComparer.OrdinalIgnoreCase);
-    private readonly ConcurrentDictionary<int, string> _unchecked = new();
     private readonly Func<int, int> _pick;
     private volatile bool _everyPiece;
 
@@ -31,19 +31,4 @@ internal sealed class ArrivalChecks
 
     /// <summary>From now on every piece is checked on arrival (the whole file did not match once).</summary>
     public void CheckEveryPiece() => _everyPiece = true;
-
-    /// <summary>A piece was written without its hash checked.</summary>
-    public void TakenUnchecked(int piece, string source) => _unchecked[piece] = source;
-
-    /// <summary>The pieces written unchecked, and the source of each.</summary>
-    public IReadOnlyDictionary<int, string> Unchecked => new Dictionary<int, string>(_unchecked);
-
-    /// <summary>Pieces checked since (from disk): no longer unchecked.</summary>
-    public void Checked(IEnumerable<int> pieces)
-    {
-        foreach (int piece in pieces)
-        {
-            _unchecked.TryRemove(piece, out _);
-        }
-    }
 }

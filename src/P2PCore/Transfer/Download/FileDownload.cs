@@ -132,27 +132,17 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
     /// </summary>
     private bool DropBadUncheckedPieces(PartialFile partial)
     {
-        var suspects = _checks.Unchecked;
         _checks.CheckEveryPiece();
-        if (suspects.Count == 0)
+        var bad = partial.DropPiecesNotMatching(Enumerable.Range(0, partial.PieceCount).Where(partial.IsUnchecked).ToList());
+        if (bad.Count == 0)
         {
             return false;
         }
 
-        var bad = partial.DropPiecesNotMatching(suspects.Keys.Order());
-        _checks.Checked(suspects.Keys);
-        foreach (var bySource in bad.GroupBy(piece => suspects[piece], StringComparer.OrdinalIgnoreCase))
-        {
-            string pieces = string.Join(", ", bySource.Take(10)) + (bySource.Count() > 10 ? ", ..." : string.Empty);
-            Trace($"{item.Name}: piece(s) {pieces} from {bySource.Key}, taken without a check on arrival, do not match their hash (bad data from that source, or damage on this disk); fetching them again, every piece checked as it arrives");
-        }
-
-        if (bad.Count > 0)
-        {
-            item.Unverified(bad.Sum(piece => (long)TransferLimits.PieceLength(partial.Size, piece)));
-        }
-
-        return bad.Count > 0;
+        string pieces = string.Join(", ", bad.Take(10)) + (bad.Count > 10 ? ", ..." : string.Empty);
+        Trace($"{item.Name}: piece(s) {pieces}, taken without a check on arrival, do not match their hash (bad data from their source, or damage on this disk); fetching them again, every piece checked as it arrives");
+        item.Unverified(bad.Sum(piece => (long)TransferLimits.PieceLength(partial.Size, piece)));
+        return true;
     }
 
     /// <summary>Runs one worker per source (up to MaxSources, more as sources join or fail) until every piece is verified.</summary>

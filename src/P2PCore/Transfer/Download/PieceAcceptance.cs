@@ -29,10 +29,6 @@ internal sealed class PieceAcceptance(DownloadItem item, PartialFile partial, Pi
                 }
 
                 written = await partial.WritePieceAsync(piece, data.Data, checkNow, cancellationToken).ConfigureAwait(false);
-                if (written && !checkNow)
-                {
-                    checks.TakenUnchecked(piece, source);
-                }
             }
             finally
             {
