@@ -35,7 +35,11 @@ internal sealed class LeadingBytesStream(Stream inner) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        // Once the first bytes are kept and no byte is peeked, reads pass straight through.
+        _peeked < 0 && _kept.Length >= KeptBytes ? inner.ReadAsync(buffer, cancellationToken) : ReadKeepingAsync(buffer, cancellationToken);
+
+    private async ValueTask<int> ReadKeepingAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (_peeked >= 0 && buffer.Length == 0)
         {

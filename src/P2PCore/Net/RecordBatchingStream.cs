@@ -42,13 +42,12 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        if (_readEnd > _readStart)
-        {
-            return TakeBuffered(buffer.Span);
-        }
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        // Most reads are served from the chunk: no asynchronous machinery for those.
+        _readEnd > _readStart ? new ValueTask<int>(TakeBuffered(buffer.Span)) : ReadFromInnerAsync(buffer, cancellationToken);
 
+    private async ValueTask<int> ReadFromInnerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         if (buffer.Length == 0)
         {
             // The caller waits for data without a buffer (SslStream does before each record): the read after it need not.
@@ -107,13 +106,36 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
         return inner.Read(buffer, offset, count);
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
+        if (BatchWrites && _writeGate.Wait(0))
+        {
+            // A record that fits the batch is copied there at once: most writes, without asynchronous machinery.
+            bool fits = _written + buffer.Length <= ChunkBytes;
+            if (fits)
+            {
+                _writeBuffer ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                buffer.Span.CopyTo(_writeBuffer.AsSpan(_written));
+                _written += buffer.Length;
+            }
+
+            _writeGate.Release();
+            if (fits)
+            {
+                return ValueTask.CompletedTask;
+            }
+        }
+
+        return WriteThroughGateAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask WriteThroughGateAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -16,10 +16,10 @@ public static class TransferLimits
     public const int PiecesInFlightPerSource = 8;
 
     /// <summary>A source's first pieces of a file, each hashed as it arrives (<see cref="ArrivalChecks"/>).</summary>
-    public const int PiecesCheckedFirst = 8;
+    public const int PiecesCheckedFirst = 4;
 
     /// <summary>After those, one piece in this many (at random) is hashed as it arrives; the whole-file hash covers the rest.</summary>
-    public const int CheckOneIn = 8;
+    public const int CheckOneIn = 32;
 
     /// <summary>Default concurrent uploads a node serves (downloaders with requests under way); more are told 'busy'.</summary>
     public const int DefaultMaxUploads = 16;

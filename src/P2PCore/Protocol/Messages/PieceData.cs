@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
 
 namespace P2PTransfer.Protocol.Messages;
@@ -72,6 +74,47 @@ internal sealed class PieceData : IMessage
         {
             Buffers.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// A piece about to be received: its buffer (<paramref name="destination"/>, <paramref name="length"/> bytes) is
+    /// filled by the caller straight from the connection, without a copy through the frame reader's buffers.
+    /// </summary>
+    public static PieceData Receiving(uint requestId, uint piece, int length, out Memory<byte> destination)
+    {
+        var buffer = Buffers.Rent(Math.Max(1, length));
+        destination = buffer.AsMemory(0, length);
+        return new PieceData(requestId, piece, length, null, buffer);
+    }
+
+    /// <summary>
+    /// For a frame reader holding the start of a frame that is not whole yet, its header judged already: when it is a
+    /// PieceData frame whose ids are in, a piece holding the bytes of it that are buffered, and in
+    /// <paramref name="rest"/> the part of its buffer still to be read (never empty). False for any other frame.
+    /// </summary>
+    public static bool TryStartReceiving(in ReadOnlySequence<byte> buffered, [NotNullWhen(true)] out PieceData? piece, out Memory<byte> rest)
+    {
+        const int prefix = ProtocolLimits.FrameHeaderLength + 8;
+        piece = null;
+        rest = Memory<byte>.Empty;
+        if (buffered.Length < prefix)
+        {
+            return false;
+        }
+
+        Span<byte> head = stackalloc byte[prefix];
+        buffered.Slice(0, prefix).CopyTo(head);
+        int length = (int)BinaryPrimitives.ReadUInt32BigEndian(head[2..]) - 8;
+        if ((MessageCode)head[0] != MessageCode.PieceData || buffered.Length - prefix >= length)
+        {
+            return false;
+        }
+
+        piece = Receiving(BinaryPrimitives.ReadUInt32BigEndian(head[6..]), BinaryPrimitives.ReadUInt32BigEndian(head[10..]), length, out var destination);
+        var have = buffered.Slice(prefix);
+        have.CopyTo(destination.Span);
+        rest = destination[(int)have.Length..];
+        return true;
     }
 
     public static PieceData Read(ref PayloadReader reader)

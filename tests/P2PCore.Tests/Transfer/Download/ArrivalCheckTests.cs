@@ -74,10 +74,11 @@ public sealed class ArrivalCheckTests
         var content = Content((16 * MiB) + 7, 212);
         var (bad, badFolder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
         var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
-        CorruptPieces(Path.Combine(badFolder, "f.bin"), content, [9, 10, 11]);
+        int first = TransferLimits.PiecesCheckedFirst;
+        CorruptPieces(Path.Combine(badFolder, "f.bin"), content, [first + 1, first + 2, first + 3]);
 
-        // The bad source alone first (MaxSources 1, the good one listed after it): pieces 8 and 9 go unchecked, the
-        // third draw checks piece 10.
+        // The bad source alone first (MaxSources 1, the good one listed after it): the two pieces after its first
+        // ones go unchecked (the second of them bad), the third draw checks the next one (bad).
         var draws = new Queue<int>([1, 1, 0]);
         await using var batch = new DownloadBatch(new DownloadOptions { Destination = Destination(nodes), MaxSources = 1, PickArrivalChecks = _ => draws.TryDequeue(out var d) ? d : 1 });
         var item = batch.Add(HashOf(content), "f.bin", content.Length, bad.Endpoint)!;
@@ -87,8 +88,8 @@ public sealed class ArrivalCheckTests
         AssertArrived(item, content);
         var failure = Assert.Single(item.SourceFailures);
         Assert.Equal(bad.Endpoint, failure.Key);
-        Assert.Contains("bad data for piece 10", failure.Value);
-        // Piece 9, taken unchecked from the bad source, was found bad once the whole file did not match, and came again.
+        Assert.Contains($"bad data for piece {first + 2}", failure.Value);
+        // The bad piece taken unchecked from the bad source was found bad once the whole file did not match, and came again.
         Assert.True(good.TransferCounters.PiecesServed >= 7, $"the good source served {good.TransferCounters.PiecesServed} piece(s)");
     }
 
