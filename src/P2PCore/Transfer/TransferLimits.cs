@@ -21,6 +21,12 @@ public static class TransferLimits
     /// <summary>After those, one piece in this many (at random) is hashed as it arrives; the whole-file hash covers the rest.</summary>
     public const int CheckOneIn = 32;
 
+    /// <summary>
+    /// Arrived pieces the whole-file hashers of a process hold for their turn at most (32 MiB): four sources' pieces in
+    /// flight, which arrive out of order. Pieces beyond it are read back from the partial file.
+    /// </summary>
+    public const int PiecesHeldForHashing = 32;
+
     /// <summary>Default concurrent uploads a node serves (downloaders with requests under way); more are told 'busy'.</summary>
     public const int DefaultMaxUploads = 16;
 

@@ -7,19 +7,37 @@ namespace P2PTransfer.Transfer;
 
 /// <summary>
 /// Computes the SHA-256 of the whole file as its pieces are verified, in order, on a task of its own (beside the
-/// piece checks). A piece that is next in order is hashed from the buffer it arrived in, while it is still in the
-/// CPU's cache; a piece verified out of order (another source, or an earlier run) is read back from the partial file.
+/// piece checks). A piece offered within <see cref="HeldPieceBudget.Capacity"/> of the next one in order is held in the
+/// buffer it arrived in until its turn, while the process's budget of held pieces lasts (several sources deliver a few
+/// dozen pieces out of order); one further ahead or beyond the budget, and one an earlier run verified, is read back
+/// from the partial file. A piece verified in this run waits for its offer: read back before it, it would be read
+/// from disk while its buffer was on its way.
 /// </summary>
 internal sealed class WholeFileHasher : IDisposable
 {
-    private const int MaxHeld = 8;
+    private readonly HeldPieceBudget _budget;
     private readonly object _gate = new();
     private readonly PartialFile _file;
+    private readonly bool[] _readable;
     private readonly Dictionary<int, PieceData> _held = [];
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private int _next;
 
-    public WholeFileHasher(PartialFile file) => _file = file;
+    /// <param name="budget">The pieces all hashers of the process may hold at once (<see cref="HeldPieceBudget.Shared"/> unless a test gives its own).</param>
+    public WholeFileHasher(PartialFile file, HeldPieceBudget? budget = null)
+    {
+        _file = file;
+        _budget = budget ?? HeldPieceBudget.Shared;
+        // Pieces an earlier run verified are read back; the others wait for their offer.
+        _readable = new bool[file.PieceCount];
+        for (int piece = 0; piece < _readable.Length; piece++)
+        {
+            _readable[piece] = file.Verified.Contains(piece);
+        }
+    }
+
+    /// <summary>Pieces hashed from the partial file rather than from the buffer they arrived in.</summary>
+    public int PiecesReadBack { get; private set; }
 
     /// <summary>
     /// Offers a verified piece still in memory: when the hasher can use it, it takes the buffer over (and releases it
@@ -29,9 +47,13 @@ internal sealed class WholeFileHasher : IDisposable
     {
         lock (_gate)
         {
-            if (piece >= _next && piece < _next + MaxHeld && _held.TryAdd(piece, data.Piece))
+            if (piece >= _next && piece < _next + _budget.Capacity && !_held.ContainsKey(piece) && _budget.TryTake())
             {
-                data.HandOver();
+                _held.Add(piece, data.HandOver());
+            }
+            else if (piece >= 0 && piece < _readable.Length)
+            {
+                _readable[piece] = true;
             }
         }
 
@@ -54,22 +76,26 @@ internal sealed class WholeFileHasher : IDisposable
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 PieceData? held;
+                bool readable;
                 lock (_gate)
                 {
                     _held.Remove(_next, out held);
+                    readable = _readable[_next];
                 }
 
                 if (held is not null)
                 {
                     sha.AppendData(held.Data.Span);
                     held.Release();
+                    _budget.Give();
                 }
-                else if (_file.Verified.Contains(_next))
+                else if (readable)
                 {
                     readBack ??= ArrayPool<byte>.Shared.Rent(TransferLimits.PieceSize);
                     var span = readBack.AsSpan(0, TransferLimits.PieceLength(_file.Size, _next));
                     _file.ReadPiece(_next, span);
                     sha.AppendData(span);
+                    PiecesReadBack++;
                 }
                 else
                 {
@@ -101,6 +127,7 @@ internal sealed class WholeFileHasher : IDisposable
             foreach (var data in _held.Values)
             {
                 data.Release();
+                _budget.Give();
             }
 
             _held.Clear();

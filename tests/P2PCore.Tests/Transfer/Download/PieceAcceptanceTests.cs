@@ -29,7 +29,7 @@ public sealed class PieceAcceptanceTests : IDisposable
         using var partial = PartialFile.Create(Path.Combine(_root, "f.bin"), content.Length, HashBytes(content), PieceHashes(content));
         var item = new DownloadItem(1, HashBytes(content), "f.bin", content.Length, partial.Destination);
         var scheduler = new PieceScheduler(partial.Verified);
-        using var hasher = new WholeFileHasher(partial);
+        using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
         var acceptance = new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
         Assert.Equal(Enumerable.Range(0, 10), Enumerable.Range(0, 10).Select(_ => scheduler.Next(idle: false)));
 
@@ -44,6 +44,69 @@ public sealed class PieceAcceptanceTests : IDisposable
         Assert.Equal(10, partial.Verified.Count);
         Assert.Equal(content.Length, item.BytesDone);
         Assert.Equal(SHA256.HashData(content), await hasher.RunAsync(CancellationToken.None));
+        // The hasher runs only now: pieces 8 and 9 came when the next in order was piece 0, beyond its window of 8.
+        Assert.Equal(2, hasher.PiecesReadBack);
+    }
+
+    [Fact]
+    public async Task Pieces_arriving_out_of_order_within_the_budget_are_hashed_from_their_buffers_and_none_is_read_back()
+    {
+        // Four sources deliver: each source's pieces in order, the sources interleaved unevenly (piece 0 last).
+        var content = Content((24 * Piece) + 5, 10);
+        using var partial = PartialFile.Create(Path.Combine(_root, "o.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        var item = new DownloadItem(1, HashBytes(content), "o.bin", content.Length, partial.Destination);
+        var scheduler = new PieceScheduler(partial.Verified);
+        var budget = new HeldPieceBudget(TransferLimits.PiecesHeldForHashing);
+        using var hasher = new WholeFileHasher(partial, budget);
+        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
+        for (int i = 0; i < 25; i++)
+        {
+            scheduler.Next(idle: false);
+        }
+
+        var order = Enumerable.Range(0, 25).OrderBy(p => p % 4 == 0 ? 100 + p : ((p % 4) * 30) + p).ToList();
+        foreach (var piece in order)
+        {
+            await acceptance.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+        }
+
+        Assert.Equal(25, budget.Held);
+        Assert.Equal(SHA256.HashData(content), await hasher.RunAsync(CancellationToken.None));
+        Assert.Equal(0, hasher.PiecesReadBack);
+        Assert.Equal(0, budget.Held);
+    }
+
+    [Fact]
+    public async Task Hashers_of_a_process_hold_no_more_pieces_than_their_shared_budget_and_read_the_rest_back()
+    {
+        var content = Content(6 * Piece, 11);
+        using var first = PartialFile.Create(Path.Combine(_root, "p.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var second = PartialFile.Create(Path.Combine(_root, "q.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        var budget = new HeldPieceBudget(4);
+        using var hasherOfFirst = new WholeFileHasher(first, budget);
+        using var hasherOfSecond = new WholeFileHasher(second, budget);
+        var acceptFirst = new PieceAcceptance(new DownloadItem(1, HashBytes(content), "p.bin", content.Length, first.Destination), first, new PieceScheduler(first.Verified), hasherOfFirst, new ArrivalChecks());
+        var acceptSecond = new PieceAcceptance(new DownloadItem(2, HashBytes(content), "q.bin", content.Length, second.Destination), second, new PieceScheduler(second.Verified), hasherOfSecond, new ArrivalChecks());
+
+        // Pieces 1-3 of each file, piece 0 of neither yet: pieces 1 and 2 of each are held, and the budget is full.
+        foreach (var piece in new[] { 1, 2, 3 })
+        {
+            await acceptFirst.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+            await acceptSecond.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+        }
+
+        Assert.Equal(4, budget.Held);
+        foreach (var piece in new[] { 0, 4, 5 })
+        {
+            await acceptFirst.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+            await acceptSecond.AcceptAsync("a:1", piece, Arrived(content, piece), CancellationToken.None);
+        }
+
+        Assert.Equal(SHA256.HashData(content), await hasherOfFirst.RunAsync(CancellationToken.None));
+        Assert.Equal(SHA256.HashData(content), await hasherOfSecond.RunAsync(CancellationToken.None));
+        Assert.Equal(0, budget.Held);
+        // Read back: every piece that came while the budget was full (pieces 0 and 3-5 of each file).
+        Assert.Equal((4, 4), (hasherOfFirst.PiecesReadBack, hasherOfSecond.PiecesReadBack));
     }
 
     [Fact]
@@ -67,11 +130,38 @@ public sealed class PieceAcceptanceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_piece_verified_but_not_yet_offered_is_not_read_back_the_hasher_waits_for_its_buffer()
+    {
+        var content = Content((2 * Piece) + 9, 12);
+        using var partial = PartialFile.Create(Path.Combine(_root, "r.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
+        // Pieces 0 and 1 are in the partial file and marked verified; their deliverers have not offered them yet.
+        Assert.True(await partial.WritePieceAsync(0, content.AsMemory(0, Piece), CancellationToken.None));
+        Assert.True(await partial.WritePieceAsync(1, content.AsMemory(Piece, Piece), CancellationToken.None));
+        var running = hasher.RunAsync(CancellationToken.None);
+
+        foreach (var piece in new[] { 1, 0, 2 })
+        {
+            if (piece == 2)
+            {
+                Assert.True(await partial.WritePieceAsync(2, content.AsMemory(2 * Piece), CancellationToken.None));
+            }
+
+            var offered = new OwnedPiece(Arrived(content, piece));
+            hasher.Offer(piece, ref offered);
+            offered.Dispose();
+        }
+
+        Assert.Equal(SHA256.HashData(content), await running.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, hasher.PiecesReadBack);
+    }
+
+    [Fact]
     public void The_hasher_takes_over_a_buffer_it_can_use_and_leaves_one_it_cannot_with_its_owner()
     {
         var content = Content(10 * Piece, 9);
         using var partial = PartialFile.Create(Path.Combine(_root, "h.bin"), content.Length, HashBytes(content), PieceHashes(content));
-        using var hasher = new WholeFileHasher(partial);
+        using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
         var first = new OwnedPiece(Arrived(content, 0));
         var again = new OwnedPiece(Arrived(content, 0));
         var tooFarAhead = new OwnedPiece(Arrived(content, 9));
