@@ -80,7 +80,7 @@ internal sealed class PieceData : IMessage
     /// A piece about to be received: its buffer (<paramref name="destination"/>, <paramref name="length"/> bytes) is
     /// filled by the caller straight from the connection, without a copy through the frame reader's buffers.
     /// </summary>
-    public static PieceData Receiving(uint requestId, uint piece, int length, out Memory<byte> destination)
+    private static PieceData Receiving(uint requestId, uint piece, int length, out Memory<byte> destination)
     {
         var buffer = Buffers.Rent(Math.Max(1, length));
         destination = buffer.AsMemory(0, length);
