@@ -358,14 +358,13 @@ internal sealed class FrameConnection : IAsyncDisposable
         {
             piece.Release();
             // Part of a frame has been taken from the stream: nothing after it can be read as frames.
-            var failure = ex is ProtocolException or OperationCanceledException ? ex : Lost(ex);
             _broken = new P2PException(ProtocolError.ConnectionLost, $"connection to {RemoteEndPoint} broke in the middle of a piece ({ex.Message})", ex);
-            if (failure == ex)
+            if (ex is ProtocolException or OperationCanceledException)
             {
                 throw;
             }
 
-            throw failure;
+            throw Lost(ex);
         }
 
         Counters.Received(ProtocolLimits.FrameHeaderLength + piece.PayloadLength);

@@ -119,9 +119,7 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
             bool fits = _written + buffer.Length <= ChunkBytes;
             if (fits)
             {
-                _writeBuffer ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
-                buffer.Span.CopyTo(_writeBuffer.AsSpan(_written));
-                _written += buffer.Length;
+                AddToBatch(buffer.Span);
             }
 
             _writeGate.Release();
@@ -156,9 +154,7 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
                 }
             }
 
-            _writeBuffer ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
-            buffer.Span.CopyTo(_writeBuffer.AsSpan(_written));
-            _written += buffer.Length;
+            AddToBatch(buffer.Span);
         }
         finally
         {
@@ -222,6 +218,14 @@ internal sealed class RecordBatchingStream(Stream inner) : Stream
         }
 
         return n;
+    }
+
+    /// <summary>Copies a record into the batch (it fits: the caller checked), under the write gate.</summary>
+    private void AddToBatch(ReadOnlySpan<byte> record)
+    {
+        _writeBuffer ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        record.CopyTo(_writeBuffer.AsSpan(_written));
+        _written += record.Length;
     }
 
     private async ValueTask SendBatchAsync(CancellationToken cancellationToken)

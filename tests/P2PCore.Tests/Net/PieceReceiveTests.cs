@@ -13,10 +13,16 @@ public class PieceReceiveTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
 
+    private static byte[] PieceBytes(int length)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        return data;
+    }
+
     private static byte[] PieceFrame(uint requestId, uint piece, int length, out byte[] data)
     {
-        data = new byte[length];
-        new Random(length).NextBytes(data);
+        data = PieceBytes(length);
         return FrameCodec.ToArray(PieceData.FromBytes(requestId, piece, data));
     }
 
@@ -64,15 +70,15 @@ public class PieceReceiveTests
         var dialer = await TlsConnection.ConnectAsync(a, dialerCredentials, "memory:b", CancellationToken.None).WaitAsync(Within);
         await using var sender = new FrameConnection(dialer);
         await using var reader = new FrameConnection(await accepting.WaitAsync(Within), 256 * 1024);
-        var sent = Enumerable.Range(0, 3).Select(i => (Frame: PieceFrame((uint)i, (uint)i, ProtocolLimits.PieceSize - i, out var bytes), Data: bytes)).ToList();
+        var sent = Enumerable.Range(0, 3).Select(i => PieceBytes(ProtocolLimits.PieceSize - i)).ToList();
 
-        foreach (var (_, bytes) in sent)
+        foreach (var bytes in sent)
         {
             await sender.SendAsync(PieceData.FromBytes(9, 9, bytes), CancellationToken.None);
         }
 
         await sender.SendAsync(new Ping(5), CancellationToken.None);
-        foreach (var (_, bytes) in sent)
+        foreach (var bytes in sent)
         {
             var piece = Assert.IsType<PieceData>(await reader.ReceiveAsync(ProtocolLimits.MaxPayload, CancellationToken.None).AsTask().WaitAsync(Within));
             Assert.True(piece.Data.Span.SequenceEqual(bytes), $"piece of {bytes.Length} bytes arrived changed");

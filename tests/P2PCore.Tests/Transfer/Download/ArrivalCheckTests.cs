@@ -1,3 +1,4 @@
+using P2PTransfer.Node;
 using P2PTransfer.Protocol;
 using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
@@ -37,10 +38,8 @@ public sealed class ArrivalCheckTests
     {
         await using var nodes = new TestNodes();
         var content = Content((16 * MiB) + 7, 211);
-        var (bad, badFolder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
-        var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
         // Pieces 10 and 13 of the bad node's copy changed after it was indexed: after its first pieces, which are checked.
-        CorruptPieces(Path.Combine(badFolder, "f.bin"), content, [10, 13]);
+        var (bad, good) = await BadAndGoodSourcesAsync(nodes, content, [10, 13]);
         var destination = Destination(nodes);
 
         // First only from the bad source, nothing after its first pieces checked on arrival.
@@ -72,10 +71,8 @@ public sealed class ArrivalCheckTests
     {
         await using var nodes = new TestNodes();
         var content = Content((16 * MiB) + 7, 212);
-        var (bad, badFolder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
-        var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
         int first = TransferLimits.PiecesCheckedFirst;
-        CorruptPieces(Path.Combine(badFolder, "f.bin"), content, [first + 1, first + 2, first + 3]);
+        var (bad, good) = await BadAndGoodSourcesAsync(nodes, content, [first + 1, first + 2, first + 3]);
 
         // The bad source alone first (MaxSources 1, the good one listed after it): the two pieces after its first
         // ones go unchecked (the second of them bad), the third draw checks the next one (bad).
@@ -157,6 +154,18 @@ public sealed class ArrivalCheckTests
                 Directory.Delete(root, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Two nodes sharing <paramref name="content"/> as f.bin: a bad one (127.0.0.1) whose copy has <paramref name="bad"/>
+    /// pieces changed after it was indexed, and a good one (127.0.0.2).
+    /// </summary>
+    private static async Task<(P2PNode Bad, P2PNode Good)> BadAndGoodSourcesAsync(TestNodes nodes, byte[] content, int[] bad)
+    {
+        var (badNode, badFolder) = await StartSharingAsync(nodes, "bad", 1, [("f.bin", content)], FrozenIndex);
+        var good = (await StartSharingAsync(nodes, "good", 2, [("f.bin", content)])).Node;
+        CorruptPieces(Path.Combine(badFolder, "f.bin"), content, bad);
+        return (badNode, good);
     }
 
     /// <summary>Changes a byte in each of <paramref name="pieces"/> of a shared file, keeping its last-write time so its index keeps the old hashes.</summary>

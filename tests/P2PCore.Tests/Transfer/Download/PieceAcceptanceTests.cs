@@ -19,6 +19,18 @@ public sealed class PieceAcceptanceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
+    /// <summary>A new partial file for <paramref name="content"/> named <paramref name="name"/> in this test's folder.</summary>
+    private PartialFile NewPartial(string name, byte[] content) =>
+        PartialFile.Create(Path.Combine(_root, name), content.Length, HashBytes(content), PieceHashes(content));
+
+    /// <summary>The acceptance of pieces into <paramref name="partial"/>, with its item and scheduler.</summary>
+    private static PieceAcceptance Accepting(PartialFile partial, byte[] content, WholeFileHasher? hasher, out DownloadItem item, out PieceScheduler scheduler)
+    {
+        item = new DownloadItem(1, HashBytes(content), Path.GetFileName(partial.Destination), content.Length, partial.Destination);
+        scheduler = new PieceScheduler(partial.Verified);
+        return new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
+    }
+
     private static PieceData Arrived(byte[] content, int piece) =>
         PieceData.FromBytes(1, (uint)piece, content.AsSpan(piece * Piece, TransferLimits.PieceLength(content.Length, piece)));
 
@@ -26,14 +38,12 @@ public sealed class PieceAcceptanceTests : IDisposable
     public async Task Accepted_pieces_are_verified_for_the_scheduler_and_hasher_and_the_whole_file_hash_comes_from_held_and_read_back_pieces()
     {
         var content = Content((9 * Piece) + 100, 7);
-        using var partial = PartialFile.Create(Path.Combine(_root, "f.bin"), content.Length, HashBytes(content), PieceHashes(content));
-        var item = new DownloadItem(1, HashBytes(content), "f.bin", content.Length, partial.Destination);
-        var scheduler = new PieceScheduler(partial.Verified);
+        using var partial = NewPartial("f.bin", content);
         using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
-        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
+        var acceptance = Accepting(partial, content, hasher, out var item, out var scheduler);
         Assert.Equal(Enumerable.Range(0, 10), Enumerable.Range(0, 10).Select(_ => scheduler.Next(idle: false)));
 
-        // Out of order (the last piece too far ahead to be held: read back), and piece 2 twice (the end game's second
+        // Out of order (pieces 8 and 9 too far ahead of piece 0 to be held: read back), and piece 2 twice (the end game's second
         // copy is not written or counted again).
         foreach (var piece in new[] { 9, 2, 0, 3, 2, 1, 4, 5, 6, 7, 8 })
         {
@@ -53,12 +63,10 @@ public sealed class PieceAcceptanceTests : IDisposable
     {
         // Four sources deliver: each source's pieces in order, the sources interleaved unevenly (piece 0 last).
         var content = Content((24 * Piece) + 5, 10);
-        using var partial = PartialFile.Create(Path.Combine(_root, "o.bin"), content.Length, HashBytes(content), PieceHashes(content));
-        var item = new DownloadItem(1, HashBytes(content), "o.bin", content.Length, partial.Destination);
-        var scheduler = new PieceScheduler(partial.Verified);
+        using var partial = NewPartial("o.bin", content);
         var budget = new HeldPieceBudget(TransferLimits.PiecesHeldForHashing);
         using var hasher = new WholeFileHasher(partial, budget);
-        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher, new ArrivalChecks());
+        var acceptance = Accepting(partial, content, hasher, out _, out var scheduler);
         for (int i = 0; i < 25; i++)
         {
             scheduler.Next(idle: false);
@@ -80,13 +88,13 @@ public sealed class PieceAcceptanceTests : IDisposable
     public async Task Hashers_of_a_process_hold_no_more_pieces_than_their_shared_budget_and_read_the_rest_back()
     {
         var content = Content(6 * Piece, 11);
-        using var first = PartialFile.Create(Path.Combine(_root, "p.bin"), content.Length, HashBytes(content), PieceHashes(content));
-        using var second = PartialFile.Create(Path.Combine(_root, "q.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var first = NewPartial("p.bin", content);
+        using var second = NewPartial("q.bin", content);
         var budget = new HeldPieceBudget(4);
         using var hasherOfFirst = new WholeFileHasher(first, budget);
         using var hasherOfSecond = new WholeFileHasher(second, budget);
-        var acceptFirst = new PieceAcceptance(new DownloadItem(1, HashBytes(content), "p.bin", content.Length, first.Destination), first, new PieceScheduler(first.Verified), hasherOfFirst, new ArrivalChecks());
-        var acceptSecond = new PieceAcceptance(new DownloadItem(2, HashBytes(content), "q.bin", content.Length, second.Destination), second, new PieceScheduler(second.Verified), hasherOfSecond, new ArrivalChecks());
+        var acceptFirst = Accepting(first, content, hasherOfFirst, out _, out _);
+        var acceptSecond = Accepting(second, content, hasherOfSecond, out _, out _);
 
         // Pieces 1-3 of each file, piece 0 of neither yet: pieces 1 and 2 of each are held, and the budget is full.
         foreach (var piece in new[] { 1, 2, 3 })
@@ -113,10 +121,8 @@ public sealed class PieceAcceptanceTests : IDisposable
     public async Task A_piece_that_does_not_match_its_hash_is_refused_released_and_given_back_to_the_scheduler()
     {
         var content = Content(2 * Piece, 8);
-        using var partial = PartialFile.Create(Path.Combine(_root, "g.bin"), content.Length, HashBytes(content), PieceHashes(content));
-        var item = new DownloadItem(1, HashBytes(content), "g.bin", content.Length, partial.Destination);
-        var scheduler = new PieceScheduler(partial.Verified);
-        var acceptance = new PieceAcceptance(item, partial, scheduler, hasher: null, new ArrivalChecks());
+        using var partial = NewPartial("g.bin", content);
+        var acceptance = Accepting(partial, content, hasher: null, out _, out var scheduler);
         Assert.Equal(0, scheduler.Next(idle: false));
         var bad = PieceData.FromBytes(1, 0, content.AsSpan(Piece, Piece));
 
@@ -133,7 +139,7 @@ public sealed class PieceAcceptanceTests : IDisposable
     public async Task A_piece_verified_but_not_yet_offered_is_not_read_back_the_hasher_waits_for_its_buffer()
     {
         var content = Content((2 * Piece) + 9, 12);
-        using var partial = PartialFile.Create(Path.Combine(_root, "r.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var partial = NewPartial("r.bin", content);
         using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
         // Pieces 0 and 1 are in the partial file and marked verified; their deliverers have not offered them yet.
         Assert.True(await partial.WritePieceAsync(0, content.AsMemory(0, Piece), CancellationToken.None));
@@ -160,7 +166,7 @@ public sealed class PieceAcceptanceTests : IDisposable
     public void The_hasher_takes_over_a_buffer_it_can_use_and_leaves_one_it_cannot_with_its_owner()
     {
         var content = Content(10 * Piece, 9);
-        using var partial = PartialFile.Create(Path.Combine(_root, "h.bin"), content.Length, HashBytes(content), PieceHashes(content));
+        using var partial = NewPartial("h.bin", content);
         using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(8));
         var first = new OwnedPiece(Arrived(content, 0));
         var again = new OwnedPiece(Arrived(content, 0));
