@@ -12,7 +12,7 @@
 #   4) Syncthing (Debian's 1.19): two instances on loopback, own homes, discovery, relays, NAT, global announce and
 #      usage reporting off, devices introduced by id, one folder shared; from the 1 GiB file's arrival in the sender's
 #      folder (a rescan through its REST API) to its completion at the receiver (ItemFinished on the REST events
-#      API): ours 1-source throughput vs Syncthing's                                                       (>= 2.5)
+#      API): ours 1-source throughput vs Syncthing's, one of ours beside each Syncthing run              (>= 2.5)
 #
 # BASE_REF (default: the last commit before TLS came in, found in the history as the first-parent commit before the
 # one that made the protocol's (highest) version 2 in ProtocolLimits.cs; the current commit itself while there is none) is checked out
@@ -22,8 +22,14 @@
 # How it is timed (as bench/transfer.sh): each module lives in ONE long-lived pwsh process with the module imported
 # (bench/Transfer/Serve-Downloads.ps1; two processes, since one cannot load two builds of the module); only the
 # Receive-P2PFile command is timed. curl is started from the current module's process and timed the same way.
-# One warm-up run of every method, then RUNS rounds, the methods in an order rotated every round; medians. Before
-# every run the download folder is emptied and `sync` is run; the last round's copies are compared byte for byte.
+# One warm-up run of every method, then RUNS rounds, the methods in an order rotated every round. Before every run
+# the download folder is emptied and `sync` is run; the last round's copies are compared byte for byte.
+#
+# Two ratios per comparison: the ratio of the two medians, and the paired ratio, the median over rounds of the ratio
+# between the two runs of the same round (seconds apart). The verdict is the paired ratio's: on a shared machine
+# whose speed drifts between states that last longer than a round (page-cache folios, the host's load), the median
+# of each side falls in whichever state most of its runs met, and the ratio of medians then moves by 0.05-0.1 from
+# run to run; a round's two runs meet the same state.
 #
 # Usage:  sudo bench/tls.sh            (Debian; installs nginx, curl, syncthing if missing)
 # Environment knobs:
@@ -41,7 +47,7 @@ RUNS=${RUNS:-3}
 SYNCTHING_RUNS=${SYNCTHING_RUNS:-2}
 PHASES=${PHASES:-single,multi,handshake,syncthing}
 REUSE_DATA=${REUSE_DATA:-/tmp/p2p-transfer-bench/www}
-case ${1:-} in -h|--help) sed -n '2,38p' "$0"; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,40p' "$0"; exit 0 ;; esac
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || { echo "RUNS must be 1-99" >&2; exit 2; }
 export PATH=$PATH:/usr/sbin:/sbin
 export LC_ALL=C DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 POWERSHELL_TELEMETRY_OPTOUT=1
@@ -131,7 +137,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 setup_pwsh "$REPO"
 NEED_NODES=0
-if has_phase single || has_phase multi || has_phase handshake; then
+if has_phase single || has_phase multi || has_phase handshake || has_phase syncthing; then
 NEED_NODES=1
 git worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || rm -rf "${BASE_TREE:?}"
 git worktree prune
@@ -239,7 +245,8 @@ RAW=$RES/runs.tsv   # phase method run seconds ok
 : >"$RAW"
 join_by() { local IFS=$1; shift; echo "$*"; }
 run_method() {  # phase method run
-  local out dir=$DL/run
+  local out dir=$DL/run last=$RUNS
+  [[ $1 == syncthing ]] && last=$SYNCTHING_RUNS
   case $2 in
     ours) out=$(ask head download "$dir" "$BIG_HASH" "$BIG_SIZE" big-1g.bin "${EP_HEAD[0]}") ;;
     base) out=$(ask base download "$dir" "$BIG_HASH" "$BIG_SIZE" big-1g.bin "${EP_BASE[0]}") ;;
@@ -250,7 +257,7 @@ run_method() {  # phase method run
   local ok=0 s=nan
   if [[ $out == ok\ * ]]; then
     ok=1; s=${out#ok }
-    if (($3 == RUNS)) && ! cmp -s "$BIG" "$dir/big-1g.bin"; then ok=0; log "VERIFY FAILED $1/$2: the copy differs"; fi
+    if (($3 == last)) && ! cmp -s "$BIG" "$dir/big-1g.bin"; then ok=0; log "VERIFY FAILED $1/$2: the copy differs"; fi
   else
     log "FAILED $1/$2 run $3: ${out#fail }"
   fi
@@ -340,12 +347,21 @@ EOF
     sleep 0.5
   done
   ST_VER=$(st_api a /rest/system/version 2>/dev/null | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p')
-  if ((connected)); then
-    log "syncthing $ST_VER: a (${ST_ADDR[a]}:${ST_PORT[a]}) and b (${ST_ADDR[b]}:${ST_PORT[b]}) connected; $SYNCTHING_RUNS run(s) after a warm-up"
+  st_run() {  # run: one Syncthing run, into $ST and, for the paired ratio, into $RAW beside ours
     "${PWSH[@]}" -File "$HERE/Transfer/Measure-Syncthing.ps1" -ApiA "http://127.0.0.1:${ST_GUI[a]}" -KeyA "${ST_KEY[a]}" \
       -ApiB "http://127.0.0.1:${ST_GUI[b]}" -KeyB "${ST_KEY[b]}" -Folder bench -Source "$BIG" \
-      -DirA "$STD/a/folder" -DirB "$STD/b/folder" -Runs "$SYNCTHING_RUNS" 2>"$RES/syncthing-measure.err" \
-      | while read -r r s st; do log "syncthing run $r: $s s $st"; printf '%s\t%s\t%s\n' "$r" "$s" "$st" >>"$ST"; done
+      -DirA "$STD/a/folder" -DirB "$STD/b/folder" -From "$1" -Runs "$1" 2>>"$RES/syncthing-measure.err" \
+      | while read -r r s st; do
+          log "syncthing run $r: $s s $st"; printf '%s\t%s\t%s\n' "$r" "$s" "$st" >>"$ST"
+          printf 'syncthing\tsyncthing\t%s\t%s\t%s\n' "$r" "$s" "$([[ $st == ok ]] && echo 1 || echo 0)" >>"$RAW"
+        done
+  }
+  if ((connected)); then
+    log "syncthing $ST_VER: a (${ST_ADDR[a]}:${ST_PORT[a]}) and b (${ST_ADDR[b]}:${ST_PORT[b]}) connected; a warm-up, then $SYNCTHING_RUNS round(s) of one Syncthing run and one of ours, in turn first"
+    st_run 0; run_method syncthing ours 0
+    for r in $(seq "$SYNCTHING_RUNS"); do
+      if ((r % 2)); then st_run "$r"; run_method syncthing ours "$r"; else run_method syncthing ours "$r"; st_run "$r"; fi
+    done
   else
     ST_NOTE="the two Syncthing instances did not connect within 60 s (logs: $RES/syncthing-*.log)"; log "$ST_NOTE"
   fi
@@ -356,38 +372,48 @@ fi
 # --------------------------------------------------------------------------
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
-med_s() { awk -F'\t' -v m="$1" '$2==m && $3>0 && $5==1 {print $4}' "$RAW" | median; }
-failed() { awk -F'\t' -v m="$1" '$2==m && $5!=1 {n++} END{print n+0}' "$RAW"; }
+med_s() { awk -F'\t' -v p="$1" -v m="$2" '$1==p && $2==m && $3>0 && $5==1 {print $4}' "$RAW" | median; }   # phase method
+failed() { awk -F'\t' -v p="$1" -v m="$2" '$1==p && $2==m && $5!=1 {n++} END{print n+0}' "$RAW"; }      # phase method
+# phase ours reference: the median over rounds of reference seconds / ours seconds (both runs of the round ok)
+paired() {
+  awk -F'\t' -v p="$1" -v a="$2" -v b="$3" '$1==p && $3>0 && $5==1 {t[$2 SUBSEP $3]=$4}
+    END {for (k in t) {split(k, x, SUBSEP); if (x[1]==a && ((b SUBSEP x[2]) in t)) print t[b SUBSEP x[2]]/t[k]}}' "$RAW" \
+    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.2f", $1 }'
+}
 mbps() { awk -v s="$1" -v b="$BIG_SIZE" 'BEGIN{ if (s=="nan" || s<=0) print "nan"; else printf "%.0f", b/1e6/s }'; }
 ROWS=$RES/table.tsv
 : >"$ROWS"
-row() {  # test ours ref ratio target failures
+row() {  # test ours ref ratio paired-ratio target failures (the verdict is the paired ratio's; '-' for none)
   local verdict
-  verdict=$(awk -v r="$4" -v t="$5" 'BEGIN{ if (t=="-") print "(figure)"; else if (r=="nan") print "FAIL"; else print (r+0 >= t+0) ? "PASS" : "FAIL" }')
-  if [[ ${6:-0} -gt 0 ]]; then verdict="FAIL (errors)"; fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$([[ $5 == - ]] && echo - || echo ">= $5")" "$verdict" >>"$ROWS"
+  verdict=$(awk -v r="$5" -v t="$6" 'BEGIN{ if (t=="-") print "(figure)"; else if (r=="nan") print "FAIL"; else print (r+0 >= t+0) ? "PASS" : "FAIL" }')
+  if [[ ${7:-0} -gt 0 ]]; then verdict="FAIL (errors)"; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$([[ $6 == - ]] && echo - || echo ">= $6")" "$verdict" >>"$ROWS"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="nan" || b=="nan" || b<=0) print "nan"; else printf "%.2f", a/b }'; }
 if has_phase single; then
-  o=$(mbps "$(med_s ours)"); b=$(mbps "$(med_s base)"); c=$(mbps "$(med_s curl-https)")
-  row "1 GiB, 1 source (vs $BASE_REV, plaintext base)" "$o MB/s" "$b MB/s" "$(ratio "$o" "$b")" 0.9 $(( $(failed ours) + $(failed base) ))
-  row "1 GiB, 1 source (vs curl, nginx HTTPS TLS 1.3)" "$o MB/s" "$c MB/s" "$(ratio "$o" "$c")" 0.7 $(( $(failed ours) + $(failed curl-https) ))
+  o=$(mbps "$(med_s single ours)"); b=$(mbps "$(med_s single base)"); c=$(mbps "$(med_s single curl-https)")
+  row "1 GiB, 1 source (vs $BASE_REV, plaintext base)" "$o MB/s" "$b MB/s" "$(ratio "$o" "$b")" "$(paired single ours base)" 0.9 \
+    $(( $(failed single ours) + $(failed single base) ))
+  row "1 GiB, 1 source (vs curl, nginx HTTPS TLS 1.3)" "$o MB/s" "$c MB/s" "$(ratio "$o" "$c")" "$(paired single ours curl-https)" 0.7 \
+    $(( $(failed single ours) + $(failed single curl-https) ))
 fi
 if has_phase multi; then
-  o=$(mbps "$(med_s ours-4src)"); b=$(mbps "$(med_s base-4src)")
-  row "1 GiB, 4 sources (vs $BASE_REV)" "$o MB/s" "$b MB/s" "$(ratio "$o" "$b")" 0.9 $(( $(failed ours-4src) + $(failed base-4src) ))
+  o=$(mbps "$(med_s multi ours-4src)"); b=$(mbps "$(med_s multi base-4src)")
+  row "1 GiB, 4 sources (vs $BASE_REV)" "$o MB/s" "$b MB/s" "$(ratio "$o" "$b")" "$(paired multi ours-4src base-4src)" 0.9 \
+    $(( $(failed multi ours-4src) + $(failed multi base-4src) ))
 fi
 if has_phase handshake; then
   hs_med() { awk -F'\t' -v m="$1" -v c="$2" '$1==m {print $c}' "$HS" | median; }
   o=$(hs_med ours 3); b=$(hs_med base 3)
-  row "handshakes accepted per second (vs $BASE_REV)" "$(printf '%.0f' "$o")/s" "$(printf '%.0f' "$b")/s" "$(ratio "$o" "$b")" - \
+  hs_paired=$(awk -F'\t' '{v[$1 SUBSEP $2]=$3} END {for (k in v) {split(k, x, SUBSEP); if (x[1]=="ours" && ("base" SUBSEP x[2]) in v && v["base" SUBSEP x[2]]>0) print v[k]/v["base" SUBSEP x[2]]}}' "$HS" \
+    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.2f", $1 }')
+  row "handshakes accepted per second (vs $BASE_REV)" "$(printf '%.0f' "$o")/s" "$(printf '%.0f' "$b")/s" "$(ratio "$o" "$b")" "$hs_paired" - \
     "$(awk -F'\t' '{n+=$6} END{print n+0}' "$HS")"
 fi
 if has_phase syncthing; then
-  s=$(awk -F'\t' '$1>0 && $3=="ok" {print $2}' "$ST" | median); sf=$(awk -F'\t' '$1>0 && $3!="ok"' "$ST" | wc -l)
-  [[ -s $ST ]] || sf=1
-  o=$(mbps "$(med_s ours)"); st=$(mbps "$s")
-  row "1 GiB, 1 source (vs Syncthing $ST_VER, arrival to done)" "$o MB/s" "$st MB/s" "$(ratio "$o" "$st")" 2.5 "$sf"
+  sf=$(( $(failed syncthing syncthing) + $(failed syncthing ours) )); [[ -s $ST ]] || sf=1
+  o=$(mbps "$(med_s syncthing ours)"); st=$(mbps "$(med_s syncthing syncthing)")
+  row "1 GiB, 1 source (vs Syncthing $ST_VER, arrival to done)" "$o MB/s" "$st MB/s" "$(ratio "$o" "$st")" "$(paired syncthing ours syncthing)" 2.5 "$sf"
 fi
 {
   echo
@@ -395,18 +421,19 @@ fi
   echo "current $HEAD_REV; base $BASE_REV: $BASE_NOTE"
   echo "CPU: $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo), $(nproc) cores; kernel $(uname -r); FS $(findmnt -no FSTYPE --target "$BENCH_DIR")"
   echo "pwsh $("${PWSH[@]}" -Command '[Console]::Out.Write($PSVersionTable.PSVersion.ToString())'), nginx $(nginx -v 2>&1 | sed 's|.*/||') ($TLS_SEEN), $(curl --version | head -1 | cut -d' ' -f1-2)"
-  echo "RUNS=$RUNS rounds after 1 warm-up, medians; MB = 1e6 bytes; ratio = ours/reference. Machine busy ${IDLE_BUSY}% just before; load $LOAD0 -> $LOAD1."
+  echo "RUNS=$RUNS rounds (SYNCTHING_RUNS=$SYNCTHING_RUNS) after 1 warm-up; MB = 1e6 bytes, medians; ratio = ours/reference, of the medians; paired = the median of each round's ratio, which the verdict uses. Machine busy ${IDLE_BUSY}% just before; load $LOAD0 -> $LOAD1."
   echo
-  printf '%-58s %-14s %-14s %6s %-8s %s\n' test ours reference ratio target result
+  printf '%-58s %-10s %-10s %6s %6s %-7s %s\n' test ours reference ratio paired target result
   printf '%s\n' "------------------------------------------------------------------------------------------------------------------"
-  while IFS=$'\t' read -r t o f r g v; do printf '%-58s %-14s %-14s %6s %-8s %s\n' "$t" "$o" "$f" "$r" "$g" "$v"; done <"$ROWS"
+  while IFS=$'\t' read -r t o f r p g v; do printf '%-58s %-10s %-10s %6s %6s %-7s %s\n' "$t" "$o" "$f" "$r" "$p" "$g" "$v"; done <"$ROWS"
   echo
   echo "runs (seconds; run 0 = warm-up):"
-  for m in ours base curl-https ours-4src base-4src; do
-    v=$(awk -F'\t' -v m="$m" '$2==m {printf "%s%s ", $4, ($5==1 ? "" : "!")}' "$RAW"); [[ -n $v ]] && printf '  %-11s %s\n' "$m" "$v"
+  for pm in single:ours single:base single:curl-https multi:ours-4src multi:base-4src syncthing:ours syncthing:syncthing; do
+    v=$(awk -F'\t' -v p="${pm%%:*}" -v m="${pm#*:}" '$1==p && $2==m {printf "%s%s ", $4, ($5==1 ? "" : "!")}' "$RAW")
+    [[ -n $v ]] && printf '  %-20s %s\n' "$pm" "$v"
   done
   [[ -s $HS ]] && awk -F'\t' '{printf "  handshake %-4s run %s: %s/s, p50 %s ms, p99 %s ms, %s failed\n", $1, $2, $3, $4, $5, $6}' "$HS"
-  [[ -s $ST ]] && awk -F'\t' '{printf "  syncthing run %s: %s s %s\n", $1, $2, $3}' "$ST"
+  [[ -s $ST ]] && awk -F'\t' '$3!="ok" {printf "  syncthing run %s: %s s %s\n", $1, $2, $3}' "$ST"
   echo "notes:"
   echo "  - Syncthing's time includes its scan (hashing) of the file at the sender: that is what arrival-to-done costs a user of it; ours downloads from a node that has indexed the file already"
   [[ -n $ST_NOTE ]] && echo "  - $ST_NOTE"

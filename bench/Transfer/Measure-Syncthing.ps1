@@ -2,14 +2,16 @@
 # receives). Each run hard-links the test file into A's folder, triggers A's rescan through its REST API and times
 # until B reports the file done (an ItemFinished event for it, without error); the copy is then compared with the
 # source, deleted on A, and the deletion is waited for at B, so that B has no block of the file for the next run.
-# Writes one line per run: "RUN SECONDS ok|fail MESSAGE". Every wait is bounded (-TimeoutSec).
+# Runs -From to -Runs (run 0 is the warm-up); tls.sh calls it once per run, between downloads of ours, so that each
+# Syncthing run has one of ours beside it. Writes one line per run: "RUN SECONDS ok|fail MESSAGE". Every wait is
+# bounded (-TimeoutSec).
 param(
     [Parameter(Mandatory)] [string] $ApiA, [Parameter(Mandatory)] [string] $KeyA,
     [Parameter(Mandatory)] [string] $ApiB, [Parameter(Mandatory)] [string] $KeyB,
     [Parameter(Mandatory)] [string] $Folder,
     [Parameter(Mandatory)] [string] $Source,      # the 1 GiB file
     [Parameter(Mandatory)] [string] $DirA, [Parameter(Mandatory)] [string] $DirB,
-    [int] $Runs = 3, [int] $TimeoutSec = 600
+    [int] $From = 0, [int] $Runs = 3, [int] $TimeoutSec = 600
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -36,7 +38,7 @@ function Wait-Finished([long] $Since, [string] $Action, [Diagnostics.Stopwatch] 
     }
     return @{ Done = $false; Error = "no ItemFinished ($Action) for $name within $TimeoutSec s" }
 }
-for ($run = 0; $run -le $Runs; $run++) {   # run 0 is the warm-up
+for ($run = $From; $run -le $Runs; $run++) {
     $since = Last-EventId $ApiB $KeyB
     $clock = [Diagnostics.Stopwatch]::StartNew()
     & ln -- $Source (Join-Path $DirA $name)
