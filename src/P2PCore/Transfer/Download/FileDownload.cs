@@ -63,7 +63,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
                 // check (a file of one piece is always checked on arrival: it is its source's first piece).
                 hasher = partial.PieceCount > 1 ? new WholeFileHasher(partial) : null;
                 var running = hasher;
-                hashing = running is not null ? Task.Run(() => running.RunAsync(stop.Token), stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
+                hashing = running is not null ? running.RunAsync(stop.Token) : Task.FromResult(partial.PieceCount == 0 ? Index.FileDigest.Empty.Sha256 : item.HashBytes);
                 await FetchPiecesAsync(partial, hasher, stop.Token).ConfigureAwait(false);
                 whole = await hashing.ConfigureAwait(false);
                 hasher?.Dispose();
@@ -153,7 +153,7 @@ internal sealed class FileDownload(DownloadItem item, SourcePool pool, DownloadO
             item,
             pool,
             _health,
-            new PiecePacing(scheduler, bandwidth, partial.Size),
+            new PiecePacing(scheduler, bandwidth, partial.Size, hasher),
             scheduler,
             new PieceAcceptance(item, partial, scheduler, hasher, _checks),
             ex => Interlocked.CompareExchange(ref _localFailure, ex, null),

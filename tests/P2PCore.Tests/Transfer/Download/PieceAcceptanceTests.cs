@@ -118,6 +118,38 @@ public sealed class PieceAcceptanceTests : IDisposable
     }
 
     [Fact]
+    public async Task While_the_hasher_is_behind_a_source_with_pieces_under_way_gets_none_beyond_what_it_holds_and_an_idle_source_still_gets_one()
+    {
+        var content = Content(12 * Piece, 13);
+        using var partial = NewPartial("s.bin", content);
+        using var hasher = new WholeFileHasher(partial, new HeldPieceBudget(4));
+        var acceptance = Accepting(partial, content, hasher, out _, out var scheduler);
+        var pacing = new PiecePacing(scheduler, bandwidth: null, content.Length, hasher);
+
+        // The hasher waits for piece 0: no limit (a late piece holds nothing up).
+        Assert.Equal(int.MaxValue, hasher.Horizon);
+        foreach (var expected in Enumerable.Range(0, 6))
+        {
+            Assert.Equal(expected, await pacing.NextAsync(idle: false, CancellationToken.None));
+        }
+
+        // Piece 0 is in: the hasher has work, and holds pieces up to 3 ahead of it. Piece 6 is not given to a source
+        // with pieces under way (and stays the next to give), but is to one with none.
+        await acceptance.AcceptAsync("a:1", 0, Arrived(content, 0), CancellationToken.None);
+        Assert.Equal(4, hasher.Horizon);
+        Assert.Equal(-1, await pacing.NextAsync(idle: false, CancellationToken.None));
+        Assert.Equal(6, await pacing.NextAsync(idle: true, CancellationToken.None));
+
+        // Once piece 0 is hashed the hasher waits for piece 1, and the limit is gone.
+        using var stop = new CancellationTokenSource();
+        var running = hasher.RunAsync(stop.Token);
+        Assert.True(SpinWait.SpinUntil(() => hasher.Horizon == int.MaxValue, TimeSpan.FromSeconds(30)));
+        Assert.Equal(7, await pacing.NextAsync(idle: false, CancellationToken.None));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+    }
+
+    [Fact]
     public async Task A_piece_that_does_not_match_its_hash_is_refused_released_and_given_back_to_the_scheduler()
     {
         var content = Content(2 * Piece, 8);
