@@ -378,16 +378,17 @@ failed() { awk -F'\t' -v p="$1" -v m="$2" '$1==p && $2==m && $5!=1 {n++} END{pri
 paired() {
   awk -F'\t' -v p="$1" -v a="$2" -v b="$3" '$1==p && $3>0 && $5==1 {t[$2 SUBSEP $3]=$4}
     END {for (k in t) {split(k, x, SUBSEP); if (x[1]==a && ((b SUBSEP x[2]) in t)) print t[b SUBSEP x[2]]/t[k]}}' "$RAW" \
-    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.2f", $1 }'
+    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.4f", $1 }'
 }
 mbps() { awk -v s="$1" -v b="$BIG_SIZE" 'BEGIN{ if (s=="nan" || s<=0) print "nan"; else printf "%.0f", b/1e6/s }'; }
 ROWS=$RES/table.tsv
 : >"$ROWS"
-row() {  # test ours ref ratio paired-ratio target failures (the verdict is the paired ratio's; '-' for none)
-  local verdict
+row() {  # test ours ref ratio paired-ratio target failures (the verdict is the paired ratio's, unrounded; '-' for none)
+  local verdict paired
   verdict=$(awk -v r="$5" -v t="$6" 'BEGIN{ if (t=="-") print "(figure)"; else if (r=="nan") print "FAIL"; else print (r+0 >= t+0) ? "PASS" : "FAIL" }')
   if [[ ${7:-0} -gt 0 ]]; then verdict="FAIL (errors)"; fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$([[ $6 == - ]] && echo - || echo ">= $6")" "$verdict" >>"$ROWS"
+  paired=$(awk -v r="$5" 'BEGIN{ if (r=="nan") print "nan"; else printf "%.3f", r }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$paired" "$([[ $6 == - ]] && echo - || echo ">= $6")" "$verdict" >>"$ROWS"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="nan" || b=="nan" || b<=0) print "nan"; else printf "%.2f", a/b }'; }
 if has_phase single; then
@@ -406,7 +407,7 @@ if has_phase handshake; then
   hs_med() { awk -F'\t' -v m="$1" -v c="$2" '$1==m {print $c}' "$HS" | median; }
   o=$(hs_med ours 3); b=$(hs_med base 3)
   hs_paired=$(awk -F'\t' '{v[$1 SUBSEP $2]=$3} END {for (k in v) {split(k, x, SUBSEP); if (x[1]=="ours" && ("base" SUBSEP x[2]) in v && v["base" SUBSEP x[2]]>0) print v[k]/v["base" SUBSEP x[2]]}}' "$HS" \
-    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.2f", $1 }')
+    | median | awk '{ if ($1=="nan") print "nan"; else printf "%.4f", $1 }')
   row "handshakes accepted per second (vs $BASE_REV)" "$(printf '%.0f' "$o")/s" "$(printf '%.0f' "$b")/s" "$(ratio "$o" "$b")" "$hs_paired" - \
     "$(awk -F'\t' '{n+=$6} END{print n+0}' "$HS")"
 fi
