@@ -7,9 +7,9 @@ namespace P2PTransfer.Transfer;
 /// <summary>
 /// Computes the SHA-256 of the whole file as its pieces are verified, in order, on a thread of its own (it waits for
 /// the next piece there, which a pool thread must not). A piece offered within <see cref="HeldPieceBudget.Capacity"/>
-/// of the next one in order is held in the buffer it arrived in until its turn, while the process's budget of held pieces lasts (several sources deliver a few
-/// dozen pieces out of order); one further ahead or beyond the budget, and one an earlier run verified, is read back
-/// from the partial file. A piece verified in this run waits for its offer: read back before it, it would be read
+/// of the next one in order is held in the buffer it arrived in until its turn, while the process's budget of held
+/// pieces lasts (several sources deliver a few dozen pieces out of order); one further ahead or beyond the budget, and
+/// one an earlier run verified, is read back from the partial file. A piece verified in this run waits for its offer: read back before it, it would be read
 /// from disk while its buffer was on its way. While it is behind, sources run no further ahead than it holds
 /// (<see cref="Horizon"/>).
 /// </summary>
