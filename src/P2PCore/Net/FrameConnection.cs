@@ -386,7 +386,6 @@ internal sealed class FrameConnection : IAsyncDisposable
                 long started = Stopwatch.GetTimestamp();
                 while (batched < FlushBatchBytes && outbox.TryRead(out var message))
                 {
-
                     int written = FrameCodec.Write(message, _writer);
                     Counters.Sent(written);
                     batched += written;

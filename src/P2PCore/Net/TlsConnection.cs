@@ -180,7 +180,8 @@ internal sealed class TlsConnection : ITransportConnection
     /// <summary>
     /// How the runtime builds the remote certificate's chain before the validation callback (which judges only its
     /// key): against an empty trust store, offline. With the default policy every handshake searched the system's
-    /// few hundred root certificates: a fifth of a node's processor time per accepted connection.
+    /// few hundred root certificates: a fifth of a node's processor time per accepted connection. A new policy each
+    /// time: the runtime is handed a mutable object.
     /// </summary>
     private static X509ChainPolicy NoChainTrust() => new()
     {

@@ -2,6 +2,7 @@ using P2PTransfer.Net;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
 using P2PTransfer.Tests.Support;
+using static P2PTransfer.Tests.Transfer.TransferFixtures;
 
 namespace P2PTransfer.Tests.Net;
 
@@ -13,16 +14,9 @@ public class PieceReceiveTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(10);
 
-    private static byte[] PieceBytes(int length)
-    {
-        var data = new byte[length];
-        new Random(length).NextBytes(data);
-        return data;
-    }
-
     private static byte[] PieceFrame(uint requestId, uint piece, int length, out byte[] data)
     {
-        data = PieceBytes(length);
+        data = Content(length, length);
         return FrameCodec.ToArray(PieceData.FromBytes(requestId, piece, data));
     }
 
@@ -70,7 +64,7 @@ public class PieceReceiveTests
         var dialer = await TlsConnection.ConnectAsync(a, dialerCredentials, "memory:b", CancellationToken.None).WaitAsync(Within);
         await using var sender = new FrameConnection(dialer);
         await using var reader = new FrameConnection(await accepting.WaitAsync(Within), 256 * 1024);
-        var sent = Enumerable.Range(0, 3).Select(i => PieceBytes(ProtocolLimits.PieceSize - i)).ToList();
+        var sent = Enumerable.Range(0, 3).Select(i => Content(ProtocolLimits.PieceSize - i, i)).ToList();
 
         foreach (var bytes in sent)
         {

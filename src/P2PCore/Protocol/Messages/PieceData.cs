@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
-using System.Buffers;
 
 namespace P2PTransfer.Protocol.Messages;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using P2PTransfer.Protocol;
 using P2PTransfer.Protocol.Messages;
+using P2PTransfer.Tests.Support;
 using P2PTransfer.Transfer;
 using static P2PTransfer.Tests.Transfer.TransferFixtures;
 
@@ -143,7 +144,7 @@ public sealed class PieceAcceptanceTests : IDisposable
         // Once piece 0 is hashed the hasher waits for piece 1, and the limit is gone.
         using var stop = new CancellationTokenSource();
         var running = hasher.RunAsync(stop.Token);
-        Assert.True(SpinWait.SpinUntil(() => hasher.Horizon == int.MaxValue, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.TrueAsync(() => hasher.Horizon == int.MaxValue, TimeSpan.FromSeconds(30)), "the hasher never waited for piece 1");
         Assert.Equal(7, await pacing.NextAsync(idle: false, CancellationToken.None));
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
